@@ -1,0 +1,22 @@
+//! Every type that crosses a wire or a node in tally: ids, readings, sensor frames, display frames,
+//! the MessagePack and JSON codecs, strict validation and the stable error codes.
+//!
+//! This crate does no I/O. Decoding is strict: a frame over the size limit, a batch over the item
+//! limit, a count out of range or a timestamp in the far future is a typed [`ProtocolError`] that
+//! maps to a stable [`ErrorCode`].
+
+mod codec;
+mod display_frame;
+mod error;
+mod ids;
+mod limits;
+mod reading;
+mod sensor_frame;
+
+pub use codec::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
+pub use display_frame::{DisplayFrame, DisplayRequest, RoomOccupancy};
+pub use error::{ErrorBody, ErrorCode, ErrorDetail, ProtocolError};
+pub use ids::{IdError, OfficeId, RoomId, SensorId, TenantId};
+pub use limits::Limits;
+pub use reading::{Reading, TimestampMs};
+pub use sensor_frame::{SensorFrame, ServerFrame};
