@@ -1,1 +1,32 @@
-//! placeholder
+//! The actors of a tally node (ractor): node supervisor → tenant supervisor → office → room,
+//! the persister (group commit, acknowledge only when durable) and the display fan-out.
+//!
+//! ractor has no restart strategies and stops a supervisor when any child exits by default:
+//! every supervisor here overrides `handle_supervisor_evt` and applies a [`RestartPolicy`].
+//! Mailboxes are unbounded, so work is bounded at the edges (the gateway's in-flight window per
+//! sensor connection) and display queues are bounded with conflation.
+
+mod display_fanout;
+mod error;
+mod node;
+mod office;
+mod persister;
+mod restart_policy;
+mod rollup;
+mod room;
+mod room_live;
+mod settings;
+pub mod telemetry;
+mod tenant;
+
+pub use display_fanout::{DisplayFanout, SnapshotSource};
+pub use error::ServiceError;
+pub use node::{NodeArgs, NodeHandle, NodeMsg, NodeSupervisor};
+pub use office::{OfficeActor, OfficeArgs, OfficeMsg, office_occupancy, room_actor, subscribe_display};
+pub use persister::{AckPort, PersistRequest, Persister, PersisterArgs, PersisterMsg};
+pub use restart_policy::{RestartPolicy, RestartTracker};
+pub use rollup::{Advance, MAX_BUCKETS_PER_ADVANCE, advance};
+pub use room::{RoomActor, RoomArgs, RoomMsg, ingest_readings};
+pub use room_live::{Applied, RoomLive};
+pub use settings::ActorSettings;
+pub use tenant::{TenantArgs, TenantMsg, TenantSupervisor};

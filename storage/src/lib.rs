@@ -1,1 +1,21 @@
-//! placeholder
+//! Storage for tally: the [`Store`] trait, its embedded backend ([`EmbeddedStore`], fjall) and a
+//! conformance suite that every backend runs (feature `testsuite`).
+//!
+//! A [`Store`] is async and batch-first: [`Store::write_batch`] returns only once the whole batch
+//! (raw readings, room snapshots with per-sensor last seq, rollups) is durable and atomic, so a
+//! sensor acknowledgement that follows it survives `kill -9`.
+
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance;
+mod embedded;
+mod error;
+mod model;
+mod store;
+
+pub use embedded::EmbeddedStore;
+pub use error::StoreError;
+pub use model::{
+    CountMode, KeyHash, Office, Resolution, Room, RoomState, RoomWrite, Rollup, RollupAccumulator, Sensor,
+    SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
+};
+pub use store::{SharedStore, Store};

@@ -1,0 +1,213 @@
+//! The node supervisor: root of a node's actors. It owns the persister and the tenant
+//! supervisors; a tenant that keeps failing is quarantined here (its actors stop, its requests get
+//! `tenant_quarantined`), and nothing else on the node is touched.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr, SupervisionEvent};
+use tally_protocol::{OfficeId, RoomId, TenantId};
+use tally_storage::{Room, SharedStore};
+use tokio::task::JoinHandle;
+
+use crate::error::flatten_call;
+use crate::office::room_actor;
+use crate::persister::{Persister, PersisterArgs, PersisterMsg};
+use crate::tenant::{TenantArgs, TenantSupervisor};
+use crate::{ActorSettings, OfficeMsg, RoomMsg, ServiceError, TenantMsg, telemetry};
+
+/// Messages of the [`NodeSupervisor`].
+#[derive(Debug)]
+pub enum NodeMsg {
+    /// The supervisor of a tenant, activating it if needed.
+    GetTenant {
+        /// The tenant.
+        tenant: TenantId,
+        /// The answer.
+        reply: RpcReplyPort<Result<ActorRef<TenantMsg>, ServiceError>>,
+    },
+    /// A room was added to the registry.
+    RoomCreated(Room),
+    /// The node's persister.
+    GetPersister(RpcReplyPort<ActorRef<PersisterMsg>>),
+    /// Tenants quarantined on this node.
+    Quarantined(RpcReplyPort<BTreeSet<TenantId>>),
+}
+
+/// The node supervisor actor.
+#[derive(Debug)]
+pub struct NodeSupervisor;
+
+/// Arguments of the [`NodeSupervisor`].
+#[derive(Debug, Clone)]
+pub struct NodeArgs {
+    /// The node's store.
+    pub store: SharedStore,
+    /// Tunables.
+    pub settings: ActorSettings,
+}
+
+/// State of the [`NodeSupervisor`].
+#[derive(Debug)]
+pub struct NodeState {
+    args: NodeArgs,
+    persister: ActorRef<PersisterMsg>,
+    tenants: HashMap<TenantId, ActorRef<TenantMsg>>,
+    by_actor: HashMap<ActorId, TenantId>,
+    quarantined: BTreeSet<TenantId>,
+}
+
+impl Actor for NodeSupervisor {
+    type Msg = NodeMsg;
+    type State = NodeState;
+    type Arguments = NodeArgs;
+
+    async fn pre_start(&self, myself: ActorRef<NodeMsg>, args: NodeArgs) -> Result<NodeState, ActorProcessingErr> {
+        let persister_args = PersisterArgs { store: args.store.clone(), max_batch_rows: args.settings.persister_max_batch_rows };
+        let (persister, _) = Actor::spawn_linked(None, Persister, persister_args, myself.get_cell()).await?;
+        metrics::gauge!(telemetry::TENANTS_QUARANTINED).set(0.0);
+        Ok(NodeState { args, persister, tenants: HashMap::new(), by_actor: HashMap::new(), quarantined: BTreeSet::new() })
+    }
+
+    async fn handle(&self, myself: ActorRef<NodeMsg>, message: NodeMsg, state: &mut NodeState) -> Result<(), ActorProcessingErr> {
+        match message {
+            NodeMsg::GetTenant { tenant, reply } => {
+                let _ = reply.send(state.tenant(&myself, tenant).await);
+            }
+            NodeMsg::RoomCreated(room) => {
+                if let Some(tenant) = state.tenants.get(&room.tenant) {
+                    let _ = tenant.cast(TenantMsg::RoomCreated(room));
+                }
+            }
+            NodeMsg::GetPersister(reply) => {
+                let _ = reply.send(state.persister.clone());
+            }
+            NodeMsg::Quarantined(reply) => {
+                let _ = reply.send(state.quarantined.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(&self, _myself: ActorRef<NodeMsg>, event: SupervisionEvent, state: &mut NodeState) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorFailed(cell, err) if cell.get_id() == state.persister.get_id() => {
+                // The persister only fails on a bug; without it nothing can be acknowledged.
+                Err(format!("persister failed: {err}").into())
+            }
+            SupervisionEvent::ActorFailed(cell, err) => {
+                if let Some(tenant) = state.by_actor.remove(&cell.get_id()) {
+                    state.tenants.remove(&tenant);
+                    metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "tenant").increment(1);
+                    tracing::error!(tenant = %tenant, error = %err, "tenant quarantined after repeated failures");
+                    state.quarantined.insert(tenant);
+                    metrics::gauge!(telemetry::TENANTS_QUARANTINED).set(state.quarantined.len() as f64);
+                }
+                Ok(())
+            }
+            SupervisionEvent::ActorTerminated(cell, _, _) => {
+                if let Some(tenant) = state.by_actor.remove(&cell.get_id()) {
+                    state.tenants.remove(&tenant);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl NodeState {
+    async fn tenant(&mut self, myself: &ActorRef<NodeMsg>, tenant: TenantId) -> Result<ActorRef<TenantMsg>, ServiceError> {
+        if self.quarantined.contains(&tenant) {
+            return Err(ServiceError::TenantQuarantined(tenant.to_string()));
+        }
+        if let Some(actor) = self.tenants.get(&tenant) {
+            return Ok(actor.clone());
+        }
+        if self.args.store.tenant(&tenant).await?.is_none() {
+            return Err(ServiceError::not_found("tenant", &tenant));
+        }
+        let args = TenantArgs { tenant: tenant.clone(), store: self.args.store.clone(), persister: self.persister.clone(), settings: self.args.settings };
+        let (actor, _) = Actor::spawn_linked(None, TenantSupervisor, args, myself.get_cell())
+            .await
+            .map_err(|err| ServiceError::Unavailable(format!("tenant {tenant} could not start: {err}")))?;
+        self.by_actor.insert(actor.get_id(), tenant.clone());
+        self.tenants.insert(tenant, actor.clone());
+        Ok(actor)
+    }
+}
+
+/// A handle on a running node's actors: resolves offices and rooms, and shuts the node down.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    node: ActorRef<NodeMsg>,
+    settings: ActorSettings,
+}
+
+impl NodeHandle {
+    /// Starts the node supervisor (and its persister) over `store`.
+    ///
+    /// # Errors
+    /// [`SpawnErr`] if the supervisor could not start.
+    pub async fn start(store: SharedStore, settings: ActorSettings) -> Result<(Self, JoinHandle<()>), SpawnErr> {
+        let (node, join) = Actor::spawn(None, NodeSupervisor, NodeArgs { store, settings }).await?;
+        Ok((Self { node, settings }, join))
+    }
+
+    /// The tunables the node runs with.
+    pub fn settings(&self) -> &ActorSettings {
+        &self.settings
+    }
+
+    /// The node supervisor's cell (to watch or stop it).
+    pub fn cell(&self) -> ActorCell {
+        self.node.get_cell()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.settings.call_timeout)
+    }
+
+    /// The actor of an office, activating its tenant and the office if needed.
+    ///
+    /// # Errors
+    /// [`ServiceError::NotFound`] for an unknown tenant or office,
+    /// [`ServiceError::TenantQuarantined`], or [`ServiceError::Unavailable`].
+    pub async fn office(&self, tenant: &TenantId, office: &OfficeId) -> Result<ActorRef<OfficeMsg>, ServiceError> {
+        let tenant_actor = flatten_call("node", self.node.call(|reply| NodeMsg::GetTenant { tenant: tenant.clone(), reply }, self.timeout()).await)?;
+        let office = office.clone();
+        flatten_call("tenant", tenant_actor.call(|reply| TenantMsg::GetOffice { office, reply }, self.timeout()).await)
+    }
+
+    /// The actor of a room.
+    ///
+    /// # Errors
+    /// As [`NodeHandle::office`], and [`ServiceError::NotFound`] for a room not in the office.
+    pub async fn room(&self, tenant: &TenantId, office: &OfficeId, room: &RoomId) -> Result<ActorRef<RoomMsg>, ServiceError> {
+        let office = self.office(tenant, office).await?;
+        room_actor(&office, room.clone(), self.settings.call_timeout).await
+    }
+
+    /// Tells the node a room was added to the registry, so an active office shows it at once.
+    pub fn room_created(&self, room: Room) {
+        let _ = self.node.cast(NodeMsg::RoomCreated(room));
+    }
+
+    /// Tenants quarantined on this node.
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the node supervisor is not running.
+    pub async fn quarantined(&self) -> Result<BTreeSet<TenantId>, ServiceError> {
+        let answer = self.node.call(NodeMsg::Quarantined, self.timeout()).await;
+        flatten_call("node", answer.map(|a| a.map(Ok)))
+    }
+
+    /// Waits for every write queued so far to be durable, then stops every actor of the node.
+    pub async fn shutdown(&self) {
+        let persister = self.node.call(NodeMsg::GetPersister, self.timeout()).await;
+        if let Ok(ractor::rpc::CallResult::Success(persister)) = persister {
+            let _ = persister.call(PersisterMsg::Barrier, self.timeout()).await;
+        }
+        let _ = self.node.stop_and_wait(Some("shutdown".into()), self.timeout()).await;
+    }
+}

@@ -1,0 +1,198 @@
+//! The persister: one per node, it writes the rows of every room in group commits and answers
+//! each waiting sensor only once its rows are durable.
+//!
+//! Group commit without a timer: when idle, a request is written at once; while a write is in
+//! flight, requests accumulate and go out together in the next write. Writes are strictly
+//! sequential, so an answer (or a [`PersisterMsg::Barrier`]) means every earlier request is durable.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tally_protocol::{RoomId, TenantId};
+use tally_storage::{RoomWrite, SharedStore, StoreError, WriteBatch};
+
+use crate::{RoomMsg, ServiceError, telemetry};
+
+/// Answer port of a persisted request: the sensor's highest durable seq.
+pub type AckPort = RpcReplyPort<Result<u64, ServiceError>>;
+
+/// A room's request to persist its rows (or, with no rows, to be answered once everything
+/// before it is durable).
+#[derive(Debug)]
+pub struct PersistRequest {
+    /// The room's rows, if any changed.
+    pub write: Option<RoomWrite>,
+    /// Seq to acknowledge once durable.
+    pub up_to_seq: u64,
+    /// Where the acknowledgement goes.
+    pub reply: AckPort,
+    /// The room, told to restart from storage if the write fails.
+    pub room: ActorRef<RoomMsg>,
+}
+
+/// Messages of the [`Persister`].
+#[derive(Debug)]
+pub enum PersisterMsg {
+    /// Persist a room's rows and acknowledge.
+    Persist(PersistRequest),
+    /// Answer once every request received before this one is durable.
+    Barrier(RpcReplyPort<()>),
+    /// A write finished (sent by the persister to itself).
+    Written(WrittenBatch),
+}
+
+/// Outcome of one group commit (internal to the persister).
+#[derive(Debug)]
+pub struct WrittenBatch {
+    result: Result<(), StoreError>,
+    waiting: Vec<Waiting>,
+    rows: usize,
+    started: Instant,
+}
+
+/// A request waiting for its write.
+#[derive(Debug)]
+enum Waiting {
+    Ack(PersistRequest),
+    Barrier(RpcReplyPort<()>),
+}
+
+impl Waiting {
+    fn rows(&self) -> usize {
+        match self {
+            Self::Ack(PersistRequest { write: Some(w), .. }) => w.readings.len() + w.rollups.len() + 1,
+            _ => 0,
+        }
+    }
+}
+
+/// The persister actor.
+#[derive(Debug)]
+pub struct Persister;
+
+/// Arguments of the [`Persister`].
+#[derive(Debug)]
+pub struct PersisterArgs {
+    /// Where rows go.
+    pub store: SharedStore,
+    /// Most rows per group commit.
+    pub max_batch_rows: usize,
+}
+
+/// State of the [`Persister`].
+#[derive(Debug)]
+pub struct PersisterState {
+    store: SharedStore,
+    max_batch_rows: usize,
+    queued: Vec<Waiting>,
+    writing: bool,
+}
+
+impl Actor for Persister {
+    type Msg = PersisterMsg;
+    type State = PersisterState;
+    type Arguments = PersisterArgs;
+
+    async fn pre_start(&self, _myself: ActorRef<PersisterMsg>, args: PersisterArgs) -> Result<PersisterState, ActorProcessingErr> {
+        Ok(PersisterState { store: args.store, max_batch_rows: args.max_batch_rows.max(1), queued: Vec::new(), writing: false })
+    }
+
+    async fn handle(&self, myself: ActorRef<PersisterMsg>, message: PersisterMsg, state: &mut PersisterState) -> Result<(), ActorProcessingErr> {
+        match message {
+            PersisterMsg::Persist(request) => state.queued.push(Waiting::Ack(request)),
+            PersisterMsg::Barrier(reply) => state.queued.push(Waiting::Barrier(reply)),
+            PersisterMsg::Written(batch) => {
+                state.writing = false;
+                finish(batch);
+            }
+        }
+        if !state.writing && !state.queued.is_empty() {
+            start_write(&myself, state);
+        }
+        Ok(())
+    }
+}
+
+/// Takes queued requests up to the row limit (at least one) and writes them in the background.
+fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
+    let mut rows = 0;
+    let mut take = 0;
+    for waiting in &state.queued {
+        if take > 0 && rows + waiting.rows() > state.max_batch_rows {
+            break;
+        }
+        rows += waiting.rows();
+        take += 1;
+    }
+    let waiting: Vec<Waiting> = state.queued.drain(..take).collect();
+    let batch = merge(&waiting);
+    let store = state.store.clone();
+    let myself = myself.clone();
+    state.writing = true;
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let result = if batch.rooms.is_empty() { Ok(()) } else { store.write_batch(batch).await };
+        // If the persister is gone, the waiting reply ports drop and callers see an error.
+        let _ = myself.cast(PersisterMsg::Written(WrittenBatch { result, waiting, rows, started }));
+    });
+}
+
+/// Merges the writes of the same room (readings and rollups appended, the latest state wins).
+fn merge(waiting: &[Waiting]) -> WriteBatch {
+    let mut index: HashMap<(TenantId, RoomId), usize> = HashMap::new();
+    let mut batch = WriteBatch::default();
+    for write in waiting.iter().filter_map(|w| match w {
+        Waiting::Ack(PersistRequest { write: Some(write), .. }) => Some(write),
+        _ => None,
+    }) {
+        let key = (write.tenant.clone(), write.room.clone());
+        match index.get(&key) {
+            Some(&i) => {
+                let merged = &mut batch.rooms[i];
+                merged.readings.extend(write.readings.iter().cloned());
+                merged.rollups.extend(write.rollups.iter().copied());
+                merged.state = write.state.clone();
+            }
+            None => {
+                index.insert(key, batch.rooms.len());
+                batch.rooms.push(write.clone());
+            }
+        }
+    }
+    batch
+}
+
+/// Answers everyone who waited for a finished write.
+fn finish(batch: WrittenBatch) {
+    let WrittenBatch { result, waiting, rows, started } = batch;
+    match &result {
+        Ok(()) => {
+            metrics::counter!(telemetry::PERSIST_BATCHES).increment(1);
+            metrics::histogram!(telemetry::PERSIST_BATCH_ROWS).record(rows as f64);
+            metrics::histogram!(telemetry::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
+        }
+        Err(err) => {
+            metrics::counter!(telemetry::PERSIST_FAILURES).increment(1);
+            tracing::error!(error = %err, rows, "group commit failed; rooms restart from storage");
+        }
+    }
+    for waiting in waiting {
+        match waiting {
+            Waiting::Barrier(reply) => {
+                let _ = reply.send(());
+            }
+            Waiting::Ack(request) => match &result {
+                Ok(()) => {
+                    let _ = request.reply.send(Ok(request.up_to_seq));
+                }
+                Err(err) => {
+                    let _ = request.reply.send(Err(ServiceError::Storage(err.to_string())));
+                    if request.write.is_some() {
+                        let _ = request.room.cast(RoomMsg::PersistFailed);
+                    }
+                }
+            },
+        }
+    }
+}

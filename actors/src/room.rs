@@ -1,0 +1,155 @@
+//! The room actor: live state of one room. Sensors' readings arrive here directly (the gateway
+//! caches the room's [`ActorRef`]); the room dedups and applies them, tells its office the new
+//! count and hands its rows to the persister, which acknowledges once they are durable.
+
+use std::time::Duration;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tally_protocol::{Reading, SensorId, TimestampMs};
+use tally_storage::{Room, RoomWrite, SharedStore};
+
+use crate::error::flatten_call;
+use crate::persister::{PersistRequest, PersisterMsg};
+use crate::room_live::RoomLive;
+use crate::{OfficeMsg, ServiceError, telemetry};
+
+/// How long a starting room waits for the persister to drain earlier writes.
+const BARRIER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Messages of a [`RoomActor`].
+#[derive(Debug)]
+pub enum RoomMsg {
+    /// Apply a batch of validated readings of one sensor; answered with the sensor's highest
+    /// durable seq once the rows are durable. An empty batch just reports that seq.
+    Ingest {
+        /// The sensor (authenticated by the gateway to this room).
+        sensor: SensorId,
+        /// Validated readings.
+        items: Vec<Reading>,
+        /// Node time of arrival.
+        received_at: TimestampMs,
+        /// Where the answer goes (forwarded to the persister).
+        reply: RpcReplyPort<Result<u64, ServiceError>>,
+    },
+    /// A write of this room failed: its memory is ahead of storage, so it fails on purpose and
+    /// its office restarts it from storage.
+    PersistFailed,
+    /// Test-only fault: panic inside the handler.
+    #[cfg(feature = "fault-injection")]
+    InjectPanic,
+}
+
+/// The room actor.
+#[derive(Debug)]
+pub struct RoomActor;
+
+/// Arguments of a [`RoomActor`].
+#[derive(Debug, Clone)]
+pub struct RoomArgs {
+    /// The room's registry record.
+    pub room: Room,
+    /// Where its state is restored from.
+    pub store: SharedStore,
+    /// The node's persister.
+    pub persister: ActorRef<PersisterMsg>,
+    /// The office that aggregates the room.
+    pub office: ActorRef<OfficeMsg>,
+}
+
+/// State of a [`RoomActor`].
+#[derive(Debug)]
+pub struct RoomState {
+    room: Room,
+    live: RoomLive,
+    persister: ActorRef<PersisterMsg>,
+    office: ActorRef<OfficeMsg>,
+}
+
+impl Actor for RoomActor {
+    type Msg = RoomMsg;
+    type State = RoomState;
+    type Arguments = RoomArgs;
+
+    async fn pre_start(&self, _myself: ActorRef<RoomMsg>, args: RoomArgs) -> Result<RoomState, ActorProcessingErr> {
+        // Writes of an earlier incarnation may still be in flight: wait for them, then read.
+        let barrier = args.persister.call(PersisterMsg::Barrier, Some(BARRIER_TIMEOUT)).await;
+        flatten_call("persister", barrier.map(|answer| answer.map(|()| Ok::<(), ServiceError>(()))))?;
+        let stored = args.store.room_state(&args.room.tenant, &args.room.id).await?;
+        let live = RoomLive::new(args.room.count_mode, stored.unwrap_or_default());
+        // Queued before the office hands out this room, so snapshots never miss its count.
+        args.office
+            .cast(OfficeMsg::RoomCount { room: args.room.id.clone(), count: live.count(), ts: live.ts() })
+            .map_err(|err| format!("office of room {} is gone: {err}", args.room.id))?;
+        tracing::debug!(tenant = %args.room.tenant, room = %args.room.id, count = live.count(), "room started");
+        Ok(RoomState { room: args.room, live, persister: args.persister, office: args.office })
+    }
+
+    async fn handle(&self, myself: ActorRef<RoomMsg>, message: RoomMsg, state: &mut RoomState) -> Result<(), ActorProcessingErr> {
+        match message {
+            RoomMsg::Ingest { sensor, items, received_at, reply } => {
+                ingest(myself, state, &sensor, &items, received_at, reply);
+                Ok(())
+            }
+            RoomMsg::PersistFailed => Err(format!("a write of room {} failed; restarting from storage", state.room.id).into()),
+            #[cfg(feature = "fault-injection")]
+            RoomMsg::InjectPanic => panic!("injected fault in room {}", state.room.id),
+        }
+    }
+}
+
+/// Applies a batch and sends its rows to the persister with the reply port.
+fn ingest(
+    myself: ActorRef<RoomMsg>,
+    state: &mut RoomState,
+    sensor: &SensorId,
+    items: &[Reading],
+    received_at: TimestampMs,
+    reply: RpcReplyPort<Result<u64, ServiceError>>,
+) {
+    let applied = state.live.apply(sensor, items, received_at);
+    let tenant = state.room.tenant.as_str().to_owned();
+    metrics::counter!(telemetry::READINGS_APPLIED, "tenant" => tenant.clone()).increment(applied.readings.len() as u64);
+    if applied.duplicates > 0 {
+        metrics::counter!(telemetry::READINGS_DUPLICATE, "tenant" => tenant.clone()).increment(applied.duplicates as u64);
+    }
+    if applied.late > 0 {
+        metrics::counter!(telemetry::READINGS_LATE, "tenant" => tenant).increment(applied.late as u64);
+    }
+    if applied.count_changed || !applied.readings.is_empty() {
+        let update = OfficeMsg::RoomCount { room: state.room.id.clone(), count: state.live.count(), ts: state.live.ts() };
+        if let Err(err) = state.office.cast(update) {
+            tracing::warn!(room = %state.room.id, error = %err, "office gone; count not published");
+        }
+    }
+    let write = (!applied.readings.is_empty() || !applied.rollups.is_empty()).then(|| RoomWrite {
+        tenant: state.room.tenant.clone(),
+        room: state.room.id.clone(),
+        readings: applied.readings,
+        state: state.live.state().clone(),
+        rollups: applied.rollups,
+    });
+    let request = PersistRequest { write, up_to_seq: applied.up_to_seq, reply, room: myself };
+    if let Err(err) = state.persister.cast(PersisterMsg::Persist(request)) {
+        // The request (and its reply port) comes back in the error: answer it here.
+        if let ractor::MessagingErr::SendErr(PersisterMsg::Persist(request)) = err {
+            let _ = request.reply.send(Err(ServiceError::Unavailable("persister is not running".into())));
+        }
+    }
+}
+
+/// Sends a batch to a room and waits until it is durable; answers the sensor's highest durable
+/// seq. An empty `items` just asks for that seq.
+///
+/// # Errors
+/// [`ServiceError::Unavailable`] if the room stopped or did not answer within `timeout`,
+/// [`ServiceError::Storage`] if the write failed.
+pub async fn ingest_readings(
+    room: &ActorRef<RoomMsg>,
+    sensor: SensorId,
+    items: Vec<Reading>,
+    received_at: TimestampMs,
+    timeout: Duration,
+) -> Result<u64, ServiceError> {
+    let result = room.call(|reply| RoomMsg::Ingest { sensor, items, received_at, reply }, Some(timeout)).await;
+    flatten_call("room", result)
+}

@@ -1,0 +1,32 @@
+//! Tunables of the actor system (the gateway maps the node's configuration onto these).
+
+use std::time::Duration;
+
+use crate::RestartPolicy;
+
+/// Tunables of the actor system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActorSettings {
+    /// An office publishes at most one display delta per interval.
+    pub coalesce_interval: Duration,
+    /// Frames queued per display connection before it is marked stale.
+    pub display_queue_capacity: usize,
+    /// Restart intensity of every supervisor.
+    pub restart: RestartPolicy,
+    /// Most rows in one group commit.
+    pub persister_max_batch_rows: usize,
+    /// How long a caller waits for an actor's answer.
+    pub call_timeout: Duration,
+}
+
+impl Default for ActorSettings {
+    fn default() -> Self {
+        Self {
+            coalesce_interval: Duration::from_millis(50),
+            display_queue_capacity: 64,
+            restart: RestartPolicy::default(),
+            persister_max_batch_rows: 4096,
+            call_timeout: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Metric names of the actor system, defined once with their unit and labels.
+
+/// Counter: readings applied (label `tenant`).
+pub const READINGS_APPLIED: &str = "tally_readings_applied_total";
+/// Counter: readings dropped because their seq was already applied (label `tenant`).
+pub const READINGS_DUPLICATE: &str = "tally_readings_duplicate_total";
+/// Counter: readings older than the open rollup bucket; stored raw, not rolled up (label `tenant`).
+pub const READINGS_LATE: &str = "tally_readings_late_total";
+/// Counter: group commits written.
+pub const PERSIST_BATCHES: &str = "tally_persist_batches_total";
+/// Histogram: rows (readings + states + rollups) per group commit.
+pub const PERSIST_BATCH_ROWS: &str = "tally_persist_batch_rows";
+/// Histogram: seconds one group commit took to become durable.
+pub const PERSIST_SECONDS: &str = "tally_persist_seconds";
+/// Counter: group commits that failed (nothing acknowledged).
+pub const PERSIST_FAILURES: &str = "tally_persist_failures_total";
+/// Counter: child actors restarted by their supervisor (label `kind`: room, office).
+pub const ACTOR_RESTARTS: &str = "tally_actor_restarts_total";
+/// Counter: child actors that failed (label `kind`: room, office, tenant).
+pub const ACTOR_FAILURES: &str = "tally_actor_failures_total";
+/// Gauge: tenants quarantined on this node.
+pub const TENANTS_QUARANTINED: &str = "tally_tenants_quarantined";
+/// Counter: display connections that fell behind and were resynced with a snapshot.
+pub const DISPLAY_RESYNCS: &str = "tally_display_resyncs_total";
+/// Counter: display frames published by offices.
+pub const DISPLAY_FRAMES: &str = "tally_display_frames_total";

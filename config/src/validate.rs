@@ -1,0 +1,282 @@
+//! The documented bounds of every setting, checked all at once.
+
+use std::time::Duration;
+
+use crate::error::FieldError;
+use crate::settings::{REDACTED, Settings};
+use crate::values;
+
+/// Longest node id or region.
+const MAX_SLUG_LEN: usize = 64;
+/// Shortest admin token, in characters.
+const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+/// Shortest JWT secret, in bytes (HS256 wants a key as long as its hash).
+const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Largest accepted frame or HTTP body: 16 MiB.
+const MAX_FRAME_BYTES: u32 = 16 * 1024 * 1024;
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// Every value of `settings` that breaks its documented bound, in declaration order.
+pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
+    let mut check = Checker::default();
+    let Settings {
+        node,
+        auth,
+        ingest,
+        persister,
+        display,
+        supervision,
+        log,
+    } = settings;
+
+    check.slug("node.node_id", &node.node_id);
+    check.slug("node.region", &node.region);
+    if node.data_dir.as_os_str().is_empty() {
+        check.fail("node.data_dir", "must not be empty, got \"\"".to_string());
+    }
+
+    check.secret("auth.admin_token", auth.admin_token.as_deref(), |token| {
+        let chars = token.chars().count();
+        (chars < MIN_ADMIN_TOKEN_CHARS).then(|| {
+            format!("must be at least {MIN_ADMIN_TOKEN_CHARS} characters, got {chars} characters")
+        })
+    });
+    check.secret("auth.jwt_secret", auth.jwt_secret.as_deref(), |secret| {
+        let bytes = secret.len();
+        (bytes < MIN_JWT_SECRET_BYTES)
+            .then(|| format!("must be at least {MIN_JWT_SECRET_BYTES} bytes, got {bytes} bytes"))
+    });
+    check.at_least("auth.token_ttl", auth.token_ttl, MINUTE);
+    check.at_most("auth.token_ttl", auth.token_ttl, 365 * DAY, "365d");
+
+    check.at_least("ingest.inflight_window", ingest.inflight_window, 1);
+    check.at_most(
+        "ingest.inflight_window",
+        ingest.inflight_window,
+        65536,
+        "65536",
+    );
+    check.at_least("ingest.max_batch_items", ingest.max_batch_items, 1);
+    // A window of 0 is already reported; comparing against it would only repeat that.
+    if ingest.inflight_window >= 1 {
+        check.at_most(
+            "ingest.max_batch_items",
+            ingest.max_batch_items,
+            ingest.inflight_window,
+            &format!("ingest.inflight_window ({})", ingest.inflight_window),
+        );
+    }
+    check.at_least("ingest.max_frame_bytes", ingest.max_frame_bytes, 256);
+    check.at_most(
+        "ingest.max_frame_bytes",
+        ingest.max_frame_bytes,
+        MAX_FRAME_BYTES,
+        "16777216 (16 MiB)",
+    );
+    check.at_least("ingest.max_count", ingest.max_count, 1);
+    check.at_most("ingest.max_future_skew", ingest.max_future_skew, HOUR, "1h");
+    check.positive("ingest.hello_timeout", ingest.hello_timeout);
+
+    check.at_least("persister.max_batch_rows", persister.max_batch_rows, 1);
+
+    check.at_least(
+        "display.coalesce_interval",
+        display.coalesce_interval,
+        Duration::from_millis(1),
+    );
+    check.at_most(
+        "display.coalesce_interval",
+        display.coalesce_interval,
+        Duration::from_secs(10),
+        "10s",
+    );
+    check.at_least("display.queue_capacity", display.queue_capacity, 2);
+
+    check.at_least("supervision.max_restarts", supervision.max_restarts, 1);
+    check.positive("supervision.restart_window", supervision.restart_window);
+
+    if log.filter.trim().is_empty() {
+        check.fail(
+            "log.filter",
+            format!("must not be empty, got {:?}", log.filter),
+        );
+    }
+    check.errors
+}
+
+/// A value shown in an error message as it is written in TOML.
+trait Shown: PartialOrd + Copy {
+    fn shown(self) -> String;
+}
+
+impl Shown for u32 {
+    fn shown(self) -> String {
+        self.to_string()
+    }
+}
+
+impl Shown for Duration {
+    fn shown(self) -> String {
+        values::format_duration(self)
+    }
+}
+
+/// Collects the errors of one validation pass.
+#[derive(Default)]
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: &'static str, message: String) {
+        self.errors.push(FieldError { field, message });
+    }
+
+    fn at_least<T: Shown>(&mut self, field: &'static str, value: T, min: T) {
+        if value < min {
+            self.fail(
+                field,
+                format!("must be >= {}, got {}", min.shown(), value.shown()),
+            );
+        }
+    }
+
+    fn positive(&mut self, field: &'static str, value: Duration) {
+        if value.is_zero() {
+            self.fail(field, "must be > 0, got 0s".to_string());
+        }
+    }
+
+    /// `max_label` names the bound when it is not a literal, e.g. `ingest.inflight_window (1024)`.
+    fn at_most<T: Shown>(&mut self, field: &'static str, value: T, max: T, max_label: &str) {
+        if value > max {
+            self.fail(
+                field,
+                format!("must be <= {max_label}, got {}", value.shown()),
+            );
+        }
+    }
+
+    fn slug(&mut self, field: &'static str, value: &str) {
+        let starts_well = value.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let chars_ok = value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !(starts_well && chars_ok && value.len() <= MAX_SLUG_LEN) {
+            self.fail(
+                field,
+                format!(
+                    "must be 1 to {MAX_SLUG_LEN} characters of a-z, 0-9 and '-', starting with a letter or digit, got {value:?}"
+                ),
+            );
+        }
+    }
+
+    /// Checks a set secret with `problem`; the message never contains the secret itself.
+    fn secret(
+        &mut self,
+        field: &'static str,
+        secret: Option<&str>,
+        problem: impl FnOnce(&str) -> Option<String>,
+    ) {
+        let Some(secret) = secret else { return };
+        if secret == REDACTED {
+            let message = format!(
+                "is the {REDACTED:?} placeholder of a redacted config; set the real secret or remove the key"
+            );
+            self.fail(field, message);
+        } else if let Some(message) = problem(secret) {
+            self.fail(field, message);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The messages of validating the defaults changed by `change`.
+    fn errors_after(change: impl FnOnce(&mut Settings)) -> Vec<String> {
+        let mut settings = Settings::default();
+        change(&mut settings);
+        validate(&settings)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(errors_after(|_| {}), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_bound_rejects_the_value_just_past_it() {
+        type Change = fn(&mut Settings);
+        #[rustfmt::skip]
+        let cases: [(Change, &str); 27] = [
+            (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
+            (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
+            (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
+            (|s| s.node.node_id = "edge_1".to_string(), "node.node_id: must be 1 to 64"),
+            (|s| s.node.region = "EU".to_string(), "node.region: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"EU\""),
+            (|s| s.node.data_dir = PathBuf::new(), "node.data_dir: must not be empty, got \"\""),
+            (|s| s.auth.admin_token = Some("x".repeat(15)), "auth.admin_token: must be at least 16 characters, got 15 characters"),
+            (|s| s.auth.admin_token = Some(REDACTED.to_string()), "auth.admin_token: is the \"<redacted>\" placeholder"),
+            (|s| s.auth.jwt_secret = Some("é".repeat(15)), "auth.jwt_secret: must be at least 32 bytes, got 30 bytes"),
+            (|s| s.auth.jwt_secret = Some(REDACTED.to_string()), "auth.jwt_secret: is the \"<redacted>\" placeholder"),
+            (|s| s.auth.token_ttl = Duration::from_secs(59), "auth.token_ttl: must be >= 1m, got 59s"),
+            (|s| s.auth.token_ttl = 366 * DAY, "auth.token_ttl: must be <= 365d, got 8784h"),
+            (|s| s.ingest.inflight_window = 0, "ingest.inflight_window: must be >= 1, got 0"),
+            (|s| s.ingest.inflight_window = 65537, "ingest.inflight_window: must be <= 65536, got 65537"),
+            (|s| s.ingest.max_batch_items = 0, "ingest.max_batch_items: must be >= 1, got 0"),
+            (|s| s.ingest.max_batch_items = 1025, "ingest.max_batch_items: must be <= ingest.inflight_window (1024), got 1025"),
+            (|s| s.ingest.max_frame_bytes = 255, "ingest.max_frame_bytes: must be >= 256, got 255"),
+            (|s| s.ingest.max_frame_bytes = MAX_FRAME_BYTES + 1, "ingest.max_frame_bytes: must be <= 16777216 (16 MiB), got 16777217"),
+            (|s| s.ingest.max_count = 0, "ingest.max_count: must be >= 1, got 0"),
+            (|s| s.ingest.max_future_skew = HOUR + Duration::from_secs(1), "ingest.max_future_skew: must be <= 1h, got 3601s"),
+            (|s| s.ingest.hello_timeout = Duration::ZERO, "ingest.hello_timeout: must be > 0, got 0s"),
+            (|s| s.persister.max_batch_rows = 0, "persister.max_batch_rows: must be >= 1, got 0"),
+            (|s| s.display.coalesce_interval = Duration::from_micros(999), "display.coalesce_interval: must be >= 1ms, got 999us"),
+            (|s| s.display.coalesce_interval = Duration::from_millis(10_001), "display.coalesce_interval: must be <= 10s, got 10001ms"),
+            (|s| s.display.queue_capacity = 1, "display.queue_capacity: must be >= 2, got 1"),
+            (|s| s.supervision.max_restarts = 0, "supervision.max_restarts: must be >= 1, got 0"),
+            (|s| s.supervision.restart_window = Duration::ZERO, "supervision.restart_window: must be > 0, got 0s"),
+        ];
+        for (change, expected) in cases {
+            let errors = errors_after(change);
+            assert!(
+                errors.len() == 1 && errors[0].starts_with(expected),
+                "expected {expected:?}, got {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_at_the_bounds_are_valid() {
+        let errors = errors_after(|s| {
+            s.node.node_id = "a".repeat(64);
+            s.node.region = "9-eu".to_string();
+            s.auth.admin_token = Some("é".repeat(16));
+            s.auth.jwt_secret = Some("x".repeat(32));
+            s.auth.token_ttl = 365 * DAY;
+            s.ingest.inflight_window = 65536;
+            s.ingest.max_batch_items = 65536;
+            s.ingest.max_frame_bytes = MAX_FRAME_BYTES;
+            s.ingest.max_future_skew = HOUR;
+            s.display.coalesce_interval = Duration::from_millis(1);
+            s.display.queue_capacity = 2;
+        });
+        assert_eq!(errors, Vec::<String>::new());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_messages() {
+        let errors = errors_after(|s| s.auth.admin_token = Some("hunter2".to_string()));
+        assert!(!errors[0].contains("hunter2"), "{errors:?}");
+    }
+}

@@ -1,0 +1,107 @@
+//! The conformance suite: every [`Store`] behaviour, written once over the trait, so every
+//! backend (embedded, ScyllaDB) is held to the same contract.
+//!
+//! Each behaviour is a `pub async fn(&dyn Store)` that uses fresh ids, so behaviours can share
+//! one store (even a persistent one). [`conformance_tests!`](crate::conformance_tests) expands
+//! to one `#[tokio::test]` per behaviour; [`run_all`] runs them in sequence.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use tally_storage::{EmbeddedStore, conformance::Fixture};
+//!
+//! tally_storage::conformance_tests!(|| async {
+//!     let dir = tempfile::tempdir().unwrap();
+//!     Fixture::with_guard(EmbeddedStore::open(dir.path()).unwrap(), dir)
+//! });
+//! ```
+
+mod data;
+mod registry;
+mod support;
+
+use std::{any::Any, fmt};
+
+pub use data::{
+    batch_round_trip, empty_batch, later_batch_replaces, many_rooms_batch, negative_timestamps,
+    readings_range, room_isolation,
+};
+pub use registry::{
+    concurrent_creates, duplicate_key_hash, duplicate_office, duplicate_room, duplicate_sensor,
+    duplicate_tenant, missing_parent, registry_round_trip, sensor_by_key_hash, tenant_isolation,
+};
+
+use crate::{SharedStore, Store};
+
+/// Expands to one `#[tokio::test]` per conformance behaviour.
+///
+/// The argument is a closure returning a future of a store, or of a [`Fixture`] that also keeps
+/// what the store needs alive (a temporary directory). The calling crate needs `tokio` with the
+/// `macros` and `rt` features.
+#[macro_export]
+macro_rules! conformance_tests {
+    // The single list of behaviours, shared by the tests and `run_all`.
+    (@each $mode:ident [$($arg:tt)*]) => {
+        $crate::conformance_tests!(@$mode [$($arg)*]
+            registry_round_trip, duplicate_tenant, duplicate_office, duplicate_room, duplicate_sensor,
+            duplicate_key_hash, missing_parent, concurrent_creates, tenant_isolation, sensor_by_key_hash,
+            batch_round_trip, later_batch_replaces, readings_range, negative_timestamps, room_isolation,
+            many_rooms_batch, empty_batch
+        );
+    };
+    (@tests [$factory:expr] $($name:ident),+) => {
+        $(
+            #[::tokio::test]
+            async fn $name() {
+                let fixture: $crate::conformance::Fixture = ($factory)().await.into();
+                $crate::conformance::$name(fixture.store()).await;
+            }
+        )+
+    };
+    (@run_all [$store:expr] $($name:ident),+) => {
+        $( $crate::conformance::$name($store).await; )+
+    };
+    ($factory:expr) => {
+        $crate::conformance_tests!(@each tests [$factory]);
+    };
+}
+
+/// Runs every behaviour against `store`, in sequence; panics at the first failure.
+pub async fn run_all(store: &dyn Store) {
+    crate::conformance_tests!(@each run_all [store]);
+}
+
+/// A store under test, with whatever must outlive it (dropped after the store).
+pub struct Fixture {
+    store: SharedStore,
+    _guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl Fixture {
+    /// A fixture of a store that needs nothing else.
+    pub fn new(store: impl Store) -> Self {
+        Self { store: std::sync::Arc::new(store), _guard: None }
+    }
+
+    /// A fixture that drops `guard` (a temporary directory, a container) after the store.
+    pub fn with_guard(store: impl Store, guard: impl Any + Send + Sync) -> Self {
+        Self { store: std::sync::Arc::new(store), _guard: Some(Box::new(guard)) }
+    }
+
+    /// The store under test.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+}
+
+impl<S: Store> From<S> for Fixture {
+    fn from(store: S) -> Self {
+        Self::new(store)
+    }
+}
+
+impl fmt::Debug for Fixture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fixture").field("store", &self.store).finish_non_exhaustive()
+    }
+}

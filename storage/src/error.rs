@@ -1,0 +1,28 @@
+//! Storage errors.
+
+/// Why a storage operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A registry entry with this id exists already.
+    #[error("{kind} {id:?} already exists")]
+    AlreadyExists {
+        /// What kind of entry (tenant, office, room, sensor, sensor key).
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// A registry entry this operation needs does not exist.
+    #[error("{kind} {id:?} not found")]
+    NotFound {
+        /// What kind of entry.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The backend failed (I/O, driver); nothing of the operation may be assumed durable.
+    #[error("storage backend failed: {0}")]
+    Backend(String),
+    /// A stored value could not be decoded.
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+}

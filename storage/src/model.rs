@@ -1,0 +1,209 @@
+//! The records a [`crate::Store`] keeps.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
+
+/// A tenant: one customer company.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    /// Its id.
+    pub id: TenantId,
+    /// Display name.
+    pub name: String,
+}
+
+/// An office of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Office {
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Its id, unique within the tenant.
+    pub id: OfficeId,
+    /// Display name.
+    pub name: String,
+}
+
+/// How a room combines the counts of its sensors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountMode {
+    /// Sensors cover disjoint areas: add their counts.
+    #[default]
+    Sum,
+    /// Sensors overlap: take the largest count.
+    Max,
+}
+
+/// A room of an office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Room {
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Office the room is in.
+    pub office: OfficeId,
+    /// Its id, unique within the tenant.
+    pub id: RoomId,
+    /// Display name.
+    pub name: String,
+    /// People the room is meant for.
+    pub capacity: u32,
+    /// How sensor counts combine.
+    pub count_mode: CountMode,
+}
+
+/// A people-counting sensor, placed in one room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sensor {
+    /// Owning tenant.
+    pub tenant: TenantId,
+    /// Office of its room.
+    pub office: OfficeId,
+    /// Its room.
+    pub room: RoomId,
+    /// Its id, unique within the tenant.
+    pub id: SensorId,
+}
+
+/// SHA-256 of a sensor key. Keys are random 256-bit secrets, so a plain hash is enough at rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct KeyHash(pub [u8; 32]);
+
+/// One raw reading as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReading {
+    /// Sensor seq.
+    pub seq: u64,
+    /// Sensor time.
+    pub ts: TimestampMs,
+    /// People counted.
+    pub count: u32,
+    /// Node time when the reading arrived.
+    pub received_at: TimestampMs,
+}
+
+/// What a room knows of one of its sensors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensorState {
+    /// Highest seq applied (the dedup mark).
+    pub last_seq: u64,
+    /// The sensor's latest count.
+    pub count: u32,
+    /// Sensor time of that count.
+    pub ts: TimestampMs,
+}
+
+/// The running time-weighted accumulator of a room's open rollup bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupAccumulator {
+    /// Start of the open bucket.
+    pub bucket_start: TimestampMs,
+    /// Time up to which the count has been integrated.
+    pub integrated_to: TimestampMs,
+    /// Room count since `integrated_to`.
+    pub count: u32,
+    /// Milliseconds of the bucket integrated so far (less than the width when the first
+    /// reading came mid-bucket).
+    pub covered_ms: u64,
+    /// Sum of count × milliseconds over the integrated part of the bucket.
+    pub count_ms: u64,
+    /// Highest count seen in the bucket.
+    pub peak: u32,
+    /// Milliseconds of the bucket with at least one person.
+    pub occupied_ms: u64,
+    /// Readings applied in the bucket.
+    pub samples: u32,
+}
+
+/// Everything needed to restore a room actor: written atomically with its readings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomState {
+    /// Live room count.
+    pub count: u32,
+    /// Sensor time of the reading that set the count.
+    pub ts: TimestampMs,
+    /// Per-sensor state, including the dedup mark.
+    pub sensors: BTreeMap<SensorId, SensorState>,
+    /// The open minute bucket, if any reading arrived yet.
+    pub open_minute: Option<RollupAccumulator>,
+}
+
+/// Width of a rollup bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// One minute.
+    Minute,
+    /// Fifteen minutes.
+    FifteenMinutes,
+    /// One hour.
+    Hour,
+    /// One day (UTC).
+    Day,
+}
+
+impl Resolution {
+    /// Bucket width in milliseconds.
+    pub fn width_ms(self) -> i64 {
+        match self {
+            Self::Minute => 60_000,
+            Self::FifteenMinutes => 15 * 60_000,
+            Self::Hour => 3_600_000,
+            Self::Day => 86_400_000,
+        }
+    }
+
+    /// Start of the bucket that contains `ts`.
+    pub fn bucket_start(self, ts: TimestampMs) -> TimestampMs {
+        ts - ts.rem_euclid(self.width_ms())
+    }
+}
+
+/// A closed rollup bucket of one room.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Rollup {
+    /// Bucket width.
+    pub resolution: Resolution,
+    /// Bucket start.
+    pub bucket_start: TimestampMs,
+    /// Time-weighted average count.
+    pub avg: f64,
+    /// Highest count.
+    pub peak: u32,
+    /// Seconds with at least one person.
+    pub occupied_s: f64,
+    /// Readings in the bucket.
+    pub samples: u32,
+}
+
+/// A half-open time range `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// Inclusive start.
+    pub from: TimestampMs,
+    /// Exclusive end.
+    pub to: TimestampMs,
+}
+
+/// Rows written in one atomic, durable batch, grouped per room.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteBatch {
+    /// Per room: its readings, its new state and its closed rollups.
+    pub rooms: Vec<RoomWrite>,
+}
+
+/// The rows of one room inside a [`WriteBatch`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomWrite {
+    /// Tenant of the room.
+    pub tenant: TenantId,
+    /// The room.
+    pub room: RoomId,
+    /// New raw readings, keyed by sensor.
+    pub readings: Vec<(SensorId, StoredReading)>,
+    /// The room's state after applying them (replaces the stored one).
+    pub state: RoomState,
+    /// Closed rollup buckets (replace stored ones with the same resolution and start).
+    pub rollups: Vec<Rollup>,
+}
