@@ -29,8 +29,17 @@ pub trait SnapshotSource {
 
 impl DisplayFanout {
     /// Adds a subscriber and queues its first snapshot.
-    pub fn subscribe(&mut self, room: Option<RoomId>, sender: mpsc::Sender<DisplayFrame>, source: &impl SnapshotSource) {
-        let mut subscriber = Subscriber { room, sender, stale: true };
+    pub fn subscribe(
+        &mut self,
+        room: Option<RoomId>,
+        sender: mpsc::Sender<DisplayFrame>,
+        source: &impl SnapshotSource,
+    ) {
+        let mut subscriber = Subscriber {
+            room,
+            sender,
+            stale: true,
+        };
         if subscriber.offer_snapshot(source) {
             self.subscribers.push(subscriber);
         }
@@ -53,18 +62,31 @@ impl DisplayFanout {
 
     /// Resyncs stale subscribers whose queues have room again.
     pub fn resync_stale(&mut self, source: &impl SnapshotSource) {
-        self.subscribers.retain_mut(|s| !s.stale || s.offer_snapshot(source));
+        self.subscribers
+            .retain_mut(|s| !s.stale || s.offer_snapshot(source));
     }
 
     /// Sends a delta (office `version`, office `total`, changed `rooms`) to every subscriber,
     /// resyncs stale ones with a snapshot, and drops closed ones.
-    pub fn publish(&mut self, office: &tally_protocol::OfficeId, version: u64, total: u64, rooms: &[RoomOccupancy], source: &impl SnapshotSource) {
+    pub fn publish(
+        &mut self,
+        office: &tally_protocol::OfficeId,
+        version: u64,
+        total: u64,
+        rooms: &[RoomOccupancy],
+        source: &impl SnapshotSource,
+    ) {
         self.subscribers.retain_mut(|subscriber| {
             if subscriber.stale {
                 return subscriber.offer_snapshot(source);
             }
             let frame = match &subscriber.room {
-                None => DisplayFrame::Delta { office: office.clone(), version, total, rooms: rooms.to_vec() },
+                None => DisplayFrame::Delta {
+                    office: office.clone(),
+                    version,
+                    total,
+                    rooms: rooms.to_vec(),
+                },
                 Some(room) => match rooms.iter().find(|r| &r.room == room) {
                     Some(changed) => DisplayFrame::Delta {
                         office: office.clone(),
@@ -122,12 +144,23 @@ mod tests {
     struct Fixed;
     impl SnapshotSource for Fixed {
         fn snapshot(&self, _room: Option<&RoomId>) -> DisplayFrame {
-            DisplayFrame::Snapshot { office: OfficeId::new("o").unwrap(), version: 99, total: 0, capacity: 0, rooms: vec![] }
+            DisplayFrame::Snapshot {
+                office: OfficeId::new("o").unwrap(),
+                version: 99,
+                total: 0,
+                capacity: 0,
+                rooms: vec![],
+            }
         }
     }
 
     fn change(room: &str, count: u32) -> RoomOccupancy {
-        RoomOccupancy { room: RoomId::new(room).unwrap(), count, capacity: 10, ts: 0 }
+        RoomOccupancy {
+            room: RoomId::new(room).unwrap(),
+            count,
+            capacity: 10,
+            ts: 0,
+        }
     }
 
     #[test]
@@ -140,12 +173,21 @@ mod tests {
             fanout.publish(&office, version, 1, &[change("r", 1)], &Fixed);
         }
         // Queue of 2: the snapshot and one delta; the rest were conflated.
-        assert!(matches!(rx.try_recv().unwrap(), DisplayFrame::Snapshot { .. }));
-        assert!(matches!(rx.try_recv().unwrap(), DisplayFrame::Delta { version: 1, .. }));
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            DisplayFrame::Snapshot { .. }
+        ));
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            DisplayFrame::Delta { version: 1, .. }
+        ));
         assert!(rx.try_recv().is_err());
         assert!(fanout.has_stale());
         fanout.publish(&office, 11, 1, &[change("r", 1)], &Fixed);
-        assert!(matches!(rx.try_recv().unwrap(), DisplayFrame::Snapshot { version: 99, .. }));
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            DisplayFrame::Snapshot { version: 99, .. }
+        ));
         assert!(!fanout.has_stale());
     }
 
@@ -161,9 +203,17 @@ mod tests {
         fanout.publish(&office, 1, 5, &[change("b", 5)], &Fixed);
         fanout.publish(&office, 2, 7, &[change("a", 2), change("b", 5)], &Fixed);
         assert_eq!(fanout.len(), 1);
-        assert!(matches!(rx.try_recv().unwrap(), DisplayFrame::Snapshot { .. }));
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            DisplayFrame::Snapshot { .. }
+        ));
         match rx.try_recv().unwrap() {
-            DisplayFrame::Delta { version, total, rooms, .. } => assert_eq!((version, total, rooms.len()), (2, 2, 1)),
+            DisplayFrame::Delta {
+                version,
+                total,
+                rooms,
+                ..
+            } => assert_eq!((version, total, rooms.len()), (2, 2, 1)),
             other => panic!("unexpected {other:?}"),
         }
     }

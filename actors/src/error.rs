@@ -39,7 +39,10 @@ impl ServiceError {
 
     /// A [`ServiceError::NotFound`].
     pub fn not_found(kind: &'static str, id: impl std::fmt::Display) -> Self {
-        Self::NotFound { kind, id: id.to_string() }
+        Self::NotFound {
+            kind,
+            id: id.to_string(),
+        }
     }
 }
 
@@ -59,8 +62,15 @@ pub(crate) fn flatten_call<T, M>(
 ) -> Result<T, ServiceError> {
     match result {
         Ok(CallResult::Success(answer)) => answer,
-        Ok(CallResult::Timeout) => Err(ServiceError::Unavailable(format!("{what} did not answer in time"))),
-        Ok(CallResult::SenderError) => Err(ServiceError::Unavailable(format!("{what} stopped before answering"))),
-        Err(err) => Err(ServiceError::Unavailable(format!("{what} is not running: {}", RactorErr::from(err)))),
+        Ok(CallResult::Timeout) => Err(ServiceError::Unavailable(format!(
+            "{what} did not answer in time"
+        ))),
+        Ok(CallResult::SenderError) => Err(ServiceError::Unavailable(format!(
+            "{what} stopped before answering"
+        ))),
+        Err(err) => Err(ServiceError::Unavailable(format!(
+            "{what} is not running: {}",
+            RactorErr::from(err)
+        ))),
     }
 }

@@ -22,7 +22,9 @@ mod tenant;
 pub use display_fanout::{DisplayFanout, SnapshotSource};
 pub use error::ServiceError;
 pub use node::{NodeArgs, NodeHandle, NodeMsg, NodeSupervisor};
-pub use office::{OfficeActor, OfficeArgs, OfficeMsg, office_occupancy, room_actor, subscribe_display};
+pub use office::{
+    OfficeActor, OfficeArgs, OfficeMsg, office_occupancy, room_actor, subscribe_display,
+};
 pub use persister::{AckPort, PersistRequest, Persister, PersisterArgs, PersisterMsg};
 pub use restart_policy::{RestartPolicy, RestartTracker};
 pub use rollup::{Advance, MAX_BUCKETS_PER_ADVANCE, advance};

@@ -5,7 +5,10 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr, SupervisionEvent};
+use ractor::{
+    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr,
+    SupervisionEvent,
+};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 use tally_storage::{Room, SharedStore};
 use tokio::task::JoinHandle;
@@ -62,14 +65,33 @@ impl Actor for NodeSupervisor {
     type State = NodeState;
     type Arguments = NodeArgs;
 
-    async fn pre_start(&self, myself: ActorRef<NodeMsg>, args: NodeArgs) -> Result<NodeState, ActorProcessingErr> {
-        let persister_args = PersisterArgs { store: args.store.clone(), max_batch_rows: args.settings.persister_max_batch_rows };
-        let (persister, _) = Actor::spawn_linked(None, Persister, persister_args, myself.get_cell()).await?;
+    async fn pre_start(
+        &self,
+        myself: ActorRef<NodeMsg>,
+        args: NodeArgs,
+    ) -> Result<NodeState, ActorProcessingErr> {
+        let persister_args = PersisterArgs {
+            store: args.store.clone(),
+            max_batch_rows: args.settings.persister_max_batch_rows,
+        };
+        let (persister, _) =
+            Actor::spawn_linked(None, Persister, persister_args, myself.get_cell()).await?;
         metrics::gauge!(telemetry::TENANTS_QUARANTINED).set(0.0);
-        Ok(NodeState { args, persister, tenants: HashMap::new(), by_actor: HashMap::new(), quarantined: BTreeSet::new() })
+        Ok(NodeState {
+            args,
+            persister,
+            tenants: HashMap::new(),
+            by_actor: HashMap::new(),
+            quarantined: BTreeSet::new(),
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<NodeMsg>, message: NodeMsg, state: &mut NodeState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<NodeMsg>,
+        message: NodeMsg,
+        state: &mut NodeState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             NodeMsg::GetTenant { tenant, reply } => {
                 let _ = reply.send(state.tenant(&myself, tenant).await);
@@ -89,9 +111,16 @@ impl Actor for NodeSupervisor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, _myself: ActorRef<NodeMsg>, event: SupervisionEvent, state: &mut NodeState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<NodeMsg>,
+        event: SupervisionEvent,
+        state: &mut NodeState,
+    ) -> Result<(), ActorProcessingErr> {
         match event {
-            SupervisionEvent::ActorFailed(cell, err) if cell.get_id() == state.persister.get_id() => {
+            SupervisionEvent::ActorFailed(cell, err)
+                if cell.get_id() == state.persister.get_id() =>
+            {
                 // The persister only fails on a bug; without it nothing can be acknowledged.
                 Err(format!("persister failed: {err}").into())
             }
@@ -101,7 +130,8 @@ impl Actor for NodeSupervisor {
                     metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "tenant").increment(1);
                     tracing::error!(tenant = %tenant, error = %err, "tenant quarantined after repeated failures");
                     state.quarantined.insert(tenant);
-                    metrics::gauge!(telemetry::TENANTS_QUARANTINED).set(state.quarantined.len() as f64);
+                    metrics::gauge!(telemetry::TENANTS_QUARANTINED)
+                        .set(state.quarantined.len() as f64);
                 }
                 Ok(())
             }
@@ -117,7 +147,11 @@ impl Actor for NodeSupervisor {
 }
 
 impl NodeState {
-    async fn tenant(&mut self, myself: &ActorRef<NodeMsg>, tenant: TenantId) -> Result<ActorRef<TenantMsg>, ServiceError> {
+    async fn tenant(
+        &mut self,
+        myself: &ActorRef<NodeMsg>,
+        tenant: TenantId,
+    ) -> Result<ActorRef<TenantMsg>, ServiceError> {
         if self.quarantined.contains(&tenant) {
             return Err(ServiceError::TenantQuarantined(tenant.to_string()));
         }
@@ -127,10 +161,17 @@ impl NodeState {
         if self.args.store.tenant(&tenant).await?.is_none() {
             return Err(ServiceError::not_found("tenant", &tenant));
         }
-        let args = TenantArgs { tenant: tenant.clone(), store: self.args.store.clone(), persister: self.persister.clone(), settings: self.args.settings };
+        let args = TenantArgs {
+            tenant: tenant.clone(),
+            store: self.args.store.clone(),
+            persister: self.persister.clone(),
+            settings: self.args.settings,
+        };
         let (actor, _) = Actor::spawn_linked(None, TenantSupervisor, args, myself.get_cell())
             .await
-            .map_err(|err| ServiceError::Unavailable(format!("tenant {tenant} could not start: {err}")))?;
+            .map_err(|err| {
+                ServiceError::Unavailable(format!("tenant {tenant} could not start: {err}"))
+            })?;
         self.by_actor.insert(actor.get_id(), tenant.clone());
         self.tenants.insert(tenant, actor.clone());
         Ok(actor)
@@ -149,7 +190,10 @@ impl NodeHandle {
     ///
     /// # Errors
     /// [`SpawnErr`] if the supervisor could not start.
-    pub async fn start(store: SharedStore, settings: ActorSettings) -> Result<(Self, JoinHandle<()>), SpawnErr> {
+    pub async fn start(
+        store: SharedStore,
+        settings: ActorSettings,
+    ) -> Result<(Self, JoinHandle<()>), SpawnErr> {
         let (node, join) = Actor::spawn(None, NodeSupervisor, NodeArgs { store, settings }).await?;
         Ok((Self { node, settings }, join))
     }
@@ -173,17 +217,45 @@ impl NodeHandle {
     /// # Errors
     /// [`ServiceError::NotFound`] for an unknown tenant or office,
     /// [`ServiceError::TenantQuarantined`], or [`ServiceError::Unavailable`].
-    pub async fn office(&self, tenant: &TenantId, office: &OfficeId) -> Result<ActorRef<OfficeMsg>, ServiceError> {
-        let tenant_actor = flatten_call("node", self.node.call(|reply| NodeMsg::GetTenant { tenant: tenant.clone(), reply }, self.timeout()).await)?;
+    pub async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
+        let tenant_actor = flatten_call(
+            "node",
+            self.node
+                .call(
+                    |reply| NodeMsg::GetTenant {
+                        tenant: tenant.clone(),
+                        reply,
+                    },
+                    self.timeout(),
+                )
+                .await,
+        )?;
         let office = office.clone();
-        flatten_call("tenant", tenant_actor.call(|reply| TenantMsg::GetOffice { office, reply }, self.timeout()).await)
+        flatten_call(
+            "tenant",
+            tenant_actor
+                .call(
+                    |reply| TenantMsg::GetOffice { office, reply },
+                    self.timeout(),
+                )
+                .await,
+        )
     }
 
     /// The actor of a room.
     ///
     /// # Errors
     /// As [`NodeHandle::office`], and [`ServiceError::NotFound`] for a room not in the office.
-    pub async fn room(&self, tenant: &TenantId, office: &OfficeId, room: &RoomId) -> Result<ActorRef<RoomMsg>, ServiceError> {
+    pub async fn room(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        room: &RoomId,
+    ) -> Result<ActorRef<RoomMsg>, ServiceError> {
         let office = self.office(tenant, office).await?;
         room_actor(&office, room.clone(), self.settings.call_timeout).await
     }
@@ -208,6 +280,9 @@ impl NodeHandle {
         if let Ok(ractor::rpc::CallResult::Success(persister)) = persister {
             let _ = persister.call(PersisterMsg::Barrier, self.timeout()).await;
         }
-        let _ = self.node.stop_and_wait(Some("shutdown".into()), self.timeout()).await;
+        let _ = self
+            .node
+            .stop_and_wait(Some("shutdown".into()), self.timeout())
+            .await;
     }
 }

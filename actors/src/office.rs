@@ -123,7 +123,12 @@ impl SnapshotSource for OfficeView {
 
 impl RoomSlot {
     fn occupancy(&self) -> RoomOccupancy {
-        RoomOccupancy { room: self.record.id.clone(), count: self.count, capacity: self.record.capacity, ts: self.ts }
+        RoomOccupancy {
+            room: self.record.id.clone(),
+            count: self.count,
+            capacity: self.record.capacity,
+            ts: self.ts,
+        }
     }
 }
 
@@ -132,10 +137,21 @@ impl Actor for OfficeActor {
     type State = OfficeState;
     type Arguments = OfficeArgs;
 
-    async fn pre_start(&self, myself: ActorRef<OfficeMsg>, args: OfficeArgs) -> Result<OfficeState, ActorProcessingErr> {
-        let records = args.store.rooms(&args.office.tenant, &args.office.id).await?;
+    async fn pre_start(
+        &self,
+        myself: ActorRef<OfficeMsg>,
+        args: OfficeArgs,
+    ) -> Result<OfficeState, ActorProcessingErr> {
+        let records = args
+            .store
+            .rooms(&args.office.tenant, &args.office.id)
+            .await?;
         let mut state = OfficeState {
-            view: OfficeView { office: args.office.id.clone(), version: 0, rooms: BTreeMap::new() },
+            view: OfficeView {
+                office: args.office.id.clone(),
+                version: 0,
+                rooms: BTreeMap::new(),
+            },
             restarts: RestartTracker::new(args.settings.restart),
             args,
             by_actor: HashMap::new(),
@@ -150,35 +166,50 @@ impl Actor for OfficeActor {
         Ok(state)
     }
 
-    async fn handle(&self, myself: ActorRef<OfficeMsg>, message: OfficeMsg, state: &mut OfficeState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<OfficeMsg>,
+        message: OfficeMsg,
+        state: &mut OfficeState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             OfficeMsg::GetRoom { room, reply } => {
                 let _ = reply.send(state.room_actor(&myself, &room).await);
             }
             OfficeMsg::RoomCount { room, count, ts } => {
-                if let Some(slot) = state.view.rooms.get_mut(&room) {
-                    if (slot.count, slot.ts) != (count, ts) {
-                        slot.count = count;
-                        slot.ts = ts;
-                        state.dirty.insert(room);
-                        state.schedule_publish(&myself);
-                    }
+                if let Some(slot) = state.view.rooms.get_mut(&room)
+                    && (slot.count, slot.ts) != (count, ts)
+                {
+                    slot.count = count;
+                    slot.ts = ts;
+                    state.dirty.insert(room);
+                    state.schedule_publish(&myself);
                 }
             }
             OfficeMsg::RoomCreated(record) => {
-                if record.office == state.args.office.id && !state.view.rooms.contains_key(&record.id) {
+                if record.office == state.args.office.id
+                    && !state.view.rooms.contains_key(&record.id)
+                {
                     if let Err(err) = state.add_room(&myself, record).await {
                         tracing::warn!(office = %state.args.office.id, error = %err, "new room could not start; it starts on its first reading");
                     }
                     state.schedule_publish(&myself);
                 }
             }
-            OfficeMsg::Subscribe { room, sender, reply } => {
-                let answer = state.check_room(room.as_ref()).map(|()| state.fanout.subscribe(room, sender, &state.view));
+            OfficeMsg::Subscribe {
+                room,
+                sender,
+                reply,
+            } => {
+                let answer = state
+                    .check_room(room.as_ref())
+                    .map(|()| state.fanout.subscribe(room, sender, &state.view));
                 let _ = reply.send(answer);
             }
             OfficeMsg::Occupancy { room, reply } => {
-                let answer = state.check_room(room.as_ref()).map(|()| state.view.snapshot(room.as_ref()));
+                let answer = state
+                    .check_room(room.as_ref())
+                    .map(|()| state.view.snapshot(room.as_ref()));
                 let _ = reply.send(answer);
             }
             OfficeMsg::Publish => {
@@ -192,10 +223,17 @@ impl Actor for OfficeActor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, myself: ActorRef<OfficeMsg>, event: SupervisionEvent, state: &mut OfficeState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<OfficeMsg>,
+        event: SupervisionEvent,
+        state: &mut OfficeState,
+    ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorFailed(cell, err) => {
-                let Some(room) = state.by_actor.remove(&cell.get_id()) else { return Ok(()) };
+                let Some(room) = state.by_actor.remove(&cell.get_id()) else {
+                    return Ok(());
+                };
                 metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "room").increment(1);
                 tracing::warn!(tenant = %state.args.office.tenant, office = %state.args.office.id, room = %room, error = %err, "room failed");
                 if let Some(slot) = state.view.rooms.get_mut(&room) {
@@ -203,16 +241,20 @@ impl Actor for OfficeActor {
                 }
                 if !state.restarts.allow_restart(room.clone(), Instant::now()) {
                     let policy = state.args.settings.restart;
-                    return Err(format!("room {room} failed more than {} times within {:?}; escalating: {err}", policy.max_restarts, policy.window).into());
+                    return Err(format!(
+                        "room {room} failed more than {} times within {:?}; escalating: {err}",
+                        policy.max_restarts, policy.window
+                    )
+                    .into());
                 }
                 state.start_room(&myself, &room).await?;
                 metrics::counter!(telemetry::ACTOR_RESTARTS, "kind" => "room").increment(1);
             }
             SupervisionEvent::ActorTerminated(cell, _, _) => {
-                if let Some(room) = state.by_actor.remove(&cell.get_id()) {
-                    if let Some(slot) = state.view.rooms.get_mut(&room) {
-                        slot.actor = None;
-                    }
+                if let Some(room) = state.by_actor.remove(&cell.get_id())
+                    && let Some(slot) = state.view.rooms.get_mut(&room)
+                {
+                    slot.actor = None;
                 }
             }
             _ => {}
@@ -223,15 +265,35 @@ impl Actor for OfficeActor {
 
 impl OfficeState {
     /// Adds a room record and starts its actor.
-    async fn add_room(&mut self, myself: &ActorRef<OfficeMsg>, record: Room) -> Result<(), ActorProcessingErr> {
+    async fn add_room(
+        &mut self,
+        myself: &ActorRef<OfficeMsg>,
+        record: Room,
+    ) -> Result<(), ActorProcessingErr> {
         let id = record.id.clone();
-        self.view.rooms.insert(id.clone(), RoomSlot { record, actor: None, count: 0, ts: 0 });
+        self.view.rooms.insert(
+            id.clone(),
+            RoomSlot {
+                record,
+                actor: None,
+                count: 0,
+                ts: 0,
+            },
+        );
         self.start_room(myself, &id).await.map(|_| ())
     }
 
     /// Starts (or restarts) a known room's actor from its stored state.
-    async fn start_room(&mut self, myself: &ActorRef<OfficeMsg>, room: &RoomId) -> Result<ActorRef<RoomMsg>, ActorProcessingErr> {
-        let slot = self.view.rooms.get_mut(room).ok_or_else(|| format!("room {room} is not in this office"))?;
+    async fn start_room(
+        &mut self,
+        myself: &ActorRef<OfficeMsg>,
+        room: &RoomId,
+    ) -> Result<ActorRef<RoomMsg>, ActorProcessingErr> {
+        let slot = self
+            .view
+            .rooms
+            .get_mut(room)
+            .ok_or_else(|| format!("room {room} is not in this office"))?;
         let args = RoomArgs {
             room: slot.record.clone(),
             store: self.args.store.clone(),
@@ -245,25 +307,46 @@ impl OfficeState {
     }
 
     /// The actor of a room of this office, starting it if needed.
-    async fn room_actor(&mut self, myself: &ActorRef<OfficeMsg>, room: &RoomId) -> Result<ActorRef<RoomMsg>, ServiceError> {
-        if let Some(actor) = self.view.rooms.get(room).and_then(|slot| slot.actor.clone()) {
+    async fn room_actor(
+        &mut self,
+        myself: &ActorRef<OfficeMsg>,
+        room: &RoomId,
+    ) -> Result<ActorRef<RoomMsg>, ServiceError> {
+        if let Some(actor) = self
+            .view
+            .rooms
+            .get(room)
+            .and_then(|slot| slot.actor.clone())
+        {
             return Ok(actor);
         }
         if !self.view.rooms.contains_key(room) {
             let office = &self.args.office;
             match self.args.store.room(&office.tenant, room).await? {
                 Some(record) if record.office == office.id => {
-                    self.view.rooms.insert(room.clone(), RoomSlot { record, actor: None, count: 0, ts: 0 });
+                    self.view.rooms.insert(
+                        room.clone(),
+                        RoomSlot {
+                            record,
+                            actor: None,
+                            count: 0,
+                            ts: 0,
+                        },
+                    );
                 }
                 _ => return Err(ServiceError::not_found("room", room)),
             }
         }
-        self.start_room(myself, room).await.map_err(|err| ServiceError::Unavailable(format!("room {room} could not start: {err}")))
+        self.start_room(myself, room)
+            .await
+            .map_err(|err| ServiceError::Unavailable(format!("room {room} could not start: {err}")))
     }
 
     fn check_room(&self, room: Option<&RoomId>) -> Result<(), ServiceError> {
         match room {
-            Some(room) if !self.view.rooms.contains_key(room) => Err(ServiceError::not_found("room", room)),
+            Some(room) if !self.view.rooms.contains_key(room) => {
+                Err(ServiceError::not_found("room", room))
+            }
             _ => Ok(()),
         }
     }
@@ -282,10 +365,24 @@ impl OfficeState {
             return;
         }
         self.view.version += 1;
-        let changed: Vec<RoomOccupancy> =
-            std::mem::take(&mut self.dirty).iter().filter_map(|room| self.view.rooms.get(room)).map(RoomSlot::occupancy).collect();
-        let total = self.view.rooms.values().map(|slot| u64::from(slot.count)).sum();
-        self.fanout.publish(&self.view.office, self.view.version, total, &changed, &self.view);
+        let changed: Vec<RoomOccupancy> = std::mem::take(&mut self.dirty)
+            .iter()
+            .filter_map(|room| self.view.rooms.get(room))
+            .map(RoomSlot::occupancy)
+            .collect();
+        let total = self
+            .view
+            .rooms
+            .values()
+            .map(|slot| u64::from(slot.count))
+            .sum();
+        self.fanout.publish(
+            &self.view.office,
+            self.view.version,
+            total,
+            &changed,
+            &self.view,
+        );
     }
 }
 
@@ -300,21 +397,51 @@ pub async fn subscribe_display(
     sender: mpsc::Sender<DisplayFrame>,
     timeout: Duration,
 ) -> Result<(), ServiceError> {
-    flatten_call("office", office.call(|reply| OfficeMsg::Subscribe { room, sender, reply }, Some(timeout)).await)
+    flatten_call(
+        "office",
+        office
+            .call(
+                |reply| OfficeMsg::Subscribe {
+                    room,
+                    sender,
+                    reply,
+                },
+                Some(timeout),
+            )
+            .await,
+    )
 }
 
 /// The occupancy of an office (or one of its rooms) now, as a snapshot frame.
 ///
 /// # Errors
 /// As [`subscribe_display`].
-pub async fn office_occupancy(office: &ActorRef<OfficeMsg>, room: Option<RoomId>, timeout: Duration) -> Result<DisplayFrame, ServiceError> {
-    flatten_call("office", office.call(|reply| OfficeMsg::Occupancy { room, reply }, Some(timeout)).await)
+pub async fn office_occupancy(
+    office: &ActorRef<OfficeMsg>,
+    room: Option<RoomId>,
+    timeout: Duration,
+) -> Result<DisplayFrame, ServiceError> {
+    flatten_call(
+        "office",
+        office
+            .call(|reply| OfficeMsg::Occupancy { room, reply }, Some(timeout))
+            .await,
+    )
 }
 
 /// The actor of a room of an office.
 ///
 /// # Errors
 /// As [`subscribe_display`].
-pub async fn room_actor(office: &ActorRef<OfficeMsg>, room: RoomId, timeout: Duration) -> Result<ActorRef<RoomMsg>, ServiceError> {
-    flatten_call("office", office.call(|reply| OfficeMsg::GetRoom { room, reply }, Some(timeout)).await)
+pub async fn room_actor(
+    office: &ActorRef<OfficeMsg>,
+    room: RoomId,
+    timeout: Duration,
+) -> Result<ActorRef<RoomMsg>, ServiceError> {
+    flatten_call(
+        "office",
+        office
+            .call(|reply| OfficeMsg::GetRoom { room, reply }, Some(timeout))
+            .await,
+    )
 }

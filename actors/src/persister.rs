@@ -54,14 +54,17 @@ pub struct WrittenBatch {
 /// A request waiting for its write.
 #[derive(Debug)]
 enum Waiting {
-    Ack(PersistRequest),
+    Ack(Box<PersistRequest>),
     Barrier(RpcReplyPort<()>),
 }
 
 impl Waiting {
     fn rows(&self) -> usize {
         match self {
-            Self::Ack(PersistRequest { write: Some(w), .. }) => w.readings.len() + w.rollups.len() + 1,
+            Self::Ack(request) => request
+                .write
+                .as_ref()
+                .map_or(0, |w| w.readings.len() + w.rollups.len() + 1),
             _ => 0,
         }
     }
@@ -94,13 +97,27 @@ impl Actor for Persister {
     type State = PersisterState;
     type Arguments = PersisterArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<PersisterMsg>, args: PersisterArgs) -> Result<PersisterState, ActorProcessingErr> {
-        Ok(PersisterState { store: args.store, max_batch_rows: args.max_batch_rows.max(1), queued: Vec::new(), writing: false })
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<PersisterMsg>,
+        args: PersisterArgs,
+    ) -> Result<PersisterState, ActorProcessingErr> {
+        Ok(PersisterState {
+            store: args.store,
+            max_batch_rows: args.max_batch_rows.max(1),
+            queued: Vec::new(),
+            writing: false,
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<PersisterMsg>, message: PersisterMsg, state: &mut PersisterState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<PersisterMsg>,
+        message: PersisterMsg,
+        state: &mut PersisterState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
-            PersisterMsg::Persist(request) => state.queued.push(Waiting::Ack(request)),
+            PersisterMsg::Persist(request) => state.queued.push(Waiting::Ack(Box::new(request))),
             PersisterMsg::Barrier(reply) => state.queued.push(Waiting::Barrier(reply)),
             PersisterMsg::Written(batch) => {
                 state.writing = false;
@@ -132,9 +149,18 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
     state.writing = true;
     tokio::spawn(async move {
         let started = Instant::now();
-        let result = if batch.rooms.is_empty() { Ok(()) } else { store.write_batch(batch).await };
+        let result = if batch.rooms.is_empty() {
+            Ok(())
+        } else {
+            store.write_batch(batch).await
+        };
         // If the persister is gone, the waiting reply ports drop and callers see an error.
-        let _ = myself.cast(PersisterMsg::Written(WrittenBatch { result, waiting, rows, started }));
+        let _ = myself.cast(PersisterMsg::Written(WrittenBatch {
+            result,
+            waiting,
+            rows,
+            started,
+        }));
     });
 }
 
@@ -143,7 +169,7 @@ fn merge(waiting: &[Waiting]) -> WriteBatch {
     let mut index: HashMap<(TenantId, RoomId), usize> = HashMap::new();
     let mut batch = WriteBatch::default();
     for write in waiting.iter().filter_map(|w| match w {
-        Waiting::Ack(PersistRequest { write: Some(write), .. }) => Some(write),
+        Waiting::Ack(request) => request.write.as_ref(),
         _ => None,
     }) {
         let key = (write.tenant.clone(), write.room.clone());
@@ -165,7 +191,12 @@ fn merge(waiting: &[Waiting]) -> WriteBatch {
 
 /// Answers everyone who waited for a finished write.
 fn finish(batch: WrittenBatch) {
-    let WrittenBatch { result, waiting, rows, started } = batch;
+    let WrittenBatch {
+        result,
+        waiting,
+        rows,
+        started,
+    } = batch;
     match &result {
         Ok(()) => {
             metrics::counter!(telemetry::PERSIST_BATCHES).increment(1);
@@ -187,7 +218,9 @@ fn finish(batch: WrittenBatch) {
                     let _ = request.reply.send(Ok(request.up_to_seq));
                 }
                 Err(err) => {
-                    let _ = request.reply.send(Err(ServiceError::Storage(err.to_string())));
+                    let _ = request
+                        .reply
+                        .send(Err(ServiceError::Storage(err.to_string())));
                     if request.write.is_some() {
                         let _ = request.room.cast(RoomMsg::PersistFailed);
                     }

@@ -16,7 +16,10 @@ pub struct RestartPolicy {
 
 impl Default for RestartPolicy {
     fn default() -> Self {
-        Self { max_restarts: 5, window: Duration::from_secs(10) }
+        Self {
+            max_restarts: 5,
+            window: Duration::from_secs(10),
+        }
     }
 }
 
@@ -30,7 +33,10 @@ pub struct RestartTracker<K> {
 impl<K: Eq + Hash> RestartTracker<K> {
     /// A tracker enforcing `policy`.
     pub fn new(policy: RestartPolicy) -> Self {
-        Self { policy, recent: HashMap::new() }
+        Self {
+            policy,
+            recent: HashMap::new(),
+        }
     }
 
     /// Records a failure of `child` at `now`; `true` if a restart is still allowed, `false` if the
@@ -38,7 +44,10 @@ impl<K: Eq + Hash> RestartTracker<K> {
     pub fn allow_restart(&mut self, child: K, now: Instant) -> bool {
         let window = self.policy.window;
         let times = self.recent.entry(child).or_default();
-        while times.front().is_some_and(|t| now.duration_since(*t) > window) {
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > window)
+        {
             times.pop_front();
         }
         times.push_back(now);
@@ -52,11 +61,17 @@ mod tests {
 
     #[test]
     fn escalates_past_the_intensity_and_forgets_old_failures() {
-        let mut tracker = RestartTracker::new(RestartPolicy { max_restarts: 2, window: Duration::from_secs(10) });
+        let mut tracker = RestartTracker::new(RestartPolicy {
+            max_restarts: 2,
+            window: Duration::from_secs(10),
+        });
         let t0 = Instant::now();
         assert!(tracker.allow_restart("a", t0));
         assert!(tracker.allow_restart("a", t0 + Duration::from_secs(1)));
-        assert!(tracker.allow_restart("b", t0 + Duration::from_secs(1)), "children are counted apart");
+        assert!(
+            tracker.allow_restart("b", t0 + Duration::from_secs(1)),
+            "children are counted apart"
+        );
         assert!(!tracker.allow_restart("a", t0 + Duration::from_secs(2)));
         assert!(tracker.allow_restart("a", t0 + Duration::from_secs(30)));
     }

@@ -82,7 +82,11 @@ fn integrate(open: &mut RollupAccumulator, to: TimestampMs) {
 
 /// The rollup of a fully integrated bucket.
 fn close(open: &RollupAccumulator, resolution: Resolution) -> Rollup {
-    let avg = if open.covered_ms == 0 { f64::from(open.count) } else { open.count_ms as f64 / open.covered_ms as f64 };
+    let avg = if open.covered_ms == 0 {
+        f64::from(open.count)
+    } else {
+        open.count_ms as f64 / open.covered_ms as f64
+    };
     Rollup {
         resolution,
         bucket_start: open.bucket_start,
@@ -138,7 +142,11 @@ mod tests {
         advance(&mut acc, T0, 3);
         let closed = applied(advance(&mut acc, T0 + 3 * 60_000 + 1, 0));
         assert_eq!(closed.len(), 3);
-        assert!(closed.iter().all(|r| (r.avg - 3.0).abs() < 1e-9 && r.peak == 3));
+        assert!(
+            closed
+                .iter()
+                .all(|r| (r.avg - 3.0).abs() < 1e-9 && r.peak == 3)
+        );
         assert_eq!(closed[1].samples, 0);
     }
 
@@ -148,7 +156,10 @@ mod tests {
         advance(&mut acc, T0, 1);
         let closed = applied(advance(&mut acc, T0 + 30 * 86_400_000, 2));
         assert_eq!(closed.len(), MAX_BUCKETS_PER_ADVANCE);
-        assert_eq!(acc.unwrap().bucket_start, Resolution::Minute.bucket_start(T0 + 30 * 86_400_000));
+        assert_eq!(
+            acc.unwrap().bucket_start,
+            Resolution::Minute.bucket_start(T0 + 30 * 86_400_000)
+        );
     }
 
     #[test]

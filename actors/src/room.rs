@@ -70,27 +70,63 @@ impl Actor for RoomActor {
     type State = RoomState;
     type Arguments = RoomArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<RoomMsg>, args: RoomArgs) -> Result<RoomState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<RoomMsg>,
+        args: RoomArgs,
+    ) -> Result<RoomState, ActorProcessingErr> {
         // Writes of an earlier incarnation may still be in flight: wait for them, then read.
-        let barrier = args.persister.call(PersisterMsg::Barrier, Some(BARRIER_TIMEOUT)).await;
-        flatten_call("persister", barrier.map(|answer| answer.map(|()| Ok::<(), ServiceError>(()))))?;
-        let stored = args.store.room_state(&args.room.tenant, &args.room.id).await?;
+        let barrier = args
+            .persister
+            .call(PersisterMsg::Barrier, Some(BARRIER_TIMEOUT))
+            .await;
+        flatten_call(
+            "persister",
+            barrier.map(|answer| answer.map(|()| Ok::<(), ServiceError>(()))),
+        )?;
+        let stored = args
+            .store
+            .room_state(&args.room.tenant, &args.room.id)
+            .await?;
         let live = RoomLive::new(args.room.count_mode, stored.unwrap_or_default());
         // Queued before the office hands out this room, so snapshots never miss its count.
         args.office
-            .cast(OfficeMsg::RoomCount { room: args.room.id.clone(), count: live.count(), ts: live.ts() })
+            .cast(OfficeMsg::RoomCount {
+                room: args.room.id.clone(),
+                count: live.count(),
+                ts: live.ts(),
+            })
             .map_err(|err| format!("office of room {} is gone: {err}", args.room.id))?;
         tracing::debug!(tenant = %args.room.tenant, room = %args.room.id, count = live.count(), "room started");
-        Ok(RoomState { room: args.room, live, persister: args.persister, office: args.office })
+        Ok(RoomState {
+            room: args.room,
+            live,
+            persister: args.persister,
+            office: args.office,
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<RoomMsg>, message: RoomMsg, state: &mut RoomState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<RoomMsg>,
+        message: RoomMsg,
+        state: &mut RoomState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
-            RoomMsg::Ingest { sensor, items, received_at, reply } => {
+            RoomMsg::Ingest {
+                sensor,
+                items,
+                received_at,
+                reply,
+            } => {
                 ingest(myself, state, &sensor, &items, received_at, reply);
                 Ok(())
             }
-            RoomMsg::PersistFailed => Err(format!("a write of room {} failed; restarting from storage", state.room.id).into()),
+            RoomMsg::PersistFailed => Err(format!(
+                "a write of room {} failed; restarting from storage",
+                state.room.id
+            )
+            .into()),
             #[cfg(feature = "fault-injection")]
             RoomMsg::InjectPanic => panic!("injected fault in room {}", state.room.id),
         }
@@ -108,15 +144,22 @@ fn ingest(
 ) {
     let applied = state.live.apply(sensor, items, received_at);
     let tenant = state.room.tenant.as_str().to_owned();
-    metrics::counter!(telemetry::READINGS_APPLIED, "tenant" => tenant.clone()).increment(applied.readings.len() as u64);
+    metrics::counter!(telemetry::READINGS_APPLIED, "tenant" => tenant.clone())
+        .increment(applied.readings.len() as u64);
     if applied.duplicates > 0 {
-        metrics::counter!(telemetry::READINGS_DUPLICATE, "tenant" => tenant.clone()).increment(applied.duplicates as u64);
+        metrics::counter!(telemetry::READINGS_DUPLICATE, "tenant" => tenant.clone())
+            .increment(applied.duplicates as u64);
     }
     if applied.late > 0 {
-        metrics::counter!(telemetry::READINGS_LATE, "tenant" => tenant).increment(applied.late as u64);
+        metrics::counter!(telemetry::READINGS_LATE, "tenant" => tenant)
+            .increment(applied.late as u64);
     }
     if applied.count_changed || !applied.readings.is_empty() {
-        let update = OfficeMsg::RoomCount { room: state.room.id.clone(), count: state.live.count(), ts: state.live.ts() };
+        let update = OfficeMsg::RoomCount {
+            room: state.room.id.clone(),
+            count: state.live.count(),
+            ts: state.live.ts(),
+        };
         if let Err(err) = state.office.cast(update) {
             tracing::warn!(room = %state.room.id, error = %err, "office gone; count not published");
         }
@@ -128,12 +171,19 @@ fn ingest(
         state: state.live.state().clone(),
         rollups: applied.rollups,
     });
-    let request = PersistRequest { write, up_to_seq: applied.up_to_seq, reply, room: myself };
-    if let Err(err) = state.persister.cast(PersisterMsg::Persist(request)) {
-        // The request (and its reply port) comes back in the error: answer it here.
-        if let ractor::MessagingErr::SendErr(PersisterMsg::Persist(request)) = err {
-            let _ = request.reply.send(Err(ServiceError::Unavailable("persister is not running".into())));
-        }
+    let request = PersistRequest {
+        write,
+        up_to_seq: applied.up_to_seq,
+        reply,
+        room: myself,
+    };
+    // If the persister is gone, the request (and its reply port) comes back: answer it here.
+    if let Err(ractor::MessagingErr::SendErr(PersisterMsg::Persist(request))) =
+        state.persister.cast(PersisterMsg::Persist(request))
+    {
+        let _ = request.reply.send(Err(ServiceError::Unavailable(
+            "persister is not running".into(),
+        )));
     }
 }
 
@@ -150,6 +200,16 @@ pub async fn ingest_readings(
     received_at: TimestampMs,
     timeout: Duration,
 ) -> Result<u64, ServiceError> {
-    let result = room.call(|reply| RoomMsg::Ingest { sensor, items, received_at, reply }, Some(timeout)).await;
+    let result = room
+        .call(
+            |reply| RoomMsg::Ingest {
+                sensor,
+                items,
+                received_at,
+                reply,
+            },
+            Some(timeout),
+        )
+        .await;
     flatten_call("room", result)
 }

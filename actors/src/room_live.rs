@@ -58,7 +58,12 @@ impl RoomLive {
 
     /// Applies a batch of validated readings of one sensor, in seq order; readings with a seq
     /// already applied are dropped.
-    pub fn apply(&mut self, sensor: &SensorId, items: &[Reading], received_at: TimestampMs) -> Applied {
+    pub fn apply(
+        &mut self,
+        sensor: &SensorId,
+        items: &[Reading],
+        received_at: TimestampMs,
+    ) -> Applied {
         let mut sorted: Vec<&Reading> = items.iter().collect();
         sorted.sort_by_key(|r| r.seq);
         let mut applied = Applied::default();
@@ -70,10 +75,19 @@ impl RoomLive {
                 continue;
             }
             let count = reading.count_u32();
-            *sensor_state = SensorState { last_seq: reading.seq, count, ts: reading.ts };
+            *sensor_state = SensorState {
+                last_seq: reading.seq,
+                count,
+                ts: reading.ts,
+            };
             applied.readings.push((
                 sensor.clone(),
-                StoredReading { seq: reading.seq, ts: reading.ts, count, received_at },
+                StoredReading {
+                    seq: reading.seq,
+                    ts: reading.ts,
+                    count,
+                    received_at,
+                },
             ));
             self.state.count = combine(self.mode, self.state.sensors.values());
             self.state.ts = self.state.ts.max(reading.ts);
@@ -115,18 +129,36 @@ mod tests {
         let mut room = RoomLive::new(CountMode::Sum, RoomState::default());
         let s1 = sensor("s1");
         let first = room.apply(&s1, &[reading(1, T0, 2), reading(2, T0 + 1, 3)], T0);
-        assert_eq!((first.readings.len(), first.up_to_seq, room.count()), (2, 2, 3));
+        assert_eq!(
+            (first.readings.len(), first.up_to_seq, room.count()),
+            (2, 2, 3)
+        );
         let again = room.apply(&s1, &[reading(2, T0 + 1, 9), reading(3, T0 + 2, 4)], T0);
-        assert_eq!((again.readings.len(), again.duplicates, again.up_to_seq, room.count()), (1, 1, 3, 4));
+        assert_eq!(
+            (
+                again.readings.len(),
+                again.duplicates,
+                again.up_to_seq,
+                room.count()
+            ),
+            (1, 1, 3, 4)
+        );
         let replay = room.apply(&s1, &[reading(1, T0, 7)], T0);
         assert!(replay.readings.is_empty());
-        assert_eq!((replay.up_to_seq, room.count(), replay.count_changed), (3, 4, false));
+        assert_eq!(
+            (replay.up_to_seq, room.count(), replay.count_changed),
+            (3, 4, false)
+        );
     }
 
     #[test]
     fn applies_out_of_order_batch_in_seq_order() {
         let mut room = RoomLive::new(CountMode::Sum, RoomState::default());
-        let applied = room.apply(&sensor("s1"), &[reading(2, T0 + 1, 5), reading(1, T0, 1)], T0);
+        let applied = room.apply(
+            &sensor("s1"),
+            &[reading(2, T0 + 1, 5), reading(1, T0, 1)],
+            T0,
+        );
         assert_eq!(applied.readings.len(), 2);
         assert_eq!(room.count(), 5);
     }
@@ -148,7 +180,12 @@ mod tests {
         let mut room = RoomLive::new(CountMode::Sum, RoomState::default());
         room.apply(&sensor("s1"), &[reading(5, T0, 2)], T0);
         let mut restored = RoomLive::new(CountMode::Sum, room.state().clone());
-        assert!(restored.apply(&sensor("s1"), &[reading(5, T0, 9)], T0).readings.is_empty());
+        assert!(
+            restored
+                .apply(&sensor("s1"), &[reading(5, T0, 9)], T0)
+                .readings
+                .is_empty()
+        );
         assert_eq!(restored.count(), 2);
     }
 

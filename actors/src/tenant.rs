@@ -59,12 +59,26 @@ impl Actor for TenantSupervisor {
     type State = TenantState;
     type Arguments = TenantArgs;
 
-    async fn pre_start(&self, _myself: ActorRef<TenantMsg>, args: TenantArgs) -> Result<TenantState, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<TenantMsg>,
+        args: TenantArgs,
+    ) -> Result<TenantState, ActorProcessingErr> {
         tracing::info!(tenant = %args.tenant, "tenant activated");
-        Ok(TenantState { restarts: RestartTracker::new(args.settings.restart), args, offices: HashMap::new(), by_actor: HashMap::new() })
+        Ok(TenantState {
+            restarts: RestartTracker::new(args.settings.restart),
+            args,
+            offices: HashMap::new(),
+            by_actor: HashMap::new(),
+        })
     }
 
-    async fn handle(&self, myself: ActorRef<TenantMsg>, message: TenantMsg, state: &mut TenantState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<TenantMsg>,
+        message: TenantMsg,
+        state: &mut TenantState,
+    ) -> Result<(), ActorProcessingErr> {
         match message {
             TenantMsg::GetOffice { office, reply } => {
                 let _ = reply.send(state.office(&myself, office).await);
@@ -78,16 +92,27 @@ impl Actor for TenantSupervisor {
         Ok(())
     }
 
-    async fn handle_supervisor_evt(&self, _myself: ActorRef<TenantMsg>, event: SupervisionEvent, state: &mut TenantState) -> Result<(), ActorProcessingErr> {
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<TenantMsg>,
+        event: SupervisionEvent,
+        state: &mut TenantState,
+    ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorFailed(cell, err) => {
-                let Some(office) = state.by_actor.remove(&cell.get_id()) else { return Ok(()) };
+                let Some(office) = state.by_actor.remove(&cell.get_id()) else {
+                    return Ok(());
+                };
                 state.offices.remove(&office);
                 metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "office").increment(1);
                 tracing::warn!(tenant = %state.args.tenant, office = %office, error = %err, "office failed; it reactivates from storage on next use");
                 if !state.restarts.allow_restart(office.clone(), Instant::now()) {
                     let policy = state.args.settings.restart;
-                    return Err(format!("office {office} failed more than {} times within {:?}; escalating: {err}", policy.max_restarts, policy.window).into());
+                    return Err(format!(
+                        "office {office} failed more than {} times within {:?}; escalating: {err}",
+                        policy.max_restarts, policy.window
+                    )
+                    .into());
                 }
                 metrics::counter!(telemetry::ACTOR_RESTARTS, "kind" => "office").increment(1);
             }
@@ -103,15 +128,31 @@ impl Actor for TenantSupervisor {
 }
 
 impl TenantState {
-    async fn office(&mut self, myself: &ActorRef<TenantMsg>, office: OfficeId) -> Result<ActorRef<OfficeMsg>, ServiceError> {
+    async fn office(
+        &mut self,
+        myself: &ActorRef<TenantMsg>,
+        office: OfficeId,
+    ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
         if let Some(actor) = self.offices.get(&office) {
             return Ok(actor.clone());
         }
-        let record = self.args.store.office(&self.args.tenant, &office).await?.ok_or_else(|| ServiceError::not_found("office", &office))?;
-        let args = OfficeArgs { office: record, store: self.args.store.clone(), persister: self.args.persister.clone(), settings: self.args.settings };
+        let record = self
+            .args
+            .store
+            .office(&self.args.tenant, &office)
+            .await?
+            .ok_or_else(|| ServiceError::not_found("office", &office))?;
+        let args = OfficeArgs {
+            office: record,
+            store: self.args.store.clone(),
+            persister: self.args.persister.clone(),
+            settings: self.args.settings,
+        };
         let (actor, _) = Actor::spawn_linked(None, OfficeActor, args, myself.get_cell())
             .await
-            .map_err(|err| ServiceError::Unavailable(format!("office {office} could not start: {err}")))?;
+            .map_err(|err| {
+                ServiceError::Unavailable(format!("office {office} could not start: {err}"))
+            })?;
         self.by_actor.insert(actor.get_id(), office.clone());
         self.offices.insert(office, actor.clone());
         Ok(actor)

@@ -23,11 +23,20 @@ impl LocalRouter {
 
 #[async_trait]
 impl Router for LocalRouter {
-    async fn office(&self, tenant: &TenantId, office: &OfficeId) -> Result<ActorRef<OfficeMsg>, ServiceError> {
+    async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
         self.node.office(tenant, office).await
     }
 
-    async fn room(&self, tenant: &TenantId, office: &OfficeId, room: &RoomId) -> Result<ActorRef<RoomMsg>, ServiceError> {
+    async fn room(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        room: &RoomId,
+    ) -> Result<ActorRef<RoomMsg>, ServiceError> {
         self.node.room(tenant, office, room).await
     }
 

@@ -19,13 +19,22 @@ pub trait Router: Send + Sync + std::fmt::Debug + 'static {
     ///
     /// # Errors
     /// [`ServiceError`] when the office cannot be served.
-    async fn office(&self, tenant: &TenantId, office: &OfficeId) -> Result<ActorRef<OfficeMsg>, ServiceError>;
+    async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<ActorRef<OfficeMsg>, ServiceError>;
 
     /// The actor of a room of an office of `tenant`.
     ///
     /// # Errors
     /// As [`Router::office`], and [`ServiceError::NotFound`] for a room not in that office.
-    async fn room(&self, tenant: &TenantId, office: &OfficeId, room: &RoomId) -> Result<ActorRef<RoomMsg>, ServiceError>;
+    async fn room(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        room: &RoomId,
+    ) -> Result<ActorRef<RoomMsg>, ServiceError>;
 
     /// Tells the owner of the room's office that the room was added to the registry.
     fn room_created(&self, room: Room);

@@ -71,7 +71,7 @@ impl Reading {
 ///
 /// # Errors
 /// [`ProtocolError::EmptyBatch`], [`ProtocolError::TooManyItems`] or the first reading's error.
-pub(crate) fn validate_batch(
+pub fn validate_batch(
     items: &[Reading],
     limits: &Limits,
     now_ms: TimestampMs,

@@ -69,3 +69,14 @@ pub enum ServerFrame {
         seq: Option<u64>,
     },
 }
+
+/// Body of `POST /v1/readings` (JSON, or MessagePack with `Content-Type: application/msgpack`).
+///
+/// # Examples
+/// `{"items":[{"seq":1,"ts":1764000000000,"count":3}]}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadingBatch {
+    /// The readings, in rising `seq` order.
+    pub items: Vec<Reading>,
+}

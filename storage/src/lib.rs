@@ -15,7 +15,7 @@ mod store;
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
 pub use model::{
-    CountMode, KeyHash, Office, Resolution, Room, RoomState, RoomWrite, Rollup, RollupAccumulator, Sensor,
-    SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
+    CountMode, KeyHash, Office, Resolution, Rollup, RollupAccumulator, Room, RoomState, RoomWrite,
+    Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
 };
 pub use store::{SharedStore, Store};

@@ -34,7 +34,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// [`StoreError::NotFound`] without its tenant, [`StoreError::AlreadyExists`] if taken.
     async fn create_office(&self, office: &Office) -> Result<(), StoreError>;
     /// An office of a tenant.
-    async fn office(&self, tenant: &TenantId, office: &OfficeId) -> Result<Option<Office>, StoreError>;
+    async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<Office>, StoreError>;
     /// Every office of a tenant, ordered by id.
     async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError>;
 
@@ -56,7 +60,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// [`StoreError::AlreadyExists`] if the sensor id or the key hash is taken.
     async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError>;
     /// A sensor of a tenant.
-    async fn sensor(&self, tenant: &TenantId, sensor: &SensorId) -> Result<Option<Sensor>, StoreError>;
+    async fn sensor(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Option<Sensor>, StoreError>;
     /// Every sensor of a room, ordered by id.
     async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError>;
     /// The sensor whose key hashes to `key_hash` (authentication).
@@ -69,7 +77,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// [`StoreError::Backend`]: then nothing of the batch may be assumed written.
     async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError>;
     /// The last written state of a room.
-    async fn room_state(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<RoomState>, StoreError>;
+    async fn room_state(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+    ) -> Result<Option<RoomState>, StoreError>;
     /// Raw readings of a room with `ts` in `range`, ordered by `(ts, sensor, seq)`.
     async fn readings(
         &self,

@@ -1,17 +1,23 @@
 //! Data written to an [`EmbeddedStore`] is there after reopening its directory, both after a
 //! clean drop and after the process aborts right after `write_batch` returns.
 
-use std::{path::Path, process::Command};
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+};
 
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
 use tally_storage::{
-    CountMode, EmbeddedStore, KeyHash, Office, Resolution, Rollup, Room, RoomState, RoomWrite, Sensor,
-    SensorState, Store, StoredReading, Tenant, TimeRange, WriteBatch,
+    CountMode, EmbeddedStore, KeyHash, Office, Resolution, Rollup, Room, RoomState, RoomWrite,
+    Sensor, SensorState, Store, StoredReading, Tenant, TimeRange, WriteBatch,
 };
 
 /// Environment variable that turns `abort_child` into the writer of `survives_abort`.
 const CHILD_DIR: &str = "TALLY_STORAGE_DURABILITY_CHILD_DIR";
-const ALL: TimeRange = TimeRange { from: i64::MIN, to: i64::MAX };
+const ALL: TimeRange = TimeRange {
+    from: i64::MIN,
+    to: i64::MAX,
+};
 const KEY: KeyHash = KeyHash([7; 32]);
 
 fn tenant() -> TenantId {
@@ -30,43 +36,106 @@ fn room() -> Room {
 }
 
 fn sensor() -> Sensor {
-    Sensor { tenant: tenant(), office: room().office, room: room().id, id: SensorId::new("door-1").unwrap() }
+    Sensor {
+        tenant: tenant(),
+        office: room().office,
+        room: room().id,
+        id: SensorId::new("door-1").unwrap(),
+    }
 }
 
 fn reading(seq: u64) -> StoredReading {
-    StoredReading { seq, ts: -5_000 + seq as i64 * 1_000, count: seq as u32, received_at: 42 }
+    StoredReading {
+        seq,
+        ts: -5_000 + seq as i64 * 1_000,
+        count: seq as u32,
+        received_at: 42,
+    }
 }
 
 fn state() -> RoomState {
-    let sensor_state = SensorState { last_seq: 3, count: 3, ts: -2_000 };
-    RoomState { count: 3, ts: -2_000, sensors: [(sensor().id, sensor_state)].into(), open_minute: None }
+    let sensor_state = SensorState {
+        last_seq: 3,
+        count: 3,
+        ts: -2_000,
+    };
+    RoomState {
+        count: 3,
+        ts: -2_000,
+        sensors: [(sensor().id, sensor_state)].into(),
+        open_minute: None,
+    }
 }
 
 fn rollup() -> Rollup {
-    Rollup { resolution: Resolution::Minute, bucket_start: -60_000, avg: 1.5, peak: 3, occupied_s: 30.0, samples: 3 }
+    Rollup {
+        resolution: Resolution::Minute,
+        bucket_start: -60_000,
+        avg: 1.5,
+        peak: 3,
+        occupied_s: 30.0,
+        samples: 3,
+    }
 }
 
 /// Writes the registry and one batch.
 async fn write_all(store: &EmbeddedStore) {
-    store.create_tenant(&Tenant { id: tenant(), name: "Acme".into() }).await.unwrap();
-    store.create_office(&Office { tenant: tenant(), id: room().office, name: "HQ".into() }).await.unwrap();
+    store
+        .create_tenant(&Tenant {
+            id: tenant(),
+            name: "Acme".into(),
+        })
+        .await
+        .unwrap();
+    store
+        .create_office(&Office {
+            tenant: tenant(),
+            id: room().office,
+            name: "HQ".into(),
+        })
+        .await
+        .unwrap();
     store.create_room(&room()).await.unwrap();
     store.create_sensor(&sensor(), &KEY).await.unwrap();
     let readings = (1..=3).map(|seq| (sensor().id, reading(seq))).collect();
-    let write = RoomWrite { tenant: tenant(), room: room().id, readings, state: state(), rollups: vec![rollup()] };
-    store.write_batch(WriteBatch { rooms: vec![write] }).await.unwrap();
+    let write = RoomWrite {
+        tenant: tenant(),
+        room: room().id,
+        readings,
+        state: state(),
+        rollups: vec![rollup()],
+    };
+    store
+        .write_batch(WriteBatch { rooms: vec![write] })
+        .await
+        .unwrap();
 }
 
 /// Checks everything `write_all` wrote.
 async fn assert_all(path: &Path) {
     let store = EmbeddedStore::open(path).unwrap();
     assert_eq!(store.tenants().await.unwrap().len(), 1);
-    assert_eq!(store.rooms(&tenant(), &room().office).await.unwrap(), vec![room()]);
-    assert_eq!(store.sensor_by_key_hash(&KEY).await.unwrap(), Some(sensor()));
+    assert_eq!(
+        store.rooms(&tenant(), &room().office).await.unwrap(),
+        vec![room()]
+    );
+    assert_eq!(
+        store.sensor_by_key_hash(&KEY).await.unwrap(),
+        Some(sensor())
+    );
     let expected: Vec<_> = (1..=3).map(|seq| (sensor().id, reading(seq))).collect();
-    assert_eq!(store.readings(&tenant(), &room().id, ALL).await.unwrap(), expected);
-    assert_eq!(store.room_state(&tenant(), &room().id).await.unwrap(), Some(state()));
-    let rollups = store.rollups(&tenant(), &room().id, Resolution::Minute, ALL).await.unwrap();
+    assert_eq!(
+        store.readings(&tenant(), &room().id, ALL).await.unwrap(),
+        expected
+    );
+    assert_eq!(
+        store.room_state(&tenant(), &room().id).await.unwrap(),
+        Some(state())
+    );
+    let rollups = store
+        .rollups(&tenant(), &room().id, Resolution::Minute, ALL)
+        .await
+        .unwrap();
     assert_eq!(rollups, vec![rollup()]);
 }
 
@@ -85,7 +154,8 @@ async fn survives_reopen() {
 async fn survives_abort() {
     let dir = tempfile::tempdir().unwrap();
     let status = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "abort_child", "--nocapture", "--test-threads=1"])
+        .args(["--exact", "abort_child", "--test-threads=1"])
+        .stdout(Stdio::null())
         .env(CHILD_DIR, dir.path())
         .status()
         .unwrap();

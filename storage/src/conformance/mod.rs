@@ -7,7 +7,7 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```no_run
 //! use tally_storage::{EmbeddedStore, conformance::Fixture};
 //!
 //! tally_storage::conformance_tests!(|| async {
@@ -42,12 +42,12 @@ use crate::{SharedStore, Store};
 macro_rules! conformance_tests {
     // The single list of behaviours, shared by the tests and `run_all`.
     (@each $mode:ident [$($arg:tt)*]) => {
-        $crate::conformance_tests!(@$mode [$($arg)*]
-            registry_round_trip, duplicate_tenant, duplicate_office, duplicate_room, duplicate_sensor,
-            duplicate_key_hash, missing_parent, concurrent_creates, tenant_isolation, sensor_by_key_hash,
-            batch_round_trip, later_batch_replaces, readings_range, negative_timestamps, room_isolation,
-            many_rooms_batch, empty_batch
-        );
+        $crate::conformance_tests! { @$mode [$($arg)*]
+            registry_round_trip, duplicate_tenant, duplicate_office, duplicate_room,
+            duplicate_sensor, duplicate_key_hash, missing_parent, concurrent_creates,
+            tenant_isolation, sensor_by_key_hash, batch_round_trip, later_batch_replaces,
+            readings_range, negative_timestamps, room_isolation, many_rooms_batch, empty_batch
+        }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
         $(
@@ -58,6 +58,9 @@ macro_rules! conformance_tests {
             }
         )+
     };
+    (@names [] $($name:ident),+) => {
+        &[$(stringify!($name)),+]
+    };
     (@run_all [$store:expr] $($name:ident),+) => {
         $( $crate::conformance::$name($store).await; )+
     };
@@ -65,6 +68,9 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each tests [$factory]);
     };
 }
+
+/// The name of every behaviour, in the order [`run_all`] runs them.
+pub const BEHAVIOURS: &[&str] = crate::conformance_tests!(@each names []);
 
 /// Runs every behaviour against `store`, in sequence; panics at the first failure.
 pub async fn run_all(store: &dyn Store) {
@@ -80,12 +86,18 @@ pub struct Fixture {
 impl Fixture {
     /// A fixture of a store that needs nothing else.
     pub fn new(store: impl Store) -> Self {
-        Self { store: std::sync::Arc::new(store), _guard: None }
+        Self {
+            store: std::sync::Arc::new(store),
+            _guard: None,
+        }
     }
 
     /// A fixture that drops `guard` (a temporary directory, a container) after the store.
     pub fn with_guard(store: impl Store, guard: impl Any + Send + Sync) -> Self {
-        Self { store: std::sync::Arc::new(store), _guard: Some(Box::new(guard)) }
+        Self {
+            store: std::sync::Arc::new(store),
+            _guard: Some(Box::new(guard)),
+        }
     }
 
     /// The store under test.
@@ -102,6 +114,32 @@ impl<S: Store> From<S> for Fixture {
 
 impl fmt::Debug for Fixture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Fixture").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("Fixture")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BEHAVIOURS;
+
+    /// Every `pub async fn` of the behaviour files is in the macro's list.
+    #[test]
+    fn every_behaviour_is_listed() {
+        let sources = [include_str!("registry.rs"), include_str!("data.rs")];
+        let defined: Vec<&str> = sources
+            .iter()
+            .flat_map(|source| source.lines())
+            .filter_map(|line| line.strip_prefix("pub async fn "))
+            .map(|rest| rest.split('(').next().unwrap())
+            .collect();
+        for name in &defined {
+            assert!(
+                BEHAVIOURS.contains(name),
+                "{name} is missing from conformance_tests!"
+            );
+        }
+        assert_eq!(defined.len(), BEHAVIOURS.len());
     }
 }

@@ -11,15 +11,17 @@ use std::{
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    CountMode, KeyHash, Office, Resolution, Rollup, Room, RoomState, RoomWrite, Sensor, SensorState, Store,
-    StoreError, StoredReading, Tenant,
+    CountMode, KeyHash, Office, Resolution, Rollup, Room, RoomState, RoomWrite, Sensor,
+    SensorState, Store, StoreError, StoredReading, Tenant,
 };
 
 /// Distinguishes this process's ids from those of earlier runs against a persistent store.
 fn run_nonce() -> u64 {
     static NONCE: OnceLock<u64> = OnceLock::new();
     *NONCE.get_or_init(|| {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         (nanos as u64) ^ (u64::from(std::process::id()) << 40)
     })
 }
@@ -65,14 +67,21 @@ pub(super) fn sensor_id(id: &str) -> SensorId {
 
 /// Creates a tenant with the given id.
 pub(super) async fn add_tenant(store: &dyn Store, id: &str) -> TenantId {
-    let tenant = Tenant { id: tenant_id(id), name: format!("tenant {id}") };
+    let tenant = Tenant {
+        id: tenant_id(id),
+        name: format!("tenant {id}"),
+    };
     store.create_tenant(&tenant).await.unwrap();
     tenant.id
 }
 
 /// Creates an office with the given id.
 pub(super) async fn add_office(store: &dyn Store, tenant: &TenantId, id: &str) -> OfficeId {
-    let office = Office { tenant: tenant.clone(), id: office_id(id), name: format!("office {id}") };
+    let office = Office {
+        tenant: tenant.clone(),
+        id: office_id(id),
+        name: format!("office {id}"),
+    };
     store.create_office(&office).await.unwrap();
     office.id
 }
@@ -90,7 +99,12 @@ pub(super) fn room(tenant: &TenantId, office: &OfficeId, id: &str) -> Room {
 }
 
 /// Creates a room with the given id.
-pub(super) async fn add_room(store: &dyn Store, tenant: &TenantId, office: &OfficeId, id: &str) -> Room {
+pub(super) async fn add_room(
+    store: &dyn Store,
+    tenant: &TenantId,
+    office: &OfficeId,
+    id: &str,
+) -> Room {
     let room = room(tenant, office, id);
     store.create_room(&room).await.unwrap();
     room
@@ -98,7 +112,12 @@ pub(super) async fn add_room(store: &dyn Store, tenant: &TenantId, office: &Offi
 
 /// A sensor record of `room` (not created).
 pub(super) fn sensor(room: &Room, id: &str) -> Sensor {
-    Sensor { tenant: room.tenant.clone(), office: room.office.clone(), room: room.id.clone(), id: sensor_id(id) }
+    Sensor {
+        tenant: room.tenant.clone(),
+        office: room.office.clone(),
+        room: room.id.clone(),
+        id: sensor_id(id),
+    }
 }
 
 /// A fresh tenant with one office and one room, all created.
@@ -110,12 +129,24 @@ pub(super) async fn fresh_room(store: &dyn Store) -> Room {
 
 /// A raw reading.
 pub(super) fn reading(seq: u64, ts: TimestampMs, count: u32) -> StoredReading {
-    StoredReading { seq, ts, count, received_at: ts.saturating_add(5) }
+    StoredReading {
+        seq,
+        ts,
+        count,
+        received_at: ts.saturating_add(5),
+    }
 }
 
 /// A closed rollup bucket.
 pub(super) fn rollup(resolution: Resolution, bucket_start: TimestampMs, avg: f64) -> Rollup {
-    Rollup { resolution, bucket_start, avg, peak: 3, occupied_s: 12.5, samples: 4 }
+    Rollup {
+        resolution,
+        bucket_start,
+        avg,
+        peak: 3,
+        occupied_s: 12.5,
+        samples: 4,
+    }
 }
 
 /// A room state whose count is `count`, set by `sensor` at `ts`.
@@ -123,7 +154,15 @@ pub(super) fn state(sensor: &SensorId, count: u32, ts: TimestampMs) -> RoomState
     RoomState {
         count,
         ts,
-        sensors: [(sensor.clone(), SensorState { last_seq: u64::from(count) + 1, count, ts })].into(),
+        sensors: [(
+            sensor.clone(),
+            SensorState {
+                last_seq: u64::from(count) + 1,
+                count,
+                ts,
+            },
+        )]
+        .into(),
         open_minute: None,
     }
 }
@@ -135,7 +174,13 @@ pub(super) fn room_write(
     state: RoomState,
     rollups: Vec<Rollup>,
 ) -> RoomWrite {
-    RoomWrite { tenant: room.tenant.clone(), room: room.id.clone(), readings, state, rollups }
+    RoomWrite {
+        tenant: room.tenant.clone(),
+        room: room.id.clone(),
+        readings,
+        state,
+        rollups,
+    }
 }
 
 /// Asserts `result` is `AlreadyExists` of `kind`.

@@ -6,7 +6,8 @@ use crate::StoreError;
 
 /// Encodes a stored value.
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
-    rmp_serde::to_vec_named(value).map_err(|e| StoreError::Backend(format!("cannot encode value: {e}")))
+    rmp_serde::to_vec_named(value)
+        .map_err(|e| StoreError::Backend(format!("cannot encode value: {e}")))
 }
 
 /// Decodes a stored value; `what` names it in the error.
@@ -15,6 +16,10 @@ pub(super) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T,
 }
 
 /// Maps a fjall error.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "shaped for `map_err(backend)`"
+)]
 pub(super) fn backend(error: fjall::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }

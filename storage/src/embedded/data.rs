@@ -24,9 +24,17 @@ pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), Store
             let key = keys::reading(&room.tenant, &room.room, reading.ts, sensor, reading.seq);
             readings.insert(key, encode(reading)?);
         }
-        states.insert(keys::room_partition(&room.tenant, &room.room), encode(&room.state)?);
+        states.insert(
+            keys::room_partition(&room.tenant, &room.room),
+            encode(&room.state)?,
+        );
         for rollup in &room.rollups {
-            let key = keys::rollup(&room.tenant, &room.room, rollup.resolution, rollup.bucket_start);
+            let key = keys::rollup(
+                &room.tenant,
+                &room.room,
+                rollup.resolution,
+                rollup.bucket_start,
+            );
             rollups.insert(key, encode(rollup)?);
         }
     }
@@ -34,7 +42,11 @@ pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), Store
         return Ok(());
     }
     let mut fjall_batch = inner.durable_batch();
-    for (keyspace, rows) in [(&inner.readings, readings), (&inner.room_state, states), (&inner.rollups, rollups)] {
+    for (keyspace, rows) in [
+        (&inner.readings, readings),
+        (&inner.room_state, states),
+        (&inner.rollups, rollups),
+    ] {
         for (key, value) in rows {
             fjall_batch.insert(keyspace, key, value);
         }

@@ -87,12 +87,18 @@ pub(super) fn room_by_office(tenant: &TenantId, office: &OfficeId, room: &RoomId
 
 /// Registry index: prefix of the rooms of an office.
 pub(super) fn rooms_by_office(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
-    Key::table("room_by_office").id(tenant.as_str()).id(office.as_str()).0
+    Key::table("room_by_office")
+        .id(tenant.as_str())
+        .id(office.as_str())
+        .0
 }
 
 /// Registry: one sensor, keyed per tenant.
 pub(super) fn sensor(tenant: &TenantId, sensor: &SensorId) -> Vec<u8> {
-    Key::table("sensor").id(tenant.as_str()).id(sensor.as_str()).0
+    Key::table("sensor")
+        .id(tenant.as_str())
+        .id(sensor.as_str())
+        .0
 }
 
 /// Registry index: one sensor under its room.
@@ -102,7 +108,10 @@ pub(super) fn sensor_by_room(tenant: &TenantId, room: &RoomId, sensor: &SensorId
 
 /// Registry index: prefix of the sensors of a room.
 pub(super) fn sensors_by_room(tenant: &TenantId, room: &RoomId) -> Vec<u8> {
-    Key::table("sensor_by_room").id(tenant.as_str()).id(room.as_str()).0
+    Key::table("sensor_by_room")
+        .id(tenant.as_str())
+        .id(room.as_str())
+        .0
 }
 
 /// `sensor_keys`: the key hash itself.
@@ -112,11 +121,20 @@ pub(super) fn sensor_key(key_hash: &KeyHash) -> Vec<u8> {
 
 /// `room_state` (and the prefix of a room's readings and rollups): `tenant, room`.
 pub(super) fn room_partition(tenant: &TenantId, room: &RoomId) -> Vec<u8> {
-    Key(Vec::with_capacity(64)).id(tenant.as_str()).id(room.as_str()).0
+    Key(Vec::with_capacity(64))
+        .id(tenant.as_str())
+        .id(room.as_str())
+        .0
 }
 
 /// `readings`: `tenant, room, ts, sensor, seq`.
-pub(super) fn reading(tenant: &TenantId, room: &RoomId, ts: TimestampMs, sensor: &SensorId, seq: u64) -> Vec<u8> {
+pub(super) fn reading(
+    tenant: &TenantId,
+    room: &RoomId,
+    ts: TimestampMs,
+    sensor: &SensorId,
+    seq: u64,
+) -> Vec<u8> {
     Key(room_partition(tenant, room))
         .ts(ts)
         .id(sensor.as_str())
@@ -137,7 +155,12 @@ pub(super) fn reading_sensor(key: &[u8], partition_len: usize) -> Option<&[u8]> 
 }
 
 /// `rollups`: `tenant, room, resolution, bucket_start`.
-pub(super) fn rollup(tenant: &TenantId, room: &RoomId, resolution: Resolution, bucket_start: TimestampMs) -> Vec<u8> {
+pub(super) fn rollup(
+    tenant: &TenantId,
+    room: &RoomId,
+    resolution: Resolution,
+    bucket_start: TimestampMs,
+) -> Vec<u8> {
     Key(room_partition(tenant, room))
         .raw(&[resolution_byte(resolution)])
         .ts(bucket_start)

@@ -22,8 +22,8 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, OwnedWriteBatch, PersistM
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
 
 use crate::{
-    KeyHash, Office, Resolution, Rollup, Room, RoomState, Sensor, Store, StoreError, StoredReading, Tenant,
-    TimeRange, WriteBatch,
+    KeyHash, Office, Resolution, Rollup, Room, RoomState, Sensor, Store, StoreError, StoredReading,
+    Tenant, TimeRange, WriteBatch,
 };
 use codec::backend;
 
@@ -63,7 +63,10 @@ impl EmbeddedStore {
         std::fs::create_dir_all(path)
             .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", path.display())))?;
         let db = Database::builder(path).open().map_err(backend)?;
-        let keyspace = |name: &str| db.keyspace(name, KeyspaceCreateOptions::default).map_err(backend);
+        let keyspace = |name: &str| {
+            db.keyspace(name, KeyspaceCreateOptions::default)
+                .map_err(backend)
+        };
         let inner = Inner {
             path: path.to_path_buf(),
             registry: keyspace("registry")?,
@@ -74,7 +77,9 @@ impl EmbeddedStore {
             registry_lock: Mutex::new(()),
             db,
         };
-        Ok(Self { inner: Arc::new(inner) })
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
     }
 
     /// The directory the store lives in.
@@ -97,7 +102,9 @@ impl EmbeddedStore {
 
 impl fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EmbeddedStore").field("path", &self.inner.path).finish_non_exhaustive()
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -105,78 +112,105 @@ impl fmt::Debug for EmbeddedStore {
 impl Store for EmbeddedStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let tenant = tenant.clone();
-        self.run(move |inner| registry::create_tenant(inner, &tenant)).await
+        self.run(move |inner| registry::create_tenant(inner, &tenant))
+            .await
     }
 
     async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let key = keys::tenant(tenant);
-        self.run(move |inner| codec::get(&inner.registry, &key, "tenant")).await
+        self.run(move |inner| codec::get(&inner.registry, &key, "tenant"))
+            .await
     }
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        self.run(|inner| codec::scan_prefix(&inner.registry, &keys::tenants(), "tenant")).await
+        self.run(|inner| codec::scan_prefix(&inner.registry, &keys::tenants(), "tenant"))
+            .await
     }
 
     async fn create_office(&self, office: &Office) -> Result<(), StoreError> {
         let office = office.clone();
-        self.run(move |inner| registry::create_office(inner, &office)).await
+        self.run(move |inner| registry::create_office(inner, &office))
+            .await
     }
 
-    async fn office(&self, tenant: &TenantId, office: &OfficeId) -> Result<Option<Office>, StoreError> {
+    async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<Office>, StoreError> {
         let key = keys::office(tenant, office);
-        self.run(move |inner| codec::get(&inner.registry, &key, "office")).await
+        self.run(move |inner| codec::get(&inner.registry, &key, "office"))
+            .await
     }
 
     async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
         let prefix = keys::offices(tenant);
-        self.run(move |inner| codec::scan_prefix(&inner.registry, &prefix, "office")).await
+        self.run(move |inner| codec::scan_prefix(&inner.registry, &prefix, "office"))
+            .await
     }
 
     async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
         let room = room.clone();
-        self.run(move |inner| registry::create_room(inner, &room)).await
+        self.run(move |inner| registry::create_room(inner, &room))
+            .await
     }
 
     async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
         let key = keys::room(tenant, room);
-        self.run(move |inner| codec::get(&inner.registry, &key, "room")).await
+        self.run(move |inner| codec::get(&inner.registry, &key, "room"))
+            .await
     }
 
     async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
         let prefix = keys::rooms_by_office(tenant, office);
-        self.run(move |inner| codec::scan_prefix(&inner.registry, &prefix, "room")).await
+        self.run(move |inner| codec::scan_prefix(&inner.registry, &prefix, "room"))
+            .await
     }
 
     async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
         let (sensor, key_hash) = (sensor.clone(), *key_hash);
-        self.run(move |inner| registry::create_sensor(inner, &sensor, &key_hash)).await
+        self.run(move |inner| registry::create_sensor(inner, &sensor, &key_hash))
+            .await
     }
 
-    async fn sensor(&self, tenant: &TenantId, sensor: &SensorId) -> Result<Option<Sensor>, StoreError> {
+    async fn sensor(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Option<Sensor>, StoreError> {
         let key = keys::sensor(tenant, sensor);
-        self.run(move |inner| codec::get(&inner.registry, &key, "sensor")).await
+        self.run(move |inner| codec::get(&inner.registry, &key, "sensor"))
+            .await
     }
 
     async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError> {
         let prefix = keys::sensors_by_room(tenant, room);
-        self.run(move |inner| codec::scan_prefix(&inner.registry, &prefix, "sensor")).await
+        self.run(move |inner| codec::scan_prefix(&inner.registry, &prefix, "sensor"))
+            .await
     }
 
     async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
         let key_hash = *key_hash;
-        self.run(move |inner| registry::sensor_by_key_hash(inner, &key_hash)).await
+        self.run(move |inner| registry::sensor_by_key_hash(inner, &key_hash))
+            .await
     }
 
     async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
         if batch.rooms.is_empty() {
             return Ok(());
         }
-        self.run(move |inner| data::write_batch(inner, &batch)).await
+        self.run(move |inner| data::write_batch(inner, &batch))
+            .await
     }
 
-    async fn room_state(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<RoomState>, StoreError> {
+    async fn room_state(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+    ) -> Result<Option<RoomState>, StoreError> {
         let key = keys::room_partition(tenant, room);
-        self.run(move |inner| codec::get(&inner.room_state, &key, "room state")).await
+        self.run(move |inner| codec::get(&inner.room_state, &key, "room state"))
+            .await
     }
 
     async fn readings(
@@ -186,7 +220,8 @@ impl Store for EmbeddedStore {
         range: TimeRange,
     ) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
         let (tenant, room) = (tenant.clone(), room.clone());
-        self.run(move |inner| data::readings(inner, &tenant, &room, range)).await
+        self.run(move |inner| data::readings(inner, &tenant, &room, range))
+            .await
     }
 
     async fn rollups(
@@ -197,6 +232,7 @@ impl Store for EmbeddedStore {
         range: TimeRange,
     ) -> Result<Vec<Rollup>, StoreError> {
         let (tenant, room) = (tenant.clone(), room.clone());
-        self.run(move |inner| data::rollups(inner, &tenant, &room, resolution, range)).await
+        self.run(move |inner| data::rollups(inner, &tenant, &room, resolution, range))
+            .await
     }
 }

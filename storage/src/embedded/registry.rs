@@ -25,21 +25,40 @@ struct SensorKeyRow {
 
 /// Takes the registry write lock; a poisoned lock is still usable (every write is one batch).
 fn lock(inner: &Inner) -> MutexGuard<'_, ()> {
-    inner.registry_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    inner
+        .registry_lock
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Fails with `AlreadyExists` if the registry holds `key`.
-fn ensure_absent(inner: &Inner, key: &[u8], kind: &'static str, id: &str) -> Result<(), StoreError> {
+fn ensure_absent(
+    inner: &Inner,
+    key: &[u8],
+    kind: &'static str,
+    id: &str,
+) -> Result<(), StoreError> {
     if inner.registry.contains_key(key).map_err(backend)? {
-        return Err(StoreError::AlreadyExists { kind, id: id.to_owned() });
+        return Err(StoreError::AlreadyExists {
+            kind,
+            id: id.to_owned(),
+        });
     }
     Ok(())
 }
 
 /// Fails with `NotFound` unless the registry holds `key`.
-fn ensure_present(inner: &Inner, key: &[u8], kind: &'static str, id: &str) -> Result<(), StoreError> {
+fn ensure_present(
+    inner: &Inner,
+    key: &[u8],
+    kind: &'static str,
+    id: &str,
+) -> Result<(), StoreError> {
     if !inner.registry.contains_key(key).map_err(backend)? {
-        return Err(StoreError::NotFound { kind, id: id.to_owned() });
+        return Err(StoreError::NotFound {
+            kind,
+            id: id.to_owned(),
+        });
     }
     Ok(())
 }
@@ -57,7 +76,12 @@ pub(super) fn create_tenant(inner: &Inner, tenant: &Tenant) -> Result<(), StoreE
 /// Creates an office of an existing tenant.
 pub(super) fn create_office(inner: &Inner, office: &Office) -> Result<(), StoreError> {
     let _guard = lock(inner);
-    ensure_present(inner, &keys::tenant(&office.tenant), "tenant", office.tenant.as_str())?;
+    ensure_present(
+        inner,
+        &keys::tenant(&office.tenant),
+        "tenant",
+        office.tenant.as_str(),
+    )?;
     let key = keys::office(&office.tenant, &office.id);
     ensure_absent(inner, &key, "office", office.id.as_str())?;
     let mut batch = inner.durable_batch();
@@ -74,15 +98,27 @@ pub(super) fn create_room(inner: &Inner, room: &Room) -> Result<(), StoreError> 
     ensure_absent(inner, &key, "room", room.id.as_str())?;
     let value = encode(room)?;
     let mut batch = inner.durable_batch();
-    batch.insert(&inner.registry, keys::room_by_office(&room.tenant, &room.office, &room.id), value.clone());
+    batch.insert(
+        &inner.registry,
+        keys::room_by_office(&room.tenant, &room.office, &room.id),
+        value.clone(),
+    );
     batch.insert(&inner.registry, key, value);
     batch.commit().map_err(backend)
 }
 
 /// Creates a sensor in an existing room of its office; the key hash is unique globally.
-pub(super) fn create_sensor(inner: &Inner, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
+pub(super) fn create_sensor(
+    inner: &Inner,
+    sensor: &Sensor,
+    key_hash: &KeyHash,
+) -> Result<(), StoreError> {
     let _guard = lock(inner);
-    let room: Option<Room> = get(&inner.registry, &keys::room(&sensor.tenant, &sensor.room), "room")?;
+    let room: Option<Room> = get(
+        &inner.registry,
+        &keys::room(&sensor.tenant, &sensor.room),
+        "room",
+    )?;
     if room.is_none_or(|room| room.office != sensor.office) {
         let id = format!("{}/{}", sensor.office, sensor.room);
         return Err(StoreError::NotFound { kind: "room", id });
@@ -91,23 +127,45 @@ pub(super) fn create_sensor(inner: &Inner, sensor: &Sensor, key_hash: &KeyHash) 
     ensure_absent(inner, &key, "sensor", sensor.id.as_str())?;
     let hash_key = keys::sensor_key(key_hash);
     if inner.sensor_keys.contains_key(&hash_key).map_err(backend)? {
-        return Err(StoreError::AlreadyExists { kind: "sensor key", id: hex(key_hash) });
+        return Err(StoreError::AlreadyExists {
+            kind: "sensor key",
+            id: hex(key_hash),
+        });
     }
     let value = encode(sensor)?;
-    let row = SensorKeyRow { tenant: sensor.tenant.clone(), sensor: sensor.id.clone() };
+    let row = SensorKeyRow {
+        tenant: sensor.tenant.clone(),
+        sensor: sensor.id.clone(),
+    };
     let mut batch = inner.durable_batch();
-    batch.insert(&inner.registry, keys::sensor_by_room(&sensor.tenant, &sensor.room, &sensor.id), value.clone());
+    batch.insert(
+        &inner.registry,
+        keys::sensor_by_room(&sensor.tenant, &sensor.room, &sensor.id),
+        value.clone(),
+    );
     batch.insert(&inner.registry, key, value);
     batch.insert(&inner.sensor_keys, hash_key, encode(&row)?);
     batch.commit().map_err(backend)
 }
 
 /// The sensor a key hash belongs to.
-pub(super) fn sensor_by_key_hash(inner: &Inner, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-    let Some(row) = get::<SensorKeyRow>(&inner.sensor_keys, &keys::sensor_key(key_hash), "sensor key")? else {
+pub(super) fn sensor_by_key_hash(
+    inner: &Inner,
+    key_hash: &KeyHash,
+) -> Result<Option<Sensor>, StoreError> {
+    let Some(row) = get::<SensorKeyRow>(
+        &inner.sensor_keys,
+        &keys::sensor_key(key_hash),
+        "sensor key",
+    )?
+    else {
         return Ok(None);
     };
-    match get(&inner.registry, &keys::sensor(&row.tenant, &row.sensor), "sensor")? {
+    match get(
+        &inner.registry,
+        &keys::sensor(&row.tenant, &row.sensor),
+        "sensor",
+    )? {
         Some(sensor) => Ok(Some(sensor)),
         None => Err(StoreError::Corrupt(format!(
             "sensor key {} points to missing sensor {}/{}",

@@ -1,0 +1,304 @@
+//! Who is calling: the superadmin (admin token from the configuration) or a tenant principal
+//! (HS256 JWT with a tenant claim). Handlers check the tenant where they read data.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tally_protocol::{ErrorCode, TenantId};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::keys::secrets_equal;
+
+/// What a tenant principal may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manage the tenant's registry and read everything of the tenant.
+    Admin,
+    /// Read live occupancy and connect displays.
+    Viewer,
+}
+
+/// Claims of a tally JWT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// Subject (free text: who the token was minted for).
+    pub sub: String,
+    /// The tenant the token is bound to.
+    pub tenant: TenantId,
+    /// The role within the tenant.
+    pub role: Role,
+    /// Issued at, seconds since the epoch.
+    pub iat: u64,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Holder of the node's admin token: every tenant.
+    SuperAdmin,
+    /// Holder of a JWT of one tenant.
+    Tenant {
+        /// The tenant.
+        tenant: TenantId,
+        /// The role.
+        role: Role,
+        /// Token expiry, seconds since the epoch.
+        exp: u64,
+    },
+}
+
+impl Principal {
+    /// Allows reading `tenant`'s data. Another tenant's data answers `not_found` for `what`,
+    /// exactly as if it did not exist.
+    ///
+    /// # Errors
+    /// `not_found` naming `what`.
+    pub fn require_read(
+        &self,
+        tenant: &TenantId,
+        what: (&str, &dyn std::fmt::Display),
+    ) -> Result<(), ApiError> {
+        match self {
+            Self::SuperAdmin => Ok(()),
+            Self::Tenant { tenant: own, .. } if own == tenant => Ok(()),
+            Self::Tenant { .. } => Err(ApiError::not_found(what.0, what.1)),
+        }
+    }
+
+    /// Allows managing `tenant`'s registry.
+    ///
+    /// # Errors
+    /// `not_found` for another tenant, `forbidden` for a viewer.
+    pub fn require_admin(&self, tenant: &TenantId) -> Result<(), ApiError> {
+        self.require_read(tenant, ("tenant", tenant))?;
+        match self {
+            Self::Tenant {
+                role: Role::Viewer, ..
+            } => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "a viewer token cannot change the registry",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Allows node-wide operations (creating and listing tenants).
+    ///
+    /// # Errors
+    /// `forbidden` unless the caller holds the admin token.
+    pub fn require_superadmin(&self) -> Result<(), ApiError> {
+        match self {
+            Self::SuperAdmin => Ok(()),
+            Self::Tenant { .. } => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this operation needs the node's admin token",
+            )),
+        }
+    }
+}
+
+/// Verifies admin tokens and JWTs, and mints JWTs.
+#[derive(Clone)]
+pub struct Authenticator {
+    admin_token: String,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authenticator(<redacted>)")
+    }
+}
+
+/// Seconds since the epoch.
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Authenticator {
+    /// An authenticator for the node's admin token and JWT secret.
+    pub fn new(admin_token: &str, jwt_secret: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            admin_token: admin_token.to_owned(),
+            encoding: EncodingKey::from_secret(jwt_secret.as_bytes()),
+            decoding: DecodingKey::from_secret(jwt_secret.as_bytes()),
+            validation,
+        }
+    }
+
+    /// Authenticates a bearer credential.
+    ///
+    /// # Errors
+    /// `token_expired` or `unauthenticated`.
+    pub fn authenticate(&self, credential: &str) -> Result<Principal, ApiError> {
+        if secrets_equal(credential, &self.admin_token) {
+            return Ok(Principal::SuperAdmin);
+        }
+        match jsonwebtoken::decode::<Claims>(credential, &self.decoding, &self.validation) {
+            Ok(data) => Ok(Principal::Tenant {
+                tenant: data.claims.tenant,
+                role: data.claims.role,
+                exp: data.claims.exp,
+            }),
+            Err(err) if matches!(err.kind(), ErrorKind::ExpiredSignature) => Err(ApiError::new(
+                ErrorCode::TokenExpired,
+                "the token has expired",
+            )),
+            Err(err) => Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                format!("invalid token: {err}"),
+            )),
+        }
+    }
+
+    /// Mints a JWT for a tenant.
+    ///
+    /// # Errors
+    /// `internal` if signing fails.
+    pub fn mint(
+        &self,
+        tenant: TenantId,
+        role: Role,
+        subject: String,
+        ttl: Duration,
+    ) -> Result<(String, u64), ApiError> {
+        let iat = now_secs();
+        let exp = iat + ttl.as_secs();
+        let claims = Claims {
+            sub: subject,
+            tenant,
+            role,
+            iat,
+            exp,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|err| {
+            ApiError::new(ErrorCode::Internal, format!("cannot sign token: {err}"))
+        })?;
+        Ok((token, exp))
+    }
+}
+
+/// The bearer credential of a request: `Authorization: Bearer …`, or the `access_token` query
+/// parameter (browsers cannot set headers on WebSockets).
+pub fn bearer_credential(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    }
+    parts.uri.query().and_then(|query| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
+    })
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let credential = bearer_credential(parts).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "missing bearer token (Authorization header or access_token query parameter)",
+            )
+        })?;
+        state.auth.authenticate(&credential)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(id: &str) -> TenantId {
+        TenantId::new(id).unwrap()
+    }
+
+    #[test]
+    fn admin_token_and_jwts() {
+        let auth = Authenticator::new(
+            "admin-token-0123456789",
+            "a-jwt-secret-of-at-least-32-bytes!!",
+        );
+        assert_eq!(
+            auth.authenticate("admin-token-0123456789").unwrap(),
+            Principal::SuperAdmin
+        );
+        let (token, _) = auth
+            .mint(
+                tenant("acme"),
+                Role::Viewer,
+                "wall".into(),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        let principal = auth.authenticate(&token).unwrap();
+        assert!(
+            matches!(&principal, Principal::Tenant { tenant: t, role: Role::Viewer, .. } if t.as_str() == "acme")
+        );
+        assert!(
+            principal
+                .require_read(&tenant("acme"), ("office", &"hq"))
+                .is_ok()
+        );
+        assert_eq!(
+            principal
+                .require_read(&tenant("other"), ("office", &"hq"))
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            principal.require_admin(&tenant("acme")).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        let forged = Authenticator::new(
+            "x-admin-token-0123456789",
+            "another-secret-of-at-least-32-bytes!",
+        );
+        assert_eq!(
+            forged.authenticate(&token).unwrap_err().code,
+            ErrorCode::Unauthenticated
+        );
+    }
+
+    #[test]
+    fn expired_token_is_reported_as_such() {
+        let auth = Authenticator::new(
+            "admin-token-0123456789",
+            "a-jwt-secret-of-at-least-32-bytes!!",
+        );
+        let claims = Claims {
+            sub: "x".into(),
+            tenant: tenant("acme"),
+            role: Role::Viewer,
+            iat: 1,
+            exp: 2,
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding).unwrap();
+        assert_eq!(
+            auth.authenticate(&token).unwrap_err().code,
+            ErrorCode::TokenExpired
+        );
+    }
+}

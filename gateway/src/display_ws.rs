@@ -1,0 +1,142 @@
+//! `GET /v1/live`: a display's WebSocket. Authenticated with a tenant JWT (header, or the
+//! `access_token` query parameter for browsers); the display sends `subscribe` for an office (or
+//! one room) of its tenant, gets a snapshot, then coalesced deltas. If the office restarts, the
+//! display is resubscribed and gets a fresh snapshot. The socket closes with 4401 when the token
+//! expires.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use tally_actors::subscribe_display;
+use tally_protocol::{
+    Codec, DisplayFrame, DisplayRequest, ErrorCode, OfficeId, RoomId, SUBPROTOCOL_JSON,
+    SUBPROTOCOL_MSGPACK, TenantId,
+};
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::live_api::hide_tenant;
+use crate::sensor_ws::ConnectionGauge;
+use crate::telemetry;
+use crate::ws_conn::{Incoming, WsConn};
+
+/// Upgrades a display connection (JSON unless `tally.v1.msgpack` is requested).
+pub(crate) async fn connect(
+    State(state): State<AppState>,
+    principal: Principal,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Principal::Tenant { tenant, exp, .. } = principal else {
+        let err = ApiError::new(
+            ErrorCode::Forbidden,
+            "displays connect with a tenant token (POST /v1/tenants/{tenant}/tokens)",
+        );
+        return err.into_response();
+    };
+    let ws = ws.protocols([SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK]);
+    let codec = ws
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(Codec::from_subprotocol)
+        .unwrap_or(Codec::Json);
+    ws.max_message_size(64 * 1024)
+        .on_upgrade(move |socket| run(state, socket, codec, tenant, exp))
+}
+
+/// The current subscription of a display.
+#[derive(Debug)]
+struct Subscription {
+    office: OfficeId,
+    room: Option<RoomId>,
+    frames: mpsc::Receiver<DisplayFrame>,
+}
+
+async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId, exp: u64) {
+    let _gauge = ConnectionGauge::open(telemetry::DISPLAY_CONNECTIONS);
+    let mut conn = WsConn::new(socket, codec);
+    let expiry = tokio::time::sleep(until(exp));
+    tokio::pin!(expiry);
+    let mut subscription: Option<Subscription> = None;
+    loop {
+        tokio::select! {
+            () = &mut expiry => return conn.close(ErrorCode::TokenExpired, "the token has expired").await,
+            frame = next_frame(&mut subscription) => match frame {
+                Some(frame) => {
+                    if conn.send(&frame).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    // The office stopped (restart or passivation): subscribe again for a snapshot.
+                    let Some(old) = subscription.take() else { continue };
+                    match subscribe(&state, &tenant, old.office, old.room).await {
+                        Ok(renewed) => subscription = Some(renewed),
+                        Err(err) => return conn.close(err.code, &err.message).await,
+                    }
+                }
+            },
+            incoming = conn.recv() => {
+                let bytes = match incoming {
+                    Incoming::Data(bytes) => bytes,
+                    Incoming::Closed => return,
+                };
+                let request = codec.decode::<DisplayRequest>(&bytes, &state.limits).map_err(ApiError::from);
+                let result = match request {
+                    Ok(DisplayRequest::Subscribe { office, room }) => subscribe(&state, &tenant, office, room).await,
+                    Err(err) => Err(err),
+                };
+                match result {
+                    Ok(renewed) => subscription = Some(renewed),
+                    Err(err) => {
+                        telemetry::rejected(err.code);
+                        if conn.send(&DisplayFrame::Error { code: err.code, message: err.message }).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next frame of the subscription; pending forever without one, `None` when it ended.
+async fn next_frame(subscription: &mut Option<Subscription>) -> Option<DisplayFrame> {
+    match subscription {
+        Some(sub) => sub.frames.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Subscribes to an office of the display's tenant. Another tenant's office answers exactly as
+/// a missing one.
+async fn subscribe(
+    state: &AppState,
+    tenant: &TenantId,
+    office: OfficeId,
+    room: Option<RoomId>,
+) -> Result<Subscription, ApiError> {
+    let actor = state
+        .router
+        .office(tenant, &office)
+        .await
+        .map_err(|err| hide_tenant(err, &office))?;
+    let (sender, frames) = mpsc::channel(state.settings.display.queue_capacity as usize);
+    subscribe_display(&actor, room.clone(), sender, state.call_timeout).await?;
+    Ok(Subscription {
+        office,
+        room,
+        frames,
+    })
+}
+
+/// Time left until `exp` (seconds since the epoch).
+fn until(exp: u64) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Duration::from_secs(exp).saturating_sub(now)
+}

@@ -1,0 +1,92 @@
+//! `POST /v1/readings`: the sensor path for gateways that cannot keep a socket. Same checks as
+//! the WebSocket; answers after the durable write. A sensor sends its next batch only after the
+//! answer to the previous one (batches of one sensor must not overtake each other).
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use serde::Serialize;
+use tally_actors::{ServiceError, ingest_readings};
+use tally_protocol::{Codec, ErrorCode, ReadingBatch, validate_batch};
+
+use crate::app::{AppState, now_ms};
+use crate::error::ApiError;
+use crate::sensor_identity::sensor_by_key;
+
+/// Answer of `POST /v1/readings`.
+#[derive(Debug, Serialize)]
+pub(crate) struct BatchAck {
+    /// Every reading of the sensor with `seq <= up_to_seq` is durable.
+    pub up_to_seq: u64,
+}
+
+/// `POST /v1/readings` with `Authorization: Bearer <sensor key>` and a [`ReadingBatch`] body.
+///
+/// # Errors
+/// The documented codes: `unauthenticated`, `unknown_sensor_key`, `frame_too_large`,
+/// `malformed_frame`, reading validation codes, `unavailable`, `storage_failure`.
+pub(crate) async fn post_readings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<BatchAck>, ApiError> {
+    let result = handle(&state, &headers, body).await;
+    if let Err(err) = &result {
+        crate::telemetry::rejected(err.code);
+    }
+    result.map(Json)
+}
+
+async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<BatchAck, ApiError> {
+    let key = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "missing Authorization: Bearer <sensor key>",
+            )
+        })?;
+    let sensor = sensor_by_key(state, key.trim()).await?;
+    let codec = match headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        Some(ct)
+            if ct.starts_with("application/msgpack") || ct.starts_with("application/x-msgpack") =>
+        {
+            Codec::MsgPack
+        }
+        _ => Codec::Json,
+    };
+    let limit = state.limits.max_frame_bytes;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::FrameTooLarge,
+            format!("body exceeds the limit of {limit} bytes"),
+        )
+    })?;
+    let batch: ReadingBatch = codec.decode(&bytes, &state.limits)?;
+    let now = now_ms();
+    validate_batch(&batch.items, &state.limits, now)?;
+    let timeout = state.call_timeout;
+    let room = state
+        .router
+        .room(&sensor.tenant, &sensor.office, &sensor.room)
+        .await?;
+    match ingest_readings(&room, sensor.id.clone(), batch.items.clone(), now, timeout).await {
+        Err(ServiceError::Unavailable(reason)) => {
+            // The room restarted: resolve it again and retry once. Safe: this request is the
+            // sensor's only batch in flight, and dedup drops anything already applied.
+            tracing::debug!(sensor = %sensor.id, %reason, "room unavailable; retrying once");
+            let room = state
+                .router
+                .room(&sensor.tenant, &sensor.office, &sensor.room)
+                .await?;
+            Ok(BatchAck {
+                up_to_seq: ingest_readings(&room, sensor.id, batch.items, now, timeout).await?,
+            })
+        }
+        other => Ok(BatchAck { up_to_seq: other? }),
+    }
+}

@@ -1,0 +1,227 @@
+//! `GET /v1/sensors/connect`: a sensor's WebSocket.
+//!
+//! 1. The sensor sends `hello` with its key within `ingest.hello_timeout`; the gateway resolves
+//!    the key (hashed) to its room once and caches the room actor.
+//! 2. It answers `welcome` with the last durable seq, then reads `readings` frames while fewer
+//!    than `ingest.inflight_window` readings are unacknowledged (beyond that it stops reading
+//!    the socket and TCP pushes back), and answers `ack` once each batch is durable, in order.
+//! 3. A bad frame gets an `error` frame and the connection goes on. If the room becomes
+//!    unavailable the connection closes with 4503: the sensor reconnects and resends what comes
+//!    after `welcome.last_seq` (dedup makes that exactly-once). Closing, rather than retrying in
+//!    the gateway, keeps every sensor's batches strictly in seq order.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
+use ractor::ActorRef;
+use tally_actors::{RoomMsg, ServiceError, ingest_readings};
+use tally_protocol::{
+    Codec, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SensorFrame, ServerFrame,
+};
+use tally_storage::Sensor;
+use tracing::Instrument;
+
+use crate::app::{AppState, now_ms};
+use crate::error::ApiError;
+use crate::sensor_identity::sensor_by_key;
+use crate::telemetry;
+use crate::ws_conn::{Incoming, WsConn};
+
+/// Upgrades a sensor connection; the subprotocol picks the codec.
+pub(crate) async fn connect(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    let ws = ws.protocols([SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON]);
+    let Some(codec) = ws
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(Codec::from_subprotocol)
+    else {
+        telemetry::rejected(ErrorCode::UnsupportedSubprotocol);
+        let message = format!(
+            "request the WebSocket subprotocol {SUBPROTOCOL_MSGPACK} or {SUBPROTOCOL_JSON}"
+        );
+        return ApiError::new(ErrorCode::UnsupportedSubprotocol, message).into_response();
+    };
+    // The transport accepts more than the frame limit so that an oversized frame gets a clear
+    // `frame_too_large` error from the codec instead of a dropped connection.
+    let transport_limit = (state.limits.max_frame_bytes * 4).max(1 << 20);
+    ws.max_message_size(transport_limit)
+        .max_frame_size(transport_limit)
+        .on_upgrade(move |socket| run(state, socket, codec))
+}
+
+/// Decrements the open-connections gauge when the session ends, however it ends.
+#[derive(Debug)]
+pub(crate) struct ConnectionGauge(&'static str);
+
+impl ConnectionGauge {
+    pub(crate) fn open(name: &'static str) -> Self {
+        metrics::gauge!(name).increment(1.0);
+        Self(name)
+    }
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(self.0).decrement(1.0);
+    }
+}
+
+async fn run(state: AppState, socket: WebSocket, codec: Codec) {
+    let _gauge = ConnectionGauge::open(telemetry::SENSOR_CONNECTIONS);
+    let mut conn = WsConn::new(socket, codec);
+    let sensor = match hello(&state, &mut conn).await {
+        Ok(sensor) => sensor,
+        Err(err) => return conn.close(err.code, &err.message).await,
+    };
+    let span = tracing::info_span!("sensor", tenant = %sensor.tenant, office = %sensor.office, room = %sensor.room, sensor = %sensor.id);
+    session(state, conn, sensor).instrument(span).await;
+}
+
+/// Waits for `hello` and resolves the key to its sensor.
+async fn hello(state: &AppState, conn: &mut WsConn) -> Result<Sensor, ApiError> {
+    let timeout = state.settings.ingest.hello_timeout;
+    let bytes = match tokio::time::timeout(timeout, conn.recv()).await {
+        Err(_) => {
+            return Err(ApiError::new(
+                ErrorCode::HelloTimeout,
+                format!("no hello within {timeout:?}"),
+            ));
+        }
+        Ok(Incoming::Closed) => {
+            return Err(ApiError::new(
+                ErrorCode::ExpectedHello,
+                "closed before hello",
+            ));
+        }
+        Ok(Incoming::Data(bytes)) => bytes,
+    };
+    match conn_codec_decode(state, conn, &bytes)? {
+        SensorFrame::Hello { key } => sensor_by_key(state, &key).await,
+        SensorFrame::Readings { .. } => Err(ApiError::new(
+            ErrorCode::ExpectedHello,
+            "the first frame must be hello",
+        )),
+    }
+}
+
+fn conn_codec_decode(
+    state: &AppState,
+    conn: &WsConn,
+    bytes: &[u8],
+) -> Result<SensorFrame, ApiError> {
+    Ok(conn
+        .codec()
+        .decode_sensor_frame(bytes, &state.limits, now_ms())?)
+}
+
+/// What one in-flight batch resolves to: its size, when it arrived, and the ack (or error).
+type PendingAck = BoxFuture<'static, (usize, Instant, Result<u64, ServiceError>)>;
+
+async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
+    let room = match state
+        .router
+        .room(&sensor.tenant, &sensor.office, &sensor.room)
+        .await
+    {
+        Ok(room) => room,
+        Err(err) => return conn.close(err.code(), &err.to_string()).await,
+    };
+    let timeout = state.call_timeout;
+    let last_seq =
+        match ingest_readings(&room, sensor.id.clone(), Vec::new(), now_ms(), timeout).await {
+            Ok(seq) => seq,
+            Err(err) => return conn.close(err.code(), &err.to_string()).await,
+        };
+    let window = state.settings.ingest.inflight_window as usize;
+    let welcome = ServerFrame::Welcome {
+        tenant: sensor.tenant.clone(),
+        office: sensor.office.clone(),
+        room: sensor.room.clone(),
+        sensor: sensor.id.clone(),
+        last_seq,
+        inflight_window: state.settings.ingest.inflight_window,
+    };
+    if conn.send(&welcome).await.is_err() {
+        return;
+    }
+    tracing::debug!(last_seq, "sensor connected");
+    let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
+    let mut inflight = 0usize;
+    loop {
+        tokio::select! {
+            biased;
+            Some((items, arrived, result)) = pending.next(), if !pending.is_empty() => {
+                inflight -= items;
+                match result {
+                    Ok(up_to_seq) => {
+                        metrics::histogram!(telemetry::ACK_SECONDS).record(arrived.elapsed().as_secs_f64());
+                        if conn.send(&ServerFrame::Ack { up_to_seq }).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(err) => {
+                        let reason = format!("{err}; reconnect and resend readings after the last acknowledged seq");
+                        return conn.close(err.code(), &reason).await;
+                    }
+                }
+            }
+            incoming = conn.recv(), if inflight < window => {
+                let bytes = match incoming {
+                    Incoming::Data(bytes) => bytes,
+                    Incoming::Closed => return,
+                };
+                match conn_codec_decode(&state, &conn, &bytes) {
+                    Ok(SensorFrame::Readings { items }) => {
+                        inflight += items.len();
+                        pending.push_back(ingest(room.clone(), &sensor, items, timeout));
+                    }
+                    Ok(SensorFrame::Hello { .. }) => {
+                        let err = ApiError::new(ErrorCode::InvalidRequest, "already authenticated; send readings");
+                        if send_error(&mut conn, err, None).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(err) => {
+                        if send_error(&mut conn, err, None).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn ingest(
+    room: ActorRef<RoomMsg>,
+    sensor: &Sensor,
+    items: Vec<tally_protocol::Reading>,
+    timeout: std::time::Duration,
+) -> PendingAck {
+    let sensor = sensor.id.clone();
+    let count = items.len();
+    let arrived = Instant::now();
+    Box::pin(async move {
+        (
+            count,
+            arrived,
+            ingest_readings(&room, sensor, items, now_ms(), timeout).await,
+        )
+    })
+}
+
+/// Sends an `error` frame; the connection stays open.
+async fn send_error(conn: &mut WsConn, err: ApiError, seq: Option<u64>) -> Result<(), axum::Error> {
+    telemetry::rejected(err.code);
+    conn.send(&ServerFrame::Error {
+        code: err.code,
+        message: err.message,
+        seq,
+    })
+    .await
+}

@@ -1,0 +1,136 @@
+//! Starting and stopping a whole node: store, actors, router and the HTTP server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tally_actors::{ActorSettings, NodeHandle, RestartPolicy};
+use tally_cluster::LocalRouter;
+use tally_config::Settings;
+use tally_storage::{EmbeddedStore, SharedStore};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::app::{AppState, routes};
+use crate::auth::Authenticator;
+use crate::secrets::NodeSecrets;
+use crate::telemetry;
+
+/// A running node.
+#[derive(Debug)]
+pub struct RunningNode {
+    addr: SocketAddr,
+    secrets: NodeSecrets,
+    node: NodeHandle,
+    node_exit: JoinHandle<()>,
+    stop_http: oneshot::Sender<()>,
+    http: JoinHandle<std::io::Result<()>>,
+}
+
+/// The actor tunables a configuration asks for.
+pub fn actor_settings(settings: &Settings) -> ActorSettings {
+    ActorSettings {
+        coalesce_interval: settings.display.coalesce_interval,
+        display_queue_capacity: settings.display.queue_capacity as usize,
+        restart: RestartPolicy {
+            max_restarts: settings.supervision.max_restarts,
+            window: settings.supervision.restart_window,
+        },
+        persister_max_batch_rows: settings.persister.max_batch_rows as usize,
+        ..ActorSettings::default()
+    }
+}
+
+/// Opens the embedded store in `data_dir/store`, starts the actors and serves HTTP.
+///
+/// # Errors
+/// If the store cannot be opened, the secrets cannot be loaded, or the address cannot be bound.
+pub async fn start(settings: Settings) -> anyhow::Result<RunningNode> {
+    telemetry::install();
+    let store_dir = settings.node.data_dir.join("store");
+    let store: SharedStore = Arc::new(
+        EmbeddedStore::open(&store_dir)
+            .with_context(|| format!("cannot open the store in {}", store_dir.display()))?,
+    );
+    let secrets = NodeSecrets::load_or_generate(&settings)?;
+    let actor_settings = actor_settings(&settings);
+    let (node, node_exit) = NodeHandle::start(store.clone(), actor_settings)
+        .await
+        .context("cannot start the node supervisor")?;
+    let router = Arc::new(LocalRouter::new(node.clone()));
+    let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret);
+    let listener = tokio::net::TcpListener::bind(settings.node.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;
+    let addr = listener.local_addr()?;
+    let state = AppState::new(settings, store, router, auth, actor_settings.call_timeout);
+    let (stop_http, stopped) = oneshot::channel();
+    let app = routes(state);
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "listening");
+    Ok(RunningNode {
+        addr,
+        secrets,
+        node,
+        node_exit,
+        stop_http,
+        http,
+    })
+}
+
+impl RunningNode {
+    /// The bound HTTP address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The superadmin token.
+    pub fn admin_token(&self) -> &str {
+        &self.secrets.admin_token
+    }
+
+    /// The node's actors.
+    pub fn node(&self) -> &NodeHandle {
+        &self.node
+    }
+
+    /// Runs until `shutdown` resolves or the actor system stops on its own (a bug: the
+    /// persister failed). Returns an error in the second case.
+    ///
+    /// # Errors
+    /// If the actor system stopped by itself or the HTTP server failed.
+    pub async fn run_until(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        tokio::select! {
+            () = shutdown => {
+                self.stop().await;
+                Ok(())
+            }
+            _ = &mut self.node_exit => {
+                let _ = self.stop_http.send(());
+                anyhow::bail!("the actor system stopped unexpectedly (see the log); exiting so that a supervisor restarts the node")
+            }
+            result = &mut self.http => {
+                self.node.shutdown().await;
+                result.context("http server task failed")?.context("http server failed")?;
+                anyhow::bail!("the http server stopped unexpectedly")
+            }
+        }
+    }
+
+    /// Stops accepting requests, waits for queued writes to be durable, and stops the actors.
+    pub async fn stop(self) {
+        let _ = self.stop_http.send(());
+        let _ = self.http.await;
+        self.node.shutdown().await;
+        tracing::info!("stopped");
+    }
+}

@@ -1,0 +1,85 @@
+//! A WebSocket with a codec: send frames, read data frames, close with a tally error code.
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bytes::Bytes;
+use serde::Serialize;
+use tally_protocol::{Codec, ErrorCode};
+
+/// Longest close reason (the WebSocket limit is 123 bytes).
+const MAX_CLOSE_REASON: usize = 120;
+
+/// What the peer sent.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A data frame (binary or text).
+    Data(Bytes),
+    /// The peer closed, or the connection failed.
+    Closed,
+}
+
+/// A WebSocket speaking one codec.
+#[derive(Debug)]
+pub(crate) struct WsConn {
+    socket: WebSocket,
+    codec: Codec,
+}
+
+impl WsConn {
+    /// Wraps an upgraded socket.
+    pub(crate) fn new(socket: WebSocket, codec: Codec) -> Self {
+        Self { socket, codec }
+    }
+
+    /// The connection's codec.
+    pub(crate) fn codec(&self) -> Codec {
+        self.codec
+    }
+
+    /// Sends a frame: binary for MessagePack, text for JSON.
+    ///
+    /// # Errors
+    /// If the connection failed.
+    pub(crate) async fn send<T: Serialize>(&mut self, frame: &T) -> Result<(), axum::Error> {
+        let bytes = self.codec.encode(frame);
+        let message = match self.codec {
+            Codec::MsgPack => Message::Binary(bytes.into()),
+            Codec::Json => Message::Text(String::from_utf8(bytes).unwrap_or_default().into()),
+        };
+        self.socket.send(message).await
+    }
+
+    /// The next data frame, skipping pings and pongs.
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a frame is either returned or left in the socket.
+    pub(crate) async fn recv(&mut self) -> Incoming {
+        loop {
+            match self.socket.recv().await {
+                Some(Ok(Message::Binary(bytes))) => return Incoming::Data(bytes),
+                Some(Ok(Message::Text(text))) => {
+                    return Incoming::Data(Bytes::from(text.as_str().to_owned()));
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return Incoming::Closed,
+            }
+        }
+    }
+
+    /// Closes with the code's WebSocket close code (4000 + HTTP status) and a reason.
+    pub(crate) async fn close(mut self, code: ErrorCode, reason: &str) {
+        crate::telemetry::rejected(code);
+        let mut end = reason.len().min(MAX_CLOSE_REASON);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        let frame = CloseFrame {
+            code: code.ws_close_code(),
+            reason: format!("{code}: {}", &reason[..end])
+                .chars()
+                .take(MAX_CLOSE_REASON)
+                .collect::<String>()
+                .into(),
+        };
+        let _ = self.socket.send(Message::Close(Some(frame))).await;
+    }
+}
