@@ -201,6 +201,8 @@ impl Actor for OfficeActor {
                 sender,
                 reply,
             } => {
+                // Publish pending changes first, so the snapshot's version is exactly its state.
+                state.publish();
                 let answer = state
                     .check_room(room.as_ref())
                     .map(|()| state.fanout.subscribe(room, sender, &state.view));

@@ -1,0 +1,135 @@
+//! End to end over real sockets: REST registry, sensors and a display on an in-process node.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+use tally_protocol::{Codec, DisplayFrame, Reading};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensor_readings_reach_the_display_as_snapshot_then_deltas() {
+    let (_dir, data) = temp_dir();
+    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
+    let api = Api::new(node.addr());
+    let keys = api.provision("acme", "hq", &["lobby", "board"]).await;
+    let token = api.viewer_token("acme").await;
+
+    let mut lobby = SensorClient::connect(node.addr(), &keys[0], Codec::MsgPack).await;
+    assert_eq!(lobby.last_seq, 0);
+    lobby.count(4).await;
+
+    let mut display = DisplayClient::connect(node.addr(), &token).await;
+    display.subscribe("hq", None).await;
+    let snapshot = display
+        .until(|f| matches!(f, DisplayFrame::Snapshot { .. }))
+        .await;
+    assert_eq!(room_count(&snapshot, "lobby"), Some(4));
+    assert_eq!(room_count(&snapshot, "board"), Some(0));
+    assert_eq!(total(&snapshot), Some(4));
+    let DisplayFrame::Snapshot {
+        capacity,
+        version: snapshot_version,
+        ..
+    } = snapshot
+    else {
+        unreachable!()
+    };
+    assert_eq!(capacity, 20);
+
+    let mut board = SensorClient::connect(node.addr(), &keys[1], Codec::Json).await;
+    board.count(7).await;
+    let delta = display.until(|f| room_count(f, "board") == Some(7)).await;
+    let DisplayFrame::Delta {
+        version,
+        total,
+        rooms,
+        ..
+    } = &delta
+    else {
+        panic!("expected a delta, got {delta:?}")
+    };
+    assert!(*version > snapshot_version);
+    assert_eq!(*total, 11);
+    assert!(
+        rooms.iter().all(|r| r.room.as_str() == "board"),
+        "a delta names only what changed: {rooms:?}"
+    );
+
+    lobby.count(1).await;
+    let delta = display.until(|f| room_count(f, "lobby") == Some(1)).await;
+    assert_eq!(support::total(&delta), Some(8));
+
+    let (status, live) = api.get("/v1/tenants/acme/offices/hq/live", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(live["total"], 8);
+    let (status, room) = api
+        .get("/v1/tenants/acme/offices/hq/rooms/board/live", &token)
+        .await;
+    assert_eq!((status, room["rooms"][0]["count"].clone()), (200, json!(7)));
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn room_subscription_and_http_batches_share_the_path() {
+    let (_dir, data) = temp_dir();
+    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
+    let api = Api::new(node.addr());
+    let keys = api.provision("globex", "tower", &["a", "b"]).await;
+    let token = api.viewer_token("globex").await;
+    let mut display = DisplayClient::connect(node.addr(), &token).await;
+    display.subscribe("tower", Some("b")).await;
+    let snapshot = display
+        .until(|f| matches!(f, DisplayFrame::Snapshot { .. }))
+        .await;
+    assert_eq!(
+        room_count(&snapshot, "a"),
+        None,
+        "a room subscription sees only its room"
+    );
+
+    let now = now_ms();
+    let items = json!({ "items": [{ "seq": 1, "ts": now - 1000, "count": 2 }, { "seq": 2, "ts": now, "count": 5 }] });
+    let (status, ack) = api.post("/v1/readings", &keys[1], items.clone()).await;
+    assert_eq!((status, ack["up_to_seq"].clone()), (200, json!(2)));
+    let delta = display.until(|f| room_count(f, "b") == Some(5)).await;
+    assert_eq!(total(&delta), Some(5));
+    // Replaying an acknowledged batch is acknowledged again and changes nothing.
+    let (status, ack) = api
+        .post(
+            "/v1/readings",
+            &keys[1],
+            json!({ "items": [{ "seq": 2, "ts": now, "count": 9 }] }),
+        )
+        .await;
+    assert_eq!((status, ack["up_to_seq"].clone()), (200, json!(2)));
+    let (_, live) = api
+        .get("/v1/tenants/globex/offices/tower/rooms/b/live", &token)
+        .await;
+    assert_eq!(live["rooms"][0]["count"], 5);
+
+    // Several sensors in one room are summed.
+    api.create(
+        "/v1/tenants/globex/offices/tower/rooms/b/sensors",
+        json!({ "id": "b-s2" }),
+    )
+    .await;
+    let key = api
+        .create(
+            "/v1/tenants/globex/offices/tower/rooms/b/sensors",
+            json!({ "id": "b-s3" }),
+        )
+        .await["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut second = SensorClient::connect(node.addr(), &key, Codec::MsgPack).await;
+    second
+        .send_and_ack(vec![Reading {
+            seq: 10,
+            ts: now_ms(),
+            count: 3,
+        }])
+        .await;
+    display.until(|f| room_count(f, "b") == Some(8)).await;
+    node.stop().await;
+}
