@@ -196,7 +196,7 @@ pub struct LogSettings {
 impl Default for LogSettings {
     fn default() -> Self {
         LogSettings {
-            filter: "info".to_string(),
+            filter: "info,fjall=warn,lsm_tree=warn".to_string(),
             format: LogFormat::Text,
         }
     }

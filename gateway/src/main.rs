@@ -46,8 +46,11 @@ fn main() -> anyhow::Result<()> {
 fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&settings.log.filter)
         .with_context(|| format!("log.filter: invalid directive {:?}", settings.log.filter))?;
+    // Colours only on a terminal: logs piped to a file or a collector stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     match settings.log.format {
         LogFormat::Json => builder.json().init(),
