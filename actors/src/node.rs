@@ -76,7 +76,6 @@ impl Actor for NodeSupervisor {
         };
         let (persister, _) =
             Actor::spawn_linked(None, Persister, persister_args, myself.get_cell()).await?;
-        metrics::gauge!(telemetry::TENANTS_QUARANTINED).set(0.0);
         Ok(NodeState {
             args,
             persister,
@@ -130,8 +129,7 @@ impl Actor for NodeSupervisor {
                     metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "tenant").increment(1);
                     tracing::error!(tenant = %tenant, error = %err, "tenant quarantined after repeated failures");
                     state.quarantined.insert(tenant);
-                    metrics::gauge!(telemetry::TENANTS_QUARANTINED)
-                        .set(state.quarantined.len() as f64);
+                    metrics::gauge!(telemetry::TENANTS_QUARANTINED).increment(1.0);
                 }
                 Ok(())
             }

@@ -6,9 +6,9 @@
 //! sequential, so an answer (or a [`PersisterMsg::Barrier`]) means every earlier request is durable.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{RoomId, TenantId};
 use tally_storage::{RoomWrite, SharedStore, StoreError, WriteBatch};
 
@@ -90,7 +90,13 @@ pub struct PersisterState {
     max_batch_rows: usize,
     queued: Vec<Waiting>,
     writing: bool,
+    /// Room incarnations whose write failed: their memory is ahead of storage, so nothing more
+    /// of theirs is written or acknowledged; they restart from storage.
+    poisoned: HashMap<ActorId, Instant>,
 }
+
+/// How long a failed room incarnation is remembered (it is dead long before).
+const POISON_MEMORY: Duration = Duration::from_secs(300);
 
 impl Actor for Persister {
     type Msg = PersisterMsg;
@@ -107,6 +113,7 @@ impl Actor for Persister {
             max_batch_rows: args.max_batch_rows.max(1),
             queued: Vec::new(),
             writing: false,
+            poisoned: HashMap::new(),
         })
     }
 
@@ -121,7 +128,7 @@ impl Actor for Persister {
             PersisterMsg::Barrier(reply) => state.queued.push(Waiting::Barrier(reply)),
             PersisterMsg::Written(batch) => {
                 state.writing = false;
-                finish(batch);
+                finish(batch, &mut state.poisoned);
             }
         }
         if !state.writing && !state.queued.is_empty() {
@@ -133,6 +140,23 @@ impl Actor for Persister {
 
 /// Takes queued requests up to the row limit (at least one) and writes them in the background.
 fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
+    let poisoned = &state.poisoned;
+    let (rejected, kept): (Vec<Waiting>, Vec<Waiting>) =
+        std::mem::take(&mut state.queued).into_iter().partition(
+            |w| matches!(w, Waiting::Ack(request) if poisoned.contains_key(&request.room.get_id())),
+        );
+    state.queued = kept;
+    for waiting in rejected {
+        if let Waiting::Ack(request) = waiting {
+            let reason = "an earlier write of this room failed; it restarts from storage";
+            let _ = request
+                .reply
+                .send(Err(ServiceError::Storage(reason.into())));
+        }
+    }
+    if state.queued.is_empty() {
+        return;
+    }
     let mut rows = 0;
     let mut take = 0;
     for waiting in &state.queued {
@@ -190,7 +214,7 @@ fn merge(waiting: &[Waiting]) -> WriteBatch {
 }
 
 /// Answers everyone who waited for a finished write.
-fn finish(batch: WrittenBatch) {
+fn finish(batch: WrittenBatch, poisoned: &mut HashMap<ActorId, Instant>) {
     let WrittenBatch {
         result,
         waiting,
@@ -206,6 +230,17 @@ fn finish(batch: WrittenBatch) {
         Err(err) => {
             metrics::counter!(telemetry::PERSIST_FAILURES).increment(1);
             tracing::error!(error = %err, rows, "group commit failed; rooms restart from storage");
+            // Poison first: whatever these rooms send from now on builds on unwritten state.
+            let now = Instant::now();
+            poisoned.retain(|_, since| now.duration_since(*since) < POISON_MEMORY);
+            for waiting in &waiting {
+                if let Waiting::Ack(request) = waiting
+                    && request.write.is_some()
+                    && poisoned.insert(request.room.get_id(), now).is_none()
+                {
+                    let _ = request.room.cast(RoomMsg::PersistFailed);
+                }
+            }
         }
     }
     for waiting in waiting {
@@ -213,19 +248,13 @@ fn finish(batch: WrittenBatch) {
             Waiting::Barrier(reply) => {
                 let _ = reply.send(());
             }
-            Waiting::Ack(request) => match &result {
-                Ok(()) => {
-                    let _ = request.reply.send(Ok(request.up_to_seq));
-                }
-                Err(err) => {
-                    let _ = request
-                        .reply
-                        .send(Err(ServiceError::Storage(err.to_string())));
-                    if request.write.is_some() {
-                        let _ = request.room.cast(RoomMsg::PersistFailed);
-                    }
-                }
-            },
+            Waiting::Ack(request) => {
+                let answer = match &result {
+                    Ok(()) => Ok(request.up_to_seq),
+                    Err(err) => Err(ServiceError::Storage(err.to_string())),
+                };
+                let _ = request.reply.send(answer);
+            }
         }
     }
 }

@@ -396,11 +396,12 @@ impl ChildNode {
                 .lines()
                 .map_while(Result::ok)
             {
-                if !sent && line.contains("listening") {
-                    if let Some(addr) = line.split("addr=").nth(1) {
-                        let _ = tx.send(addr.trim().to_owned());
-                        sent = true;
-                    }
+                if !sent
+                    && line.contains("listening")
+                    && let Some(addr) = line.split("addr=").nth(1)
+                {
+                    let _ = tx.send(addr.trim().to_owned());
+                    sent = true;
                 }
             }
         });
