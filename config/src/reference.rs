@@ -114,6 +114,17 @@ mod tests {
     }
 
     #[test]
+    fn top_level_readme_carries_the_reference() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path)
+            .unwrap_or_else(|error| panic!("cannot read {path}: {error}"));
+        assert!(
+            readme.contains(&reference_markdown()),
+            "README.md's configuration section is out of date: paste config/README-reference.md into it"
+        );
+    }
+
+    #[test]
     fn every_serialized_setting_is_documented_and_every_documented_key_exists() {
         let fields = documented_fields(SETTINGS_SOURCE, "Settings");
         let documented: Vec<&str> = fields.iter().map(|field| field.key.as_str()).collect();
