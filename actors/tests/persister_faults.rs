@@ -2,96 +2,16 @@
 //! restarts from storage, so nothing unacknowledged is ever reported as applied.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_trait::async_trait;
 use tally_actors::{ActorSettings, NodeHandle, ServiceError, ingest_readings};
 use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId};
 use tally_storage::*;
-
-/// The real embedded store, with a switch that makes writes fail (a full disk, say).
-#[derive(Debug)]
-struct FaultyDisk {
-    inner: EmbeddedStore,
-    fail_writes: AtomicBool,
-}
-
-#[async_trait]
-impl Store for FaultyDisk {
-    async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        self.inner.create_tenant(t).await
-    }
-    async fn tenant(&self, t: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.inner.tenant(t).await
-    }
-    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        self.inner.tenants().await
-    }
-    async fn create_office(&self, o: &Office) -> Result<(), StoreError> {
-        self.inner.create_office(o).await
-    }
-    async fn office(&self, t: &TenantId, o: &OfficeId) -> Result<Option<Office>, StoreError> {
-        self.inner.office(t, o).await
-    }
-    async fn offices(&self, t: &TenantId) -> Result<Vec<Office>, StoreError> {
-        self.inner.offices(t).await
-    }
-    async fn create_room(&self, r: &Room) -> Result<(), StoreError> {
-        self.inner.create_room(r).await
-    }
-    async fn room(&self, t: &TenantId, r: &RoomId) -> Result<Option<Room>, StoreError> {
-        self.inner.room(t, r).await
-    }
-    async fn rooms(&self, t: &TenantId, o: &OfficeId) -> Result<Vec<Room>, StoreError> {
-        self.inner.rooms(t, o).await
-    }
-    async fn create_sensor(&self, s: &Sensor, k: &KeyHash) -> Result<(), StoreError> {
-        self.inner.create_sensor(s, k).await
-    }
-    async fn sensor(&self, t: &TenantId, s: &SensorId) -> Result<Option<Sensor>, StoreError> {
-        self.inner.sensor(t, s).await
-    }
-    async fn sensors(&self, t: &TenantId, r: &RoomId) -> Result<Vec<Sensor>, StoreError> {
-        self.inner.sensors(t, r).await
-    }
-    async fn sensor_by_key_hash(&self, k: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-        self.inner.sensor_by_key_hash(k).await
-    }
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(StoreError::Backend(
-                "injected: no space left on device".into(),
-            ));
-        }
-        self.inner.write_batch(batch).await
-    }
-    async fn room_state(&self, t: &TenantId, r: &RoomId) -> Result<Option<RoomState>, StoreError> {
-        self.inner.room_state(t, r).await
-    }
-    async fn readings(
-        &self,
-        t: &TenantId,
-        r: &RoomId,
-        range: TimeRange,
-    ) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
-        self.inner.readings(t, r, range).await
-    }
-    async fn rollups(
-        &self,
-        t: &TenantId,
-        r: &RoomId,
-        res: Resolution,
-        range: TimeRange,
-    ) -> Result<Vec<Rollup>, StoreError> {
-        self.inner.rollups(t, r, res, range).await
-    }
-}
 
 const T0: i64 = 1_764_000_000_000;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    disk: Arc<FaultyDisk>,
+    disk: Arc<FaultInjectingStore>,
     node: NodeHandle,
     tenant: TenantId,
     office: OfficeId,
@@ -101,10 +21,9 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(FaultyDisk {
-        inner: EmbeddedStore::open(dir.path()).unwrap(),
-        fail_writes: AtomicBool::new(false),
-    });
+    let disk = Arc::new(FaultInjectingStore::new(Arc::new(
+        EmbeddedStore::open(dir.path()).unwrap(),
+    )));
     let (tenant, office, room, sensor) = (
         TenantId::new("t").unwrap(),
         OfficeId::new("o").unwrap(),
@@ -177,13 +96,13 @@ async fn failed_write_is_not_acknowledged_and_the_room_restarts_from_storage() {
     let f = fixture().await;
     assert_eq!(f.ingest(vec![reading(1, 3)]).await, Ok(1));
 
-    f.disk.fail_writes.store(true, Ordering::SeqCst);
+    f.disk.fail_writes(true);
     let failed = f.ingest(vec![reading(2, 9)]).await;
     assert!(
         matches!(failed, Err(ServiceError::Storage(_))),
         "{failed:?}"
     );
-    f.disk.fail_writes.store(false, Ordering::SeqCst);
+    f.disk.fail_writes(false);
 
     // The room restarted from what is durable: seq 2 was never applied, so it is accepted now.
     let mut answer = f.ingest(vec![]).await;

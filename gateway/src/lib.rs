@@ -18,4 +18,4 @@ mod server;
 pub mod telemetry;
 mod ws_conn;
 
-pub use server::{RunningNode, actor_settings, start};
+pub use server::{RunningNode, actor_settings, start, start_with_store};

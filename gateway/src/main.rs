@@ -28,7 +28,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = Settings::load(cli.config.as_deref()).context("invalid configuration")?;
+    let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Config => {
             print!("{}", settings.to_toml_redacted());

@@ -46,12 +46,21 @@ pub fn actor_settings(settings: &Settings) -> ActorSettings {
 /// # Errors
 /// If the store cannot be opened, the secrets cannot be loaded, or the address cannot be bound.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningNode> {
-    telemetry::install();
     let store_dir = settings.node.data_dir.join("store");
-    let store: SharedStore = Arc::new(
-        EmbeddedStore::open(&store_dir)
-            .with_context(|| format!("cannot open the store in {}", store_dir.display()))?,
-    );
+    let store = EmbeddedStore::open(&store_dir)
+        .with_context(|| format!("cannot open the store in {}", store_dir.display()))?;
+    start_with_store(settings, Arc::new(store)).await
+}
+
+/// Starts the actors and serves HTTP over a given store (tests use it to inject storage faults).
+///
+/// # Errors
+/// If the secrets cannot be loaded or the address cannot be bound.
+pub async fn start_with_store(
+    settings: Settings,
+    store: SharedStore,
+) -> anyhow::Result<RunningNode> {
+    telemetry::install();
     let secrets = NodeSecrets::load_or_generate(&settings)?;
     let actor_settings = actor_settings(&settings);
     let (node, node_exit) = NodeHandle::start(store.clone(), actor_settings)

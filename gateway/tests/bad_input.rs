@@ -265,3 +265,61 @@ fn expired_token(tenant: &str) -> String {
     )
     .unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_sensor_is_held_to_its_inflight_window() {
+    use std::sync::Arc;
+    use tally_storage::{EmbeddedStore, FaultInjectingStore};
+    let (_dir, data) = temp_dir();
+    let mut settings = test_settings(&data);
+    settings.ingest.inflight_window = 4;
+    settings.ingest.max_batch_items = 1;
+    let disk = Arc::new(FaultInjectingStore::new(Arc::new(
+        EmbeddedStore::open(&data.join("store")).unwrap(),
+    )));
+    let node = tally_gateway::start_with_store(settings, disk.clone())
+        .await
+        .unwrap();
+    let api = Api::new(node.addr());
+    let keys = api.provision("acme", "hq", &["r1"]).await;
+    let mut sensor = SensorClient::connect(node.addr(), &keys[0], Codec::MsgPack).await;
+
+    disk.hold_writes();
+    for seq in 1..=10 {
+        sensor
+            .send(vec![Reading {
+                seq,
+                ts: now_ms(),
+                count: seq as i64,
+            }])
+            .await;
+    }
+    // Rooms apply before persisting, so the live count shows how many frames the node has read.
+    let mut count = 0;
+    while count < 4 {
+        let (_, live) = api
+            .get("/v1/tenants/acme/offices/hq/rooms/r1/live", ADMIN_TOKEN)
+            .await;
+        count = live["rooms"][0]["count"].as_u64().unwrap();
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        count, 4,
+        "the node read past its in-flight window while nothing was acknowledged"
+    );
+    disk.release_writes();
+    let mut acked = 0;
+    while acked < 10 {
+        match sensor.next().await {
+            Next::Frame(ServerFrame::Ack { up_to_seq }) => acked = up_to_seq,
+            other => panic!("expected ack, got {other:?}"),
+        }
+    }
+    let batches = disk.written_batches();
+    assert!(
+        batches.iter().all(|&readings| readings <= 4),
+        "a write held more than the window: {batches:?}"
+    );
+    assert_eq!(batches.iter().sum::<usize>(), 10);
+    node.stop().await;
+}

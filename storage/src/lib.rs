@@ -9,11 +9,15 @@
 pub mod conformance;
 mod embedded;
 mod error;
+#[cfg(any(test, feature = "testsuite"))]
+mod fault_injection;
 mod model;
 mod store;
 
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
+#[cfg(any(test, feature = "testsuite"))]
+pub use fault_injection::FaultInjectingStore;
 pub use model::{
     CountMode, KeyHash, Office, Resolution, Rollup, RollupAccumulator, Room, RoomState, RoomWrite,
     Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,

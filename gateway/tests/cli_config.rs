@@ -1,0 +1,63 @@
+//! The `tally` binary's configuration: `tally config` prints the effective settings with secrets
+//! redacted, and an invalid configuration stops start-up with every bad field named.
+
+use std::process::Command;
+
+fn tally() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tally"))
+}
+
+#[test]
+fn config_prints_the_effective_configuration_without_secrets() {
+    let output = tally()
+        .arg("config")
+        .env("TALLY_INGEST__INFLIGHT_WINDOW", "777")
+        .env("TALLY_AUTH__ADMIN_TOKEN", "a-very-secret-admin-token")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(printed.contains("inflight_window = 777"), "{printed}");
+    assert!(
+        printed.contains("[persister]") && printed.contains("coalesce_interval = \"50ms\""),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("a-very-secret-admin-token"),
+        "secret printed: {printed}"
+    );
+}
+
+#[test]
+fn invalid_configuration_fails_at_start_naming_each_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tally.toml");
+    std::fs::write(
+        &file,
+        "[ingest]\ninflight_window = 8\nmax_batch_items = 9\n\n[display]\nqueue_capacity = 1\n",
+    )
+    .unwrap();
+    let output = tally()
+        .arg("--config")
+        .arg(&file)
+        .arg("run")
+        .env("TALLY_NODE__HTTP_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ingest.max_batch_items"), "{stderr}");
+    assert!(stderr.contains("display.queue_capacity"), "{stderr}");
+
+    let output = tally()
+        .arg("run")
+        .env("TALLY_NODE__NODE_ID", "Not A Slug")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("node.node_id"));
+}
