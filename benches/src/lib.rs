@@ -1,1 +1,25 @@
-//! placeholder
+//! Benchmarks of tally and `tally-load`, its load generator.
+//!
+//! The criterion micro-benchmarks live in `benches/` (`cargo bench -p tally-benches`). This
+//! library is `tally-load`: it creates a fresh tenant on a running node through the admin REST
+//! API, measures a bare durable write on an `EmbeddedStore` as a baseline, then drives N sensors
+//! (`/v1/sensors/connect`) and M displays (`/v1/live`) over real WebSockets for a bounded time and
+//! reports acknowledged readings per second, send → ack latency, sensor → display latency and
+//! errors by code, with the load figures divided by the baseline's (the machine is shared and
+//! noisy, ratios travel better than absolute numbers). See `benches/README.md`.
+
+mod baseline;
+mod cli;
+mod display;
+mod provision;
+mod report;
+mod run;
+mod sensor;
+mod stats;
+mod ws;
+
+pub use baseline::BaselineFigures;
+pub use cli::{LoadArgs, MAX_DURATION, WireCodec};
+pub use report::{DisplayFigures, Ratios, Report, RunConfig, SensorFigures};
+pub use run::run;
+pub use stats::{ErrorCount, LatencySummary};
