@@ -28,7 +28,9 @@ pub use office::{
 pub use persister::{AckPort, PersistRequest, Persister, PersisterArgs, PersisterMsg};
 pub use restart_policy::{RestartPolicy, RestartTracker};
 pub use rollup::{Advance, MAX_BUCKETS_PER_ADVANCE, advance};
-pub use room::{RoomActor, RoomArgs, RoomMsg, ingest_readings};
+pub use room::{
+    AckReceiver, RoomActor, RoomArgs, RoomMsg, await_ack, ingest_readings, send_readings,
+};
 pub use room_live::{Applied, RoomLive};
 pub use settings::ActorSettings;
 pub use tenant::{TenantArgs, TenantMsg, TenantSupervisor};

@@ -187,12 +187,54 @@ fn ingest(
     }
 }
 
-/// Sends a batch to a room and waits until it is durable; answers the sensor's highest durable
-/// seq. An empty `items` just asks for that seq.
+/// The pending answer to [`send_readings`]: the sensor's highest durable seq.
+pub type AckReceiver = tokio::sync::oneshot::Receiver<Result<u64, ServiceError>>;
+
+/// Enqueues a batch of one sensor's validated readings at the room, now, and returns where the
+/// answer will arrive. Batches sent one after another are applied in that order; a caller that
+/// pipelines batches must send them with this, in seq order, before awaiting any answer.
+///
+/// # Errors
+/// [`ServiceError::Unavailable`] if the room is not running.
+pub fn send_readings(
+    room: &ActorRef<RoomMsg>,
+    sensor: SensorId,
+    items: Vec<Reading>,
+    received_at: TimestampMs,
+) -> Result<AckReceiver, ServiceError> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    room.cast(RoomMsg::Ingest {
+        sensor,
+        items,
+        received_at,
+        reply: reply.into(),
+    })
+    .map_err(|_| ServiceError::Unavailable("room is not running".into()))?;
+    Ok(answer)
+}
+
+/// Waits for the answer of [`send_readings`].
 ///
 /// # Errors
 /// [`ServiceError::Unavailable`] if the room stopped or did not answer within `timeout`,
 /// [`ServiceError::Storage`] if the write failed.
+pub async fn await_ack(answer: AckReceiver, timeout: Duration) -> Result<u64, ServiceError> {
+    match tokio::time::timeout(timeout, answer).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(ServiceError::Unavailable(
+            "room stopped before answering".into(),
+        )),
+        Err(_) => Err(ServiceError::Unavailable(
+            "room did not answer in time".into(),
+        )),
+    }
+}
+
+/// Sends a batch to a room and waits until it is durable; answers the sensor's highest durable
+/// seq. An empty `items` just asks for that seq.
+///
+/// # Errors
+/// As [`send_readings`] and [`await_ack`].
 pub async fn ingest_readings(
     room: &ActorRef<RoomMsg>,
     sensor: SensorId,
@@ -200,16 +242,5 @@ pub async fn ingest_readings(
     received_at: TimestampMs,
     timeout: Duration,
 ) -> Result<u64, ServiceError> {
-    let result = room
-        .call(
-            |reply| RoomMsg::Ingest {
-                sensor,
-                items,
-                received_at,
-                reply,
-            },
-            Some(timeout),
-        )
-        .await;
-    flatten_call("room", result)
+    await_ack(send_readings(room, sensor, items, received_at)?, timeout).await
 }

@@ -76,6 +76,8 @@ struct IngestBuilder {
     #[serde(deserialize_with = "u32_from_number_or_text")]
     inflight_window: u32,
     #[serde(deserialize_with = "u32_from_number_or_text")]
+    node_inflight: u32,
+    #[serde(deserialize_with = "u32_from_number_or_text")]
     max_batch_items: u32,
     #[serde(deserialize_with = "u32_from_number_or_text")]
     max_frame_bytes: u32,
@@ -158,6 +160,7 @@ impl Default for IngestBuilder {
     fn default() -> Self {
         let IngestSettings {
             inflight_window,
+            node_inflight,
             max_batch_items,
             max_frame_bytes,
             max_count,
@@ -166,6 +169,7 @@ impl Default for IngestBuilder {
         } = IngestSettings::default();
         IngestBuilder {
             inflight_window,
+            node_inflight,
             max_batch_items,
             max_frame_bytes,
             max_count,
@@ -251,6 +255,7 @@ impl SettingsBuilder {
             },
             ingest: IngestSettings {
                 inflight_window: ingest.inflight_window,
+                node_inflight: ingest.node_inflight,
                 max_batch_items: ingest.max_batch_items,
                 max_frame_bytes: ingest.max_frame_bytes,
                 max_count: ingest.max_count,

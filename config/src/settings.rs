@@ -104,6 +104,8 @@ impl std::fmt::Debug for AuthSettings {
 pub struct IngestSettings {
     /// Readings a sensor connection may have unacknowledged before the gateway stops reading its socket; 1 to 65536.
     pub inflight_window: u32,
+    /// Readings all sensor connections of the node may have unacknowledged together; past it, connections wait (TCP pushes back) instead of queueing in actors; at least max_batch_items.
+    pub node_inflight: u32,
     /// Most readings in one frame or HTTP batch; 1 to inflight_window.
     pub max_batch_items: u32,
     /// Largest accepted frame or HTTP body in bytes; 256 to 16777216 (16 MiB).
@@ -122,6 +124,7 @@ impl Default for IngestSettings {
     fn default() -> Self {
         IngestSettings {
             inflight_window: 1024,
+            node_inflight: 16_384,
             max_batch_items: 500,
             max_frame_bytes: 256 * 1024,
             max_count: 100_000,

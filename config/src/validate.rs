@@ -68,6 +68,11 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
             &format!("ingest.inflight_window ({})", ingest.inflight_window),
         );
     }
+    check.at_least(
+        "ingest.node_inflight",
+        ingest.node_inflight,
+        ingest.max_batch_items.max(1),
+    );
     check.at_least("ingest.max_frame_bytes", ingest.max_frame_bytes, 256);
     check.at_most(
         "ingest.max_frame_bytes",
@@ -218,7 +223,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 27] = [
+        let cases: [(Change, &str); 28] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -240,6 +245,7 @@ mod tests {
             (|s| s.ingest.max_count = 0, "ingest.max_count: must be >= 1, got 0"),
             (|s| s.ingest.max_future_skew = HOUR + Duration::from_secs(1), "ingest.max_future_skew: must be <= 1h, got 3601s"),
             (|s| s.ingest.hello_timeout = Duration::ZERO, "ingest.hello_timeout: must be > 0, got 0s"),
+            (|s| s.ingest.node_inflight = 499, "ingest.node_inflight: must be >= 500, got 499"),
             (|s| s.persister.max_batch_rows = 0, "persister.max_batch_rows: must be >= 1, got 0"),
             (|s| s.display.coalesce_interval = Duration::from_micros(999), "display.coalesce_interval: must be >= 1ms, got 999us"),
             (|s| s.display.coalesce_interval = Duration::from_millis(10_001), "display.coalesce_interval: must be <= 10s, got 10001ms"),
@@ -266,6 +272,7 @@ mod tests {
             s.auth.token_ttl = 365 * DAY;
             s.ingest.inflight_window = 65536;
             s.ingest.max_batch_items = 65536;
+            s.ingest.node_inflight = 65536;
             s.ingest.max_frame_bytes = MAX_FRAME_BYTES;
             s.ingest.max_future_skew = HOUR;
             s.display.coalesce_interval = Duration::from_millis(1);

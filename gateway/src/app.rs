@@ -32,6 +32,9 @@ pub struct AppInner {
     pub limits: Limits,
     /// How long handlers wait for an actor.
     pub call_timeout: std::time::Duration,
+    /// Readings admitted into the actors and not yet acknowledged, node-wide
+    /// (`ingest.node_inflight` permits): overload waits at the socket instead of queueing.
+    pub ingest_permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +61,9 @@ impl AppState {
             max_future_skew_ms: i64::try_from(ingest.max_future_skew.as_millis())
                 .unwrap_or(i64::MAX),
         };
+        let ingest_permits = Arc::new(tokio::sync::Semaphore::new(
+            settings.ingest.node_inflight as usize,
+        ));
         Self(Arc::new(AppInner {
             settings,
             store,
@@ -65,6 +71,7 @@ impl AppState {
             auth,
             limits,
             call_timeout,
+            ingest_permits,
         }))
     }
 }

@@ -70,6 +70,12 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
     let now = now_ms();
     validate_batch(&batch.items, &state.limits, now)?;
     let timeout = state.call_timeout;
+    let wanted = u32::try_from(batch.items.len()).unwrap_or(u32::MAX);
+    let _admitted = state
+        .ingest_permits
+        .acquire_many(wanted)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the node is shutting down"))?;
     let room = state
         .router
         .room(&sensor.tenant, &sensor.office, &sensor.room)

@@ -10,7 +10,7 @@
 //!    after `welcome.last_seq` (dedup makes that exactly-once). Closing, rather than retrying in
 //!    the gateway, keeps every sensor's batches strictly in seq order.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
@@ -19,11 +19,13 @@ use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
 use ractor::ActorRef;
-use tally_actors::{RoomMsg, ServiceError, ingest_readings};
+use tally_actors::{RoomMsg, ServiceError, await_ack, ingest_readings, send_readings};
 use tally_protocol::{
-    Codec, ErrorCode, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SensorFrame, ServerFrame,
+    Codec, ErrorCode, ProtocolError, Reading, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SensorFrame,
+    ServerFrame,
 };
 use tally_storage::Sensor;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use crate::app::{AppState, now_ms};
@@ -113,14 +115,16 @@ fn conn_codec_decode(
     state: &AppState,
     conn: &WsConn,
     bytes: &[u8],
-) -> Result<SensorFrame, ApiError> {
-    Ok(conn
-        .codec()
-        .decode_sensor_frame(bytes, &state.limits, now_ms())?)
+) -> Result<SensorFrame, ProtocolError> {
+    conn.codec()
+        .decode_sensor_frame(bytes, &state.limits, now_ms())
 }
 
 /// What one in-flight batch resolves to: its size, when it arrived, and the ack (or error).
 type PendingAck = BoxFuture<'static, (usize, Instant, Result<u64, ServiceError>)>;
+
+/// A decoded batch waiting for node-wide admission (`ingest.node_inflight`).
+type Admission = BoxFuture<'static, OwnedSemaphorePermit>;
 
 async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
     let room = match state
@@ -151,6 +155,7 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
     }
     tracing::debug!(last_seq, "sensor connected");
     let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
+    let mut admitting: Option<(Vec<Reading>, Admission)> = None;
     let mut inflight = 0usize;
     loop {
         tokio::select! {
@@ -170,26 +175,36 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                     }
                 }
             }
-            incoming = conn.recv(), if inflight < window => {
+            permit = async { admitting.as_mut().expect("guarded").1.as_mut().await }, if admitting.is_some() => {
+                let (items, _) = admitting.take().expect("guarded");
+                inflight += items.len();
+                match dispatch(&room, &sensor, items, permit, timeout) {
+                    Ok(ack) => pending.push_back(ack),
+                    Err(err) => return conn.close(err.code(), &format!("{err}; reconnect")).await,
+                }
+            }
+            incoming = conn.recv(), if admitting.is_none() && inflight < window => {
                 let bytes = match incoming {
                     Incoming::Data(bytes) => bytes,
                     Incoming::Closed => return,
                 };
-                match conn_codec_decode(&state, &conn, &bytes) {
+                let rejected = match conn_codec_decode(&state, &conn, &bytes) {
                     Ok(SensorFrame::Readings { items }) => {
-                        inflight += items.len();
-                        pending.push_back(ingest(room.clone(), &sensor, items, timeout));
+                        let permits = state.ingest_permits.clone();
+                        let wanted = u32::try_from(items.len()).unwrap_or(u32::MAX);
+                        let admission: Admission = Box::pin(async move {
+                            permits.acquire_many_owned(wanted).await.expect("the ingest semaphore is never closed")
+                        });
+                        admitting = Some((items, admission));
+                        None
                     }
-                    Ok(SensorFrame::Hello { .. }) => {
-                        let err = ApiError::new(ErrorCode::InvalidRequest, "already authenticated; send readings");
-                        if send_error(&mut conn, err, None).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(err) => {
-                        if send_error(&mut conn, err, None).await.is_err() {
-                            return;
-                        }
+                    Ok(SensorFrame::Hello { .. }) => Some((ErrorCode::InvalidRequest, "already authenticated; send readings".to_owned(), None)),
+                    Err(err) => Some((err.code(), err.to_string(), err.seq())),
+                };
+                if let Some((code, message, seq)) = rejected {
+                    telemetry::rejected(code);
+                    if conn.send(&ServerFrame::Error { code, message, seq }).await.is_err() {
+                        return;
                     }
                 }
             }
@@ -197,31 +212,21 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
     }
 }
 
-fn ingest(
-    room: ActorRef<RoomMsg>,
+/// Enqueues a batch at the room now (so batches keep their order) and returns its pending ack,
+/// which holds the batch's admission permits until the room answers.
+fn dispatch(
+    room: &ActorRef<RoomMsg>,
     sensor: &Sensor,
-    items: Vec<tally_protocol::Reading>,
-    timeout: std::time::Duration,
-) -> PendingAck {
-    let sensor = sensor.id.clone();
+    items: Vec<Reading>,
+    permit: OwnedSemaphorePermit,
+    timeout: Duration,
+) -> Result<PendingAck, ServiceError> {
     let count = items.len();
     let arrived = Instant::now();
-    Box::pin(async move {
-        (
-            count,
-            arrived,
-            ingest_readings(&room, sensor, items, now_ms(), timeout).await,
-        )
-    })
-}
-
-/// Sends an `error` frame; the connection stays open.
-async fn send_error(conn: &mut WsConn, err: ApiError, seq: Option<u64>) -> Result<(), axum::Error> {
-    telemetry::rejected(err.code);
-    conn.send(&ServerFrame::Error {
-        code: err.code,
-        message: err.message,
-        seq,
-    })
-    .await
+    let answer = send_readings(room, sensor.id.clone(), items, now_ms())?;
+    Ok(Box::pin(async move {
+        let result = await_ack(answer, timeout).await;
+        drop(permit);
+        (count, arrived, result)
+    }))
 }

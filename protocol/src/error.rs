@@ -220,6 +220,16 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
+    /// The seq of the reading at fault, when one reading was.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            Self::CountOutOfRange { seq, .. }
+            | Self::TimestampInFuture { seq, .. }
+            | Self::TimestampTooOld { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
     /// The stable code of this error.
     pub fn code(&self) -> ErrorCode {
         match self {
