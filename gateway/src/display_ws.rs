@@ -20,7 +20,6 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::live_api::hide_tenant;
-use crate::sensor_ws::ConnectionGauge;
 use crate::telemetry;
 use crate::ws_conn::{Incoming, WsConn};
 
@@ -56,7 +55,7 @@ struct Subscription {
 }
 
 async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId, exp: u64) {
-    let _gauge = ConnectionGauge::open(telemetry::DISPLAY_CONNECTIONS);
+    let _gauge = telemetry::ConnectionGauge::open(telemetry::DISPLAY_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
     let expiry = tokio::time::sleep(until(exp));
     tokio::pin!(expiry);

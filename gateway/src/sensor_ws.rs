@@ -56,25 +56,8 @@ pub(crate) async fn connect(State(state): State<AppState>, ws: WebSocketUpgrade)
         .on_upgrade(move |socket| run(state, socket, codec))
 }
 
-/// Decrements the open-connections gauge when the session ends, however it ends.
-#[derive(Debug)]
-pub(crate) struct ConnectionGauge(&'static str);
-
-impl ConnectionGauge {
-    pub(crate) fn open(name: &'static str) -> Self {
-        metrics::gauge!(name).increment(1.0);
-        Self(name)
-    }
-}
-
-impl Drop for ConnectionGauge {
-    fn drop(&mut self) {
-        metrics::gauge!(self.0).decrement(1.0);
-    }
-}
-
 async fn run(state: AppState, socket: WebSocket, codec: Codec) {
-    let _gauge = ConnectionGauge::open(telemetry::SENSOR_CONNECTIONS);
+    let _gauge = telemetry::ConnectionGauge::open(telemetry::SENSOR_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
     let sensor = match hello(&state, &mut conn).await {
         Ok(sensor) => sensor,

@@ -68,3 +68,21 @@ pub async fn track_http(request: Request, next: Next) -> Response {
     metrics::histogram!(HTTP_SECONDS, "route" => route).record(started.elapsed().as_secs_f64());
     response
 }
+
+/// An open connection, counted in a gauge until it is dropped (however the session ends).
+#[derive(Debug)]
+pub struct ConnectionGauge(&'static str);
+
+impl ConnectionGauge {
+    /// Counts a connection in the gauge `name`.
+    pub fn open(name: &'static str) -> Self {
+        metrics::gauge!(name).increment(1.0);
+        Self(name)
+    }
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        metrics::gauge!(self.0).decrement(1.0);
+    }
+}
