@@ -209,6 +209,7 @@ impl Actor for OfficeActor {
                 let _ = reply.send(answer);
             }
             OfficeMsg::Occupancy { room, reply } => {
+                state.publish();
                 let answer = state
                     .check_room(room.as_ref())
                     .map(|()| state.view.snapshot(room.as_ref()));

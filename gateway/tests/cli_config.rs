@@ -61,3 +61,30 @@ fn invalid_configuration_fails_at_start_naming_each_field() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("node.node_id"));
 }
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_exits_cleanly() {
+    let (_dir, data) = support::temp_dir();
+    let mut node = support::ChildNode::start(&data);
+    let api = support::Api::new(node.addr);
+    let keys = api.provision("acme", "hq", &["r1"]).await;
+    let mut sensor =
+        support::SensorClient::connect(node.addr, &keys[0], tally_protocol::Codec::Json).await;
+    sensor.count(3).await;
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(node.child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = node.child.wait().unwrap();
+    assert!(exit.success(), "tally exited with {exit:?} after SIGTERM");
+    drop(node);
+    let node = support::ChildNode::start(&data);
+    let sensor =
+        support::SensorClient::connect(node.addr, &keys[0], tally_protocol::Codec::Json).await;
+    assert_eq!(sensor.last_seq, 1);
+}
