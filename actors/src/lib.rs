@@ -6,6 +6,7 @@
 //! Mailboxes are unbounded, so work is bounded at the edges (the gateway's in-flight window per
 //! sensor connection) and display queues are bounded with conflation.
 
+mod census;
 mod display_fanout;
 mod error;
 mod node;
@@ -19,6 +20,7 @@ mod settings;
 pub mod telemetry;
 mod tenant;
 
+pub use census::{ActorCensus, ActorKind, CensusGuard};
 pub use display_fanout::{DisplayFanout, SnapshotSource};
 pub use error::ServiceError;
 pub use node::{NodeArgs, NodeHandle, NodeMsg, NodeSupervisor};

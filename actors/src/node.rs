@@ -13,6 +13,7 @@ use tally_protocol::{OfficeId, RoomId, TenantId};
 use tally_storage::{Room, SharedStore};
 use tokio::task::JoinHandle;
 
+use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
 use crate::office::room_actor;
 use crate::persister::{Persister, PersisterArgs, PersisterMsg};
@@ -48,11 +49,14 @@ pub struct NodeArgs {
     pub store: SharedStore,
     /// Tunables.
     pub settings: ActorSettings,
+    /// Where the node counts its live actors.
+    pub census: ActorCensus,
 }
 
 /// State of the [`NodeSupervisor`].
 #[derive(Debug)]
 pub struct NodeState {
+    _census: CensusGuard,
     args: NodeArgs,
     persister: ActorRef<PersisterMsg>,
     tenants: HashMap<TenantId, ActorRef<TenantMsg>>,
@@ -73,16 +77,33 @@ impl Actor for NodeSupervisor {
         let persister_args = PersisterArgs {
             store: args.store.clone(),
             max_batch_rows: args.settings.persister_max_batch_rows,
+            census: args.census.clone(),
         };
         let (persister, _) =
             Actor::spawn_linked(None, Persister, persister_args, myself.get_cell()).await?;
         Ok(NodeState {
+            _census: args.census.enter(ActorKind::Node),
             args,
             persister,
             tenants: HashMap::new(),
             by_actor: HashMap::new(),
             quarantined: BTreeSet::new(),
         })
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<NodeMsg>,
+        state: &mut NodeState,
+    ) -> Result<(), ActorProcessingErr> {
+        let timeout = Some(state.args.settings.call_timeout);
+        for tenant in state.tenants.values() {
+            let _ = tenant.drain_and_wait(timeout).await;
+        }
+        // Every room has stopped: wait for their last writes, then stop the persister.
+        let _ = state.persister.call(PersisterMsg::Barrier, timeout).await;
+        let _ = state.persister.drain_and_wait(timeout).await;
+        Ok(())
     }
 
     async fn handle(
@@ -164,6 +185,7 @@ impl NodeState {
             store: self.args.store.clone(),
             persister: self.persister.clone(),
             settings: self.args.settings,
+            census: self.args.census.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, TenantSupervisor, args, myself.get_cell())
             .await
@@ -181,6 +203,7 @@ impl NodeState {
 pub struct NodeHandle {
     node: ActorRef<NodeMsg>,
     settings: ActorSettings,
+    census: ActorCensus,
 }
 
 impl NodeHandle {
@@ -192,8 +215,26 @@ impl NodeHandle {
         store: SharedStore,
         settings: ActorSettings,
     ) -> Result<(Self, JoinHandle<()>), SpawnErr> {
-        let (node, join) = Actor::spawn(None, NodeSupervisor, NodeArgs { store, settings }).await?;
-        Ok((Self { node, settings }, join))
+        let census = ActorCensus::default();
+        let args = NodeArgs {
+            store,
+            settings,
+            census: census.clone(),
+        };
+        let (node, join) = Actor::spawn(None, NodeSupervisor, args).await?;
+        Ok((
+            Self {
+                node,
+                settings,
+                census,
+            },
+            join,
+        ))
+    }
+
+    /// Actors of this node still alive (0 after [`NodeHandle::shutdown`]).
+    pub fn live_actors(&self) -> usize {
+        self.census.total()
     }
 
     /// The tunables the node runs with.
@@ -272,12 +313,9 @@ impl NodeHandle {
         flatten_call("node", answer.map(|a| a.map(Ok)))
     }
 
-    /// Waits for every write queued so far to be durable, then stops every actor of the node.
+    /// Stops every actor of the node in order: rooms finish what they were sent, their writes
+    /// become durable, then the persister and the supervisors stop.
     pub async fn shutdown(&self) {
-        let persister = self.node.call(NodeMsg::GetPersister, self.timeout()).await;
-        if let Ok(ractor::rpc::CallResult::Success(persister)) = persister {
-            let _ = persister.call(PersisterMsg::Barrier, self.timeout()).await;
-        }
         let _ = self
             .node
             .stop_and_wait(Some("shutdown".into()), self.timeout())

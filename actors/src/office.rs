@@ -9,6 +9,7 @@ use tally_protocol::{DisplayFrame, OfficeId, RoomId, RoomOccupancy, TimestampMs}
 use tally_storage::{Office, Room, SharedStore};
 use tokio::sync::mpsc;
 
+use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::display_fanout::{DisplayFanout, SnapshotSource};
 use crate::error::flatten_call;
 use crate::persister::PersisterMsg;
@@ -72,6 +73,8 @@ pub struct OfficeArgs {
     pub persister: ActorRef<PersisterMsg>,
     /// Tunables.
     pub settings: ActorSettings,
+    /// Where the node counts its live actors.
+    pub census: ActorCensus,
 }
 
 /// A room as the office sees it.
@@ -94,6 +97,7 @@ struct OfficeView {
 /// State of an [`OfficeActor`].
 #[derive(Debug)]
 pub struct OfficeState {
+    _census: CensusGuard,
     args: OfficeArgs,
     view: OfficeView,
     by_actor: HashMap<ActorId, RoomId>,
@@ -147,6 +151,7 @@ impl Actor for OfficeActor {
             .rooms(&args.office.tenant, &args.office.id)
             .await?;
         let mut state = OfficeState {
+            _census: args.census.enter(ActorKind::Office),
             view: OfficeView {
                 office: args.office.id.clone(),
                 version: 0,
@@ -164,6 +169,24 @@ impl Actor for OfficeActor {
         }
         tracing::info!(tenant = %state.args.office.tenant, office = %state.args.office.id, rooms = state.view.rooms.len(), "office activated");
         Ok(state)
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<OfficeMsg>,
+        state: &mut OfficeState,
+    ) -> Result<(), ActorProcessingErr> {
+        // Rooms finish what they were sent (their rows reach the persister) before the office ends.
+        let timeout = Some(state.args.settings.call_timeout);
+        for room in state
+            .view
+            .rooms
+            .values()
+            .filter_map(|slot| slot.actor.as_ref())
+        {
+            let _ = room.drain_and_wait(timeout).await;
+        }
+        Ok(())
     }
 
     async fn handle(
@@ -302,6 +325,7 @@ impl OfficeState {
             store: self.args.store.clone(),
             persister: self.args.persister.clone(),
             office: myself.clone(),
+            census: self.args.census.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, RoomActor, args, myself.get_cell()).await?;
         self.by_actor.insert(actor.get_id(), room.clone());

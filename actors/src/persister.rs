@@ -12,6 +12,7 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{RoomId, TenantId};
 use tally_storage::{RoomWrite, SharedStore, StoreError, WriteBatch};
 
+use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::{RoomMsg, ServiceError, telemetry};
 
 /// Answer port of a persisted request: the sensor's highest durable seq.
@@ -81,11 +82,14 @@ pub struct PersisterArgs {
     pub store: SharedStore,
     /// Most rows per group commit.
     pub max_batch_rows: usize,
+    /// Where the node counts its live actors.
+    pub census: ActorCensus,
 }
 
 /// State of the [`Persister`].
 #[derive(Debug)]
 pub struct PersisterState {
+    _census: CensusGuard,
     store: SharedStore,
     max_batch_rows: usize,
     queued: Vec<Waiting>,
@@ -109,6 +113,7 @@ impl Actor for Persister {
         args: PersisterArgs,
     ) -> Result<PersisterState, ActorProcessingErr> {
         Ok(PersisterState {
+            _census: args.census.enter(ActorKind::Persister),
             store: args.store,
             max_batch_rows: args.max_batch_rows.max(1),
             queued: Vec::new(),

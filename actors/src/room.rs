@@ -8,6 +8,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{Reading, SensorId, TimestampMs};
 use tally_storage::{Room, RoomWrite, SharedStore};
 
+use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
 use crate::persister::{PersistRequest, PersisterMsg};
 use crate::room_live::RoomLive;
@@ -54,11 +55,14 @@ pub struct RoomArgs {
     pub persister: ActorRef<PersisterMsg>,
     /// The office that aggregates the room.
     pub office: ActorRef<OfficeMsg>,
+    /// Where the node counts its live actors.
+    pub census: ActorCensus,
 }
 
 /// State of a [`RoomActor`].
 #[derive(Debug)]
 pub struct RoomState {
+    _census: CensusGuard,
     room: Room,
     live: RoomLive,
     persister: ActorRef<PersisterMsg>,
@@ -99,6 +103,7 @@ impl Actor for RoomActor {
             .map_err(|err| format!("office of room {} is gone: {err}", args.room.id))?;
         tracing::debug!(tenant = %args.room.tenant, room = %args.room.id, count = live.count(), "room started");
         Ok(RoomState {
+            _census: args.census.enter(ActorKind::Room),
             room: args.room,
             live,
             persister: args.persister,

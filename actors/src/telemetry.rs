@@ -24,3 +24,5 @@ pub const TENANTS_QUARANTINED: &str = "tally_tenants_quarantined";
 pub const DISPLAY_RESYNCS: &str = "tally_display_resyncs_total";
 /// Counter: display frames published by offices.
 pub const DISPLAY_FRAMES: &str = "tally_display_frames_total";
+/// Gauge: actors alive on this node (label `kind`: node, persister, tenant, office, room).
+pub const ACTORS_LIVE: &str = "tally_actors_live";

@@ -9,6 +9,7 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, Supervi
 use tally_protocol::{OfficeId, TenantId};
 use tally_storage::{Room, SharedStore};
 
+use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::office::{OfficeActor, OfficeArgs};
 use crate::persister::PersisterMsg;
 use crate::restart_policy::RestartTracker;
@@ -43,11 +44,14 @@ pub struct TenantArgs {
     pub persister: ActorRef<PersisterMsg>,
     /// Tunables.
     pub settings: ActorSettings,
+    /// Where the node counts its live actors.
+    pub census: ActorCensus,
 }
 
 /// State of a [`TenantSupervisor`].
 #[derive(Debug)]
 pub struct TenantState {
+    _census: CensusGuard,
     args: TenantArgs,
     offices: HashMap<OfficeId, ActorRef<OfficeMsg>>,
     by_actor: HashMap<ActorId, OfficeId>,
@@ -66,11 +70,24 @@ impl Actor for TenantSupervisor {
     ) -> Result<TenantState, ActorProcessingErr> {
         tracing::info!(tenant = %args.tenant, "tenant activated");
         Ok(TenantState {
+            _census: args.census.enter(ActorKind::Tenant),
             restarts: RestartTracker::new(args.settings.restart),
             args,
             offices: HashMap::new(),
             by_actor: HashMap::new(),
         })
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<TenantMsg>,
+        state: &mut TenantState,
+    ) -> Result<(), ActorProcessingErr> {
+        let timeout = Some(state.args.settings.call_timeout);
+        for office in state.offices.values() {
+            let _ = office.drain_and_wait(timeout).await;
+        }
+        Ok(())
     }
 
     async fn handle(
@@ -147,6 +164,7 @@ impl TenantState {
             store: self.args.store.clone(),
             persister: self.args.persister.clone(),
             settings: self.args.settings,
+            census: self.args.census.clone(),
         };
         let (actor, _) = Actor::spawn_linked(None, OfficeActor, args, myself.get_cell())
             .await

@@ -119,6 +119,7 @@ async fn failed_write_is_not_acknowledged_and_the_room_restarts_from_storage() {
         .unwrap();
     assert_eq!((state.count, state.sensors[&f.sensor].last_seq), (9, 2));
     f.node.shutdown().await;
+    assert_eq!(f.node.live_actors(), 0, "actors still alive after shutdown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,4 +175,5 @@ async fn pipelined_batches_are_acknowledged_in_order_and_all_are_durable() {
         "200 s of readings close three full minutes"
     );
     f.node.shutdown().await;
+    assert_eq!(f.node.live_actors(), 0, "actors still alive after shutdown");
 }

@@ -140,6 +140,9 @@ impl RunningNode {
         let _ = self.stop_http.send(());
         let _ = self.http.await;
         self.node.shutdown().await;
-        tracing::info!("stopped");
+        match self.node.live_actors() {
+            0 => tracing::info!("stopped"),
+            left => tracing::warn!(left, "stopped, but some actors did not"),
+        }
     }
 }

@@ -100,7 +100,7 @@ async fn a_flooding_sensor_is_held_to_its_inflight_window() {
         "a write held more than the window: {batches:?}"
     );
     assert_eq!(batches.iter().sum::<usize>(), 10);
-    node.stop().await;
+    stop_checked(node).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -132,5 +132,5 @@ async fn the_node_admits_at_most_node_inflight_readings_across_connections() {
         20,
         "every reading was written once"
     );
-    node.stop().await;
+    stop_checked(node).await;
 }

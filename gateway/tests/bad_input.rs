@@ -70,7 +70,7 @@ async fn bad_sensor_frames_get_errors_and_the_connection_goes_on() {
         .get("/v1/tenants/acme/offices/hq/rooms/r1/live", ADMIN_TOKEN)
         .await;
     assert_eq!(live["rooms"][0]["count"], 3);
-    node.stop().await;
+    stop_checked(node).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,7 +118,7 @@ async fn sensor_authentication_failures_close_with_codes() {
         (status, body["error"]["code"].as_str()),
         (401, Some("unknown_sensor_key"))
     );
-    node.stop().await;
+    stop_checked(node).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,7 +249,7 @@ async fn tokens_are_checked_where_data_is_read() {
         (status, body["error"]["code"].as_str()),
         (409, Some("already_exists"))
     );
-    node.stop().await;
+    stop_checked(node).await;
 }
 
 /// A correctly signed token that expired an hour ago.

@@ -66,7 +66,7 @@ async fn sensor_readings_reach_the_display_as_snapshot_then_deltas() {
         .get("/v1/tenants/acme/offices/hq/rooms/board/live", &token)
         .await;
     assert_eq!((status, room["rooms"][0]["count"].clone()), (200, json!(7)));
-    node.stop().await;
+    stop_checked(node).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -131,5 +131,5 @@ async fn room_subscription_and_http_batches_share_the_path() {
         }])
         .await;
     display.until(|f| room_count(f, "b") == Some(8)).await;
-    node.stop().await;
+    stop_checked(node).await;
 }

@@ -96,7 +96,7 @@ async fn room_panic_restarts_from_storage_and_spares_everyone_else() {
     );
     a1.count(8).await;
     display.until(|f| room_count(f, "r1") == Some(8)).await;
-    node.stop().await;
+    stop_checked(node).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -182,5 +182,5 @@ async fn a_tenant_that_keeps_failing_is_quarantined_alone() {
             .any(|l| l.starts_with("tally_tenants_quarantined") && l.ends_with(" 1")),
         "{metrics}"
     );
-    node.stop().await;
+    stop_checked(node).await;
 }

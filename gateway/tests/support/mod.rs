@@ -433,3 +433,10 @@ pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().to_owned();
     (dir, path)
 }
+
+/// Stops an in-process node and fails if any of its actors outlived it (a leak).
+pub async fn stop_checked(node: tally_gateway::RunningNode) {
+    let actors = node.node().clone();
+    node.stop().await;
+    assert_eq!(actors.live_actors(), 0, "actors still alive after the node stopped");
+}
