@@ -5,6 +5,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crate::telemetry;
 
@@ -45,12 +48,18 @@ impl ActorKind {
 
 /// Live actors of one node, by kind.
 #[derive(Debug, Clone, Default)]
-pub struct ActorCensus(Arc<[AtomicUsize; 5]>);
+pub struct ActorCensus(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    live: [AtomicUsize; 5],
+    changed: Notify,
+}
 
 impl ActorCensus {
     /// Counts one more live actor of `kind` until the guard is dropped.
     pub fn enter(&self, kind: ActorKind) -> CensusGuard {
-        self.0[kind as usize].fetch_add(1, Ordering::SeqCst);
+        self.0.live[kind as usize].fetch_add(1, Ordering::SeqCst);
         metrics::gauge!(telemetry::ACTORS_LIVE, "kind" => kind.label()).increment(1.0);
         CensusGuard {
             census: self.clone(),
@@ -60,12 +69,27 @@ impl ActorCensus {
 
     /// Live actors of `kind`.
     pub fn live(&self, kind: ActorKind) -> usize {
-        self.0[kind as usize].load(Ordering::SeqCst)
+        self.0.live[kind as usize].load(Ordering::SeqCst)
     }
 
     /// Live actors of every kind together.
     pub fn total(&self) -> usize {
         ActorKind::ALL.iter().map(|kind| self.live(*kind)).sum()
+    }
+
+    /// Waits until no actor is alive (actors killed with a failed supervisor end a little after
+    /// it), or `timeout` passes; returns how many are still alive.
+    pub async fn wait_empty(&self, timeout: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.0.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let live = self.total();
+            if live == 0 || tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return self.total();
+            }
+        }
     }
 }
 
@@ -78,7 +102,8 @@ pub struct CensusGuard {
 
 impl Drop for CensusGuard {
     fn drop(&mut self) {
-        self.census.0[self.kind as usize].fetch_sub(1, Ordering::SeqCst);
+        self.census.0.live[self.kind as usize].fetch_sub(1, Ordering::SeqCst);
+        self.census.0.changed.notify_waiters();
         metrics::gauge!(telemetry::ACTORS_LIVE, "kind" => self.kind.label()).decrement(1.0);
     }
 }
@@ -97,5 +122,25 @@ mod tests {
         assert_eq!((census.live(ActorKind::Room), census.total()), (0, 1));
         drop(office);
         assert_eq!(census.total(), 0);
+    }
+
+    #[tokio::test]
+    async fn wait_empty_wakes_when_the_last_actor_ends() {
+        let census = ActorCensus::default();
+        let room = census.enter(ActorKind::Room);
+        let waiter = tokio::spawn({
+            let census = census.clone();
+            async move { census.wait_empty(Duration::from_secs(30)).await }
+        });
+        tokio::task::yield_now().await;
+        drop(room);
+        assert_eq!(waiter.await.unwrap(), 0);
+        let stuck = census.enter(ActorKind::Office);
+        assert_eq!(
+            census.wait_empty(Duration::from_millis(1)).await,
+            1,
+            "reports what is left at the deadline"
+        );
+        drop(stuck);
     }
 }

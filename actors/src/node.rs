@@ -314,11 +314,13 @@ impl NodeHandle {
     }
 
     /// Stops every actor of the node in order: rooms finish what they were sent, their writes
-    /// become durable, then the persister and the supervisors stop.
+    /// become durable, then the persister and the supervisors stop. Returns once no actor of the
+    /// node is alive (or the call timeout passed; [`NodeHandle::live_actors`] tells).
     pub async fn shutdown(&self) {
         let _ = self
             .node
             .stop_and_wait(Some("shutdown".into()), self.timeout())
             .await;
+        self.census.wait_empty(self.settings.call_timeout).await;
     }
 }

@@ -63,6 +63,7 @@ pub struct RoomArgs {
 #[derive(Debug)]
 pub struct RoomState {
     _census: CensusGuard,
+    counters: ReadingCounters,
     room: Room,
     live: RoomLive,
     persister: ActorRef<PersisterMsg>,
@@ -104,6 +105,7 @@ impl Actor for RoomActor {
         tracing::debug!(tenant = %args.room.tenant, room = %args.room.id, count = live.count(), "room started");
         Ok(RoomState {
             _census: args.census.enter(ActorKind::Room),
+            counters: ReadingCounters::for_tenant(&args.room.tenant),
             room: args.room,
             live,
             persister: args.persister,
@@ -138,6 +140,25 @@ impl Actor for RoomActor {
     }
 }
 
+/// The room's reading counters, registered once (not looked up per batch).
+#[derive(Debug)]
+struct ReadingCounters {
+    applied: metrics::Counter,
+    duplicate: metrics::Counter,
+    late: metrics::Counter,
+}
+
+impl ReadingCounters {
+    fn for_tenant(tenant: &tally_protocol::TenantId) -> Self {
+        let tenant = tenant.as_str().to_owned();
+        Self {
+            applied: metrics::counter!(telemetry::READINGS_APPLIED, "tenant" => tenant.clone()),
+            duplicate: metrics::counter!(telemetry::READINGS_DUPLICATE, "tenant" => tenant.clone()),
+            late: metrics::counter!(telemetry::READINGS_LATE, "tenant" => tenant),
+        }
+    }
+}
+
 /// Applies a batch and sends its rows to the persister with the reply port.
 fn ingest(
     myself: ActorRef<RoomMsg>,
@@ -148,17 +169,15 @@ fn ingest(
     reply: RpcReplyPort<Result<u64, ServiceError>>,
 ) {
     let applied = state.live.apply(sensor, items, received_at);
-    let tenant = state.room.tenant.as_str().to_owned();
-    metrics::counter!(telemetry::READINGS_APPLIED, "tenant" => tenant.clone())
+    state
+        .counters
+        .applied
         .increment(applied.readings.len() as u64);
-    if applied.duplicates > 0 {
-        metrics::counter!(telemetry::READINGS_DUPLICATE, "tenant" => tenant.clone())
-            .increment(applied.duplicates as u64);
-    }
-    if applied.late > 0 {
-        metrics::counter!(telemetry::READINGS_LATE, "tenant" => tenant)
-            .increment(applied.late as u64);
-    }
+    state
+        .counters
+        .duplicate
+        .increment(applied.duplicates as u64);
+    state.counters.late.increment(applied.late as u64);
     if applied.count_changed || !applied.readings.is_empty() {
         let update = OfficeMsg::RoomCount {
             room: state.room.id.clone(),

@@ -140,6 +140,7 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
     let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
     let mut admitting: Option<(Vec<Reading>, Admission)> = None;
     let mut inflight = 0usize;
+    let ack_seconds = metrics::histogram!(telemetry::ACK_SECONDS);
     loop {
         tokio::select! {
             biased;
@@ -147,7 +148,7 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                 inflight -= items;
                 match result {
                     Ok(up_to_seq) => {
-                        metrics::histogram!(telemetry::ACK_SECONDS).record(arrived.elapsed().as_secs_f64());
+                        ack_seconds.record(arrived.elapsed().as_secs_f64());
                         if conn.send(&ServerFrame::Ack { up_to_seq }).await.is_err() {
                             return;
                         }

@@ -438,5 +438,9 @@ pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
 pub async fn stop_checked(node: tally_gateway::RunningNode) {
     let actors = node.node().clone();
     node.stop().await;
-    assert_eq!(actors.live_actors(), 0, "actors still alive after the node stopped");
+    assert_eq!(
+        actors.live_actors(),
+        0,
+        "actors still alive after the node stopped"
+    );
 }
