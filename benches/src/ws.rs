@@ -7,11 +7,17 @@ use anyhow::bail;
 use tally_protocol::ErrorBody;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, connect_async,
+    MaybeTlsStream, WebSocketStream, connect_async_with_config,
     tungstenite::{self, client::IntoClientRequest, http::HeaderValue, protocol::CloseFrame},
 };
 
 use crate::stats::Failure;
+
+/// Client read buffer: tungstenite zero-fills it on every read attempt, so its 128 KiB default
+/// would make the load generator burn the CPU it shares with the node on memset.
+fn client_config() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024)
+}
 
 /// A client WebSocket.
 pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -41,7 +47,12 @@ pub(crate) async fn connect(url: &str, subprotocol: &'static str) -> Result<Ws, 
         "Sec-WebSocket-Protocol",
         HeaderValue::from_static(subprotocol),
     );
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, connect_async(request)).await {
+    match tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        connect_async_with_config(request, Some(client_config()), false),
+    )
+    .await
+    {
         Err(_) => Err(Failure::new("handshake_timeout")),
         Ok(Ok((ws, _response))) => Ok(ws),
         Ok(Err(tungstenite::Error::Http(response))) => {

@@ -43,6 +43,7 @@ pub(crate) async fn connect(
         .and_then(Codec::from_subprotocol)
         .unwrap_or(Codec::Json);
     ws.max_message_size(64 * 1024)
+        .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
         .on_upgrade(move |socket| run(state, socket, codec, tenant, exp))
 }
 

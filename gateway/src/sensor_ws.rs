@@ -53,6 +53,7 @@ pub(crate) async fn connect(State(state): State<AppState>, ws: WebSocketUpgrade)
     let transport_limit = (state.limits.max_frame_bytes * 4).max(1 << 20);
     ws.max_message_size(transport_limit)
         .max_frame_size(transport_limit)
+        .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
         .on_upgrade(move |socket| run(state, socket, codec))
 }
 
