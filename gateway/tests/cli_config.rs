@@ -74,9 +74,10 @@ async fn sigterm_drains_and_exits_cleanly() {
     let mut sensor =
         support::SensorClient::connect(node.addr, &keys[0], tally_protocol::Codec::Json).await;
     sensor.count(3).await;
-    let status = Command::new("kill")
-        .arg("-TERM")
-        .arg(node.child.id().to_string())
+    // The shell's builtin `kill`: no dependency on procps being installed.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", node.child.id()))
         .status()
         .unwrap();
     assert!(status.success());
