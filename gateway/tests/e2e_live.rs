@@ -133,3 +133,41 @@ async fn room_subscription_and_http_batches_share_the_path() {
     display.until(|f| room_count(f, "b") == Some(8)).await;
     stop_checked(node).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_batches_accept_messagepack_bodies() {
+    let (_dir, data) = temp_dir();
+    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
+    let api = Api::new(node.addr());
+    let keys = api.provision("initech", "hq", &["r1"]).await;
+    let batch = tally_protocol::ReadingBatch {
+        items: vec![Reading {
+            seq: 7,
+            ts: now_ms(),
+            count: 3,
+        }],
+    };
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/readings", api.base))
+        .bearer_auth(&keys[0])
+        .header("content-type", "application/msgpack")
+        .body(Codec::MsgPack.encode(&batch))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let ack: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(ack["up_to_seq"], 7);
+    let garbage = reqwest::Client::new()
+        .post(format!("{}/v1/readings", api.base))
+        .bearer_auth(&keys[0])
+        .header("content-type", "application/msgpack")
+        .body(vec![0xc1u8, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status().as_u16(), 400);
+    let body: serde_json::Value = garbage.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "malformed_frame");
+    stop_checked(node).await;
+}
