@@ -156,6 +156,7 @@ mod tests {
 
     fn change(room: &str, count: u32) -> RoomOccupancy {
         RoomOccupancy {
+            stale_sensors: 0,
             room: RoomId::new(room).unwrap(),
             count,
             capacity: 10,

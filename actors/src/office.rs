@@ -35,6 +35,8 @@ pub enum OfficeMsg {
         count: u32,
         /// Sensor time of the reading that set it.
         ts: TimestampMs,
+        /// Sensors of the room that are silent for too long.
+        stale_sensors: u32,
     },
     /// A room was added to the registry.
     RoomCreated(Room),
@@ -84,6 +86,7 @@ struct RoomSlot {
     actor: Option<ActorRef<RoomMsg>>,
     count: u32,
     ts: TimestampMs,
+    stale_sensors: u32,
 }
 
 /// What displays see: the office's rooms and version.
@@ -126,12 +129,24 @@ impl SnapshotSource for OfficeView {
 }
 
 impl RoomSlot {
+    /// A room not started yet: nothing counted.
+    fn new(record: Room) -> Self {
+        Self {
+            record,
+            actor: None,
+            count: 0,
+            ts: 0,
+            stale_sensors: 0,
+        }
+    }
+
     fn occupancy(&self) -> RoomOccupancy {
         RoomOccupancy {
             room: self.record.id.clone(),
             count: self.count,
             capacity: self.record.capacity,
             ts: self.ts,
+            stale_sensors: self.stale_sensors,
         }
     }
 }
@@ -199,12 +214,18 @@ impl Actor for OfficeActor {
             OfficeMsg::GetRoom { room, reply } => {
                 let _ = reply.send(state.room_actor(&myself, &room).await);
             }
-            OfficeMsg::RoomCount { room, count, ts } => {
+            OfficeMsg::RoomCount {
+                room,
+                count,
+                ts,
+                stale_sensors,
+            } => {
                 if let Some(slot) = state.view.rooms.get_mut(&room)
-                    && (slot.count, slot.ts) != (count, ts)
+                    && (slot.count, slot.ts, slot.stale_sensors) != (count, ts, stale_sensors)
                 {
                     slot.count = count;
                     slot.ts = ts;
+                    slot.stale_sensors = stale_sensors;
                     state.dirty.insert(room);
                     state.schedule_publish(&myself);
                 }
@@ -297,15 +318,7 @@ impl OfficeState {
         record: Room,
     ) -> Result<(), ActorProcessingErr> {
         let id = record.id.clone();
-        self.view.rooms.insert(
-            id.clone(),
-            RoomSlot {
-                record,
-                actor: None,
-                count: 0,
-                ts: 0,
-            },
-        );
+        self.view.rooms.insert(id.clone(), RoomSlot::new(record));
         self.start_room(myself, &id).await.map(|_| ())
     }
 
@@ -326,6 +339,7 @@ impl OfficeState {
             persister: self.args.persister.clone(),
             office: myself.clone(),
             census: self.args.census.clone(),
+            sensor_timeout: self.args.settings.sensor_timeout,
         };
         let (actor, _) = Actor::spawn_linked(None, RoomActor, args, myself.get_cell()).await?;
         self.by_actor.insert(actor.get_id(), room.clone());
@@ -351,15 +365,7 @@ impl OfficeState {
             let office = &self.args.office;
             match self.args.store.room(&office.tenant, room).await? {
                 Some(record) if record.office == office.id => {
-                    self.view.rooms.insert(
-                        room.clone(),
-                        RoomSlot {
-                            record,
-                            actor: None,
-                            count: 0,
-                            ts: 0,
-                        },
-                    );
+                    self.view.rooms.insert(room.clone(), RoomSlot::new(record));
                 }
                 _ => return Err(ServiceError::not_found("room", room)),
             }

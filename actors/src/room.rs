@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tally_protocol::{Reading, SensorId, TimestampMs};
+use tally_protocol::{Reading, SensorId, TimestampMs, now_ms};
 use tally_storage::{Room, RoomWrite, SharedStore};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
@@ -35,6 +35,8 @@ pub enum RoomMsg {
     /// A write of this room failed: its memory is ahead of storage, so it fails on purpose and
     /// its office restarts it from storage.
     PersistFailed,
+    /// Re-evaluate which sensors are silent for too long (sent by the room to itself).
+    CheckStale,
     /// Test-only fault: panic inside the handler.
     #[cfg(feature = "fault-injection")]
     InjectPanic,
@@ -57,6 +59,8 @@ pub struct RoomArgs {
     pub office: ActorRef<OfficeMsg>,
     /// Where the node counts its live actors.
     pub census: ActorCensus,
+    /// A sensor silent this long stops counting.
+    pub sensor_timeout: Duration,
 }
 
 /// State of a [`RoomActor`].
@@ -68,6 +72,10 @@ pub struct RoomState {
     live: RoomLive,
     persister: ActorRef<PersisterMsg>,
     office: ActorRef<OfficeMsg>,
+    /// When the next staleness check is scheduled (node time).
+    stale_check_at: Option<TimestampMs>,
+    /// Stale sensors as last told to the office.
+    published_stale: u32,
 }
 
 impl Actor for RoomActor {
@@ -77,7 +85,7 @@ impl Actor for RoomActor {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<RoomMsg>,
+        myself: ActorRef<RoomMsg>,
         args: RoomArgs,
     ) -> Result<RoomState, ActorProcessingErr> {
         // Writes of an earlier incarnation may still be in flight: wait for them, then read.
@@ -93,15 +101,23 @@ impl Actor for RoomActor {
             .store
             .room_state(&args.room.tenant, &args.room.id)
             .await?;
-        let live = RoomLive::new(args.room.count_mode, stored.unwrap_or_default());
+        let live = RoomLive::new(
+            args.room.count_mode,
+            args.sensor_timeout,
+            stored.unwrap_or_default(),
+        );
+        let stale = live.stale_sensors(now_ms());
         // Queued before the office hands out this room, so snapshots never miss its count.
         args.office
             .cast(OfficeMsg::RoomCount {
                 room: args.room.id.clone(),
                 count: live.count(),
                 ts: live.ts(),
+                stale_sensors: stale,
             })
             .map_err(|err| format!("office of room {} is gone: {err}", args.room.id))?;
+        // Sensors may have gone silent while the room was down: check at once.
+        myself.cast(RoomMsg::CheckStale)?;
         tracing::debug!(tenant = %args.room.tenant, room = %args.room.id, count = live.count(), "room started");
         Ok(RoomState {
             _census: args.census.enter(ActorKind::Room),
@@ -110,6 +126,8 @@ impl Actor for RoomActor {
             live,
             persister: args.persister,
             office: args.office,
+            stale_check_at: None,
+            published_stale: stale,
         })
     }
 
@@ -127,6 +145,10 @@ impl Actor for RoomActor {
                 reply,
             } => {
                 ingest(myself, state, &sensor, &items, received_at, reply);
+                Ok(())
+            }
+            RoomMsg::CheckStale => {
+                check_stale(&myself, state);
                 Ok(())
             }
             RoomMsg::PersistFailed => Err(format!(
@@ -179,15 +201,9 @@ fn ingest(
         .increment(applied.duplicates as u64);
     state.counters.late.increment(applied.late as u64);
     if applied.count_changed || !applied.readings.is_empty() {
-        let update = OfficeMsg::RoomCount {
-            room: state.room.id.clone(),
-            count: state.live.count(),
-            ts: state.live.ts(),
-        };
-        if let Err(err) = state.office.cast(update) {
-            tracing::warn!(room = %state.room.id, error = %err, "office gone; count not published");
-        }
+        publish_count(state, received_at);
     }
+    schedule_stale_check(&myself, state, received_at);
     let write = (!applied.readings.is_empty() || !applied.rollups.is_empty()).then(|| RoomWrite {
         tenant: state.room.tenant.clone(),
         room: state.room.id.clone(),
@@ -252,6 +268,67 @@ pub async fn await_ack(answer: AckReceiver, timeout: Duration) -> Result<u64, Se
             "room did not answer in time".into(),
         )),
     }
+}
+
+/// Tells the office the room's count and how many of its sensors are stale.
+fn publish_count(state: &mut RoomState, now: TimestampMs) {
+    state.published_stale = state.live.stale_sensors(now);
+    let update = OfficeMsg::RoomCount {
+        room: state.room.id.clone(),
+        count: state.live.count(),
+        ts: state.live.ts(),
+        stale_sensors: state.published_stale,
+    };
+    if let Err(err) = state.office.cast(update) {
+        tracing::warn!(room = %state.room.id, error = %err, "office gone; count not published");
+    }
+}
+
+/// Schedules a staleness check for when the next counting sensor would turn stale, unless an
+/// earlier one is already scheduled. One timer per room at most is pending at a time.
+fn schedule_stale_check(myself: &ActorRef<RoomMsg>, state: &mut RoomState, now: TimestampMs) {
+    let Some(at) = state.live.next_stale_at(now) else {
+        return;
+    };
+    if state
+        .stale_check_at
+        .is_some_and(|scheduled| scheduled <= at)
+    {
+        return;
+    }
+    state.stale_check_at = Some(at);
+    let delay = Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0));
+    myself.send_after(delay, || RoomMsg::CheckStale);
+}
+
+/// Drops silent sensors from the count; publishes and persists the change.
+fn check_stale(myself: &ActorRef<RoomMsg>, state: &mut RoomState) {
+    state.stale_check_at = None;
+    let now = now_ms();
+    let closed = state.live.refresh(now);
+    if closed.is_some() || state.live.stale_sensors(now) != state.published_stale {
+        tracing::debug!(room = %state.room.id, count = state.live.count(), "sensor staleness changed the room");
+        publish_count(state, now);
+    }
+    if let Some(rollups) = closed {
+        let write = RoomWrite {
+            tenant: state.room.tenant.clone(),
+            room: state.room.id.clone(),
+            readings: Vec::new(),
+            state: state.live.state().clone(),
+            rollups,
+        };
+        // Nobody waits for this write; if it fails the persister restarts the room as usual.
+        let (reply, _unanswered) = tokio::sync::oneshot::channel();
+        let request = PersistRequest {
+            write: Some(write),
+            up_to_seq: 0,
+            reply: reply.into(),
+            room: myself.clone(),
+        };
+        let _ = state.persister.cast(PersisterMsg::Persist(request));
+    }
+    schedule_stale_check(myself, state, now);
 }
 
 /// Sends a batch to a room and waits until it is durable; answers the sensor's highest durable

@@ -17,6 +17,8 @@ pub struct ActorSettings {
     pub persister_max_batch_rows: usize,
     /// How long a caller waits for an actor's answer.
     pub call_timeout: Duration,
+    /// A sensor silent this long (node time) stops counting in its room.
+    pub sensor_timeout: Duration,
 }
 
 impl Default for ActorSettings {
@@ -27,6 +29,7 @@ impl Default for ActorSettings {
             restart: RestartPolicy::default(),
             persister_max_batch_rows: 4096,
             call_timeout: Duration::from_secs(10),
+            sensor_timeout: Duration::from_secs(600),
         }
     }
 }

@@ -69,7 +69,11 @@ fn apply(c: &mut Criterion) {
             group.throughput(Throughput::Elements(batch));
             let id = BenchmarkId::new(format!("{sensors}_sensor_sum"), batch);
             group.bench_function(id, |b| {
-                let mut room = RoomLive::new(CountMode::Sum, RoomState::default());
+                let mut room = RoomLive::new(
+                    CountMode::Sum,
+                    Duration::from_secs(600),
+                    RoomState::default(),
+                );
                 let mut feed = Feed::new(sensors, batch);
                 b.iter_batched(
                     || feed.next(),

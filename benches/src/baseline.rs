@@ -63,6 +63,7 @@ pub(crate) async fn bare_durable_writes(writes: u32) -> anyhow::Result<BaselineF
                     last_seq: seq,
                     count,
                     ts,
+                    received_at: ts,
                 },
             )]),
             open_minute: None,

@@ -87,6 +87,8 @@ struct IngestBuilder {
     max_future_skew: Duration,
     #[serde(deserialize_with = "humantime_serde::deserialize")]
     hello_timeout: Duration,
+    #[serde(deserialize_with = "humantime_serde::deserialize")]
+    sensor_timeout: Duration,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +168,7 @@ impl Default for IngestBuilder {
             max_count,
             max_future_skew,
             hello_timeout,
+            sensor_timeout,
         } = IngestSettings::default();
         IngestBuilder {
             inflight_window,
@@ -175,6 +178,7 @@ impl Default for IngestBuilder {
             max_count,
             max_future_skew,
             hello_timeout,
+            sensor_timeout,
         }
     }
 }
@@ -261,6 +265,7 @@ impl SettingsBuilder {
                 max_count: ingest.max_count,
                 max_future_skew: ingest.max_future_skew,
                 hello_timeout: ingest.hello_timeout,
+                sensor_timeout: ingest.sensor_timeout,
             },
             persister: PersisterSettings {
                 max_batch_rows: persister.max_batch_rows,

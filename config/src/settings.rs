@@ -118,6 +118,9 @@ pub struct IngestSettings {
     /// Time a new sensor connection has to authenticate; more than 0.
     #[serde(serialize_with = "values::serialize_duration")]
     pub hello_timeout: Duration,
+    /// A sensor not heard from for this long stops counting in its room and is reported stale; 1s to 7d.
+    #[serde(serialize_with = "values::serialize_duration")]
+    pub sensor_timeout: Duration,
 }
 
 impl Default for IngestSettings {
@@ -130,6 +133,7 @@ impl Default for IngestSettings {
             max_count: 100_000,
             max_future_skew: Duration::from_secs(30),
             hello_timeout: Duration::from_secs(10),
+            sensor_timeout: Duration::from_secs(600),
         }
     }
 }

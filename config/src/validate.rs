@@ -83,6 +83,17 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     check.at_least("ingest.max_count", ingest.max_count, 1);
     check.at_most("ingest.max_future_skew", ingest.max_future_skew, HOUR, "1h");
     check.positive("ingest.hello_timeout", ingest.hello_timeout);
+    check.at_least(
+        "ingest.sensor_timeout",
+        ingest.sensor_timeout,
+        Duration::from_secs(1),
+    );
+    check.at_most(
+        "ingest.sensor_timeout",
+        ingest.sensor_timeout,
+        7 * DAY,
+        "7d",
+    );
 
     check.at_least("persister.max_batch_rows", persister.max_batch_rows, 1);
 
@@ -223,7 +234,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 28] = [
+        let cases: [(Change, &str); 30] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -245,6 +256,8 @@ mod tests {
             (|s| s.ingest.max_count = 0, "ingest.max_count: must be >= 1, got 0"),
             (|s| s.ingest.max_future_skew = HOUR + Duration::from_secs(1), "ingest.max_future_skew: must be <= 1h, got 3601s"),
             (|s| s.ingest.hello_timeout = Duration::ZERO, "ingest.hello_timeout: must be > 0, got 0s"),
+            (|s| s.ingest.sensor_timeout = Duration::from_millis(999), "ingest.sensor_timeout: must be >= 1s"),
+            (|s| s.ingest.sensor_timeout = 7 * DAY + Duration::from_secs(1), "ingest.sensor_timeout: must be <= 7d"),
             (|s| s.ingest.node_inflight = 499, "ingest.node_inflight: must be >= 500, got 499"),
             (|s| s.persister.max_batch_rows = 0, "persister.max_batch_rows: must be >= 1, got 0"),
             (|s| s.display.coalesce_interval = Duration::from_micros(999), "display.coalesce_interval: must be >= 1ms, got 999us"),

@@ -1,13 +1,12 @@
 //! Shared state of the handlers and the HTTP routes.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::routing::{get, post};
 use tally_cluster::SharedRouter;
 use tally_config::Settings;
-use tally_protocol::{Limits, TimestampMs};
+use tally_protocol::Limits;
 use tally_storage::SharedStore;
 
 use crate::auth::Authenticator;
@@ -76,12 +75,7 @@ impl AppState {
     }
 }
 
-/// The node clock in milliseconds since the epoch.
-pub fn now_ms() -> TimestampMs {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub use tally_protocol::now_ms;
 
 /// Every route of the gateway.
 pub fn routes(state: AppState) -> Router {

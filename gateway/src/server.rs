@@ -37,6 +37,7 @@ pub fn actor_settings(settings: &Settings) -> ActorSettings {
             window: settings.supervision.restart_window,
         },
         persister_max_batch_rows: settings.persister.max_batch_rows as usize,
+        sensor_timeout: settings.ingest.sensor_timeout,
         ..ActorSettings::default()
     }
 }

@@ -171,3 +171,49 @@ async fn http_batches_accept_messagepack_bodies() {
     assert_eq!(body["error"]["code"], "malformed_frame");
     stop_checked(node).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_sensor_stops_counting_and_is_reported_stale() {
+    let (_dir, data) = temp_dir();
+    let mut settings = test_settings(&data);
+    // Short so that the test is quick; the test awaits the display's frames, not a timer.
+    settings.ingest.sensor_timeout = std::time::Duration::from_secs(1);
+    let node = tally_gateway::start(settings).await.unwrap();
+    let api = Api::new(node.addr());
+    let keys = api.provision("umbrella", "hq", &["lab"]).await;
+    let token = api.viewer_token("umbrella").await;
+    let mut display = DisplayClient::connect(node.addr(), &token).await;
+    display.subscribe("hq", None).await;
+    display
+        .until(|f| matches!(f, DisplayFrame::Snapshot { .. }))
+        .await;
+    let lab = |frame: &DisplayFrame| match frame {
+        DisplayFrame::Snapshot { rooms, .. } | DisplayFrame::Delta { rooms, .. } => rooms
+            .iter()
+            .find(|r| r.room.as_str() == "lab")
+            .map(|r| (r.count, r.stale_sensors)),
+        DisplayFrame::Error { .. } => None,
+    };
+
+    let mut sensor = SensorClient::connect(node.addr(), &keys[0], Codec::MsgPack).await;
+    sensor.count(5).await;
+    let stale = display
+        .until(|f| lab(f).is_some_and(|(_, stale)| stale == 1))
+        .await;
+    assert_eq!(lab(&stale), Some((0, 1)), "a stale sensor no longer counts");
+    assert_eq!(total(&stale), Some(0));
+    let (_, live) = api
+        .get("/v1/tenants/umbrella/offices/hq/rooms/lab/live", &token)
+        .await;
+    assert_eq!(
+        (
+            live["rooms"][0]["count"].as_u64(),
+            live["rooms"][0]["stale_sensors"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+
+    sensor.count(2).await;
+    display.until(|f| lab(f) == Some((2, 0))).await;
+    stop_checked(node).await;
+}

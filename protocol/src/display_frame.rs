@@ -33,6 +33,9 @@ pub struct RoomOccupancy {
     pub capacity: u32,
     /// Sensor time of the reading that set the count (0 before the first reading).
     pub ts: TimestampMs,
+    /// Sensors of the room silent longer than the sensor timeout: they no longer count.
+    #[serde(default)]
+    pub stale_sensors: u32,
 }
 
 /// A frame sent to a display.

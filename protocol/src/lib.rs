@@ -18,5 +18,5 @@ pub use display_frame::{DisplayFrame, DisplayRequest, RoomOccupancy};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, ProtocolError};
 pub use ids::{IdError, MAX_ID_LEN, OfficeId, RoomId, SensorId, TenantId};
 pub use limits::Limits;
-pub use reading::{MIN_TIMESTAMP_MS, Reading, TimestampMs, validate_batch};
+pub use reading::{MIN_TIMESTAMP_MS, Reading, TimestampMs, now_ms, validate_batch};
 pub use sensor_frame::{ReadingBatch, SensorFrame, ServerFrame};

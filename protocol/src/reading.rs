@@ -7,6 +7,13 @@ use crate::{Limits, ProtocolError};
 /// Milliseconds since the Unix epoch (UTC).
 pub type TimestampMs = i64;
 
+/// The node clock: milliseconds since the Unix epoch.
+pub fn now_ms() -> TimestampMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Earliest accepted timestamp: 2000-01-01T00:00:00Z. Anything older is a sensor with no clock.
 pub const MIN_TIMESTAMP_MS: TimestampMs = 946_684_800_000;
 

@@ -92,6 +92,10 @@ pub struct SensorState {
     pub count: u32,
     /// Sensor time of that count.
     pub ts: TimestampMs,
+    /// Node time the sensor was last heard from; a sensor silent longer than its room's timeout
+    /// stops contributing to the room's count (0 in states written before this field existed).
+    #[serde(default)]
+    pub received_at: TimestampMs,
 }
 
 /// The running time-weighted accumulator of a room's open rollup bucket.

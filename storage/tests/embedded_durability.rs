@@ -58,6 +58,7 @@ fn state() -> RoomState {
         last_seq: 3,
         count: 3,
         ts: -2_000,
+        received_at: 1_000,
     };
     RoomState {
         count: 3,

@@ -160,6 +160,7 @@ pub(super) fn state(sensor: &SensorId, count: u32, ts: TimestampMs) -> RoomState
                 last_seq: u64::from(count) + 1,
                 count,
                 ts,
+                received_at: ts,
             },
         )]
         .into(),
