@@ -36,6 +36,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/tenants/{tenant}", get(get_tenant))
 }
 
+/// Parses an id from a request body; a bad one answers `invalid_id`.
+fn parse_id<T: std::str::FromStr<Err = tally_protocol::IdError>>(
+    value: &str,
+) -> Result<T, ApiError> {
+    value.parse().map_err(|err: tally_protocol::IdError| {
+        ApiError::new(ErrorCode::InvalidId, err.to_string())
+    })
+}
+
 /// Longest display name.
 const MAX_NAME_LEN: usize = 200;
 
@@ -56,7 +65,8 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewTenant {
-    id: TenantId,
+    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    id: String,
     #[serde(default)]
     name: String,
 }
@@ -69,7 +79,7 @@ async fn create_tenant(
     principal.require_superadmin()?;
     check_name(&body.name)?;
     let tenant = Tenant {
-        id: body.id,
+        id: parse_id::<TenantId>(&body.id)?,
         name: body.name,
     };
     state.store.create_tenant(&tenant).await?;
@@ -103,7 +113,8 @@ async fn get_tenant(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewOffice {
-    id: OfficeId,
+    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    id: String,
     #[serde(default)]
     name: String,
 }
@@ -118,7 +129,7 @@ async fn create_office(
     check_name(&body.name)?;
     let office = Office {
         tenant,
-        id: body.id,
+        id: parse_id::<OfficeId>(&body.id)?,
         name: body.name,
     };
     state.store.create_office(&office).await?;
@@ -141,7 +152,8 @@ async fn list_offices(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewRoom {
-    id: RoomId,
+    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    id: String,
     #[serde(default)]
     name: String,
     capacity: u32,
@@ -160,7 +172,7 @@ async fn create_room(
     let room = Room {
         tenant,
         office,
-        id: body.id,
+        id: parse_id::<RoomId>(&body.id)?,
         name: body.name,
         capacity: body.capacity,
         count_mode: body.count_mode,
@@ -186,7 +198,8 @@ async fn list_rooms(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewSensor {
-    id: SensorId,
+    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    id: String,
 }
 
 /// A created sensor with its key: the only time the key is shown.
@@ -208,7 +221,7 @@ async fn create_sensor(
         tenant,
         office,
         room,
-        id: body.id,
+        id: parse_id::<SensorId>(&body.id)?,
     };
     let key = new_sensor_key();
     state.store.create_sensor(&sensor, &hash_key(&key)).await?;

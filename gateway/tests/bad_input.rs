@@ -240,7 +240,7 @@ async fn tokens_are_checked_where_data_is_read() {
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (400, Some("invalid_request"))
+        (400, Some("invalid_id"))
     );
     let (status, body) = api
         .post("/v1/tenants", ADMIN_TOKEN, json!({ "id": "tenant-a" }))
