@@ -36,6 +36,14 @@ pub enum NodeMsg {
     GetPersister(RpcReplyPort<ActorRef<PersisterMsg>>),
     /// Tenants quarantined on this node.
     Quarantined(RpcReplyPort<BTreeSet<TenantId>>),
+    /// Lifts a tenant's quarantine (an operator fixed the cause); answers whether it was
+    /// quarantined. Its actors start again on the next request, from storage.
+    Release {
+        /// The tenant.
+        tenant: TenantId,
+        /// The answer.
+        reply: RpcReplyPort<bool>,
+    },
 }
 
 /// The node supervisor actor.
@@ -126,6 +134,14 @@ impl Actor for NodeSupervisor {
             }
             NodeMsg::Quarantined(reply) => {
                 let _ = reply.send(state.quarantined.clone());
+            }
+            NodeMsg::Release { tenant, reply } => {
+                let released = state.quarantined.remove(&tenant);
+                if released {
+                    metrics::gauge!(telemetry::TENANTS_QUARANTINED).decrement(1.0);
+                    tracing::warn!(tenant = %tenant, "tenant quarantine lifted by an operator");
+                }
+                let _ = reply.send(released);
             }
         }
         Ok(())
@@ -310,6 +326,19 @@ impl NodeHandle {
     /// [`ServiceError::Unavailable`] if the node supervisor is not running.
     pub async fn quarantined(&self) -> Result<BTreeSet<TenantId>, ServiceError> {
         let answer = self.node.call(NodeMsg::Quarantined, self.timeout()).await;
+        flatten_call("node", answer.map(|a| a.map(Ok)))
+    }
+
+    /// Lifts a tenant's quarantine; `true` if it was quarantined.
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the node supervisor is not running.
+    pub async fn release(&self, tenant: &TenantId) -> Result<bool, ServiceError> {
+        let tenant = tenant.clone();
+        let answer = self
+            .node
+            .call(|reply| NodeMsg::Release { tenant, reply }, self.timeout())
+            .await;
         flatten_call("node", answer.map(|a| a.map(Ok)))
     }
 

@@ -43,4 +43,8 @@ impl Router for LocalRouter {
     fn room_created(&self, room: Room) {
         self.node.room_created(room);
     }
+
+    async fn release_tenant(&self, tenant: &TenantId) -> Result<bool, ServiceError> {
+        self.node.release(tenant).await
+    }
 }

@@ -38,4 +38,10 @@ pub trait Router: Send + Sync + std::fmt::Debug + 'static {
 
     /// Tells the owner of the room's office that the room was added to the registry.
     fn room_created(&self, room: Room);
+
+    /// Lifts a tenant's quarantine wherever it applies; `true` if it was quarantined.
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the node could not be asked.
+    async fn release_tenant(&self, tenant: &TenantId) -> Result<bool, ServiceError>;
 }

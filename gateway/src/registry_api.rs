@@ -33,6 +33,10 @@ pub(crate) fn routes() -> Router<AppState> {
             post(create_sensor).get(list_sensors),
         )
         .route("/v1/tenants/{tenant}/tokens", post(mint_token))
+        .route(
+            "/v1/tenants/{tenant}/quarantine",
+            axum::routing::delete(release_quarantine),
+        )
         .route("/v1/tenants/{tenant}", get(get_tenant))
 }
 
@@ -295,4 +299,19 @@ async fn mint_token(
             expires_at: exp * 1000,
         }),
     ))
+}
+
+/// `DELETE /v1/tenants/{tenant}/quarantine` (admin token): lifts a tenant's quarantine once an
+/// operator has fixed the cause. 204 if it was quarantined, 404 `not_found` if not.
+async fn release_quarantine(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+) -> Result<StatusCode, ApiError> {
+    principal.require_superadmin()?;
+    if state.router.release_tenant(&tenant).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("quarantine of tenant", &tenant))
+    }
 }

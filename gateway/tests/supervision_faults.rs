@@ -182,5 +182,43 @@ async fn a_tenant_that_keeps_failing_is_quarantined_alone() {
             .any(|l| l.starts_with("tally_tenants_quarantined") && l.ends_with(" 1")),
         "{metrics}"
     );
+
+    // An operator lifts the quarantine: tenant A is served again, from storage.
+    let (status, _) = api
+        .request(
+            reqwest::Method::DELETE,
+            "/v1/tenants/tenant-a/quarantine",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = api
+        .request(
+            reqwest::Method::DELETE,
+            "/v1/tenants/tenant-a/quarantine",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = api
+        .request(
+            reqwest::Method::DELETE,
+            "/v1/tenants/tenant-b/quarantine",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "tenant B was never quarantined");
+    let mut a1 = SensorClient::connect(node.addr(), &a[0], Codec::MsgPack).await;
+    a1.count(4).await;
+    let (status, live) = api
+        .get("/v1/tenants/tenant-a/offices/hq/rooms/r1/live", ADMIN_TOKEN)
+        .await;
+    assert_eq!((status, live["rooms"][0]["count"].as_u64()), (200, Some(4)));
     stop_checked(node).await;
 }
