@@ -2,16 +2,21 @@
 //! coalesced deltas (at most one per `coalesce_interval`) to its display subscribers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
-use tally_protocol::{DisplayFrame, OfficeId, RoomId, RoomOccupancy, TimestampMs};
+use tally_protocol::{DisplayFrame, RoomId, RoomOccupancy, TimestampMs};
 use tally_storage::{Office, Room, SharedStore};
 use tokio::sync::mpsc;
 
+mod client;
+mod view;
+
+pub use client::{office_occupancy, room_actor, subscribe_display};
+use view::{OfficeView, RoomSlot};
+
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::display_fanout::{DisplayFanout, SnapshotSource};
-use crate::error::flatten_call;
 use crate::persister::PersisterMsg;
 use crate::restart_policy::RestartTracker;
 use crate::room::{RoomActor, RoomArgs};
@@ -78,25 +83,6 @@ pub struct OfficeArgs {
     /// Where the node counts its live actors.
     pub census: ActorCensus,
 }
-
-/// A room as the office sees it.
-#[derive(Debug)]
-struct RoomSlot {
-    record: Room,
-    actor: Option<ActorRef<RoomMsg>>,
-    count: u32,
-    ts: TimestampMs,
-    stale_sensors: u32,
-}
-
-/// What displays see: the office's rooms and version.
-#[derive(Debug)]
-struct OfficeView {
-    office: OfficeId,
-    version: u64,
-    rooms: BTreeMap<RoomId, RoomSlot>,
-}
-
 /// State of an [`OfficeActor`].
 #[derive(Debug)]
 pub struct OfficeState {
@@ -108,47 +94,6 @@ pub struct OfficeState {
     publish_scheduled: bool,
     fanout: DisplayFanout,
     restarts: RestartTracker<RoomId>,
-}
-
-impl SnapshotSource for OfficeView {
-    fn snapshot(&self, room: Option<&RoomId>) -> DisplayFrame {
-        let rooms: Vec<RoomOccupancy> = self
-            .rooms
-            .values()
-            .filter(|slot| room.is_none_or(|r| r == &slot.record.id))
-            .map(RoomSlot::occupancy)
-            .collect();
-        DisplayFrame::Snapshot {
-            office: self.office.clone(),
-            version: self.version,
-            total: rooms.iter().map(|r| u64::from(r.count)).sum(),
-            capacity: rooms.iter().map(|r| u64::from(r.capacity)).sum(),
-            rooms,
-        }
-    }
-}
-
-impl RoomSlot {
-    /// A room not started yet: nothing counted.
-    fn new(record: Room) -> Self {
-        Self {
-            record,
-            actor: None,
-            count: 0,
-            ts: 0,
-            stale_sensors: 0,
-        }
-    }
-
-    fn occupancy(&self) -> RoomOccupancy {
-        RoomOccupancy {
-            room: self.record.id.clone(),
-            count: self.count,
-            capacity: self.record.capacity,
-            ts: self.ts,
-            stale_sensors: self.stale_sensors,
-        }
-    }
 }
 
 impl Actor for OfficeActor {
@@ -417,64 +362,4 @@ impl OfficeState {
             &self.view,
         );
     }
-}
-
-/// Subscribes a display's bounded queue to an office (or one of its rooms).
-///
-/// # Errors
-/// [`ServiceError::NotFound`] for a room not in the office; [`ServiceError::Unavailable`] if the
-/// office stopped or did not answer within `timeout`.
-pub async fn subscribe_display(
-    office: &ActorRef<OfficeMsg>,
-    room: Option<RoomId>,
-    sender: mpsc::Sender<DisplayFrame>,
-    timeout: Duration,
-) -> Result<(), ServiceError> {
-    flatten_call(
-        "office",
-        office
-            .call(
-                |reply| OfficeMsg::Subscribe {
-                    room,
-                    sender,
-                    reply,
-                },
-                Some(timeout),
-            )
-            .await,
-    )
-}
-
-/// The occupancy of an office (or one of its rooms) now, as a snapshot frame.
-///
-/// # Errors
-/// As [`subscribe_display`].
-pub async fn office_occupancy(
-    office: &ActorRef<OfficeMsg>,
-    room: Option<RoomId>,
-    timeout: Duration,
-) -> Result<DisplayFrame, ServiceError> {
-    flatten_call(
-        "office",
-        office
-            .call(|reply| OfficeMsg::Occupancy { room, reply }, Some(timeout))
-            .await,
-    )
-}
-
-/// The actor of a room of an office.
-///
-/// # Errors
-/// As [`subscribe_display`].
-pub async fn room_actor(
-    office: &ActorRef<OfficeMsg>,
-    room: RoomId,
-    timeout: Duration,
-) -> Result<ActorRef<RoomMsg>, ServiceError> {
-    flatten_call(
-        "office",
-        office
-            .call(|reply| OfficeMsg::GetRoom { room, reply }, Some(timeout))
-            .await,
-    )
 }
