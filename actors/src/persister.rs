@@ -48,6 +48,8 @@ pub enum PersisterMsg {
 pub struct WrittenBatch {
     result: Result<(), StoreError>,
     waiting: Vec<Waiting>,
+    /// The rooms whose rows were in the batch (one entry per room).
+    writers: Vec<ActorRef<RoomMsg>>,
     rows: usize,
     started: Instant,
 }
@@ -171,8 +173,8 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
         rows += waiting.rows();
         take += 1;
     }
-    let waiting: Vec<Waiting> = state.queued.drain(..take).collect();
-    let batch = merge(&waiting);
+    let mut waiting: Vec<Waiting> = state.queued.drain(..take).collect();
+    let (batch, writers) = merge(&mut waiting);
     let store = state.store.clone();
     let myself = myself.clone();
     state.writing = true;
@@ -187,35 +189,42 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
         let _ = myself.cast(PersisterMsg::Written(WrittenBatch {
             result,
             waiting,
+            writers,
             rows,
             started,
         }));
     });
 }
 
-/// Merges the writes of the same room (readings and rollups appended, the latest state wins).
-fn merge(waiting: &[Waiting]) -> WriteBatch {
+/// Moves the requests' rows into one batch, merging the writes of the same room (readings and
+/// rollups appended, the latest state wins); also returns the rooms that wrote.
+fn merge(waiting: &mut [Waiting]) -> (WriteBatch, Vec<ActorRef<RoomMsg>>) {
     let mut index: HashMap<(TenantId, RoomId), usize> = HashMap::new();
     let mut batch = WriteBatch::default();
-    for write in waiting.iter().filter_map(|w| match w {
-        Waiting::Ack(request) => request.write.as_ref(),
-        _ => None,
+    let mut writers = Vec::new();
+    for request in waiting.iter_mut().filter_map(|w| match w {
+        Waiting::Ack(request) => Some(request),
+        Waiting::Barrier(_) => None,
     }) {
+        let Some(write) = request.write.take() else {
+            continue;
+        };
         let key = (write.tenant.clone(), write.room.clone());
         match index.get(&key) {
             Some(&i) => {
                 let merged = &mut batch.rooms[i];
-                merged.readings.extend(write.readings.iter().cloned());
-                merged.rollups.extend(write.rollups.iter().copied());
-                merged.state = write.state.clone();
+                merged.readings.extend(write.readings);
+                merged.rollups.extend(write.rollups);
+                merged.state = write.state;
             }
             None => {
                 index.insert(key, batch.rooms.len());
-                batch.rooms.push(write.clone());
+                batch.rooms.push(write);
+                writers.push(request.room.clone());
             }
         }
     }
-    batch
+    (batch, writers)
 }
 
 /// Answers everyone who waited for a finished write.
@@ -223,6 +232,7 @@ fn finish(batch: WrittenBatch, poisoned: &mut HashMap<ActorId, Instant>) {
     let WrittenBatch {
         result,
         waiting,
+        writers,
         rows,
         started,
     } = batch;
@@ -238,12 +248,9 @@ fn finish(batch: WrittenBatch, poisoned: &mut HashMap<ActorId, Instant>) {
             // Poison first: whatever these rooms send from now on builds on unwritten state.
             let now = Instant::now();
             poisoned.retain(|_, since| now.duration_since(*since) < POISON_MEMORY);
-            for waiting in &waiting {
-                if let Waiting::Ack(request) = waiting
-                    && request.write.is_some()
-                    && poisoned.insert(request.room.get_id(), now).is_none()
-                {
-                    let _ = request.room.cast(RoomMsg::PersistFailed);
+            for room in &writers {
+                if poisoned.insert(room.get_id(), now).is_none() {
+                    let _ = room.cast(RoomMsg::PersistFailed);
                 }
             }
         }

@@ -5,7 +5,9 @@
 //! readings, so criterion prints readings per second. `decode_bare_readings` decodes the same 50
 //! readings as a plain list, to show what the tagged frame costs.
 
-use std::{hint::black_box, time::Duration};
+mod common;
+
+use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tally_protocol::{Codec, Limits, Reading, SensorFrame, TimestampMs};
@@ -66,10 +68,7 @@ fn decode_bare_readings(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::quick();
     targets = decode_sensor_frame, decode_bare_readings
 }
 criterion_main!(benches);

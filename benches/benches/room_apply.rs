@@ -6,6 +6,8 @@
 //! readings from one sensor, and the same batches round-robin from 4 sensors of a
 //! `CountMode::Sum` room. Throughput is in readings.
 
+mod common;
+
 use std::{hint::black_box, time::Duration};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -92,10 +94,7 @@ fn apply(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
+    config = common::quick();
     targets = apply
 }
 criterion_main!(benches);

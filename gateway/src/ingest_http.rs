@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Serialize;
-use tally_actors::{ServiceError, ingest_readings};
+use tally_actors::ingest_readings;
 use tally_protocol::{Codec, ErrorCode, ReadingBatch, validate_batch};
 
 use crate::app::{AppState, now_ms};
@@ -80,19 +80,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
         .router
         .room(&sensor.tenant, &sensor.office, &sensor.room)
         .await?;
-    match ingest_readings(&room, sensor.id.clone(), batch.items.clone(), now, timeout).await {
-        Err(ServiceError::Unavailable(reason)) => {
-            // The room restarted: resolve it again and retry once. Safe: this request is the
-            // sensor's only batch in flight, and dedup drops anything already applied.
-            tracing::debug!(sensor = %sensor.id, %reason, "room unavailable; retrying once");
-            let room = state
-                .router
-                .room(&sensor.tenant, &sensor.office, &sensor.room)
-                .await?;
-            Ok(BatchAck {
-                up_to_seq: ingest_readings(&room, sensor.id, batch.items, now, timeout).await?,
-            })
-        }
-        other => Ok(BatchAck { up_to_seq: other? }),
-    }
+    // The room is resolved per request, so a restarted room is found again by the next request;
+    // `unavailable` (503) tells the sensor to retry, and dedup makes the retry safe.
+    let up_to_seq = ingest_readings(&room, sensor.id, batch.items, now, timeout).await?;
+    Ok(BatchAck { up_to_seq })
 }

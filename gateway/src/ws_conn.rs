@@ -63,7 +63,7 @@ impl WsConn {
             match self.socket.recv().await {
                 Some(Ok(Message::Binary(bytes))) => return Incoming::Data(bytes),
                 Some(Ok(Message::Text(text))) => {
-                    return Incoming::Data(Bytes::from(text.as_str().to_owned()));
+                    return Incoming::Data(Bytes::from(text));
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return Incoming::Closed,
@@ -74,17 +74,16 @@ impl WsConn {
     /// Closes with the code's WebSocket close code (4000 + HTTP status) and a reason.
     pub(crate) async fn close(mut self, code: ErrorCode, reason: &str) {
         crate::telemetry::rejected(code);
+        // The reason is at most 123 bytes: cut at a character boundary.
+        let mut reason = format!("{code}: {reason}");
         let mut end = reason.len().min(MAX_CLOSE_REASON);
         while !reason.is_char_boundary(end) {
             end -= 1;
         }
+        reason.truncate(end);
         let frame = CloseFrame {
             code: code.ws_close_code(),
-            reason: format!("{code}: {}", &reason[..end])
-                .chars()
-                .take(MAX_CLOSE_REASON)
-                .collect::<String>()
-                .into(),
+            reason: reason.into(),
         };
         let _ = self.socket.send(Message::Close(Some(frame))).await;
     }

@@ -185,33 +185,18 @@ async fn a_tenant_that_keeps_failing_is_quarantined_alone() {
 
     // An operator lifts the quarantine: tenant A is served again, from storage.
     let (status, _) = api
-        .request(
-            reqwest::Method::DELETE,
-            "/v1/tenants/tenant-a/quarantine",
-            Some(ADMIN_TOKEN),
-            None,
-        )
+        .delete("/v1/tenants/tenant-a/quarantine", ADMIN_TOKEN)
         .await;
     assert_eq!(status, 204);
     let (status, body) = api
-        .request(
-            reqwest::Method::DELETE,
-            "/v1/tenants/tenant-a/quarantine",
-            Some(ADMIN_TOKEN),
-            None,
-        )
+        .delete("/v1/tenants/tenant-a/quarantine", ADMIN_TOKEN)
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (404, Some("not_found"))
     );
     let (status, _) = api
-        .request(
-            reqwest::Method::DELETE,
-            "/v1/tenants/tenant-b/quarantine",
-            Some(ADMIN_TOKEN),
-            None,
-        )
+        .delete("/v1/tenants/tenant-b/quarantine", ADMIN_TOKEN)
         .await;
     assert_eq!(status, 404, "tenant B was never quarantined");
     let mut a1 = SensorClient::connect(node.addr(), &a[0], Codec::MsgPack).await;

@@ -87,6 +87,11 @@ impl Api {
             .await
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        self.request(reqwest::Method::DELETE, path, Some(token), None)
+            .await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         self.request(reqwest::Method::GET, path, Some(token), None)
             .await
