@@ -7,11 +7,23 @@ use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::telemetry;
 
+/// Where an office sends the frames of one subscription.
+///
+/// Today every display connection is on the office's node and has its own bounded queue; in a
+/// cluster, a node relay (one per interested node, fanning out to that node's displays) will be a
+/// second kind of sink behind the same conflation.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum DisplaySink {
+    /// A display connection on this node: its bounded queue.
+    Local(mpsc::Sender<DisplayFrame>),
+}
+
 /// One display connection's subscription.
 #[derive(Debug)]
 struct Subscriber {
     room: Option<RoomId>,
-    sender: mpsc::Sender<DisplayFrame>,
+    sink: DisplaySink,
     stale: bool,
 }
 
@@ -32,12 +44,12 @@ impl DisplayFanout {
     pub fn subscribe(
         &mut self,
         room: Option<RoomId>,
-        sender: mpsc::Sender<DisplayFrame>,
+        sink: DisplaySink,
         source: &impl SnapshotSource,
     ) {
         let mut subscriber = Subscriber {
             room,
-            sender,
+            sink,
             stale: true,
         };
         if subscriber.offer_snapshot(source) {
@@ -105,7 +117,8 @@ impl DisplayFanout {
 impl Subscriber {
     /// Queues a frame; `false` if the display is gone.
     fn offer(&mut self, frame: DisplayFrame) -> bool {
-        match self.sender.try_send(frame) {
+        let DisplaySink::Local(sender) = &self.sink;
+        match sender.try_send(frame) {
             Ok(()) => {
                 metrics::counter!(telemetry::DISPLAY_FRAMES).increment(1);
                 true
@@ -123,7 +136,8 @@ impl Subscriber {
 
     /// Queues a fresh snapshot if the queue has room; `false` if the display is gone.
     fn offer_snapshot(&mut self, source: &impl SnapshotSource) -> bool {
-        match self.sender.try_reserve() {
+        let DisplaySink::Local(sender) = &self.sink;
+        match sender.try_reserve() {
             Ok(permit) => {
                 permit.send(source.snapshot(self.room.as_ref()));
                 self.stale = false;
@@ -169,7 +183,7 @@ mod tests {
         let office = OfficeId::new("o").unwrap();
         let mut fanout = DisplayFanout::default();
         let (tx, mut rx) = mpsc::channel(2);
-        fanout.subscribe(None, tx, &Fixed);
+        fanout.subscribe(None, DisplaySink::Local(tx), &Fixed);
         for version in 1..=10 {
             fanout.publish(&office, version, 1, &[change("r", 1)], &Fixed);
         }
@@ -197,9 +211,13 @@ mod tests {
         let office = OfficeId::new("o").unwrap();
         let mut fanout = DisplayFanout::default();
         let (tx, mut rx) = mpsc::channel(8);
-        fanout.subscribe(Some(RoomId::new("a").unwrap()), tx, &Fixed);
+        fanout.subscribe(
+            Some(RoomId::new("a").unwrap()),
+            DisplaySink::Local(tx),
+            &Fixed,
+        );
         let (gone_tx, gone_rx) = mpsc::channel(8);
-        fanout.subscribe(None, gone_tx, &Fixed);
+        fanout.subscribe(None, DisplaySink::Local(gone_tx), &Fixed);
         drop(gone_rx);
         fanout.publish(&office, 1, 5, &[change("b", 5)], &Fixed);
         fanout.publish(&office, 2, 7, &[change("a", 2), change("b", 5)], &Fixed);

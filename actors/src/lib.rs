@@ -21,7 +21,7 @@ pub mod telemetry;
 mod tenant;
 
 pub use census::{ActorCensus, ActorKind, CensusGuard};
-pub use display_fanout::{DisplayFanout, SnapshotSource};
+pub use display_fanout::{DisplayFanout, DisplaySink, SnapshotSource};
 pub use error::ServiceError;
 pub use node::{NodeArgs, NodeHandle, NodeMsg, NodeSupervisor};
 pub use office::{

@@ -9,8 +9,6 @@ use crate::RestartPolicy;
 pub struct ActorSettings {
     /// An office publishes at most one display delta per interval.
     pub coalesce_interval: Duration,
-    /// Frames queued per display connection before it is marked stale.
-    pub display_queue_capacity: usize,
     /// Restart intensity of every supervisor.
     pub restart: RestartPolicy,
     /// Most rows in one group commit.
@@ -25,7 +23,6 @@ impl Default for ActorSettings {
     fn default() -> Self {
         Self {
             coalesce_interval: Duration::from_millis(50),
-            display_queue_capacity: 64,
             restart: RestartPolicy::default(),
             persister_max_batch_rows: 4096,
             call_timeout: Duration::from_secs(10),

@@ -1,11 +1,17 @@
-//! Placement and routing: which actor serves a `(tenant, office)`.
+//! Placement and routing: which node and actor serve a `(tenant, office)`, and the assembly of
+//! a node (store, actors, router).
 //!
-//! For now a node is alone ([`LocalRouter`]); multi-node placement (rendezvous hashing over the
-//! active members in Redis, leases, forwarding through ractor_cluster) will implement the same
-//! [`Router`] trait, so the gateway does not change.
+//! The gateway talks to [`RoomHandle`]s and [`OfficeHandle`]s from a [`Router`], never to actors.
+//! For now a node is alone ([`LocalRouter`], local handles); multi-node placement (rendezvous
+//! hashing over the active members in Redis, fenced leases, forwarding through ractor_cluster)
+//! will implement the same trait and add remote targets behind the same handles.
 
+mod handle;
 mod local;
+mod node;
 mod router;
 
+pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
 pub use local::LocalRouter;
+pub use node::{Node, NodeError, actor_settings, open_store};
 pub use router::{Router, SharedRouter};

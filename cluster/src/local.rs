@@ -1,23 +1,25 @@
 //! The single-node router: every office lives on this node.
 
-use async_trait::async_trait;
-use ractor::ActorRef;
-use tally_actors::{NodeHandle, OfficeMsg, RoomMsg, ServiceError};
-use tally_protocol::{OfficeId, RoomId, TenantId};
-use tally_storage::Room;
+use std::collections::BTreeSet;
 
-use crate::Router;
+use async_trait::async_trait;
+use tally_actors::NodeHandle;
+use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
+use tally_storage::{Room, SharedStore};
+
+use crate::{OfficeHandle, RoomHandle, Router};
 
 /// Routes everything to this node's actors.
 #[derive(Debug, Clone)]
 pub struct LocalRouter {
     node: NodeHandle,
+    store: SharedStore,
 }
 
 impl LocalRouter {
-    /// A router over this node's actors.
-    pub fn new(node: NodeHandle) -> Self {
-        Self { node }
+    /// A router over this node's actors and store.
+    pub fn new(node: NodeHandle, store: SharedStore) -> Self {
+        Self { node, store }
     }
 }
 
@@ -27,8 +29,12 @@ impl Router for LocalRouter {
         &self,
         tenant: &TenantId,
         office: &OfficeId,
-    ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
-        self.node.office(tenant, office).await
+    ) -> Result<OfficeHandle, ServiceError> {
+        let actor = self.node.office(tenant, office).await?;
+        Ok(OfficeHandle::local(
+            actor,
+            self.node.settings().call_timeout,
+        ))
     }
 
     async fn room(
@@ -36,12 +42,23 @@ impl Router for LocalRouter {
         tenant: &TenantId,
         office: &OfficeId,
         room: &RoomId,
-    ) -> Result<ActorRef<RoomMsg>, ServiceError> {
-        self.node.room(tenant, office, room).await
+    ) -> Result<RoomHandle, ServiceError> {
+        let actor = self.node.room(tenant, office, room).await?;
+        Ok(RoomHandle::local(
+            actor,
+            tenant.clone(),
+            room.clone(),
+            self.store.clone(),
+            self.node.settings().call_timeout,
+        ))
     }
 
     fn room_created(&self, room: Room) {
         self.node.room_created(room);
+    }
+
+    async fn quarantined(&self) -> Result<BTreeSet<TenantId>, ServiceError> {
+        self.node.quarantined().await
     }
 
     async fn release_tenant(&self, tenant: &TenantId) -> Result<bool, ServiceError> {

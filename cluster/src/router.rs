@@ -1,21 +1,23 @@
-//! The [`Router`] trait.
+//! The [`Router`] trait: which handle serves a `(tenant, office)`.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ractor::ActorRef;
-use tally_actors::{OfficeMsg, RoomMsg, ServiceError};
-use tally_protocol::{OfficeId, RoomId, TenantId};
+use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
 use tally_storage::Room;
+
+use crate::{OfficeHandle, RoomHandle};
 
 /// A router shared by every handler of the gateway.
 pub type SharedRouter = Arc<dyn Router>;
 
-/// Resolves offices and rooms to the actors that own them.
+/// Resolves offices and rooms to handles on whichever node owns them.
 #[async_trait]
 pub trait Router: Send + Sync + std::fmt::Debug + 'static {
-    /// The actor of an office of `tenant`. The tenant is part of the lookup: an office of
-    /// another tenant is [`ServiceError::NotFound`], exactly like one that does not exist.
+    /// The handle of an office of `tenant`, activating it if needed. The tenant is part of the
+    /// lookup: an office of another tenant is [`ServiceError::NotFound`], exactly like one that
+    /// does not exist.
     ///
     /// # Errors
     /// [`ServiceError`] when the office cannot be served.
@@ -23,9 +25,9 @@ pub trait Router: Send + Sync + std::fmt::Debug + 'static {
         &self,
         tenant: &TenantId,
         office: &OfficeId,
-    ) -> Result<ActorRef<OfficeMsg>, ServiceError>;
+    ) -> Result<OfficeHandle, ServiceError>;
 
-    /// The actor of a room of an office of `tenant`.
+    /// The handle of a room of an office of `tenant`, activating it if needed.
     ///
     /// # Errors
     /// As [`Router::office`], and [`ServiceError::NotFound`] for a room not in that office.
@@ -34,10 +36,16 @@ pub trait Router: Send + Sync + std::fmt::Debug + 'static {
         tenant: &TenantId,
         office: &OfficeId,
         room: &RoomId,
-    ) -> Result<ActorRef<RoomMsg>, ServiceError>;
+    ) -> Result<RoomHandle, ServiceError>;
 
     /// Tells the owner of the room's office that the room was added to the registry.
     fn room_created(&self, room: Room);
+
+    /// Tenants quarantined (on this node).
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the node could not be asked.
+    async fn quarantined(&self) -> Result<BTreeSet<TenantId>, ServiceError>;
 
     /// Lifts a tenant's quarantine wherever it applies; `true` if it was quarantined.
     ///

@@ -4,8 +4,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tally_actors::ServiceError;
-use tally_protocol::{ErrorBody, ErrorCode, ProtocolError};
+use tally_protocol::{ErrorBody, ErrorCode, OfficeId, ProtocolError, ServiceError};
 use tally_storage::StoreError;
 
 /// An error answered to an HTTP client.
@@ -54,13 +53,17 @@ impl From<ServiceError> for ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// Through [`ServiceError`], the one mapping of storage errors.
     fn from(err: StoreError) -> Self {
-        let code = match &err {
-            StoreError::AlreadyExists { .. } => ErrorCode::AlreadyExists,
-            StoreError::NotFound { .. } => ErrorCode::NotFound,
-            StoreError::Backend(_) | StoreError::Corrupt(_) => ErrorCode::StorageFailure,
-        };
-        Self::new(code, err.to_string())
+        ServiceError::from(err).into()
+    }
+}
+
+/// A missing tenant is reported as a missing office, so a caller cannot probe tenant ids.
+pub(crate) fn hide_tenant(err: ServiceError, office: &OfficeId) -> ApiError {
+    match err {
+        ServiceError::NotFound { .. } => ApiError::not_found("office", office),
+        other => other.into(),
     }
 }
 

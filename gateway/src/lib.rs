@@ -1,21 +1,21 @@
 //! The tally gateway (axum): sensor WebSocket and HTTP ingest, display WebSocket, REST registry
 //! and live reads, auth, `/metrics`, health. [`start`] runs a whole node; the `tally` binary wraps
-//! it. Only this crate knows about HTTP.
+//! it. Only this crate knows about HTTP; it reaches rooms and offices only through the handles of
+//! `tally-cluster`.
+//!
+//! Folders by concern: `auth/` (who is calling), `ingest/` (sensors), `display/` (wall
+//! displays), `api/` (REST), with `state.rs` (what handlers share), `routes.rs` (every route)
+//! and `server.rs` (starting and stopping a node).
 
-pub mod app;
+mod api;
 pub mod auth;
-mod display_ws;
+mod display;
 pub mod error;
-mod health;
-mod ingest_http;
-pub mod keys;
-mod live_api;
-mod registry_api;
-mod secrets;
-mod sensor_identity;
-mod sensor_ws;
+mod ingest;
+mod routes;
 mod server;
+mod state;
 pub mod telemetry;
 mod ws_conn;
 
-pub use server::{RunningNode, actor_settings, start, start_with_store};
+pub use server::{RunningNode, start, start_with_store};

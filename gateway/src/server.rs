@@ -1,19 +1,17 @@
 //! Starting and stopping a whole node: store, actors, router and the HTTP server.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
-use tally_actors::{ActorSettings, NodeHandle, RestartPolicy};
-use tally_cluster::LocalRouter;
+use tally_cluster::Node;
 use tally_config::Settings;
-use tally_storage::{EmbeddedStore, SharedStore};
+use tally_storage::SharedStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::app::{AppState, routes};
-use crate::auth::Authenticator;
-use crate::secrets::NodeSecrets;
+use crate::auth::{Authenticator, NodeSecrets};
+use crate::routes::routes;
+use crate::state::AppState;
 use crate::telemetry;
 
 /// A running node.
@@ -21,36 +19,18 @@ use crate::telemetry;
 pub struct RunningNode {
     addr: SocketAddr,
     secrets: NodeSecrets,
-    node: NodeHandle,
-    node_exit: JoinHandle<()>,
+    node: Node,
     stop_http: oneshot::Sender<()>,
     http: JoinHandle<std::io::Result<()>>,
 }
 
-/// The actor tunables a configuration asks for.
-pub fn actor_settings(settings: &Settings) -> ActorSettings {
-    ActorSettings {
-        coalesce_interval: settings.display.coalesce_interval,
-        display_queue_capacity: settings.display.queue_capacity as usize,
-        restart: RestartPolicy {
-            max_restarts: settings.supervision.max_restarts,
-            window: settings.supervision.restart_window,
-        },
-        persister_max_batch_rows: settings.persister.max_batch_rows as usize,
-        sensor_timeout: settings.ingest.sensor_timeout,
-        ..ActorSettings::default()
-    }
-}
-
-/// Opens the embedded store in `data_dir/store`, starts the actors and serves HTTP.
+/// Opens the store the configuration names, starts the actors and serves HTTP.
 ///
 /// # Errors
 /// If the store cannot be opened, the secrets cannot be loaded, or the address cannot be bound.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningNode> {
-    let store_dir = settings.node.data_dir.join("store");
-    let store = EmbeddedStore::open(&store_dir)
-        .with_context(|| format!("cannot open the store in {}", store_dir.display()))?;
-    start_with_store(settings, Arc::new(store)).await
+    let store = tally_cluster::open_store(&settings)?;
+    start_with_store(settings, store).await
 }
 
 /// Starts the actors and serves HTTP over a given store (tests use it to inject storage faults).
@@ -63,17 +43,13 @@ pub async fn start_with_store(
 ) -> anyhow::Result<RunningNode> {
     telemetry::install();
     let secrets = NodeSecrets::load_or_generate(&settings)?;
-    let actor_settings = actor_settings(&settings);
-    let (node, node_exit) = NodeHandle::start(store.clone(), actor_settings)
-        .await
-        .context("cannot start the node supervisor")?;
-    let router = Arc::new(LocalRouter::new(node.clone()));
+    let node = Node::start(&settings, store.clone()).await?;
     let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret);
     let listener = tokio::net::TcpListener::bind(settings.node.http_addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;
     let addr = listener.local_addr()?;
-    let state = AppState::new(settings, store, router, auth, actor_settings.call_timeout);
+    let state = AppState::new(settings, store, node.router(), auth);
     let (stop_http, stopped) = oneshot::channel();
     let app = routes(state);
     let http = tokio::spawn(async move {
@@ -88,7 +64,6 @@ pub async fn start_with_store(
         addr,
         secrets,
         node,
-        node_exit,
         stop_http,
         http,
     })
@@ -105,8 +80,8 @@ impl RunningNode {
         &self.secrets.admin_token
     }
 
-    /// The node's actors.
-    pub fn node(&self) -> &NodeHandle {
+    /// The node: its store, actors and router.
+    pub fn node(&self) -> &Node {
         &self.node
     }
 
@@ -124,7 +99,7 @@ impl RunningNode {
                 self.stop().await;
                 Ok(())
             }
-            _ = &mut self.node_exit => {
+            () = self.node.exited() => {
                 let _ = self.stop_http.send(());
                 anyhow::bail!("the actor system stopped unexpectedly (see the log); exiting so that a supervisor restarts the node")
             }

@@ -4,7 +4,8 @@
 mod support;
 
 use support::*;
-use tally_actors::{RoomMsg, ServiceError};
+use tally_actors::RoomMsg;
+use tally_protocol::ServiceError;
 use tally_protocol::{Codec, DisplayFrame, OfficeId, RoomId, TenantId};
 
 fn ids(tenant: &str, office: &str, room: &str) -> (TenantId, OfficeId, RoomId) {
@@ -24,7 +25,7 @@ async fn panic_room(
 ) -> bool {
     let (t, o, r) = ids(tenant, office, room);
     loop {
-        match node.node().room(&t, &o, &r).await {
+        match node.node().actors().room(&t, &o, &r).await {
             Ok(actor) => {
                 if actor.cast(RoomMsg::InjectPanic).is_ok() {
                     actor
@@ -121,7 +122,7 @@ async fn a_tenant_that_keeps_failing_is_quarantined_alone() {
     // 3 room failures escalate to the office, 3 office failures escalate to the tenant.
     assert_eq!(panics, 9);
 
-    let quarantined = node.node().quarantined().await.unwrap();
+    let quarantined = node.node().actors().quarantined().await.unwrap();
     assert_eq!(
         quarantined
             .into_iter()

@@ -1,7 +1,9 @@
 //! Stable error codes and the protocol's error type.
 //!
-//! [`ErrorCode`] is the one place that maps an error kind to its wire code, HTTP status and
-//! WebSocket close code. Codes are part of the API: never rename one.
+//! [`ErrorCode`] is the one place that maps an error kind to its wire code, HTTP status,
+//! WebSocket close code and retryability; every typed error of every layer ([`ProtocolError`]
+//! here, [`crate::ServiceError`] for what a node answers, the store's errors through it) names its
+//! code. Codes are part of the API: never rename one.
 
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +118,16 @@ impl ErrorCode {
             Self::Internal => 500,
             Self::TenantQuarantined | Self::Unavailable | Self::StorageFailure => 503,
         }
+    }
+
+    /// Whether the same request may succeed later without changing it: the node was busy,
+    /// starting, or its store failed (nothing was acknowledged). Every other code needs a
+    /// different request (or an operator).
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::Unavailable | Self::StorageFailure | Self::RateLimited | Self::HelloTimeout
+        )
     }
 
     /// The WebSocket close code: 4000 + the HTTP status (4400, 4401, 4404, 4413, …).

@@ -12,6 +12,7 @@ mod ids;
 mod limits;
 mod reading;
 mod sensor_frame;
+mod service_error;
 
 pub use codec::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 pub use display_frame::{DisplayFrame, DisplayRequest, RoomOccupancy};
@@ -20,3 +21,4 @@ pub use ids::{IdError, MAX_ID_LEN, OfficeId, RoomId, SensorId, TenantId};
 pub use limits::Limits;
 pub use reading::{MIN_TIMESTAMP_MS, Reading, TimestampMs, now_ms, validate_batch};
 pub use sensor_frame::{ReadingBatch, SensorFrame, ServerFrame};
+pub use service_error::ServiceError;

@@ -26,3 +26,23 @@ pub enum StoreError {
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
 }
+
+impl From<StoreError> for tally_protocol::ServiceError {
+    /// The one mapping of storage errors to what a node answers: registry conflicts keep their
+    /// meaning, every backend failure is [`tally_protocol::ServiceError::Storage`].
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound { kind, id } => Self::NotFound {
+                what: kind.to_owned(),
+                id,
+            },
+            StoreError::AlreadyExists { kind, id } => Self::AlreadyExists {
+                what: kind.to_owned(),
+                id,
+            },
+            other @ (StoreError::Backend(_) | StoreError::Corrupt(_)) => {
+                Self::Storage(other.to_string())
+            }
+        }
+    }
+}

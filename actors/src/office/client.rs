@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use ractor::ActorRef;
 use tally_protocol::{DisplayFrame, RoomId};
-use tokio::sync::mpsc;
 
 use super::OfficeMsg;
+use crate::display_fanout::DisplaySink;
 use crate::error::flatten_call;
 use crate::{RoomMsg, ServiceError};
 
-/// Subscribes a display's bounded queue to an office (or one of its rooms).
+/// Subscribes a display sink to an office (or one of its rooms).
 ///
 /// # Errors
 /// [`ServiceError::NotFound`] for a room not in the office; [`ServiceError::Unavailable`] if the
@@ -18,7 +18,7 @@ use crate::{RoomMsg, ServiceError};
 pub async fn subscribe_display(
     office: &ActorRef<OfficeMsg>,
     room: Option<RoomId>,
-    sender: mpsc::Sender<DisplayFrame>,
+    sender: DisplaySink,
     timeout: Duration,
 ) -> Result<(), ServiceError> {
     flatten_call(

@@ -7,7 +7,6 @@ use std::time::Instant;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tally_protocol::{DisplayFrame, RoomId, RoomOccupancy, TimestampMs};
 use tally_storage::{Office, Room, SharedStore};
-use tokio::sync::mpsc;
 
 mod client;
 mod view;
@@ -16,7 +15,7 @@ pub use client::{office_occupancy, room_actor, subscribe_display};
 use view::{OfficeView, RoomSlot};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
-use crate::display_fanout::{DisplayFanout, SnapshotSource};
+use crate::display_fanout::{DisplayFanout, DisplaySink, SnapshotSource};
 use crate::persister::PersisterMsg;
 use crate::restart_policy::RestartTracker;
 use crate::room::{RoomActor, RoomArgs};
@@ -49,8 +48,8 @@ pub enum OfficeMsg {
     Subscribe {
         /// Only this room, if set.
         room: Option<RoomId>,
-        /// The display's bounded queue.
-        sender: mpsc::Sender<DisplayFrame>,
+        /// Where the display's frames go.
+        sender: DisplaySink,
         /// Answered once subscribed.
         reply: RpcReplyPort<Result<(), ServiceError>>,
     },

@@ -441,7 +441,7 @@ pub fn temp_dir() -> (tempfile::TempDir, PathBuf) {
 
 /// Stops an in-process node and fails if any of its actors outlived it (a leak).
 pub async fn stop_checked(node: tally_gateway::RunningNode) {
-    let actors = node.node().clone();
+    let actors = node.node().actors().clone();
     node.stop().await;
     assert_eq!(
         actors.live_actors(),

@@ -9,17 +9,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use tally_actors::subscribe_display;
+use tally_cluster::DisplayStream;
 use tally_protocol::{
     Codec, DisplayFrame, DisplayRequest, ErrorCode, OfficeId, RoomId, SUBPROTOCOL_JSON,
     SUBPROTOCOL_MSGPACK, TenantId,
 };
-use tokio::sync::mpsc;
 
-use crate::app::AppState;
 use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::live_api::hide_tenant;
+use crate::error::{ApiError, hide_tenant};
+use crate::state::AppState;
 use crate::telemetry;
 use crate::ws_conn::{Incoming, WsConn};
 
@@ -52,7 +50,7 @@ pub(crate) async fn connect(
 struct Subscription {
     office: OfficeId,
     room: Option<RoomId>,
-    frames: mpsc::Receiver<DisplayFrame>,
+    frames: DisplayStream,
 }
 
 async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId, exp: u64) {
@@ -106,7 +104,7 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
 /// The next frame of the subscription; pending forever without one, `None` when it ended.
 async fn next_frame(subscription: &mut Option<Subscription>) -> Option<DisplayFrame> {
     match subscription {
-        Some(sub) => sub.frames.recv().await,
+        Some(sub) => sub.frames.next().await,
         None => std::future::pending().await,
     }
 }
@@ -119,13 +117,13 @@ async fn subscribe(
     office: OfficeId,
     room: Option<RoomId>,
 ) -> Result<Subscription, ApiError> {
-    let actor = state
+    let handle = state
         .router
         .office(tenant, &office)
         .await
         .map_err(|err| hide_tenant(err, &office))?;
-    let (sender, frames) = mpsc::channel(state.settings.display.queue_capacity as usize);
-    subscribe_display(&actor, room.clone(), sender, state.call_timeout).await?;
+    let queue = state.settings.display.queue_capacity as usize;
+    let frames = handle.subscribe(room.clone(), queue).await?;
     Ok(Subscription {
         office,
         room,

@@ -3,12 +3,11 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use tally_actors::office_occupancy;
 use tally_protocol::{DisplayFrame, OfficeId, RoomId, TenantId};
 
-use crate::app::AppState;
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiPath};
+use crate::error::{ApiError, ApiPath, hide_tenant};
+use crate::state::AppState;
 
 /// Live occupancy routes.
 pub(crate) fn routes() -> Router<AppState> {
@@ -49,20 +48,10 @@ async fn live(
     room: Option<RoomId>,
 ) -> Result<Json<DisplayFrame>, ApiError> {
     principal.require_read(&tenant, ("office", &office))?;
-    let actor = state
+    let handle = state
         .router
         .office(&tenant, &office)
         .await
         .map_err(|err| hide_tenant(err, &office))?;
-    Ok(Json(
-        office_occupancy(&actor, room, state.call_timeout).await?,
-    ))
-}
-
-/// A missing tenant is reported as a missing office, so a caller cannot probe tenant ids.
-pub(crate) fn hide_tenant(err: tally_actors::ServiceError, office: &OfficeId) -> ApiError {
-    match err {
-        tally_actors::ServiceError::NotFound { .. } => ApiError::not_found("office", office),
-        other => other.into(),
-    }
+    Ok(Json(handle.occupancy(room).await?))
 }

@@ -3,9 +3,9 @@
 use tally_protocol::ErrorCode;
 use tally_storage::Sensor;
 
-use crate::app::AppState;
+use crate::auth::hash_key;
 use crate::error::ApiError;
-use crate::keys::hash_key;
+use crate::state::AppState;
 
 /// The sensor a key belongs to.
 ///

@@ -5,8 +5,8 @@ use axum::extract::State;
 use serde_json::{Value, json};
 use tally_protocol::{ErrorCode, TenantId};
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// `GET /healthz`: the process answers.
 pub(crate) async fn healthz() -> Json<Value> {

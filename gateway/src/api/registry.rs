@@ -11,10 +11,9 @@ use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, OfficeId, RoomId, SensorId, TenantId};
 use tally_storage::{CountMode, Office, Room, Sensor, Tenant};
 
-use crate::app::AppState;
-use crate::auth::{Principal, Role};
+use crate::auth::{Principal, Role, hash_key, new_sensor_key};
 use crate::error::{ApiError, ApiJson, ApiPath};
-use crate::keys::{hash_key, new_sensor_key};
+use crate::state::AppState;
 
 /// Registry routes.
 pub(crate) fn routes() -> Router<AppState> {

@@ -8,12 +8,12 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Serialize;
-use tally_actors::ingest_readings;
-use tally_protocol::{Codec, ErrorCode, ReadingBatch, validate_batch};
+use tally_protocol::{Codec, ErrorCode, ReadingBatch, now_ms, validate_batch};
 
-use crate::app::{AppState, now_ms};
+use super::admission::dispatch;
+use super::sensor_key::sensor_by_key;
 use crate::error::ApiError;
-use crate::sensor_identity::sensor_by_key;
+use crate::state::AppState;
 
 /// Answer of `POST /v1/readings`.
 #[derive(Debug, Serialize)]
@@ -69,19 +69,13 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
     let batch: ReadingBatch = codec.decode(&bytes, &state.limits)?;
     let now = now_ms();
     validate_batch(&batch.items, &state.limits, now)?;
-    let timeout = state.call_timeout;
-    let wanted = u32::try_from(batch.items.len()).unwrap_or(u32::MAX);
-    let _admitted = state
-        .ingest_permits
-        .acquire_many(wanted)
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::Unavailable, "the node is shutting down"))?;
+    let admitted = state.admission.admit(batch.items.len()).await;
     let room = state
         .router
         .room(&sensor.tenant, &sensor.office, &sensor.room)
         .await?;
     // The room is resolved per request, so a restarted room is found again by the next request;
     // `unavailable` (503) tells the sensor to retry, and dedup makes the retry safe.
-    let up_to_seq = ingest_readings(&room, sensor.id, batch.items, now, timeout).await?;
+    let up_to_seq = dispatch(&room, sensor.id, batch.items, admitted)?.await?;
     Ok(BatchAck { up_to_seq })
 }

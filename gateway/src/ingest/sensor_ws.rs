@@ -10,7 +10,7 @@
 //!    after `welcome.last_seq` (dedup makes that exactly-once). Closing, rather than retrying in
 //!    the gateway, keeps every sensor's batches strictly in seq order.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
@@ -18,19 +18,18 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
-use ractor::ActorRef;
-use tally_actors::{RoomMsg, ServiceError, await_ack, ingest_readings, send_readings};
+use tally_cluster::RoomHandle;
 use tally_protocol::{
     Codec, ErrorCode, ProtocolError, Reading, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SensorFrame,
-    ServerFrame,
+    ServerFrame, ServiceError, now_ms,
 };
 use tally_storage::Sensor;
-use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
-use crate::app::{AppState, now_ms};
+use super::admission::{Admitted, InflightWindow, dispatch};
+use super::sensor_key::sensor_by_key;
 use crate::error::ApiError;
-use crate::sensor_identity::sensor_by_key;
+use crate::state::AppState;
 use crate::telemetry;
 use crate::ws_conn::{Incoming, WsConn};
 
@@ -108,24 +107,22 @@ fn conn_codec_decode(
 type PendingAck = BoxFuture<'static, (usize, Instant, Result<u64, ServiceError>)>;
 
 /// A decoded batch waiting for node-wide admission (`ingest.node_inflight`).
-type Admission = BoxFuture<'static, OwnedSemaphorePermit>;
+type Admission = BoxFuture<'static, Admitted>;
 
 async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
-    let room = match state
+    let resolved = state
         .router
         .room(&sensor.tenant, &sensor.office, &sensor.room)
-        .await
-    {
+        .await;
+    let room = match resolved {
         Ok(room) => room,
         Err(err) => return conn.close(err.code(), &err.to_string()).await,
     };
-    let timeout = state.call_timeout;
-    let last_seq =
-        match ingest_readings(&room, sensor.id.clone(), Vec::new(), now_ms(), timeout).await {
-            Ok(seq) => seq,
-            Err(err) => return conn.close(err.code(), &err.to_string()).await,
-        };
-    let window = state.settings.ingest.inflight_window as usize;
+    let last_seq = match room.last_durable_seq(&sensor.id).await {
+        Ok(seq) => seq,
+        Err(err) => return conn.close(err.code(), &err.to_string()).await,
+    };
+    let mut window = InflightWindow::new(state.settings.ingest.inflight_window);
     let welcome = ServerFrame::Welcome {
         tenant: sensor.tenant.clone(),
         office: sensor.office.clone(),
@@ -140,13 +137,12 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
     tracing::debug!(last_seq, "sensor connected");
     let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
     let mut admitting: Option<(Vec<Reading>, Admission)> = None;
-    let mut inflight = 0usize;
     let ack_seconds = metrics::histogram!(telemetry::ACK_SECONDS);
     loop {
         tokio::select! {
             biased;
             Some((items, arrived, result)) = pending.next(), if !pending.is_empty() => {
-                inflight -= items;
+                window.answered(items);
                 match result {
                     Ok(up_to_seq) => {
                         ack_seconds.record(arrived.elapsed().as_secs_f64());
@@ -160,26 +156,24 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                     }
                 }
             }
-            permit = async { admitting.as_mut().expect("guarded").1.as_mut().await }, if admitting.is_some() => {
+            admitted = async { admitting.as_mut().expect("guarded").1.as_mut().await }, if admitting.is_some() => {
                 let (items, _) = admitting.take().expect("guarded");
-                inflight += items.len();
-                match dispatch(&room, &sensor, items, permit, timeout) {
+                window.sent(items.len());
+                match send(&room, &sensor, items, admitted) {
                     Ok(ack) => pending.push_back(ack),
                     Err(err) => return conn.close(err.code(), &format!("{err}; reconnect")).await,
                 }
             }
-            incoming = conn.recv(), if admitting.is_none() && inflight < window => {
+            incoming = conn.recv(), if admitting.is_none() && window.is_open() => {
                 let bytes = match incoming {
                     Incoming::Data(bytes) => bytes,
                     Incoming::Closed => return,
                 };
                 let rejected = match conn_codec_decode(&state, &conn, &bytes) {
                     Ok(SensorFrame::Readings { items }) => {
-                        let permits = state.ingest_permits.clone();
-                        let wanted = u32::try_from(items.len()).unwrap_or(u32::MAX);
-                        let admission: Admission = Box::pin(async move {
-                            permits.acquire_many_owned(wanted).await.expect("the ingest semaphore is never closed")
-                        });
+                        let admission = state.admission.clone();
+                        let readings = items.len();
+                        let admission: Admission = Box::pin(async move { admission.admit(readings).await });
                         admitting = Some((items, admission));
                         None
                     }
@@ -197,21 +191,16 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
     }
 }
 
-/// Enqueues a batch at the room now (so batches keep their order) and returns its pending ack,
-/// which holds the batch's admission permits until the room answers.
-fn dispatch(
-    room: &ActorRef<RoomMsg>,
+/// Sends a batch to the room now (so batches keep their order) and returns its pending ack,
+/// with its size and arrival time for the window and the ack-latency histogram.
+fn send(
+    room: &RoomHandle,
     sensor: &Sensor,
     items: Vec<Reading>,
-    permit: OwnedSemaphorePermit,
-    timeout: Duration,
+    admitted: Admitted,
 ) -> Result<PendingAck, ServiceError> {
     let count = items.len();
     let arrived = Instant::now();
-    let answer = send_readings(room, sensor.id.clone(), items, now_ms())?;
-    Ok(Box::pin(async move {
-        let result = await_ack(answer, timeout).await;
-        drop(permit);
-        (count, arrived, result)
-    }))
+    let ack = dispatch(room, sensor.id.clone(), items, admitted)?;
+    Ok(Box::pin(async move { (count, arrived, ack.await) }))
 }

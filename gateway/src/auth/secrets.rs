@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use tally_config::Settings;
 
-use crate::keys::random_secret;
+use super::keys::random_secret;
 
 /// The node's secrets.
 #[derive(Clone)]

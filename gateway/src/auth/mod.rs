@@ -1,18 +1,23 @@
 //! Who is calling: the superadmin (admin token from the configuration) or a tenant principal
 //! (HS256 JWT with a tenant claim). Handlers check the tenant where they read data.
 
+mod keys;
+mod secrets;
+
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, TenantId};
 
-use crate::app::AppState;
 use crate::error::ApiError;
-use crate::keys::secrets_equal;
+
+pub use keys::{SENSOR_KEY_PREFIX, hash_key, new_sensor_key, random_secret, secrets_equal};
+pub(crate) use secrets::NodeSecrets;
 
 /// What a tenant principal may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,17 +216,21 @@ pub fn bearer_credential(parts: &Parts) -> Option<String> {
     })
 }
 
-impl FromRequestParts<AppState> for Principal {
+impl<S> FromRequestParts<S> for Principal
+where
+    S: Send + Sync,
+    Arc<Authenticator>: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let credential = bearer_credential(parts).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::Unauthenticated,
                 "missing bearer token (Authorization header or access_token query parameter)",
             )
         })?;
-        state.auth.authenticate(&credential)
+        Arc::<Authenticator>::from_ref(state).authenticate(&credential)
     }
 }
 

@@ -1,0 +1,3 @@
+//! What wall displays connect to: the display WebSocket (`GET /v1/live`).
+
+pub(crate) mod ws;

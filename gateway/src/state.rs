@@ -1,0 +1,74 @@
+//! [`AppState`]: what every handler shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use tally_cluster::SharedRouter;
+use tally_config::Settings;
+use tally_protocol::Limits;
+use tally_storage::SharedStore;
+
+use crate::auth::Authenticator;
+use crate::ingest::NodeAdmission;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState(Arc<AppInner>);
+
+/// The inside of [`AppState`].
+#[derive(Debug)]
+pub(crate) struct AppInner {
+    /// The node's configuration.
+    pub(crate) settings: Settings,
+    /// Durable storage (registry reads and writes).
+    pub(crate) store: SharedStore,
+    /// Offices and rooms to their handles.
+    pub(crate) router: SharedRouter,
+    /// Token verification and minting.
+    pub(crate) auth: Arc<Authenticator>,
+    /// Decoding limits from the configuration.
+    pub(crate) limits: Limits,
+    /// The node-wide bound on readings admitted and not yet acknowledged.
+    pub(crate) admission: NodeAdmission,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+impl AppState {
+    /// Shared state over its parts.
+    pub(crate) fn new(
+        settings: Settings,
+        store: SharedStore,
+        router: SharedRouter,
+        auth: Authenticator,
+    ) -> Self {
+        let ingest = &settings.ingest;
+        let limits = Limits {
+            max_frame_bytes: ingest.max_frame_bytes as usize,
+            max_batch_items: ingest.max_batch_items as usize,
+            max_count: ingest.max_count,
+            max_future_skew_ms: i64::try_from(ingest.max_future_skew.as_millis())
+                .unwrap_or(i64::MAX),
+        };
+        let admission = NodeAdmission::new(ingest.node_inflight);
+        Self(Arc::new(AppInner {
+            settings,
+            store,
+            router,
+            auth: Arc::new(auth),
+            limits,
+            admission,
+        }))
+    }
+}
