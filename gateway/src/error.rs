@@ -1,8 +1,11 @@
 //! HTTP errors: every error answers `{"error":{"code","message"}}` with the code's status.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tally_protocol::{ErrorBody, ErrorCode, OfficeId, ProtocolError, ServiceError};
 use tally_storage::StoreError;
@@ -109,4 +112,41 @@ pub struct ApiPath<T>(pub T);
 /// Unknown routes.
 pub async fn route_not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
+}
+
+/// Largest non-JSON error body rewritten by [`json_errors`]; such bodies are one-line texts.
+const MAX_PLAIN_ERROR_BYTES: usize = 4096;
+
+/// Middleware: every error answers `{"error":{"code","message"}}`, including those produced
+/// outside tally's handlers (the router's 405, a refused WebSocket upgrade). A plain-text error
+/// body becomes the message; headers (e.g. `Allow`) are kept.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let code = ErrorCode::for_http_status(status.as_u16());
+    let body = serde_json::to_vec(&ErrorBody::new(code, message)).unwrap_or_default();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(
+        CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

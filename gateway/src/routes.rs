@@ -15,6 +15,7 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/v1/live", get(display::ws::connect))
         .merge(api::routes())
         .fallback(error::route_not_found)
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .with_state(state)
 }

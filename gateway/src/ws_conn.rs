@@ -2,6 +2,7 @@
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
+use futures::SinkExt;
 use serde::Serialize;
 use tally_protocol::{Codec, ErrorCode};
 
@@ -66,7 +67,13 @@ impl WsConn {
                     return Incoming::Data(Bytes::from(text));
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return Incoming::Closed,
+                Some(Ok(Message::Close(_))) => {
+                    // The reply to the peer's close frame is queued; send it, so the peer sees
+                    // a clean close instead of a dropped connection (1006).
+                    let _ = self.socket.flush().await;
+                    return Incoming::Closed;
+                }
+                Some(Err(_)) | None => return Incoming::Closed,
             }
         }
     }

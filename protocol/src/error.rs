@@ -21,7 +21,7 @@ pub enum ErrorCode {
     TooManyItems,
     /// A batch has no readings.
     EmptyBatch,
-    /// A reading's `seq` is 0.
+    /// A reading's `seq` is 0 or above 2^53 − 1.
     InvalidSeq,
     /// A reading's count is negative or above the maximum.
     CountOutOfRange,
@@ -33,6 +33,12 @@ pub enum ErrorCode {
     InvalidId,
     /// A request body or query is invalid.
     InvalidRequest,
+    /// The route exists, but not with this HTTP method.
+    MethodNotAllowed,
+    /// The client was too slow to send its request.
+    RequestTimeout,
+    /// The route is a WebSocket: the request must ask to upgrade.
+    UpgradeRequired,
     /// The WebSocket subprotocol is missing or not supported.
     UnsupportedSubprotocol,
     /// The first frame of a sensor connection must be `hello`.
@@ -64,6 +70,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code that goes with an HTTP status produced outside tally's handlers (the router's 405,
+    /// a refused WebSocket upgrade, a body limit), so every error answers with a code.
+    pub fn for_http_status(status: u16) -> Self {
+        match status {
+            401 => Self::Unauthenticated,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            408 => Self::RequestTimeout,
+            409 => Self::AlreadyExists,
+            413 => Self::FrameTooLarge,
+            426 => Self::UpgradeRequired,
+            429 => Self::RateLimited,
+            503 => Self::Unavailable,
+            400..=499 => Self::InvalidRequest,
+            _ => Self::Internal,
+        }
+    }
+
     /// The snake_case wire form.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,6 +102,9 @@ impl ErrorCode {
             Self::TimestampTooOld => "timestamp_too_old",
             Self::InvalidId => "invalid_id",
             Self::InvalidRequest => "invalid_request",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
+            Self::UpgradeRequired => "upgrade_required",
             Self::UnsupportedSubprotocol => "unsupported_subprotocol",
             Self::ExpectedHello => "expected_hello",
             Self::HelloTimeout => "hello_timeout",
@@ -111,7 +139,9 @@ impl ErrorCode {
             Self::Unauthenticated | Self::TokenExpired | Self::UnknownSensorKey => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
-            Self::HelloTimeout => 408,
+            Self::MethodNotAllowed => 405,
+            Self::HelloTimeout | Self::RequestTimeout => 408,
+            Self::UpgradeRequired => 426,
             Self::AlreadyExists => 409,
             Self::FrameTooLarge => 413,
             Self::RateLimited => 429,
@@ -126,7 +156,11 @@ impl ErrorCode {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            Self::Unavailable | Self::StorageFailure | Self::RateLimited | Self::HelloTimeout
+            Self::Unavailable
+                | Self::StorageFailure
+                | Self::RateLimited
+                | Self::HelloTimeout
+                | Self::RequestTimeout
         )
     }
 
@@ -195,9 +229,12 @@ pub enum ProtocolError {
     /// A batch with no items.
     #[error("batch has no readings")]
     EmptyBatch,
-    /// A reading with `seq` 0.
-    #[error("reading seq must be at least 1")]
-    InvalidSeq,
+    /// A reading whose `seq` is 0 or above [`crate::MAX_SEQ`].
+    #[error("reading seq {seq} is outside 1..={max}", max = crate::MAX_SEQ)]
+    InvalidSeq {
+        /// The seq sent.
+        seq: u64,
+    },
     /// A count outside `0..=max`.
     #[error("reading {seq}: count {count} is outside 0..={max}")]
     CountOutOfRange {
@@ -235,7 +272,8 @@ impl ProtocolError {
     /// The seq of the reading at fault, when one reading was.
     pub fn seq(&self) -> Option<u64> {
         match self {
-            Self::CountOutOfRange { seq, .. }
+            Self::InvalidSeq { seq }
+            | Self::CountOutOfRange { seq, .. }
             | Self::TimestampInFuture { seq, .. }
             | Self::TimestampTooOld { seq, .. } => Some(*seq),
             _ => None,
@@ -249,7 +287,7 @@ impl ProtocolError {
             Self::FrameTooLarge { .. } => ErrorCode::FrameTooLarge,
             Self::TooManyItems { .. } => ErrorCode::TooManyItems,
             Self::EmptyBatch => ErrorCode::EmptyBatch,
-            Self::InvalidSeq => ErrorCode::InvalidSeq,
+            Self::InvalidSeq { .. } => ErrorCode::InvalidSeq,
             Self::CountOutOfRange { .. } => ErrorCode::CountOutOfRange,
             Self::TimestampInFuture { .. } => ErrorCode::TimestampInFuture,
             Self::TimestampTooOld { .. } => ErrorCode::TimestampTooOld,
@@ -284,6 +322,15 @@ mod tests {
             assert!((4000..5000).contains(&code.ws_close_code()));
         }
         assert_eq!(ErrorCode::NotFound.ws_close_code(), 4404);
+    }
+
+    #[test]
+    fn statuses_from_outside_map_to_codes_of_the_same_status() {
+        for status in [400, 401, 403, 404, 405, 408, 409, 413, 426, 429, 500, 503] {
+            assert_eq!(ErrorCode::for_http_status(status).http_status(), status);
+        }
+        assert_eq!(ErrorCode::for_http_status(418), ErrorCode::InvalidRequest);
+        assert_eq!(ErrorCode::for_http_status(502), ErrorCode::Internal);
     }
 
     #[test]

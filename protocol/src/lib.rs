@@ -19,6 +19,6 @@ pub use display_frame::{DisplayFrame, DisplayRequest, RoomOccupancy};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, ProtocolError};
 pub use ids::{IdError, MAX_ID_LEN, OfficeId, RoomId, SensorId, TenantId};
 pub use limits::Limits;
-pub use reading::{MIN_TIMESTAMP_MS, Reading, TimestampMs, now_ms, validate_batch};
+pub use reading::{MAX_SEQ, MIN_TIMESTAMP_MS, Reading, TimestampMs, now_ms, validate_batch};
 pub use sensor_frame::{ReadingBatch, SensorFrame, ServerFrame};
 pub use service_error::ServiceError;

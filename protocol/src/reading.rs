@@ -35,6 +35,11 @@ pub struct Reading {
     pub count: i64,
 }
 
+/// Highest `seq` a reading may carry: 2^53 − 1, the largest integer every JSON implementation
+/// represents exactly. A bound well below `u64::MAX` also means a sensor can never reach a seq
+/// after which it could send nothing more.
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
+
 impl Reading {
     /// Checks value ranges against `limits`, with `now_ms` the node clock.
     ///
@@ -42,8 +47,8 @@ impl Reading {
     /// [`ProtocolError::InvalidSeq`], [`ProtocolError::CountOutOfRange`],
     /// [`ProtocolError::TimestampInFuture`] or [`ProtocolError::TimestampTooOld`].
     pub fn validate(&self, limits: &Limits, now_ms: TimestampMs) -> Result<(), ProtocolError> {
-        if self.seq == 0 {
-            return Err(ProtocolError::InvalidSeq);
+        if !(1..=MAX_SEQ).contains(&self.seq) {
+            return Err(ProtocolError::InvalidSeq { seq: self.seq });
         }
         if self.count < 0 || self.count > i64::from(limits.max_count) {
             return Err(ProtocolError::CountOutOfRange {
@@ -122,6 +127,19 @@ mod tests {
         let limits = Limits::default();
         let code = |r: Reading| r.validate(&limits, NOW).unwrap_err().code();
         assert_eq!(code(reading(0, NOW, 1)), crate::ErrorCode::InvalidSeq);
+        assert_eq!(
+            code(reading(MAX_SEQ + 1, NOW, 1)),
+            crate::ErrorCode::InvalidSeq
+        );
+        assert_eq!(
+            code(reading(u64::MAX, NOW, 1)),
+            crate::ErrorCode::InvalidSeq
+        );
+        assert!(
+            reading(MAX_SEQ, NOW, 1)
+                .validate(&Limits::default(), NOW)
+                .is_ok()
+        );
         assert_eq!(code(reading(1, NOW, -1)), crate::ErrorCode::CountOutOfRange);
         assert_eq!(
             code(reading(1, NOW, 100_001)),

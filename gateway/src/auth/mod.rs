@@ -154,6 +154,14 @@ impl Authenticator {
         if secrets_equal(credential, &self.admin_token) {
             return Ok(Principal::SuperAdmin);
         }
+        self.authenticate_jwt(credential)
+    }
+
+    /// Authenticates a tenant JWT only (never the admin token).
+    ///
+    /// # Errors
+    /// `token_expired` or `unauthenticated`.
+    pub fn authenticate_jwt(&self, credential: &str) -> Result<Principal, ApiError> {
         match jsonwebtoken::decode::<Claims>(credential, &self.decoding, &self.validation) {
             Ok(data) => Ok(Principal::Tenant {
                 tenant: data.claims.tenant,
@@ -199,21 +207,32 @@ impl Authenticator {
     }
 }
 
-/// The bearer credential of a request: `Authorization: Bearer …`, or the `access_token` query
-/// parameter (browsers cannot set headers on WebSockets).
+/// The bearer credential of a request's `Authorization: Bearer …` header. Credentials are never
+/// taken from the query string, where they would land in logs and proxies; the one exception is
+/// [`DisplayViewer`].
 pub fn bearer_credential(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts
+    parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
-    }
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned())
+}
+
+/// The `access_token` query parameter.
+fn query_credential(parts: &Parts) -> Option<String> {
     parts.uri.query().and_then(|query| {
         query
             .split('&')
             .find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
     })
+}
+
+fn missing_credential() -> ApiError {
+    ApiError::new(
+        ErrorCode::Unauthenticated,
+        "missing bearer token (Authorization: Bearer <token>)",
+    )
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -224,13 +243,48 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let credential = bearer_credential(parts).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthenticated,
-                "missing bearer token (Authorization header or access_token query parameter)",
-            )
-        })?;
+        let credential = bearer_credential(parts).ok_or_else(missing_credential)?;
         Arc::<Authenticator>::from_ref(state).authenticate(&credential)
+    }
+}
+
+/// The tenant principal of a display WebSocket. Browsers cannot set headers on a WebSocket, so
+/// its tenant JWT may also come in the `access_token` query parameter; the admin token is never
+/// accepted there (nor is it a display's credential anywhere).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayViewer {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// Token expiry, seconds since the epoch.
+    pub exp: u64,
+}
+
+impl<S> FromRequestParts<S> for DisplayViewer
+where
+    S: Send + Sync,
+    Arc<Authenticator>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let auth = Arc::<Authenticator>::from_ref(state);
+        let principal = match (bearer_credential(parts), query_credential(parts)) {
+            (Some(header), _) => auth.authenticate(&header)?,
+            (None, Some(query)) => auth.authenticate_jwt(&query)?,
+            (None, None) => {
+                return Err(ApiError::new(
+                    ErrorCode::Unauthenticated,
+                    "missing tenant token (Authorization header or access_token query parameter)",
+                ));
+            }
+        };
+        match principal {
+            Principal::Tenant { tenant, exp, .. } => Ok(Self { tenant, exp }),
+            Principal::SuperAdmin => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "displays connect with a tenant token (POST /v1/tenants/{tenant}/tokens)",
+            )),
+        }
     }
 }
 

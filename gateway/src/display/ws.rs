@@ -8,14 +8,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tally_cluster::DisplayStream;
 use tally_protocol::{
     Codec, DisplayFrame, DisplayRequest, ErrorCode, OfficeId, RoomId, SUBPROTOCOL_JSON,
     SUBPROTOCOL_MSGPACK, TenantId,
 };
 
-use crate::auth::Principal;
+use crate::auth::DisplayViewer;
 use crate::error::{ApiError, hide_tenant};
 use crate::state::AppState;
 use crate::telemetry;
@@ -24,16 +24,9 @@ use crate::ws_conn::{Incoming, WsConn};
 /// Upgrades a display connection (JSON unless `tally.v1.msgpack` is requested).
 pub(crate) async fn connect(
     State(state): State<AppState>,
-    principal: Principal,
+    DisplayViewer { tenant, exp }: DisplayViewer,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Principal::Tenant { tenant, exp, .. } = principal else {
-        let err = ApiError::new(
-            ErrorCode::Forbidden,
-            "displays connect with a tenant token (POST /v1/tenants/{tenant}/tokens)",
-        );
-        return err.into_response();
-    };
     let ws = ws.protocols([SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK]);
     let codec = ws
         .selected_protocol()
