@@ -8,12 +8,15 @@ use std::time::Duration;
 
 use ractor::ActorRef;
 use tally_actors::{
-    ActorSettings, NodeHandle, NodeMsg, OfficeMsg, ServiceError, TenantMsg, ingest_readings,
-    office_occupancy,
+    NodeMsg, OfficeMsg, ServiceError, TenantMsg, ingest_readings, office_occupancy,
 };
 use tally_protocol::{DisplayFrame, OfficeId, Reading, RoomId, SensorId, TenantId};
-use tally_storage::*;
+use tally_storage::{FaultInjectingStore, Store};
 use tokio::sync::{oneshot, watch};
+
+mod support;
+
+use support::TestNode;
 
 const T0: i64 = 1_764_000_000_000;
 /// Rooms of the slow office.
@@ -74,9 +77,7 @@ impl Gate {
 }
 
 struct Fixture {
-    _dir: tempfile::TempDir,
-    disk: Arc<FaultInjectingStore>,
-    node: NodeHandle,
+    test: TestNode,
     tenant: TenantId,
     slow: OfficeId,
     quick: OfficeId,
@@ -85,46 +86,16 @@ struct Fixture {
 /// One tenant with a slow office of [`SLOW_ROOMS`] rooms (`a000`…) and a quick office of one
 /// room (`b000`).
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(FaultInjectingStore::new(Arc::new(
-        EmbeddedStore::open(dir.path()).unwrap(),
-    )));
     let tenant = TenantId::new("t").unwrap();
-    disk.create_tenant(&Tenant {
-        id: tenant.clone(),
-        name: String::new(),
-    })
-    .await
-    .unwrap();
     let (slow, quick) = (OfficeId::new("a").unwrap(), OfficeId::new("b").unwrap());
-    for (office, rooms) in [(&slow, SLOW_ROOMS), (&quick, 1)] {
-        disk.create_office(&Office {
-            tenant: tenant.clone(),
-            id: office.clone(),
-            name: String::new(),
-        })
-        .await
-        .unwrap();
-        for i in 0..rooms {
-            disk.create_room(&Room {
-                tenant: tenant.clone(),
-                office: office.clone(),
-                id: room_id(office, i),
-                name: String::new(),
-                capacity: 10,
-                count_mode: CountMode::Sum,
-            })
-            .await
-            .unwrap();
-        }
-    }
-    let (node, _) = NodeHandle::start(disk.clone(), ActorSettings::default())
-        .await
-        .unwrap();
+    let offices = [(&slow, SLOW_ROOMS), (&quick, 1)].map(|(office, rooms)| {
+        (
+            office.clone(),
+            (0..rooms).map(|i| room_id(office, i)).collect(),
+        )
+    });
     Fixture {
-        _dir: dir,
-        disk,
-        node,
+        test: TestNode::start(&tenant, &offices).await,
         tenant,
         slow,
         quick,
@@ -143,6 +114,7 @@ impl Fixture {
     /// Sends one reading to a room (through `NodeHandle::room`) and waits for its ack.
     async fn ingest(&self, office: &OfficeId, seq: u64, count: i64) -> Result<u64, ServiceError> {
         let room = self
+            .test
             .node
             .room(&self.tenant, office, &room_id(office, 0))
             .await?;
@@ -151,7 +123,7 @@ impl Fixture {
             ts: T0 + seq as i64 * 1000,
             count,
         };
-        let timeout = self.node.settings().call_timeout;
+        let timeout = self.test.node.settings().call_timeout;
         ingest_readings(
             &room,
             SensorId::new("s").unwrap(),
@@ -163,7 +135,7 @@ impl Fixture {
     }
 
     async fn tenant_actor(&self) -> ActorRef<TenantMsg> {
-        let node = ActorRef::<NodeMsg>::from(self.node.cell());
+        let node = ActorRef::<NodeMsg>::from(self.test.node.cell());
         let tenant = self.tenant.clone();
         node.call(|reply| NodeMsg::GetTenant { tenant, reply }, Some(PATIENCE))
             .await
@@ -171,25 +143,16 @@ impl Fixture {
             .unwrap()
             .unwrap()
     }
-
-    async fn stop_checked(self) {
-        self.node.shutdown().await;
-        assert_eq!(
-            self.node.live_actors(),
-            0,
-            "actors still alive after shutdown"
-        );
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_office_does_not_hold_up_its_sibling_and_its_rooms_start_together() {
     let f = fixture().await;
-    let gate = Gate::install(&f.disk, |method, id| {
+    let gate = Gate::install(&f.test.disk, |method, id| {
         method == "room_state" && is_slow_room(id)
     });
     let slow = tokio::spawn({
-        let (node, tenant, office) = (f.node.clone(), f.tenant.clone(), f.slow.clone());
+        let (node, tenant, office) = (f.test.node.clone(), f.tenant.clone(), f.slow.clone());
         async move { node.room(&tenant, &office, &room_id(&office, 0)).await }
     });
     gate.arrived(1).await;
@@ -197,7 +160,7 @@ async fn a_slow_office_does_not_hold_up_its_sibling_and_its_rooms_start_together
     // the slow office, this would wait for the gate that opens only afterwards, and time out).
     assert_eq!(f.ingest(&f.quick, 1, 4).await, Ok(1));
     assert_eq!(f.ingest(&f.quick, 2, 5).await, Ok(2));
-    let quick = f.node.office(&f.tenant, &f.quick).await.unwrap();
+    let quick = f.test.node.office(&f.tenant, &f.quick).await.unwrap();
     let frame = office_occupancy(&quick, None, PATIENCE).await.unwrap();
     assert!(
         matches!(frame, DisplayFrame::Snapshot { total: 5, .. }),
@@ -210,7 +173,7 @@ async fn a_slow_office_does_not_hold_up_its_sibling_and_its_rooms_start_together
     gate.open();
     let room = slow.await.unwrap().unwrap();
     assert_eq!(f.ingest(&f.slow, 1, 3).await, Ok(1));
-    let office = f.node.office(&f.tenant, &f.slow).await.unwrap();
+    let office = f.test.node.office(&f.tenant, &f.slow).await.unwrap();
     let DisplayFrame::Snapshot { rooms, total, .. } =
         office_occupancy(&office, None, PATIENCE).await.unwrap()
     else {
@@ -218,7 +181,8 @@ async fn a_slow_office_does_not_hold_up_its_sibling_and_its_rooms_start_together
     };
     assert_eq!((rooms.len(), total), (SLOW_ROOMS, 3));
     assert_eq!(
-        f.node
+        f.test
+            .node
             .room(&f.tenant, &f.slow, &room_id(&f.slow, 0))
             .await
             .unwrap()
@@ -226,13 +190,13 @@ async fn a_slow_office_does_not_hold_up_its_sibling_and_its_rooms_start_together
         room.get_id()
     );
     assert_eq!(gate.count(), SLOW_ROOMS, "each room restored once");
-    f.stop_checked().await;
+    f.test.stop_checked().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_for_a_starting_office_share_one_activation() {
     let f = fixture().await;
-    let gate = Gate::install(&f.disk, |method, id| method == "rooms" && id == "a");
+    let gate = Gate::install(&f.test.disk, |method, id| method == "rooms" && id == "a");
     let tenant = f.tenant_actor().await;
     // Casts reach the tenant in order: all of these are handled before the probe below.
     let answers: Vec<oneshot::Receiver<_>> = (0..8)
@@ -280,33 +244,41 @@ async fn requests_for_a_starting_office_share_one_activation() {
             .unwrap();
         ids.push(office.get_id());
     }
-    let later = f.node.office(&f.tenant, &f.slow).await.unwrap();
+    let later = f.test.node.office(&f.tenant, &f.slow).await.unwrap();
     assert!(ids.iter().all(|id| *id == later.get_id()), "{ids:?}");
     assert_eq!(gate.count(), 1, "one activation");
-    f.stop_checked().await;
+    f.test.stop_checked().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_stopped_during_an_activation_leaves_no_actor_behind() {
     let f = fixture().await;
-    let gate = Gate::install(&f.disk, |method, id| {
+    let gate = Gate::install(&f.test.disk, |method, id| {
         method == "room_state" && is_slow_room(id)
     });
     assert_eq!(f.ingest(&f.quick, 1, 2).await, Ok(1));
     let waiting = tokio::spawn({
-        let (node, tenant, office) = (f.node.clone(), f.tenant.clone(), f.slow.clone());
+        let (node, tenant, office) = (f.test.node.clone(), f.tenant.clone(), f.slow.clone());
         async move { node.office(&tenant, &office).await }
     });
     gate.arrived(SLOW_ROOMS).await;
     // The gate never opens: stopping cancels the activation, and its waiter hears so.
-    f.node.shutdown().await;
+    f.test.node.shutdown().await;
     let answer = waiting.await.unwrap();
     assert!(
         matches!(answer, Err(ServiceError::Unavailable(_))),
         "{answer:?}"
     );
-    assert_eq!(f.node.live_actors(), 0, "actors still alive after shutdown");
-    let state = f.disk.room_state(&f.tenant, &room_id(&f.quick, 0)).await;
+    assert_eq!(
+        f.test.node.live_actors(),
+        0,
+        "actors still alive after shutdown"
+    );
+    let state = f
+        .test
+        .disk
+        .room_state(&f.tenant, &room_id(&f.quick, 0))
+        .await;
     assert_eq!(
         state.unwrap().map(|s| s.count),
         Some(2),
