@@ -199,6 +199,9 @@ where
                     let _ = actor.cast(message);
                 }
             }
+            Err(err @ ServiceError::NotFound { .. }) => {
+                tracing::debug!(kind, key = %key, error = %err, "no such child");
+            }
             Err(err) => tracing::warn!(kind, key = %key, error = %err, "child did not start"),
         }
         for waiter in waiters {

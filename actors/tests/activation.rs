@@ -11,7 +11,7 @@ use tally_actors::{
     NodeMsg, OfficeMsg, ServiceError, TenantMsg, ingest_readings, office_occupancy,
 };
 use tally_protocol::{DisplayFrame, OfficeId, Reading, RoomId, SensorId, TenantId};
-use tally_storage::{FaultInjectingStore, Store};
+use tally_storage::{CountMode, FaultInjectingStore, Room, Store};
 use tokio::sync::{oneshot, watch};
 
 mod support;
@@ -284,4 +284,45 @@ async fn a_node_stopped_during_an_activation_leaves_no_actor_behind() {
         Some(2),
         "drained and durable"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_created_while_their_office_runs_show_up() {
+    let f = fixture().await;
+    let office = f.test.node.office(&f.tenant, &f.quick).await.unwrap();
+    let new_room = |i| Room {
+        tenant: f.tenant.clone(),
+        office: f.quick.clone(),
+        id: room_id(&f.quick, i),
+        name: String::new(),
+        capacity: 10,
+        count_mode: CountMode::Sum,
+    };
+    // Announced by the registry: forwarded to the running office, which starts it.
+    f.test.disk.create_room(&new_room(1)).await.unwrap();
+    f.test.node.room_created(new_room(1));
+    // Not announced: the office finds it in the registry when it is first asked for.
+    f.test.disk.create_room(&new_room(2)).await.unwrap();
+    for i in [1, 2] {
+        let room = room_id(&f.quick, i);
+        let answer = f.test.node.room(&f.tenant, &f.quick, &room).await;
+        assert!(answer.is_ok(), "{room}: {answer:?}");
+    }
+    let DisplayFrame::Snapshot { rooms, .. } =
+        office_occupancy(&office, None, PATIENCE).await.unwrap()
+    else {
+        panic!("expected a snapshot")
+    };
+    assert_eq!(rooms.len(), 3);
+    for (office, room) in [
+        (&f.quick, room_id(&f.quick, 9)),
+        (&f.quick, room_id(&f.slow, 0)),
+    ] {
+        let answer = f.test.node.room(&f.tenant, office, &room).await;
+        assert!(
+            matches!(answer, Err(ServiceError::NotFound { .. })),
+            "{room}: {answer:?}"
+        );
+    }
+    f.test.stop_checked().await;
 }
