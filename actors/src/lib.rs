@@ -17,6 +17,7 @@ mod rollup;
 mod room;
 mod room_live;
 mod settings;
+mod supervision;
 pub mod telemetry;
 mod tenant;
 

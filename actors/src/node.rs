@@ -2,12 +2,11 @@
 //! supervisors; a tenant that keeps failing is quarantined here (its actors stop, its requests get
 //! `tenant_quarantined`), and nothing else on the node is touched.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ractor::{
-    Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr,
-    SupervisionEvent,
+    Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SpawnErr, SupervisionEvent,
 };
 use tally_protocol::{OfficeId, RoomId, TenantId};
 use tally_storage::{Room, SharedStore};
@@ -17,6 +16,7 @@ use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
 use crate::office::room_actor;
 use crate::persister::{Persister, PersisterArgs, PersisterMsg};
+use crate::supervision::{ChildExit, Children, Started, spawn_child};
 use crate::tenant::{TenantArgs, TenantSupervisor};
 use crate::{ActorSettings, OfficeMsg, RoomMsg, ServiceError, TenantMsg, telemetry};
 
@@ -44,6 +44,8 @@ pub enum NodeMsg {
         /// The answer.
         reply: RpcReplyPort<bool>,
     },
+    /// A tenant's start ended (sent by its start task).
+    TenantStarted(Started<TenantId, TenantMsg>),
 }
 
 /// The node supervisor actor.
@@ -67,8 +69,7 @@ pub struct NodeState {
     _census: CensusGuard,
     args: NodeArgs,
     persister: ActorRef<PersisterMsg>,
-    tenants: HashMap<TenantId, ActorRef<TenantMsg>>,
-    by_actor: HashMap<ActorId, TenantId>,
+    tenants: Children<TenantId, TenantMsg>,
     quarantined: BTreeSet<TenantId>,
 }
 
@@ -91,10 +92,9 @@ impl Actor for NodeSupervisor {
             Actor::spawn_linked(None, Persister, persister_args, myself.get_cell()).await?;
         Ok(NodeState {
             _census: args.census.enter(ActorKind::Node),
+            tenants: Children::new("tenant", args.settings.restart),
             args,
             persister,
-            tenants: HashMap::new(),
-            by_actor: HashMap::new(),
             quarantined: BTreeSet::new(),
         })
     }
@@ -105,9 +105,7 @@ impl Actor for NodeSupervisor {
         state: &mut NodeState,
     ) -> Result<(), ActorProcessingErr> {
         let timeout = Some(state.args.settings.call_timeout);
-        for tenant in state.tenants.values() {
-            let _ = tenant.drain_and_wait(timeout).await;
-        }
+        state.tenants.drain(state.args.settings.call_timeout).await;
         // Every room has stopped: wait for their last writes, then stop the persister.
         let _ = state.persister.call(PersisterMsg::Barrier, timeout).await;
         let _ = state.persister.drain_and_wait(timeout).await;
@@ -122,12 +120,18 @@ impl Actor for NodeSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             NodeMsg::GetTenant { tenant, reply } => {
-                let _ = reply.send(state.tenant(&myself, tenant).await);
+                if state.quarantined.contains(&tenant) {
+                    let _ = reply.send(Err(ServiceError::TenantQuarantined(tenant.to_string())));
+                } else if state.tenants.request(&tenant, reply) {
+                    state.start_tenant(&myself, tenant);
+                }
+            }
+            NodeMsg::TenantStarted(started) => {
+                let _ = state.tenants.started(started);
             }
             NodeMsg::RoomCreated(room) => {
-                if let Some(tenant) = state.tenants.get(&room.tenant) {
-                    let _ = tenant.cast(TenantMsg::RoomCreated(room));
-                }
+                let tenant = room.tenant.clone();
+                state.tenants.send(&tenant, TenantMsg::RoomCreated(room));
             }
             NodeMsg::GetPersister(reply) => {
                 let _ = reply.send(state.persister.clone());
@@ -160,42 +164,22 @@ impl Actor for NodeSupervisor {
                 // The persister only fails on a bug; without it nothing can be acknowledged.
                 Err(format!("persister failed: {err}").into())
             }
-            SupervisionEvent::ActorFailed(cell, err) => {
-                if let Some(tenant) = state.by_actor.remove(&cell.get_id()) {
-                    state.tenants.remove(&tenant);
-                    metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "tenant").increment(1);
+            event => {
+                if let Some(ChildExit::Failed(tenant, err)) = state.tenants.exited(&event) {
                     tracing::error!(tenant = %tenant, error = %err, "tenant quarantined after repeated failures");
                     state.quarantined.insert(tenant);
                     metrics::gauge!(telemetry::TENANTS_QUARANTINED).increment(1.0);
                 }
                 Ok(())
             }
-            SupervisionEvent::ActorTerminated(cell, _, _) => {
-                if let Some(tenant) = state.by_actor.remove(&cell.get_id()) {
-                    state.tenants.remove(&tenant);
-                }
-                Ok(())
-            }
-            _ => Ok(()),
         }
     }
 }
 
 impl NodeState {
-    async fn tenant(
-        &mut self,
-        myself: &ActorRef<NodeMsg>,
-        tenant: TenantId,
-    ) -> Result<ActorRef<TenantMsg>, ServiceError> {
-        if self.quarantined.contains(&tenant) {
-            return Err(ServiceError::TenantQuarantined(tenant.to_string()));
-        }
-        if let Some(actor) = self.tenants.get(&tenant) {
-            return Ok(actor.clone());
-        }
-        if self.args.store.tenant(&tenant).await?.is_none() {
-            return Err(ServiceError::not_found("tenant", &tenant));
-        }
+    /// Activates a tenant off the node's message loop: its existence is read from the store and
+    /// its supervisor spawned (linked to the node) in a task; requests meanwhile wait for it.
+    fn start_tenant(&mut self, myself: &ActorRef<NodeMsg>, tenant: TenantId) {
         let args = TenantArgs {
             tenant: tenant.clone(),
             store: self.args.store.clone(),
@@ -203,14 +187,15 @@ impl NodeState {
             settings: self.args.settings,
             census: self.args.census.clone(),
         };
-        let (actor, _) = Actor::spawn_linked(None, TenantSupervisor, args, myself.get_cell())
-            .await
-            .map_err(|err| {
-                ServiceError::Unavailable(format!("tenant {tenant} could not start: {err}"))
-            })?;
-        self.by_actor.insert(actor.get_id(), tenant.clone());
-        self.tenants.insert(tenant, actor.clone());
-        Ok(actor)
+        let node = myself.get_cell();
+        self.tenants
+            .start(tenant, myself, NodeMsg::TenantStarted, async move {
+                let tenant = args.tenant.clone();
+                if args.store.tenant(&tenant).await?.is_none() {
+                    return Err(ServiceError::not_found("tenant", &tenant));
+                }
+                spawn_child("tenant", &tenant, TenantSupervisor, args, node).await
+            });
     }
 }
 

@@ -2,18 +2,15 @@
 //! that fails is reactivated from storage on its next use; one that keeps failing escalates, and
 //! the node quarantines the tenant. No other tenant notices.
 
-use std::collections::HashMap;
-use std::time::Instant;
-
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tally_protocol::{OfficeId, TenantId};
 use tally_storage::{Room, SharedStore};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::office::{OfficeActor, OfficeArgs};
 use crate::persister::PersisterMsg;
-use crate::restart_policy::RestartTracker;
-use crate::{ActorSettings, OfficeMsg, ServiceError, telemetry};
+use crate::supervision::{ChildExit, Children, Started, spawn_child};
+use crate::{ActorSettings, OfficeMsg, ServiceError};
 
 /// Messages of a [`TenantSupervisor`].
 #[derive(Debug)]
@@ -27,6 +24,8 @@ pub enum TenantMsg {
     },
     /// A room was added to the registry; its office (if active) starts it.
     RoomCreated(Room),
+    /// An office's start ended (sent by its start task).
+    OfficeStarted(Started<OfficeId, OfficeMsg>),
 }
 
 /// The tenant supervisor actor.
@@ -53,9 +52,7 @@ pub struct TenantArgs {
 pub struct TenantState {
     _census: CensusGuard,
     args: TenantArgs,
-    offices: HashMap<OfficeId, ActorRef<OfficeMsg>>,
-    by_actor: HashMap<ActorId, OfficeId>,
-    restarts: RestartTracker<OfficeId>,
+    offices: Children<OfficeId, OfficeMsg>,
 }
 
 impl Actor for TenantSupervisor {
@@ -71,10 +68,8 @@ impl Actor for TenantSupervisor {
         tracing::info!(tenant = %args.tenant, "tenant activated");
         Ok(TenantState {
             _census: args.census.enter(ActorKind::Tenant),
-            restarts: RestartTracker::new(args.settings.restart),
+            offices: Children::new("office", args.settings.restart),
             args,
-            offices: HashMap::new(),
-            by_actor: HashMap::new(),
         })
     }
 
@@ -83,10 +78,7 @@ impl Actor for TenantSupervisor {
         _myself: ActorRef<TenantMsg>,
         state: &mut TenantState,
     ) -> Result<(), ActorProcessingErr> {
-        let timeout = Some(state.args.settings.call_timeout);
-        for office in state.offices.values() {
-            let _ = office.drain_and_wait(timeout).await;
-        }
+        state.offices.drain(state.args.settings.call_timeout).await;
         Ok(())
     }
 
@@ -98,12 +90,16 @@ impl Actor for TenantSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             TenantMsg::GetOffice { office, reply } => {
-                let _ = reply.send(state.office(&myself, office).await);
+                if state.offices.request(&office, reply) {
+                    state.start_office(&myself, office);
+                }
+            }
+            TenantMsg::OfficeStarted(started) => {
+                let _ = state.offices.started(started);
             }
             TenantMsg::RoomCreated(room) => {
-                if let Some(office) = state.offices.get(&room.office) {
-                    let _ = office.cast(OfficeMsg::RoomCreated(room));
-                }
+                let office = room.office.clone();
+                state.offices.send(&office, OfficeMsg::RoomCreated(room));
             }
         }
         Ok(())
@@ -115,64 +111,37 @@ impl Actor for TenantSupervisor {
         event: SupervisionEvent,
         state: &mut TenantState,
     ) -> Result<(), ActorProcessingErr> {
-        match event {
-            SupervisionEvent::ActorFailed(cell, err) => {
-                let Some(office) = state.by_actor.remove(&cell.get_id()) else {
-                    return Ok(());
-                };
-                state.offices.remove(&office);
-                metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "office").increment(1);
-                tracing::warn!(tenant = %state.args.tenant, office = %office, error = %err, "office failed; it reactivates from storage on next use");
-                if !state.restarts.allow_restart(office.clone(), Instant::now()) {
-                    let policy = state.args.settings.restart;
-                    return Err(format!(
-                        "office {office} failed more than {} times within {:?}; escalating: {err}",
-                        policy.max_restarts, policy.window
-                    )
-                    .into());
-                }
-                metrics::counter!(telemetry::ACTOR_RESTARTS, "kind" => "office").increment(1);
-            }
-            SupervisionEvent::ActorTerminated(cell, _, _) => {
-                if let Some(office) = state.by_actor.remove(&cell.get_id()) {
-                    state.offices.remove(&office);
-                }
-            }
-            _ => {}
+        if let Some(ChildExit::Failed(office, err)) = state.offices.exited(&event) {
+            tracing::warn!(tenant = %state.args.tenant, office = %office, error = %err, "office failed; it reactivates from storage on next use");
+            state.offices.allow_restart(&office, &err)?;
         }
         Ok(())
     }
 }
 
 impl TenantState {
-    async fn office(
-        &mut self,
-        myself: &ActorRef<TenantMsg>,
-        office: OfficeId,
-    ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
-        if let Some(actor) = self.offices.get(&office) {
-            return Ok(actor.clone());
-        }
-        let record = self
-            .args
-            .store
-            .office(&self.args.tenant, &office)
-            .await?
-            .ok_or_else(|| ServiceError::not_found("office", &office))?;
-        let args = OfficeArgs {
-            office: record,
-            store: self.args.store.clone(),
-            persister: self.args.persister.clone(),
-            settings: self.args.settings,
-            census: self.args.census.clone(),
-        };
-        let (actor, _) = Actor::spawn_linked(None, OfficeActor, args, myself.get_cell())
-            .await
-            .map_err(|err| {
-                ServiceError::Unavailable(format!("office {office} could not start: {err}"))
-            })?;
-        self.by_actor.insert(actor.get_id(), office.clone());
-        self.offices.insert(office, actor.clone());
-        Ok(actor)
+    /// Activates an office off the tenant's message loop: its record is read and the office
+    /// spawned (linked to the tenant; its `pre_start` starts its rooms) in a task, while requests
+    /// for it wait and the tenant serves its other offices.
+    fn start_office(&mut self, myself: &ActorRef<TenantMsg>, office: OfficeId) {
+        let args = self.args.clone();
+        let tenant = myself.get_cell();
+        let id = office.clone();
+        self.offices
+            .start(office, myself, TenantMsg::OfficeStarted, async move {
+                let record = args
+                    .store
+                    .office(&args.tenant, &id)
+                    .await?
+                    .ok_or_else(|| ServiceError::not_found("office", &id))?;
+                let args = OfficeArgs {
+                    office: record,
+                    store: args.store,
+                    persister: args.persister,
+                    settings: args.settings,
+                    census: args.census,
+                };
+                spawn_child("office", &id, OfficeActor, args, tenant).await
+            });
     }
 }

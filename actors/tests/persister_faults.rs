@@ -1,18 +1,18 @@
 //! The persister acknowledges only durable writes; a failed write answers an error and the room
 //! restarts from storage, so nothing unacknowledged is ever reported as applied.
 
-use std::sync::Arc;
-
-use tally_actors::{ActorSettings, NodeHandle, ServiceError, ingest_readings};
+use tally_actors::{ActorSettings, ServiceError, ingest_readings};
 use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId};
-use tally_storage::*;
+use tally_storage::{Resolution, Store, TimeRange};
+
+mod support;
+
+use support::TestNode;
 
 const T0: i64 = 1_764_000_000_000;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
-    disk: Arc<FaultInjectingStore>,
-    node: NodeHandle,
+    test: TestNode,
     tenant: TenantId,
     office: OfficeId,
     room: RoomId,
@@ -20,45 +20,15 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let disk = Arc::new(FaultInjectingStore::new(Arc::new(
-        EmbeddedStore::open(dir.path()).unwrap(),
-    )));
     let (tenant, office, room, sensor) = (
         TenantId::new("t").unwrap(),
         OfficeId::new("o").unwrap(),
         RoomId::new("r").unwrap(),
         SensorId::new("s").unwrap(),
     );
-    disk.create_tenant(&Tenant {
-        id: tenant.clone(),
-        name: String::new(),
-    })
-    .await
-    .unwrap();
-    disk.create_office(&Office {
-        tenant: tenant.clone(),
-        id: office.clone(),
-        name: String::new(),
-    })
-    .await
-    .unwrap();
-    let record = Room {
-        tenant: tenant.clone(),
-        office: office.clone(),
-        id: room.clone(),
-        name: String::new(),
-        capacity: 5,
-        count_mode: CountMode::Sum,
-    };
-    disk.create_room(&record).await.unwrap();
-    let (node, _) = NodeHandle::start(disk.clone(), ActorSettings::default())
-        .await
-        .unwrap();
+    let test = TestNode::start(&tenant, &[(office.clone(), vec![room.clone()])]).await;
     Fixture {
-        _dir: dir,
-        disk,
-        node,
+        test,
         tenant,
         office,
         room,
@@ -77,6 +47,7 @@ fn reading(seq: u64, count: i64) -> Reading {
 impl Fixture {
     async fn ingest(&self, items: Vec<Reading>) -> Result<u64, ServiceError> {
         let room = self
+            .test
             .node
             .room(&self.tenant, &self.office, &self.room)
             .await?;
@@ -96,13 +67,13 @@ async fn failed_write_is_not_acknowledged_and_the_room_restarts_from_storage() {
     let f = fixture().await;
     assert_eq!(f.ingest(vec![reading(1, 3)]).await, Ok(1));
 
-    f.disk.fail_writes(true);
+    f.test.disk.fail_writes(true);
     let failed = f.ingest(vec![reading(2, 9)]).await;
     assert!(
         matches!(failed, Err(ServiceError::Storage(_))),
         "{failed:?}"
     );
-    f.disk.fail_writes(false);
+    f.test.disk.fail_writes(false);
 
     // The room restarted from what is durable: seq 2 was never applied, so it is accepted now.
     let mut answer = f.ingest(vec![]).await;
@@ -112,20 +83,25 @@ async fn failed_write_is_not_acknowledged_and_the_room_restarts_from_storage() {
     assert_eq!(answer, Ok(1), "the dedup mark is the durable one");
     assert_eq!(f.ingest(vec![reading(2, 9)]).await, Ok(2));
     let state = f
+        .test
         .disk
         .room_state(&f.tenant, &f.room)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((state.count, state.sensors[&f.sensor].last_seq), (9, 2));
-    f.node.shutdown().await;
-    assert_eq!(f.node.live_actors(), 0, "actors still alive after shutdown");
+    f.test.stop_checked().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipelined_batches_are_acknowledged_in_order_and_all_are_durable() {
     let f = fixture().await;
-    let room = f.node.room(&f.tenant, &f.office, &f.room).await.unwrap();
+    let room = f
+        .test
+        .node
+        .room(&f.tenant, &f.office, &f.room)
+        .await
+        .unwrap();
     // One sensor pipelines 200 batches in seq order (join_all sends them in order).
     let calls = (1..=200u64).map(|seq| {
         ingest_readings(
@@ -144,6 +120,7 @@ async fn pipelined_batches_are_acknowledged_in_order_and_all_are_durable() {
         "{acks:?}"
     );
     let stored = f
+        .test
         .disk
         .readings(
             &f.tenant,
@@ -157,6 +134,7 @@ async fn pipelined_batches_are_acknowledged_in_order_and_all_are_durable() {
         .unwrap();
     assert_eq!(stored.len(), 200, "every acknowledged reading is stored");
     let minutes = f
+        .test
         .disk
         .rollups(
             &f.tenant,
@@ -174,6 +152,5 @@ async fn pipelined_batches_are_acknowledged_in_order_and_all_are_durable() {
         3,
         "200 s of readings close three full minutes"
     );
-    f.node.shutdown().await;
-    assert_eq!(f.node.live_actors(), 0, "actors still alive after shutdown");
+    f.test.stop_checked().await;
 }

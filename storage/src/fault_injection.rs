@@ -1,9 +1,12 @@
 //! A [`Store`] wrapper for tests that need storage to misbehave on purpose: writes that fail (a
-//! full disk) or that are held until released (a slow disk). Everything else, and every write
-//! that goes through, is the wrapped real store.
+//! full disk) or that are held until released (a slow disk), and registry/state reads that wait
+//! on a test's hook (a slow read). Everything else, and every write that goes through, is the
+//! wrapped real store.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
@@ -14,13 +17,28 @@ use crate::{
     StoredReading, Tenant, TimeRange, WriteBatch,
 };
 
-/// A real store whose writes can be made to fail or to wait.
+/// A future a read waits for.
+type Delay = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Called before a read with the [`Store`] method's name and the id it reads.
+type ReadHook = Arc<dyn Fn(&'static str, &str) -> Delay + Send + Sync>;
+
+/// A real store whose writes can be made to fail or to wait, and whose reads to wait.
 #[derive(Debug)]
 pub struct FaultInjectingStore {
     inner: SharedStore,
     fail_writes: AtomicBool,
     hold: watch::Sender<bool>,
     written: Mutex<Vec<usize>>,
+    read_hook: Mutex<Option<DebugHook>>,
+}
+
+struct DebugHook(ReadHook);
+
+impl std::fmt::Debug for DebugHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadHook")
+    }
 }
 
 impl FaultInjectingStore {
@@ -31,6 +49,33 @@ impl FaultInjectingStore {
             fail_writes: AtomicBool::new(false),
             hold: watch::Sender::new(false),
             written: Mutex::new(Vec::new()),
+            read_hook: Mutex::new(None),
+        }
+    }
+
+    /// Makes every following `tenant`, `office`, `rooms`, `room` and `room_state` read first
+    /// await `hook(method, id)`, where `id` is the office, room or tenant read (replaces an
+    /// earlier hook).
+    pub fn delay_reads(
+        &self,
+        hook: impl Fn(&'static str, &str) -> Pin<Box<dyn Future<Output = ()> + Send>>
+        + Send
+        + Sync
+        + 'static,
+    ) {
+        if let Ok(mut slot) = self.read_hook.lock() {
+            *slot = Some(DebugHook(Arc::new(hook)));
+        }
+    }
+
+    async fn before_read(&self, method: &'static str, id: &str) {
+        let hook = self
+            .read_hook
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|hook| hook.0.clone()));
+        if let Some(hook) = hook {
+            hook(method, id).await;
         }
     }
 
@@ -61,6 +106,7 @@ impl Store for FaultInjectingStore {
         self.inner.create_tenant(tenant).await
     }
     async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.before_read("tenant", tenant.as_str()).await;
         self.inner.tenant(tenant).await
     }
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
@@ -74,6 +120,7 @@ impl Store for FaultInjectingStore {
         tenant: &TenantId,
         office: &OfficeId,
     ) -> Result<Option<Office>, StoreError> {
+        self.before_read("office", office.as_str()).await;
         self.inner.office(tenant, office).await
     }
     async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
@@ -83,9 +130,11 @@ impl Store for FaultInjectingStore {
         self.inner.create_room(room).await
     }
     async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
+        self.before_read("room", room.as_str()).await;
         self.inner.room(tenant, room).await
     }
     async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
+        self.before_read("rooms", office.as_str()).await;
         self.inner.rooms(tenant, office).await
     }
     async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
@@ -124,6 +173,7 @@ impl Store for FaultInjectingStore {
         tenant: &TenantId,
         room: &RoomId,
     ) -> Result<Option<RoomState>, StoreError> {
+        self.before_read("room_state", room.as_str()).await;
         self.inner.room_state(tenant, room).await
     }
     async fn readings(

@@ -1,25 +1,25 @@
 //! The office actor: owns and supervises its rooms, aggregates their counts and publishes
 //! coalesced deltas (at most one per `coalesce_interval`) to its display subscribers.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Instant;
+use std::collections::{BTreeMap, BTreeSet};
 
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tally_protocol::{DisplayFrame, RoomId, RoomOccupancy, TimestampMs};
 use tally_storage::{Office, Room, SharedStore};
 
 mod client;
+mod rooms;
 mod view;
 
 pub use client::{office_occupancy, room_actor, subscribe_display};
+use rooms::RoomStarter;
 use view::{OfficeView, RoomSlot};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::display_fanout::{DisplayFanout, DisplaySink, SnapshotSource};
 use crate::persister::PersisterMsg;
-use crate::restart_policy::RestartTracker;
-use crate::room::{RoomActor, RoomArgs};
-use crate::{ActorSettings, RoomMsg, ServiceError, telemetry};
+use crate::supervision::{ChildExit, Children, Started};
+use crate::{ActorSettings, RoomMsg, ServiceError};
 
 /// Messages of an [`OfficeActor`].
 #[derive(Debug)]
@@ -62,6 +62,8 @@ pub enum OfficeMsg {
     },
     /// Publish pending changes (sent by the office to itself on a timer).
     Publish,
+    /// A room's start ended (sent by its start task).
+    RoomStarted(Started<RoomId, RoomMsg>),
 }
 
 /// The office actor.
@@ -88,11 +90,10 @@ pub struct OfficeState {
     _census: CensusGuard,
     args: OfficeArgs,
     view: OfficeView,
-    by_actor: HashMap<ActorId, RoomId>,
+    rooms: Children<RoomId, RoomMsg>,
     dirty: BTreeSet<RoomId>,
     publish_scheduled: bool,
     fanout: DisplayFanout,
-    restarts: RestartTracker<RoomId>,
 }
 
 impl Actor for OfficeActor {
@@ -109,6 +110,10 @@ impl Actor for OfficeActor {
             .store
             .rooms(&args.office.tenant, &args.office.id)
             .await?;
+        let starter = RoomStarter {
+            office: myself.clone(),
+            args: args.clone(),
+        };
         let mut state = OfficeState {
             _census: args.census.enter(ActorKind::Office),
             view: OfficeView {
@@ -116,15 +121,20 @@ impl Actor for OfficeActor {
                 version: 0,
                 rooms: BTreeMap::new(),
             },
-            restarts: RestartTracker::new(args.settings.restart),
+            rooms: Children::new("room", args.settings.restart),
             args,
-            by_actor: HashMap::new(),
             dirty: BTreeSet::new(),
             publish_scheduled: false,
             fanout: DisplayFanout::default(),
         };
-        for record in records {
-            state.add_room(&myself, record).await?;
+        for record in &records {
+            let slot = RoomSlot::new(record.clone());
+            state.view.rooms.insert(record.id.clone(), slot);
+        }
+        // Rooms start concurrently; their counts are queued here before the office is handed out.
+        for (room, actor) in starter.spawn_all(records).await? {
+            // A room that already failed is left out; it starts again when asked for.
+            let _ = state.rooms.started(Started::new(room, Ok(actor)));
         }
         tracing::info!(tenant = %state.args.office.tenant, office = %state.args.office.id, rooms = state.view.rooms.len(), "office activated");
         Ok(state)
@@ -136,15 +146,7 @@ impl Actor for OfficeActor {
         state: &mut OfficeState,
     ) -> Result<(), ActorProcessingErr> {
         // Rooms finish what they were sent (their rows reach the persister) before the office ends.
-        let timeout = Some(state.args.settings.call_timeout);
-        for room in state
-            .view
-            .rooms
-            .values()
-            .filter_map(|slot| slot.actor.as_ref())
-        {
-            let _ = room.drain_and_wait(timeout).await;
-        }
+        state.rooms.drain(state.args.settings.call_timeout).await;
         Ok(())
     }
 
@@ -156,7 +158,12 @@ impl Actor for OfficeActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             OfficeMsg::GetRoom { room, reply } => {
-                let _ = reply.send(state.room_actor(&myself, &room).await);
+                if state.rooms.request(&room, reply) {
+                    state.start_room(&myself, room);
+                }
+            }
+            OfficeMsg::RoomStarted(started) => {
+                let _ = state.rooms.started(started);
             }
             OfficeMsg::RoomCount {
                 room,
@@ -178,8 +185,11 @@ impl Actor for OfficeActor {
                 if record.office == state.args.office.id
                     && !state.view.rooms.contains_key(&record.id)
                 {
-                    if let Err(err) = state.add_room(&myself, record).await {
-                        tracing::warn!(office = %state.args.office.id, error = %err, "new room could not start; it starts on its first reading");
+                    let room = record.id.clone();
+                    state.view.rooms.insert(room.clone(), RoomSlot::new(record));
+                    // A room being looked up by a `GetRoom` is already starting.
+                    if !state.rooms.is_active(&room) {
+                        state.start_room(&myself, room);
                     }
                     state.schedule_publish(&myself);
                 }
@@ -220,103 +230,32 @@ impl Actor for OfficeActor {
         event: SupervisionEvent,
         state: &mut OfficeState,
     ) -> Result<(), ActorProcessingErr> {
-        match event {
-            SupervisionEvent::ActorFailed(cell, err) => {
-                let Some(room) = state.by_actor.remove(&cell.get_id()) else {
-                    return Ok(());
-                };
-                metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => "room").increment(1);
-                tracing::warn!(tenant = %state.args.office.tenant, office = %state.args.office.id, room = %room, error = %err, "room failed");
-                if let Some(slot) = state.view.rooms.get_mut(&room) {
-                    slot.actor = None;
-                }
-                if !state.restarts.allow_restart(room.clone(), Instant::now()) {
-                    let policy = state.args.settings.restart;
-                    return Err(format!(
-                        "room {room} failed more than {} times within {:?}; escalating: {err}",
-                        policy.max_restarts, policy.window
-                    )
-                    .into());
-                }
-                state.start_room(&myself, &room).await?;
-                metrics::counter!(telemetry::ACTOR_RESTARTS, "kind" => "room").increment(1);
-            }
-            SupervisionEvent::ActorTerminated(cell, _, _) => {
-                if let Some(room) = state.by_actor.remove(&cell.get_id())
-                    && let Some(slot) = state.view.rooms.get_mut(&room)
-                {
-                    slot.actor = None;
-                }
-            }
-            _ => {}
+        if let Some(ChildExit::Failed(room, err)) = state.rooms.exited(&event) {
+            tracing::warn!(tenant = %state.args.office.tenant, office = %state.args.office.id, room = %room, error = %err, "room failed");
+            state.rooms.allow_restart(&room, &err)?;
+            state.start_room(&myself, room);
         }
         Ok(())
     }
 }
 
 impl OfficeState {
-    /// Adds a room record and starts its actor.
-    async fn add_room(
-        &mut self,
-        myself: &ActorRef<OfficeMsg>,
-        record: Room,
-    ) -> Result<(), ActorProcessingErr> {
-        let id = record.id.clone();
-        self.view.rooms.insert(id.clone(), RoomSlot::new(record));
-        self.start_room(myself, &id).await.map(|_| ())
-    }
-
-    /// Starts (or restarts) a known room's actor from its stored state.
-    async fn start_room(
-        &mut self,
-        myself: &ActorRef<OfficeMsg>,
-        room: &RoomId,
-    ) -> Result<ActorRef<RoomMsg>, ActorProcessingErr> {
-        let slot = self
-            .view
-            .rooms
-            .get_mut(room)
-            .ok_or_else(|| format!("room {room} is not in this office"))?;
-        let args = RoomArgs {
-            room: slot.record.clone(),
-            store: self.args.store.clone(),
-            persister: self.args.persister.clone(),
+    /// Starts (or restarts) a room in a task, off the office's loop; `GetRoom`s for it wait.
+    /// A room the office does not know yet is looked up in the registry first.
+    fn start_room(&mut self, myself: &ActorRef<OfficeMsg>, room: RoomId) {
+        let starter = RoomStarter {
             office: myself.clone(),
-            census: self.args.census.clone(),
-            sensor_timeout: self.args.settings.sensor_timeout,
+            args: self.args.clone(),
         };
-        let (actor, _) = Actor::spawn_linked(None, RoomActor, args, myself.get_cell()).await?;
-        self.by_actor.insert(actor.get_id(), room.clone());
-        slot.actor = Some(actor.clone());
-        Ok(actor)
-    }
-
-    /// The actor of a room of this office, starting it if needed.
-    async fn room_actor(
-        &mut self,
-        myself: &ActorRef<OfficeMsg>,
-        room: &RoomId,
-    ) -> Result<ActorRef<RoomMsg>, ServiceError> {
-        if let Some(actor) = self
-            .view
-            .rooms
-            .get(room)
-            .and_then(|slot| slot.actor.clone())
-        {
-            return Ok(actor);
-        }
-        if !self.view.rooms.contains_key(room) {
-            let office = &self.args.office;
-            match self.args.store.room(&office.tenant, room).await? {
-                Some(record) if record.office == office.id => {
-                    self.view.rooms.insert(room.clone(), RoomSlot::new(record));
+        let known = self.view.rooms.get(&room).map(|slot| slot.record.clone());
+        let id = room.clone();
+        self.rooms
+            .start(room, myself, OfficeMsg::RoomStarted, async move {
+                match known {
+                    Some(record) => starter.spawn(record).await,
+                    None => starter.look_up_and_spawn(id).await,
                 }
-                _ => return Err(ServiceError::not_found("room", room)),
-            }
-        }
-        self.start_room(myself, room)
-            .await
-            .map_err(|err| ServiceError::Unavailable(format!("room {room} could not start: {err}")))
+            });
     }
 
     fn check_room(&self, room: Option<&RoomId>) -> Result<(), ServiceError> {

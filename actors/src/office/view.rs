@@ -2,18 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use ractor::ActorRef;
 use tally_protocol::{DisplayFrame, OfficeId, RoomId, RoomOccupancy, TimestampMs};
 use tally_storage::Room;
 
-use crate::RoomMsg;
 use crate::display_fanout::SnapshotSource;
 
 /// A room as the office sees it.
 #[derive(Debug)]
 pub(super) struct RoomSlot {
     pub(super) record: Room,
-    pub(super) actor: Option<ActorRef<RoomMsg>>,
     pub(super) count: u32,
     pub(super) ts: TimestampMs,
     pub(super) stale_sensors: u32,
@@ -46,11 +43,10 @@ impl SnapshotSource for OfficeView {
 }
 
 impl RoomSlot {
-    /// A room not started yet: nothing counted.
+    /// A room whose actor has not reported yet: nothing counted.
     pub(super) fn new(record: Room) -> Self {
         Self {
             record,
-            actor: None,
             count: 0,
             ts: 0,
             stale_sensors: 0,
