@@ -1,32 +1,51 @@
-//! The configuration reference: a Markdown table of every key, generated from the doc comments
-//! in `settings.rs` and the defaults of `Settings::default()`.
+//! The configuration reference, read from the settings types themselves: a Markdown table of every
+//! key for the README, and the JSON Schema of the configuration file for operators' tools.
 
+use serde_json::Value;
+
+use crate::documented::{Describe, Field};
 use crate::settings::Settings;
 use crate::sources::env_var_name;
 
-/// The text this table is generated from.
-const SETTINGS_SOURCE: &str = include_str!("settings.rs");
-
-/// One documented field: its dotted key and the text of its doc comment.
-#[derive(Debug, PartialEq)]
-struct Field {
-    key: String,
-    doc: String,
+/// JSON Schema (draft 2020-12) of the configuration file: every table and key with its type,
+/// meaning and default; unknown keys are not allowed.
+///
+/// ```
+/// let schema = tally_config::json_schema();
+/// let window = &schema["properties"]["ingest"]["properties"]["inflight_window"];
+/// assert_eq!(window["type"], "integer");
+/// assert_eq!(window["default"], 1024);
+/// ```
+pub fn json_schema() -> Value {
+    let mut schema = Settings::schema();
+    let root = schema
+        .as_object_mut()
+        .expect("the settings schema is an object");
+    root.insert(
+        "$schema".to_string(),
+        "https://json-schema.org/draft/2020-12/schema".into(),
+    );
+    root.insert("title".to_string(), "tally configuration".into());
+    root.insert(
+        "description".to_string(),
+        "Configuration file of a tally node; every key can be overridden by its TALLY_<TABLE>__<KEY> environment variable."
+            .into(),
+    );
+    schema
 }
 
 /// Markdown table of every setting: key, environment variable, default, meaning.
 ///
 /// `config/README-reference.md` holds its output; a test fails when the two differ.
 pub fn reference_markdown() -> String {
-    let defaults = toml::Table::try_from(Settings::default())
-        .expect("default settings serialize to a TOML table");
+    let defaults = default_table();
     let mut out = String::from(
         "Every key can be set in the TOML file given to the node, or overridden by its environment \
          variable. Durations are written like `50ms`, `10s` or `24h`.\n\n\
          | key | env variable | default | meaning |\n\
          |---|---|---|---|\n",
     );
-    for Field { key, doc } in documented_fields(SETTINGS_SOURCE, "Settings") {
+    for (key, doc) in documented_keys() {
         let default = default_of(&defaults, &key);
         let meaning = doc.replace('|', "\\|");
         out.push_str(&format!(
@@ -37,63 +56,40 @@ pub fn reference_markdown() -> String {
     out
 }
 
-/// The default at a dotted `section.field` key as TOML, or "unset" for an absent optional value.
+/// The dotted key and doc of every plain value in the settings, in declaration order.
+fn documented_keys() -> Vec<(String, String)> {
+    fn walk(prefix: &str, fields: Vec<Field>, keys: &mut Vec<(String, String)>) {
+        for field in fields {
+            let key = format!("{prefix}{}", field.name);
+            if field.fields.is_empty() {
+                keys.push((key, field.doc));
+            } else {
+                walk(&format!("{key}."), field.fields, keys);
+            }
+        }
+    }
+    let mut keys = Vec::new();
+    walk("", Settings::fields(), &mut keys);
+    keys
+}
+
+/// `Settings::default()` as a TOML table.
+fn default_table() -> toml::Table {
+    toml::Table::try_from(Settings::default()).expect("default settings serialize to a TOML table")
+}
+
+/// The default at a dotted key as TOML, or "unset" for an absent optional value.
 fn default_of(defaults: &toml::Table, key: &str) -> String {
-    let (section, field) = key.split_once('.').expect("keys are section.field");
-    match defaults.get(section).and_then(|table| table.get(field)) {
+    let mut value = None;
+    let mut table = Some(defaults);
+    for part in key.split('.') {
+        value = table.and_then(|table| table.get(part));
+        table = value.and_then(toml::Value::as_table);
+    }
+    match value {
         Some(value) => format!("`{value}`"),
         None => "unset".to_string(),
     }
-}
-
-/// Every field of every section, in declaration order, with its doc comment.
-///
-/// The sections are the fields of `pub struct <root>`; each names the struct whose
-/// `/// doc` + `pub field: Type,` lines it reads.
-fn documented_fields(source: &str, root: &str) -> Vec<Field> {
-    struct_fields(source, root)
-        .into_iter()
-        .flat_map(|(section, section_type, _)| {
-            struct_fields(source, &section_type)
-                .into_iter()
-                .map(move |(field, _, doc)| Field {
-                    key: format!("{section}.{field}"),
-                    doc,
-                })
-        })
-        .collect()
-}
-
-/// `(name, type, doc)` of each public field of `pub struct <name> {`.
-///
-/// # Panics
-///
-/// If the struct is missing or a field has no doc comment: the reference would be incomplete.
-fn struct_fields(source: &str, name: &str) -> Vec<(String, String, String)> {
-    let header = format!("pub struct {name} {{");
-    let mut lines = source.lines().skip_while(|line| line.trim() != header);
-    assert!(lines.next().is_some(), "settings.rs has no `{header}`");
-    let mut fields = Vec::new();
-    let mut doc: Vec<&str> = Vec::new();
-    for line in lines.map(str::trim).take_while(|line| *line != "}") {
-        if let Some(text) = line.strip_prefix("///") {
-            doc.push(text.trim());
-        } else if let Some((field, field_type)) = line
-            .strip_prefix("pub ")
-            .and_then(|rest| rest.split_once(": "))
-        {
-            assert!(
-                !doc.is_empty(),
-                "{name}.{field} in settings.rs has no doc comment"
-            );
-            let field_type = field_type.trim_end_matches(',').to_string();
-            fields.push((field.to_string(), field_type, doc.join(" ")));
-            doc.clear();
-        } else if !line.starts_with("#[") {
-            doc.clear();
-        }
-    }
-    fields
 }
 
 #[cfg(test)]
@@ -124,20 +120,24 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_serialized_setting_is_documented_and_every_documented_key_exists() {
-        let fields = documented_fields(SETTINGS_SOURCE, "Settings");
-        let documented: Vec<&str> = fields.iter().map(|field| field.key.as_str()).collect();
-        let defaults = toml::Table::try_from(Settings::default()).unwrap();
-        let mut serialized = Vec::new();
-        for (section, table) in &defaults {
-            for field in table.as_table().unwrap().keys() {
-                serialized.push(format!("{section}.{field}"));
+    /// The dotted keys of every plain value in `table`.
+    fn serialized_keys(prefix: &str, table: &toml::Table, keys: &mut Vec<String>) {
+        for (name, value) in table {
+            match value.as_table() {
+                Some(table) => serialized_keys(&format!("{prefix}{name}."), table, keys),
+                None => keys.push(format!("{prefix}{name}")),
             }
         }
+    }
+
+    #[test]
+    fn every_serialized_setting_is_documented_and_every_documented_key_exists() {
+        let documented: Vec<String> = documented_keys().into_iter().map(|(key, _)| key).collect();
+        let mut serialized = Vec::new();
+        serialized_keys("", &default_table(), &mut serialized);
         for key in &serialized {
             assert!(
-                documented.contains(&key.as_str()),
+                documented.contains(key),
                 "{key} has no row in the reference"
             );
         }
@@ -145,35 +145,37 @@ mod tests {
         let unset = ["auth.admin_token", "auth.jwt_secret"];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {
-            assert!(documented.contains(&key));
+            assert!(documented.iter().any(|documented| documented == key));
         }
     }
 
     #[test]
     fn every_documented_key_is_accepted_by_the_loader() {
-        for Field { key, .. } in documented_fields(SETTINGS_SOURCE, "Settings") {
-            let (section, field) = key.split_once('.').unwrap();
-            let default = default_of(&toml::Table::try_from(Settings::default()).unwrap(), &key);
-            let value = match default.as_str() {
+        let defaults = default_table();
+        for (key, _) in documented_keys() {
+            let (table, field) = key.rsplit_once('.').unwrap();
+            let value = match default_of(&defaults, &key).as_str() {
                 "unset" => "\"0123456789abcdef0123456789abcdef\"".to_string(),
                 default => default.trim_matches('`').to_string(),
             };
-            let toml = format!("[{section}]\n{field} = {value}\n");
+            let toml = format!("[{table}]\n{field} = {value}\n");
             let loaded = Settings::from_sources(Some(&toml), []);
             assert!(loaded.is_ok(), "{key}: {loaded:?}");
         }
     }
 
     #[test]
-    fn parses_docs_attributes_and_types() {
-        let source = "pub struct Outer {\n    /// The a.\n    pub a: A,\n}\n\
-                      pub struct A {\n    /// First line\n    /// second line.\n    #[serde(x)]\n    pub b: Option<u32>,\n}\n";
-        assert_eq!(
-            documented_fields(source, "Outer"),
-            vec![Field {
-                key: "a.b".to_string(),
-                doc: "First line second line.".to_string()
-            }]
-        );
+    fn schema_describes_every_documented_key() {
+        let schema = json_schema();
+        assert_eq!(schema["additionalProperties"], false);
+        for (key, doc) in documented_keys() {
+            let property = key
+                .split('.')
+                .fold(&schema, |schema, part| &schema["properties"][part]);
+            assert_eq!(property["description"], doc, "{key}");
+        }
+        let format = &schema["properties"]["log"]["properties"]["format"];
+        assert_eq!(format["enum"], serde_json::json!(["text", "json"]));
+        assert_eq!(format["default"], "text");
     }
 }

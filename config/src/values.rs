@@ -5,7 +5,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::Serializer;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 
 /// Units tried from largest to smallest; a duration is written in the largest one that divides
@@ -32,12 +31,27 @@ pub(crate) fn format_duration(duration: Duration) -> String {
     format!("{}{unit}", nanos / unit_nanos)
 }
 
-/// Serializes a duration as [`format_duration`] writes it.
-pub(crate) fn serialize_duration<S: Serializer>(
-    duration: &Duration,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&format_duration(*duration))
+/// A duration field as text, for `#[serde(with = "values::duration")]`: written as
+/// [`format_duration`] writes it, read as humantime text ("1h 30m").
+pub(crate) mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    /// Writes the duration in its largest exact unit, e.g. "90s".
+    pub(crate) fn serialize<S: Serializer>(
+        duration: &Duration,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::format_duration(*duration))
+    }
+
+    /// Reads humantime text such as "250ms" or "1h 30m".
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Duration, D::Error> {
+        humantime_serde::deserialize(deserializer)
+    }
 }
 
 /// Reads a socket address, naming the text that is not one.
