@@ -13,7 +13,7 @@ use crate::telemetry;
 
 /// The kinds of actor a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActorKind {
+pub(crate) enum ActorKind {
     /// The node supervisor.
     Node,
     /// The persister.
@@ -48,7 +48,7 @@ impl ActorKind {
 
 /// Live actors of one node, by kind.
 #[derive(Debug, Clone, Default)]
-pub struct ActorCensus(Arc<Counts>);
+pub(crate) struct ActorCensus(Arc<Counts>);
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -58,7 +58,7 @@ struct Counts {
 
 impl ActorCensus {
     /// Counts one more live actor of `kind` until the guard is dropped.
-    pub fn enter(&self, kind: ActorKind) -> CensusGuard {
+    pub(crate) fn enter(&self, kind: ActorKind) -> CensusGuard {
         self.0.live[kind as usize].fetch_add(1, Ordering::SeqCst);
         metrics::gauge!(telemetry::ACTORS_LIVE, "kind" => kind.label()).increment(1.0);
         CensusGuard {
@@ -68,18 +68,18 @@ impl ActorCensus {
     }
 
     /// Live actors of `kind`.
-    pub fn live(&self, kind: ActorKind) -> usize {
+    pub(crate) fn live(&self, kind: ActorKind) -> usize {
         self.0.live[kind as usize].load(Ordering::SeqCst)
     }
 
     /// Live actors of every kind together.
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         ActorKind::ALL.iter().map(|kind| self.live(*kind)).sum()
     }
 
     /// Waits until no actor is alive (actors killed with a failed supervisor end a little after
     /// it), or `timeout` passes; returns how many are still alive.
-    pub async fn wait_empty(&self, timeout: Duration) -> usize {
+    pub(crate) async fn wait_empty(&self, timeout: Duration) -> usize {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = self.0.changed.notified();
@@ -95,7 +95,7 @@ impl ActorCensus {
 
 /// One live actor in an [`ActorCensus`]; kept in the actor's state.
 #[derive(Debug)]
-pub struct CensusGuard {
+pub(crate) struct CensusGuard {
     census: ActorCensus,
     kind: ActorKind,
 }

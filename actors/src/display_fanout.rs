@@ -29,19 +29,19 @@ struct Subscriber {
 
 /// The display subscribers of one office.
 #[derive(Debug, Default)]
-pub struct DisplayFanout {
+pub(crate) struct DisplayFanout {
     subscribers: Vec<Subscriber>,
 }
 
 /// Builds a snapshot for a subscriber (all rooms, or one).
-pub trait SnapshotSource {
+pub(crate) trait SnapshotSource {
     /// The snapshot of the office, or of `room` only.
     fn snapshot(&self, room: Option<&RoomId>) -> DisplayFrame;
 }
 
 impl DisplayFanout {
     /// Adds a subscriber and queues its first snapshot.
-    pub fn subscribe(
+    pub(crate) fn subscribe(
         &mut self,
         room: Option<RoomId>,
         sink: DisplaySink,
@@ -58,29 +58,25 @@ impl DisplayFanout {
     }
 
     /// Number of live subscribers.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.subscribers.len()
     }
 
-    /// Whether there are no subscribers.
-    pub fn is_empty(&self) -> bool {
-        self.subscribers.is_empty()
-    }
-
     /// Whether some subscriber waits for a resync snapshot.
-    pub fn has_stale(&self) -> bool {
+    pub(crate) fn has_stale(&self) -> bool {
         self.subscribers.iter().any(|s| s.stale)
     }
 
     /// Resyncs stale subscribers whose queues have room again.
-    pub fn resync_stale(&mut self, source: &impl SnapshotSource) {
+    pub(crate) fn resync_stale(&mut self, source: &impl SnapshotSource) {
         self.subscribers
             .retain_mut(|s| !s.stale || s.offer_snapshot(source));
     }
 
     /// Sends a delta (office `version`, office `total`, changed `rooms`) to every subscriber,
     /// resyncs stale ones with a snapshot, and drops closed ones.
-    pub fn publish(
+    pub(crate) fn publish(
         &mut self,
         office: &tally_protocol::OfficeId,
         version: u64,

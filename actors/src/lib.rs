@@ -21,19 +21,12 @@ mod supervision;
 pub mod telemetry;
 mod tenant;
 
-pub use census::{ActorCensus, ActorKind, CensusGuard};
-pub use display_fanout::{DisplayFanout, DisplaySink, SnapshotSource};
+pub use display_fanout::DisplaySink;
 pub use error::ServiceError;
-pub use node::{NodeArgs, NodeHandle, NodeMsg, NodeSupervisor};
-pub use office::{
-    OfficeActor, OfficeArgs, OfficeMsg, office_occupancy, room_actor, subscribe_display,
-};
-pub use persister::{AckPort, PersistRequest, Persister, PersisterArgs, PersisterMsg};
-pub use restart_policy::{RestartPolicy, RestartTracker};
-pub use rollup::{Advance, MAX_BUCKETS_PER_ADVANCE, advance};
-pub use room::{
-    AckReceiver, RoomActor, RoomArgs, RoomMsg, await_ack, ingest_readings, send_readings,
-};
-pub use room_live::{Applied, RoomLive};
+pub use node::{NodeHandle, NodeMsg};
+pub use office::{OfficeMsg, office_occupancy, subscribe_display};
+pub use restart_policy::RestartPolicy;
+pub use room::{AckReceiver, RoomMsg, await_ack, ingest_readings, send_readings};
+pub use room_live::RoomLive;
 pub use settings::ActorSettings;
-pub use tenant::{TenantArgs, TenantMsg, TenantSupervisor};
+pub use tenant::TenantMsg;

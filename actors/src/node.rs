@@ -32,8 +32,6 @@ pub enum NodeMsg {
     },
     /// A room was added to the registry.
     RoomCreated(Room),
-    /// The node's persister.
-    GetPersister(RpcReplyPort<ActorRef<PersisterMsg>>),
     /// Tenants quarantined on this node.
     Quarantined(RpcReplyPort<BTreeSet<TenantId>>),
     /// Lifts a tenant's quarantine (an operator fixed the cause); answers whether it was
@@ -50,11 +48,11 @@ pub enum NodeMsg {
 
 /// The node supervisor actor.
 #[derive(Debug)]
-pub struct NodeSupervisor;
+pub(crate) struct NodeSupervisor;
 
 /// Arguments of the [`NodeSupervisor`].
 #[derive(Debug, Clone)]
-pub struct NodeArgs {
+pub(crate) struct NodeArgs {
     /// The node's store.
     pub store: SharedStore,
     /// Tunables.
@@ -65,7 +63,7 @@ pub struct NodeArgs {
 
 /// State of the [`NodeSupervisor`].
 #[derive(Debug)]
-pub struct NodeState {
+pub(crate) struct NodeState {
     _census: CensusGuard,
     args: NodeArgs,
     persister: ActorRef<PersisterMsg>,
@@ -132,9 +130,6 @@ impl Actor for NodeSupervisor {
             NodeMsg::RoomCreated(room) => {
                 let tenant = room.tenant.clone();
                 state.tenants.send(&tenant, TenantMsg::RoomCreated(room));
-            }
-            NodeMsg::GetPersister(reply) => {
-                let _ = reply.send(state.persister.clone());
             }
             NodeMsg::Quarantined(reply) => {
                 let _ = reply.send(state.quarantined.clone());

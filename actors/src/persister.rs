@@ -16,12 +16,12 @@ use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::{RoomMsg, ServiceError, telemetry};
 
 /// Answer port of a persisted request: the sensor's highest durable seq.
-pub type AckPort = RpcReplyPort<Result<u64, ServiceError>>;
+pub(crate) type AckPort = RpcReplyPort<Result<u64, ServiceError>>;
 
 /// A room's request to persist its rows (or, with no rows, to be answered once everything
 /// before it is durable).
 #[derive(Debug)]
-pub struct PersistRequest {
+pub(crate) struct PersistRequest {
     /// The room's rows, if any changed.
     pub write: Option<RoomWrite>,
     /// Seq to acknowledge once durable.
@@ -34,7 +34,7 @@ pub struct PersistRequest {
 
 /// Messages of the [`Persister`].
 #[derive(Debug)]
-pub enum PersisterMsg {
+pub(crate) enum PersisterMsg {
     /// Persist a room's rows and acknowledge.
     Persist(PersistRequest),
     /// Answer once every request received before this one is durable.
@@ -45,7 +45,7 @@ pub enum PersisterMsg {
 
 /// Outcome of one group commit (internal to the persister).
 #[derive(Debug)]
-pub struct WrittenBatch {
+pub(crate) struct WrittenBatch {
     result: Result<(), StoreError>,
     waiting: Vec<Waiting>,
     /// The rooms whose rows were in the batch (one entry per room).
@@ -75,11 +75,11 @@ impl Waiting {
 
 /// The persister actor.
 #[derive(Debug)]
-pub struct Persister;
+pub(crate) struct Persister;
 
 /// Arguments of the [`Persister`].
 #[derive(Debug)]
-pub struct PersisterArgs {
+pub(crate) struct PersisterArgs {
     /// Where rows go.
     pub store: SharedStore,
     /// Most rows per group commit.
@@ -90,7 +90,7 @@ pub struct PersisterArgs {
 
 /// State of the [`Persister`].
 #[derive(Debug)]
-pub struct PersisterState {
+pub(crate) struct PersisterState {
     _census: CensusGuard,
     store: SharedStore,
     max_batch_rows: usize,

@@ -25,14 +25,14 @@ impl Default for RestartPolicy {
 
 /// Recent restart times per child key.
 #[derive(Debug)]
-pub struct RestartTracker<K> {
+pub(crate) struct RestartTracker<K> {
     policy: RestartPolicy,
     recent: HashMap<K, VecDeque<Instant>>,
 }
 
 impl<K: Eq + Hash> RestartTracker<K> {
     /// A tracker enforcing `policy`.
-    pub fn new(policy: RestartPolicy) -> Self {
+    pub(crate) fn new(policy: RestartPolicy) -> Self {
         Self {
             policy,
             recent: HashMap::new(),
@@ -41,7 +41,7 @@ impl<K: Eq + Hash> RestartTracker<K> {
 
     /// Records a failure of `child` at `now`; `true` if a restart is still allowed, `false` if the
     /// failure must escalate.
-    pub fn allow_restart(&mut self, child: K, now: Instant) -> bool {
+    pub(crate) fn allow_restart(&mut self, child: K, now: Instant) -> bool {
         let window = self.policy.window;
         let times = self.recent.entry(child).or_default();
         while times

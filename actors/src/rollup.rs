@@ -6,11 +6,11 @@ use tally_storage::{Resolution, Rollup, RollupAccumulator};
 
 /// Most buckets closed by one reading. A sensor silent for longer than this many buckets does
 /// not make the room write one rollup per empty minute of the gap: the accumulator jumps ahead.
-pub const MAX_BUCKETS_PER_ADVANCE: usize = 1_440;
+pub(crate) const MAX_BUCKETS_PER_ADVANCE: usize = 1_440;
 
 /// What [`advance`] did with a new room count.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Advance {
+pub(crate) enum Advance {
     /// The count was integrated; these buckets closed on the way.
     Applied(Vec<Rollup>),
     /// The timestamp is before the integrated part of the open bucket: the reading is stored
@@ -19,7 +19,7 @@ pub enum Advance {
 }
 
 /// Moves the minute accumulator of a room to `ts`, where the room count becomes `count`.
-pub fn advance(acc: &mut Option<RollupAccumulator>, ts: TimestampMs, count: u32) -> Advance {
+pub(crate) fn advance(acc: &mut Option<RollupAccumulator>, ts: TimestampMs, count: u32) -> Advance {
     let resolution = Resolution::Minute;
     let Some(open) = acc else {
         *acc = Some(RollupAccumulator {

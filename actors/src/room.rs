@@ -44,11 +44,11 @@ pub enum RoomMsg {
 
 /// The room actor.
 #[derive(Debug)]
-pub struct RoomActor;
+pub(crate) struct RoomActor;
 
 /// Arguments of a [`RoomActor`].
 #[derive(Debug, Clone)]
-pub struct RoomArgs {
+pub(crate) struct RoomArgs {
     /// The room's registry record.
     pub room: Room,
     /// Where its state is restored from.
@@ -65,7 +65,7 @@ pub struct RoomArgs {
 
 /// State of a [`RoomActor`].
 #[derive(Debug)]
-pub struct RoomState {
+pub(crate) struct RoomState {
     _census: CensusGuard,
     counters: ReadingCounters,
     room: Room,

@@ -30,11 +30,11 @@ pub enum TenantMsg {
 
 /// The tenant supervisor actor.
 #[derive(Debug)]
-pub struct TenantSupervisor;
+pub(crate) struct TenantSupervisor;
 
 /// Arguments of a [`TenantSupervisor`].
 #[derive(Debug, Clone)]
-pub struct TenantArgs {
+pub(crate) struct TenantArgs {
     /// The tenant.
     pub tenant: TenantId,
     /// The node's store.
@@ -49,7 +49,7 @@ pub struct TenantArgs {
 
 /// State of a [`TenantSupervisor`].
 #[derive(Debug)]
-pub struct TenantState {
+pub(crate) struct TenantState {
     _census: CensusGuard,
     args: TenantArgs,
     offices: Children<OfficeId, OfficeMsg>,

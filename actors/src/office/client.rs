@@ -57,7 +57,7 @@ pub async fn office_occupancy(
 ///
 /// # Errors
 /// As [`subscribe_display`].
-pub async fn room_actor(
+pub(crate) async fn room_actor(
     office: &ActorRef<OfficeMsg>,
     room: RoomId,
     timeout: Duration,

@@ -11,7 +11,8 @@ mod client;
 mod rooms;
 mod view;
 
-pub use client::{office_occupancy, room_actor, subscribe_display};
+pub(crate) use client::room_actor;
+pub use client::{office_occupancy, subscribe_display};
 use rooms::RoomStarter;
 use view::{OfficeView, RoomSlot};
 
@@ -68,11 +69,11 @@ pub enum OfficeMsg {
 
 /// The office actor.
 #[derive(Debug)]
-pub struct OfficeActor;
+pub(crate) struct OfficeActor;
 
 /// Arguments of an [`OfficeActor`].
 #[derive(Debug, Clone)]
-pub struct OfficeArgs {
+pub(crate) struct OfficeArgs {
     /// The office's registry record.
     pub office: Office,
     /// The node's store.
@@ -86,7 +87,7 @@ pub struct OfficeArgs {
 }
 /// State of an [`OfficeActor`].
 #[derive(Debug)]
-pub struct OfficeState {
+pub(crate) struct OfficeState {
     _census: CensusGuard,
     args: OfficeArgs,
     view: OfficeView,
