@@ -59,6 +59,7 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists { .. } => ErrorCode::AlreadyExists,
             StoreError::NotFound { .. } => ErrorCode::NotFound,
             StoreError::Backend(_) | StoreError::Corrupt(_) => ErrorCode::StorageFailure,
+            StoreError::Unavailable(_) => ErrorCode::Unavailable,
         };
         Self::new(code, err.to_string())
     }

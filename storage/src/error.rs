@@ -25,4 +25,16 @@ pub enum StoreError {
     /// A stored value could not be decoded.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+    /// The backend is unreachable or failed transiently (connection lost, server restarting,
+    /// serialization failure, timeout): nothing of the operation may be assumed durable, and the
+    /// same operation may succeed if retried later.
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether retrying the same operation later may succeed ([`StoreError::Unavailable`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
 }
