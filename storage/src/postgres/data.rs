@@ -63,7 +63,10 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
             columns.ts.push(reading.ts);
             columns.sensor.push(sensor.as_str());
             columns.seq.push(i64::try_from(reading.seq).map_err(|_| {
-                backend(format!("seq {} does not fit a PostgreSQL bigint", reading.seq))
+                backend(format!(
+                    "seq {} does not fit a PostgreSQL bigint",
+                    reading.seq
+                ))
             })?);
             columns.count.push(i64::from(reading.count));
             columns.received_at.push(reading.received_at);
@@ -84,7 +87,9 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
     }
 
     let mut client = inner.client().await?;
-    let timestamps = tenants.values().flat_map(|rows| rows.readings.ts.iter().copied());
+    let timestamps = tenants
+        .values()
+        .flat_map(|rows| rows.readings.ts.iter().copied());
     inner.partitions.prepare(&client, timestamps).await?;
     let tx = client.transaction().await.map_err(pg)?;
     let set_tenant = tx
@@ -100,7 +105,15 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
         if !r.ts.is_empty() {
             tx.execute(
                 &insert_readings,
-                &[tenant, &r.room, &r.ts, &r.sensor, &r.seq, &r.count, &r.received_at],
+                &[
+                    tenant,
+                    &r.room,
+                    &r.ts,
+                    &r.sensor,
+                    &r.seq,
+                    &r.count,
+                    &r.received_at,
+                ],
             )
             .await
             .map_err(pg)?;
@@ -177,7 +190,8 @@ pub(super) async fn readings(
             let sensor: String = row.try_get(0).map_err(pg)?;
             let sensor = SensorId::new(sensor.clone())
                 .map_err(|e| corrupt(format!("stored sensor id {sensor:?}: {e}")))?;
-            let (seq, count): (i64, i64) = (row.try_get(1).map_err(pg)?, row.try_get(3).map_err(pg)?);
+            let (seq, count): (i64, i64) =
+                (row.try_get(1).map_err(pg)?, row.try_get(3).map_err(pg)?);
             Ok((
                 sensor,
                 StoredReading {
@@ -207,12 +221,18 @@ pub(super) async fn rollups(
                WHERE tenant_id = $1 AND room_id = $2 AND resolution = $3 \
                AND bucket_start >= $4 AND bucket_start < $5 ORDER BY bucket_start";
     let name = resolution_name(resolution);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
-        [&tenant.as_str(), &room.as_str(), &name, &range.from, &range.to];
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &tenant.as_str(),
+        &room.as_str(),
+        &name,
+        &range.from,
+        &range.to,
+    ];
     let rows = query(inner, tenant, sql, &params).await?;
     rows.iter()
         .map(|row| {
-            let (peak, samples): (i64, i64) = (row.try_get(2).map_err(pg)?, row.try_get(4).map_err(pg)?);
+            let (peak, samples): (i64, i64) =
+                (row.try_get(2).map_err(pg)?, row.try_get(4).map_err(pg)?);
             Ok(Rollup {
                 resolution,
                 bucket_start: row.try_get(0).map_err(pg)?,

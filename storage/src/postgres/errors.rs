@@ -83,10 +83,7 @@ pub(super) fn pg(error: tokio_postgres::Error) -> StoreError {
 }
 
 /// Maps a pool error: waiting for or opening a connection failed.
-#[expect(
-    clippy::needless_pass_by_value,
-    reason = "shaped for `map_err(pool)`"
-)]
+#[expect(clippy::needless_pass_by_value, reason = "shaped for `map_err(pool)`")]
 pub(super) fn pool(error: deadpool_postgres::PoolError) -> StoreError {
     match error {
         deadpool_postgres::PoolError::Backend(error) => pg(error),

@@ -169,7 +169,8 @@ pub(super) async fn rooms(
     tenant: &TenantId,
     filter: RoomFilter<'_>,
 ) -> Result<Vec<Room>, StoreError> {
-    const COLUMNS: &str = "SELECT tenant_id, office_id, room_id, name, capacity, count_mode FROM rooms";
+    const COLUMNS: &str =
+        "SELECT tenant_id, office_id, room_id, name, capacity, count_mode FROM rooms";
     let rows = match filter {
         RoomFilter::Id(room) => {
             let sql = format!("{COLUMNS} WHERE tenant_id = $1 AND room_id = $2");
@@ -213,14 +214,16 @@ pub(super) async fn create_sensor(
     .map_err(|e| {
         insert_error(e, |v| match v {
             Violation::Unique => exists("sensor", &sensor.id),
-            Violation::ForeignKey => {
-                missing("room", format!("{}/{}", sensor.office, sensor.room))
-            }
+            Violation::ForeignKey => missing("room", format!("{}/{}", sensor.office, sensor.room)),
         })
     })?;
     tx.execute(
         "INSERT INTO sensor_keys (key_hash, tenant_id, sensor_id) VALUES ($1, $2, $3)",
-        &[&&key_hash.0[..], &sensor.tenant.as_str(), &sensor.id.as_str()],
+        &[
+            &&key_hash.0[..],
+            &sensor.tenant.as_str(),
+            &sensor.id.as_str(),
+        ],
     )
     .await
     .map_err(|e| {
@@ -281,7 +284,10 @@ pub(super) async fn sensor_by_key_hash(
         return Ok(None);
     };
     let (tenant, sensor) = (id(&row, 0, TenantId::new)?, id(&row, 1, SensorId::new)?);
-    match sensors(inner, &tenant, SensorFilter::Id(&sensor)).await?.pop() {
+    match sensors(inner, &tenant, SensorFilter::Id(&sensor))
+        .await?
+        .pop()
+    {
         Some(found) => Ok(Some(found)),
         None => Err(corrupt(format!(
             "sensor key {} points to missing sensor {tenant}/{sensor}",

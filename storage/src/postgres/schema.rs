@@ -91,13 +91,16 @@ async fn migrate_locked(
         .map_err(pg)?;
     let applied = client
         .query(
-            &format!("SELECT version, name, checksum FROM {quoted}.schema_migrations ORDER BY version"),
+            &format!(
+                "SELECT version, name, checksum FROM {quoted}.schema_migrations ORDER BY version"
+            ),
             &[],
         )
         .await
         .map_err(pg)?;
     for row in &applied {
-        let (version, name, checksum): (i32, String, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
+        let (version, name, checksum): (i32, String, Vec<u8>) =
+            (row.get(0), row.get(1), row.get(2));
         let Some(known) = MIGRATIONS.iter().find(|m| m.version == version) else {
             return Err(backend(format!(
                 "schema {schema} has migration {version} ({name}), newer than this tally knows \
@@ -136,7 +139,12 @@ async fn migrate_locked(
         .await
         .map_err(pg)?;
         tx.commit().await.map_err(pg)?;
-        tracing::info!(schema, version = migration.version, name = migration.name, "applied migration");
+        tracing::info!(
+            schema,
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
     }
     grant(client, &quoted, runtime_role).await
 }

@@ -68,7 +68,10 @@ mod tests {
             tls_ca_file: Some("/nonexistent/ca.pem".into()),
             ..PostgresConfig::new("postgres://h/db")
         };
-        let message = connector(&config).unwrap_err().to_string();
+        let Err(error) = connector(&config) else {
+            panic!("a missing CA file was accepted");
+        };
+        let message = error.to_string();
         assert!(message.contains("/nonexistent/ca.pem"), "{message}");
     }
 }
