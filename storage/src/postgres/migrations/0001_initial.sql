@@ -156,16 +156,16 @@ BEGIN
     IF to_regclass(format('{schema}.%I', part)) IS NOT NULL THEN
         RETURN true;
     END IF;
-    -- Nodes creating the same day at once: the second finds it made.
-    PERFORM pg_advisory_xact_lock(hashtext('{schema}.create_readings_partition'), hashtext(part));
-    IF to_regclass(format('{schema}.%I', part)) IS NOT NULL THEN
-        RETURN true;
-    END IF;
+    -- Nodes creating the same day at once: the one that loses the race finds it made (its
+    -- catalog snapshot may predate the winner's commit, hence the exception, not a re-check).
     BEGIN
         EXECUTE format('CREATE TABLE {schema}.%I PARTITION OF {schema}.readings FOR VALUES FROM (%s) TO (%s)',
                        part, day_start, day_start + 86400000);
-    EXCEPTION WHEN check_violation THEN
-        RETURN false;
+    EXCEPTION
+        WHEN duplicate_table OR unique_violation THEN  -- name taken in pg_class meanwhile
+            RETURN true;
+        WHEN check_violation THEN
+            RETURN false;
     END;
     EXECUTE format('ALTER TABLE {schema}.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', part);
     EXECUTE format('CREATE POLICY tenant_isolation ON {schema}.%I '
