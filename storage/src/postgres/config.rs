@@ -185,7 +185,7 @@ pub(crate) fn redact(url: &str) -> String {
     }
     url.split_whitespace()
         .map(|pair| match pair.split_once('=') {
-            Some((key, _)) if key == "password" => "password=***".to_owned(),
+            Some(("password", _)) => "password=***".to_owned(),
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()

@@ -48,6 +48,7 @@ fn is_transient(state: &SqlState) -> bool {
 }
 
 /// Maps a driver error: transient ones to `Unavailable`, others to `Backend`.
+#[expect(clippy::needless_pass_by_value, reason = "shaped for `map_err(pg)`")]
 pub(super) fn pg(error: tokio_postgres::Error) -> StoreError {
     let message = match error.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
@@ -83,7 +84,6 @@ pub(super) fn pg(error: tokio_postgres::Error) -> StoreError {
 }
 
 /// Maps a pool error: waiting for or opening a connection failed.
-#[expect(clippy::needless_pass_by_value, reason = "shaped for `map_err(pool)`")]
 pub(super) fn pool(error: deadpool_postgres::PoolError) -> StoreError {
     match error {
         deadpool_postgres::PoolError::Backend(error) => pg(error),

@@ -25,7 +25,7 @@ fn insert_error(
 }
 
 /// `AlreadyExists` of `kind`.
-fn exists(kind: &'static str, id: impl ToString) -> Option<StoreError> {
+fn exists(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
     Some(StoreError::AlreadyExists {
         kind,
         id: id.to_string(),
@@ -33,7 +33,7 @@ fn exists(kind: &'static str, id: impl ToString) -> Option<StoreError> {
 }
 
 /// `NotFound` of `kind`.
-fn missing(kind: &'static str, id: impl ToString) -> Option<StoreError> {
+fn missing(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
     Some(StoreError::NotFound {
         kind,
         id: id.to_string(),
@@ -214,7 +214,7 @@ pub(super) async fn create_sensor(
     .map_err(|e| {
         insert_error(e, |v| match v {
             Violation::Unique => exists("sensor", &sensor.id),
-            Violation::ForeignKey => missing("room", format!("{}/{}", sensor.office, sensor.room)),
+            Violation::ForeignKey => missing("room", &format!("{}/{}", sensor.office, sensor.room)),
         })
     })?;
     tx.execute(
@@ -228,7 +228,7 @@ pub(super) async fn create_sensor(
     .await
     .map_err(|e| {
         insert_error(e, |v| match v {
-            Violation::Unique => exists("sensor key", hex(key_hash)),
+            Violation::Unique => exists("sensor key", &hex(key_hash)),
             Violation::ForeignKey => None,
         })
     })?;
