@@ -50,8 +50,10 @@ async fn concurrent_starts_on_a_fresh_database_migrate_once() {
 #[tokio::test]
 async fn a_role_that_bypasses_rls_is_refused() {
     let database = PostgresServer::shared().await.create_database().await;
+    // Over TCP with a password, as a deployment connects.
     let config = PostgresConfig {
-        url: database.url(SUPERUSER),
+        url: database.tcp_url(SUPERUSER),
+        migrate_url: Some(database.tcp_url(OWNER_ROLE)),
         ..database.config()
     };
     let error = PostgresStore::connect(&config).await.unwrap_err();

@@ -4,7 +4,7 @@
 use std::{
     fs,
     io::Read,
-    os::unix::fs::MetadataExt,
+    os::unix::fs::{DirBuilderExt, MetadataExt},
     path::{Path, PathBuf},
     process::{Command, Output},
     sync::atomic::{AtomicU64, Ordering},
@@ -158,7 +158,8 @@ pub(super) fn run(command: &mut Command) -> Result<Output, String> {
     }
 }
 
-/// A new, empty directory under the system's temporary directory, owned by `run_as`.
+/// A new, empty directory (mode 0700) under the system's temporary directory, owned by
+/// `run_as`.
 pub(super) fn temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
@@ -169,7 +170,10 @@ pub(super) fn temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     chown(&dir, run_as)?;
     Ok(dir)
 }

@@ -1,7 +1,9 @@
 //! [`PostgresServer`]: a throw-away PostgreSQL server for tests.
 //!
-//! `initdb` into a new temporary directory, then `postgres` on a free loopback port (its Unix
-//! socket in that directory, `fsync` on), password authentication only. As root, both run as the
+//! `initdb` into a new temporary directory, then `postgres` on a free loopback port (`fsync`
+//! on). TCP takes passwords (SCRAM); the Unix socket, in that directory (mode 0700, so only the
+//! server's user and root reach it), trusts its peers: the tests connect through it, because a
+//! SCRAM handshake costs ~0.2 s of CPU in an unoptimized test build. As root, both run as the
 //! unprivileged user `tally-test` (created if missing) through `setpriv`. Each test binary
 //! shares one server ([`PostgresServer::shared`]) and each test takes a fresh database
 //! ([`PostgresServer::create_database`]), so tests stay independent and run in parallel.
@@ -53,6 +55,7 @@ pub struct PostgresServer {
 pub struct TestDatabase {
     /// Its name.
     pub name: String,
+    dir: PathBuf,
     port: u16,
     password: String,
 }
@@ -230,6 +233,7 @@ impl PostgresServer {
             .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
         TestDatabase {
             name,
+            dir: self.dir.clone(),
             port: self.port,
             password: self.password.clone(),
         }
@@ -245,9 +249,15 @@ impl PostgresServer {
         self.dir.join("postgres.log")
     }
 
-    /// The URL of `role` (one of this module's roles) to `database`.
+    /// The connection string of `role` (one of this module's roles) to `database`, through
+    /// the Unix socket.
     pub fn url(&self, role: &str, database: &str) -> String {
-        url(role, &self.password, self.port, database)
+        socket_url(&self.dir, self.port, role, database)
+    }
+
+    /// The URL of `role` to `database` over loopback TCP, with its password.
+    pub fn tcp_url(&self, role: &str, database: &str) -> String {
+        tcp_url(role, &self.password, self.port, database)
     }
 
     /// Fast shutdown (SIGINT), waiting for the server to exit; then the watchdog removes the
@@ -291,9 +301,15 @@ impl Drop for PostgresServer {
 }
 
 impl TestDatabase {
-    /// The URL of `role` ([`OWNER_ROLE`], [`APP_ROLE`] or [`SUPERUSER`]) to this database.
+    /// The connection string of `role` ([`OWNER_ROLE`], [`APP_ROLE`] or [`SUPERUSER`]) to this
+    /// database, through the server's Unix socket.
     pub fn url(&self, role: &str) -> String {
-        url(role, &self.password, self.port, &self.name)
+        socket_url(&self.dir, self.port, role, &self.name)
+    }
+
+    /// The URL of `role` to this database over loopback TCP, with its password.
+    pub fn tcp_url(&self, role: &str) -> String {
+        tcp_url(role, &self.password, self.port, &self.name)
     }
 
     /// The two-role configuration: queries as [`APP_ROLE`], migrations as [`OWNER_ROLE`], a
@@ -319,9 +335,17 @@ impl TestDatabase {
     }
 }
 
-/// A loopback URL.
-fn url(role: &str, password: &str, port: u16, database: &str) -> String {
+/// A loopback TCP URL with a password.
+fn tcp_url(role: &str, password: &str, port: u16, database: &str) -> String {
     format!("postgres://{role}:{password}@127.0.0.1:{port}/{database}")
+}
+
+/// A connection string through the Unix socket in `dir`.
+fn socket_url(dir: &Path, port: u16, role: &str, database: &str) -> String {
+    format!(
+        "host={} port={port} user={role} dbname={database}",
+        dir.display()
+    )
 }
 
 /// Makes the directory, the password and the cluster (`initdb`); blocking.
@@ -341,7 +365,13 @@ fn init() -> Result<(PathBuf, String, Option<RunAs>, PathBuf), String> {
         host::command_as(&bindir.join("initdb"), run_as)
             .arg("-D")
             .arg(dir.join("data"))
-            .args(["-U", SUPERUSER, "--auth=scram-sha-256", "--encoding=UTF8"])
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth-host=scram-sha-256",
+                "--auth-local=trust",
+            ])
+            .arg("--encoding=UTF8")
             .args(["--locale=C", "--no-sync", "--no-instructions"])
             .arg(format!("--pwfile={}", pwfile.display()))
             .current_dir(&dir),
