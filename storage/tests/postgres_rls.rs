@@ -298,3 +298,76 @@ async fn platform_functions_answer_across_tenants_and_nothing_more() {
         .unwrap();
     assert_eq!(row.get::<_, i64>(0), 0);
 }
+
+/// One room write of tenant `id` (populated) with a minute rollup whose average is `avg`.
+fn room_write(id: &str, avg: f64) -> RoomWrite {
+    RoomWrite {
+        tenant: TenantId::new(id).unwrap(),
+        room: RoomId::new("atrium").unwrap(),
+        readings: vec![(
+            SensorId::new("door").unwrap(),
+            StoredReading {
+                seq: 7,
+                ts: 7_000,
+                count: 3,
+                received_at: 7_000,
+            },
+        )],
+        state: RoomState {
+            count: 3,
+            ..RoomState::default()
+        },
+        rollups: vec![Rollup {
+            resolution: Resolution::Hour,
+            bucket_start: 0,
+            avg,
+            peak: 3,
+            occupied_s: 1.0,
+            samples: 1,
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_batch_across_tenants_is_one_transaction() {
+    let (store, database) = two_tenants().await;
+    let all = tally_storage::TimeRange {
+        from: i64::MIN,
+        to: i64::MAX,
+    };
+    let (a, b) = (TenantId::new("a").unwrap(), TenantId::new("b").unwrap());
+    let room = RoomId::new("atrium").unwrap();
+    let batch = |avg_b| WriteBatch {
+        rooms: vec![room_write("a", 1.0), room_write("b", avg_b)],
+    };
+    store.write_batch(batch(2.0)).await.unwrap();
+    for (tenant, avg) in [(&a, 1.0), (&b, 2.0)] {
+        let hours = store
+            .rollups(tenant, &room, Resolution::Hour, all)
+            .await
+            .unwrap();
+        assert_eq!(hours.iter().map(|r| r.avg).collect::<Vec<_>>(), [avg]);
+        assert_eq!(store.readings(tenant, &room, all).await.unwrap().len(), 3);
+    }
+
+    // Make tenant b's part fail inside the transaction: tenant a's part must not stay either.
+    let admin = database.client(tally_storage::testkit::SUPERUSER).await;
+    admin
+        .batch_execute("ALTER TABLE tally.rollups ADD CONSTRAINT small_avg CHECK (avg < 100)")
+        .await
+        .unwrap();
+    let mut failing = batch(500.0);
+    failing.rooms[0].rollups[0].bucket_start = 3_600_000;
+    failing.rooms[0].readings[0].1.seq = 8;
+    store.write_batch(failing).await.unwrap_err();
+    let hours = store
+        .rollups(&a, &room, Resolution::Hour, all)
+        .await
+        .unwrap();
+    assert_eq!(
+        hours.len(),
+        1,
+        "tenant a's rollup of the failed batch is there"
+    );
+    assert_eq!(store.readings(&a, &room, all).await.unwrap().len(), 3);
+}

@@ -185,3 +185,16 @@ async fn an_unreachable_server_is_a_retryable_error() {
     assert!(error.is_retryable(), "{error:?}");
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_stopped_server_is_a_retryable_error() {
+    let server = PostgresServer::start().await.unwrap();
+    let database = server.create_database().await;
+    let store = PostgresStore::connect(&database.config()).await.unwrap();
+    store.create_tenant(&tenant("a")).await.unwrap();
+    drop(server);
+    let error = store.tenants().await.unwrap_err();
+    assert!(error.is_retryable(), "{error:?}");
+    let error = store.create_tenant(&tenant("b")).await.unwrap_err();
+    assert!(error.is_retryable(), "{error:?}");
+}

@@ -100,3 +100,42 @@ pub(super) fn backend(message: impl Into<String>) -> StoreError {
 pub(super) fn corrupt(message: impl Into<String>) -> StoreError {
     StoreError::Corrupt(message.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_states_are_told_apart_from_fatal_ones() {
+        for state in [
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::QUERY_CANCELED,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::CONNECTION_FAILURE,
+            SqlState::TOO_MANY_CONNECTIONS,
+            SqlState::DISK_FULL,
+            SqlState::READ_ONLY_SQL_TRANSACTION,
+        ] {
+            assert!(is_transient(&state), "{}", state.code());
+        }
+        for state in [
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::FOREIGN_KEY_VIOLATION,
+            SqlState::INSUFFICIENT_PRIVILEGE,
+            SqlState::SYNTAX_ERROR,
+            SqlState::UNDEFINED_TABLE,
+            SqlState::INVALID_PASSWORD,
+        ] {
+            assert!(!is_transient(&state), "{}", state.code());
+        }
+    }
+
+    #[test]
+    fn only_unavailable_is_retryable() {
+        assert!(StoreError::Unavailable("x".into()).is_retryable());
+        assert!(!StoreError::Backend("x".into()).is_retryable());
+        assert!(!StoreError::Corrupt("x".into()).is_retryable());
+    }
+}
