@@ -25,7 +25,8 @@ pub struct PostgresConfig {
     /// own nothing: see the module documentation for the role model.
     pub url: String,
     /// Connection URL of the owner role that runs the migrations and owns tally's tables and
-    /// functions. Unset: `url` does both (supported, but the tenant list and the key-hash index
+    /// functions (it needs `CREATE` on the database, or an existing `schema` it owns). Unset:
+    /// `url` does both (supported, but the tenant list and the key-hash index
     /// are then readable by the runtime role; every other table stays isolated).
     #[serde(default)]
     pub migrate_url: Option<String>,

@@ -158,14 +158,19 @@ pub(super) fn run(command: &mut Command) -> Result<Output, String> {
     }
 }
 
-/// A new, empty directory (mode 0700) under the system's temporary directory, owned by
-/// `run_as`.
+/// A new, empty directory (mode 0700) under the system's temporary directory (`/tmp` when the
+/// server runs as another user), owned by `run_as`.
 pub(super) fn temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!(
+    // As root, $TMPDIR may be private to root; /tmp is traversable by the server's user.
+    let base = match run_as {
+        Some(_) => PathBuf::from("/tmp"),
+        None => std::env::temp_dir(),
+    };
+    let dir = base.join(format!(
         "tally-pg-{}-{nanos:08x}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
