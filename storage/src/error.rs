@@ -25,11 +25,24 @@ pub enum StoreError {
     /// A stored value could not be decoded.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+    /// The backend is unreachable or failed transiently (connection lost, server restarting,
+    /// serialization failure, timeout): nothing of the operation may be assumed durable, and the
+    /// same operation may succeed if retried later.
+    #[error("storage backend unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Whether retrying the same operation later may succeed ([`StoreError::Unavailable`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
 }
 
 impl From<StoreError> for tally_protocol::ServiceError {
     /// The one mapping of storage errors to what a node answers: registry conflicts keep their
-    /// meaning, every backend failure is [`tally_protocol::ServiceError::Storage`].
+    /// meaning, a transient outage is [`tally_protocol::ServiceError::Unavailable`] and every
+    /// other backend failure is [`tally_protocol::ServiceError::Storage`].
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound { kind, id } => Self::NotFound {
@@ -40,6 +53,7 @@ impl From<StoreError> for tally_protocol::ServiceError {
                 what: kind.to_owned(),
                 id,
             },
+            unavailable @ StoreError::Unavailable(_) => Self::Unavailable(unavailable.to_string()),
             other @ (StoreError::Backend(_) | StoreError::Corrupt(_)) => {
                 Self::Storage(other.to_string())
             }

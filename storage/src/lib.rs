@@ -1,5 +1,7 @@
-//! Storage for tally: the [`Store`] trait, its embedded backend ([`EmbeddedStore`], fjall) and a
-//! conformance suite that every backend runs (feature `testsuite`).
+//! Storage for tally: the [`Store`] trait, its embedded backend ([`EmbeddedStore`], fjall), its
+//! shared backend ([`PostgresStore`], PostgreSQL with row-level security) and a conformance suite
+//! that every backend runs (feature `testsuite`, which also brings [`testkit`]: a PostgreSQL
+//! server that tests start and stop themselves).
 //!
 //! A [`Store`] is async and batch-first: [`Store::write_batch`] returns only once the whole batch
 //! (raw readings, room snapshots with per-sensor last seq, rollups) is durable and atomic, so a
@@ -12,7 +14,10 @@ mod error;
 #[cfg(any(test, feature = "testsuite"))]
 mod fault_injection;
 mod model;
+mod postgres;
 mod store;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod testkit;
 
 pub use embedded::EmbeddedStore;
 pub use error::StoreError;
@@ -22,4 +27,5 @@ pub use model::{
     CountMode, KeyHash, Office, Resolution, Rollup, RollupAccumulator, Room, RoomState, RoomWrite,
     Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
 };
+pub use postgres::{PostgresConfig, PostgresStore, TlsMode};
 pub use store::{SharedStore, Store};

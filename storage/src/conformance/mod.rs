@@ -1,5 +1,5 @@
 //! The conformance suite: every [`Store`] behaviour, written once over the trait, so every
-//! backend (embedded, ScyllaDB) is held to the same contract.
+//! backend (embedded, PostgreSQL, later ScyllaDB) is held to the same contract.
 //!
 //! Each behaviour is a `pub async fn(&dyn Store)` that uses fresh ids, so behaviours can share
 //! one store (even a persistent one). [`conformance_tests!`](crate::conformance_tests) expands

@@ -1,0 +1,262 @@
+//! Group-commit writes and range reads of readings, room states and rollups.
+//!
+//! A [`WriteBatch`] is one transaction: per tenant in the batch, `app.tenant` is set (again) and
+//! three multi-row statements run, each one statement however many rows (`unnest` of arrays):
+//! readings `ON CONFLICT DO NOTHING` (a replayed reading is the same reading), room states and
+//! rollups upserted. The commit is durable (`synchronous_commit = on` on every connection).
+//! If the commit's outcome is unknown (connection lost), the batch may or may not be there;
+//! replaying it is harmless.
+
+use std::collections::BTreeMap;
+
+use tally_protocol::{RoomId, SensorId, TenantId};
+
+use super::{
+    Inner,
+    errors::{backend, corrupt, pg},
+    registry::query,
+};
+use crate::{Resolution, Rollup, RoomState, StoreError, StoredReading, TimeRange, WriteBatch};
+
+/// Rows of one tenant in a batch, as column arrays.
+#[derive(Default)]
+struct TenantRows<'a> {
+    readings: ReadingColumns<'a>,
+    /// Room → its encoded state; a room listed twice keeps its last state.
+    states: BTreeMap<&'a str, Vec<u8>>,
+    /// (room, resolution, start) → rollup; a bucket listed twice keeps its last value.
+    rollups: BTreeMap<(&'a str, &'static str, i64), Rollup>,
+}
+
+/// The columns of the readings of one tenant.
+#[derive(Default)]
+struct ReadingColumns<'a> {
+    room: Vec<&'a str>,
+    ts: Vec<i64>,
+    sensor: Vec<&'a str>,
+    seq: Vec<i64>,
+    count: Vec<i64>,
+    received_at: Vec<i64>,
+}
+
+const INSERT_READINGS: &str = "INSERT INTO readings \
+     (tenant_id, room_id, ts, sensor_id, seq, count, received_at) \
+     SELECT $1::text, * FROM unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::int8[], $7::int8[]) \
+     ON CONFLICT DO NOTHING";
+const UPSERT_STATES: &str = "INSERT INTO room_state (tenant_id, room_id, state) \
+     SELECT $1::text, * FROM unnest($2::text[], $3::bytea[]) \
+     ON CONFLICT (tenant_id, room_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()";
+const UPSERT_ROLLUPS: &str = "INSERT INTO rollups \
+     (tenant_id, room_id, resolution, bucket_start, avg, peak, occupied_s, samples) \
+     SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::float8[], $6::int8[], $7::float8[], $8::int8[]) \
+     ON CONFLICT (tenant_id, room_id, resolution, bucket_start) DO UPDATE SET \
+     avg = EXCLUDED.avg, peak = EXCLUDED.peak, occupied_s = EXCLUDED.occupied_s, samples = EXCLUDED.samples";
+
+/// Writes a whole batch in one transaction; returns once it is committed.
+pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), StoreError> {
+    let mut tenants: BTreeMap<&str, TenantRows<'_>> = BTreeMap::new();
+    for room in &batch.rooms {
+        let rows = tenants.entry(room.tenant.as_str()).or_default();
+        for (sensor, reading) in &room.readings {
+            let columns = &mut rows.readings;
+            columns.room.push(room.room.as_str());
+            columns.ts.push(reading.ts);
+            columns.sensor.push(sensor.as_str());
+            columns.seq.push(i64::try_from(reading.seq).map_err(|_| {
+                backend(format!(
+                    "seq {} does not fit a PostgreSQL bigint",
+                    reading.seq
+                ))
+            })?);
+            columns.count.push(i64::from(reading.count));
+            columns.received_at.push(reading.received_at);
+        }
+        rows.states
+            .insert(room.room.as_str(), encode_state(&room.state)?);
+        for rollup in &room.rollups {
+            let key = (
+                room.room.as_str(),
+                resolution_name(rollup.resolution),
+                rollup.bucket_start,
+            );
+            rows.rollups.insert(key, *rollup);
+        }
+    }
+    if tenants.is_empty() {
+        return Ok(());
+    }
+
+    let mut client = inner.client().await?;
+    let timestamps = tenants
+        .values()
+        .flat_map(|rows| rows.readings.ts.iter().copied());
+    inner.partitions.prepare(&client, timestamps).await?;
+    let tx = client.transaction().await.map_err(pg)?;
+    let set_tenant = tx
+        .prepare_cached("SELECT set_config('app.tenant', $1, true)")
+        .await
+        .map_err(pg)?;
+    let insert_readings = tx.prepare_cached(INSERT_READINGS).await.map_err(pg)?;
+    let upsert_states = tx.prepare_cached(UPSERT_STATES).await.map_err(pg)?;
+    let upsert_rollups = tx.prepare_cached(UPSERT_ROLLUPS).await.map_err(pg)?;
+    for (tenant, rows) in &tenants {
+        tx.execute(&set_tenant, &[tenant]).await.map_err(pg)?;
+        let r = &rows.readings;
+        if !r.ts.is_empty() {
+            tx.execute(
+                &insert_readings,
+                &[
+                    tenant,
+                    &r.room,
+                    &r.ts,
+                    &r.sensor,
+                    &r.seq,
+                    &r.count,
+                    &r.received_at,
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        }
+        let rooms: Vec<&str> = rows.states.keys().copied().collect();
+        let states: Vec<&[u8]> = rows.states.values().map(Vec::as_slice).collect();
+        tx.execute(&upsert_states, &[tenant, &rooms, &states])
+            .await
+            .map_err(pg)?;
+        if !rows.rollups.is_empty() {
+            let keys = rows.rollups.keys();
+            let rooms: Vec<&str> = keys.clone().map(|k| k.0).collect();
+            let resolutions: Vec<&str> = keys.clone().map(|k| k.1).collect();
+            let starts: Vec<i64> = keys.map(|k| k.2).collect();
+            let values = rows.rollups.values();
+            let avg: Vec<f64> = values.clone().map(|r| r.avg).collect();
+            let peak: Vec<i64> = values.clone().map(|r| i64::from(r.peak)).collect();
+            let occupied: Vec<f64> = values.clone().map(|r| r.occupied_s).collect();
+            let samples: Vec<i64> = values.map(|r| i64::from(r.samples)).collect();
+            tx.execute(
+                &upsert_rollups,
+                &[
+                    tenant,
+                    &rooms,
+                    &resolutions,
+                    &starts,
+                    &avg,
+                    &peak,
+                    &occupied,
+                    &samples,
+                ],
+            )
+            .await
+            .map_err(pg)?;
+        }
+    }
+    tx.commit().await.map_err(pg)
+}
+
+/// The last written state of a room.
+pub(super) async fn room_state(
+    inner: &Inner,
+    tenant: &TenantId,
+    room: &RoomId,
+) -> Result<Option<RoomState>, StoreError> {
+    let sql = "SELECT state FROM room_state WHERE tenant_id = $1 AND room_id = $2";
+    let rows = query(inner, tenant, sql, &[&tenant.as_str(), &room.as_str()]).await?;
+    rows.first()
+        .map(|row| {
+            let bytes: &[u8] = row.try_get(0).map_err(pg)?;
+            rmp_serde::from_slice(bytes).map_err(|e| corrupt(format!("room state: {e}")))
+        })
+        .transpose()
+}
+
+/// Readings of a room with `ts` in `[from, to)`, ordered by `(ts, sensor, seq)`.
+pub(super) async fn readings(
+    inner: &Inner,
+    tenant: &TenantId,
+    room: &RoomId,
+    range: TimeRange,
+) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
+    if range.from >= range.to {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT sensor_id, seq, ts, count, received_at FROM readings \
+               WHERE tenant_id = $1 AND room_id = $2 AND ts >= $3 AND ts < $4 \
+               ORDER BY ts, sensor_id, seq";
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&tenant.as_str(), &room.as_str(), &range.from, &range.to];
+    let rows = query(inner, tenant, sql, &params).await?;
+    rows.iter()
+        .map(|row| {
+            let sensor: String = row.try_get(0).map_err(pg)?;
+            let sensor = SensorId::new(sensor.clone())
+                .map_err(|e| corrupt(format!("stored sensor id {sensor:?}: {e}")))?;
+            let (seq, count): (i64, i64) =
+                (row.try_get(1).map_err(pg)?, row.try_get(3).map_err(pg)?);
+            Ok((
+                sensor,
+                StoredReading {
+                    seq: u64::try_from(seq).map_err(|_| corrupt(format!("reading seq {seq}")))?,
+                    ts: row.try_get(2).map_err(pg)?,
+                    count: u32::try_from(count)
+                        .map_err(|_| corrupt(format!("reading count {count}")))?,
+                    received_at: row.try_get(4).map_err(pg)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Rollups of a room at `resolution` with `bucket_start` in `[from, to)`, ordered by start.
+pub(super) async fn rollups(
+    inner: &Inner,
+    tenant: &TenantId,
+    room: &RoomId,
+    resolution: Resolution,
+    range: TimeRange,
+) -> Result<Vec<Rollup>, StoreError> {
+    if range.from >= range.to {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT bucket_start, avg, peak, occupied_s, samples FROM rollups \
+               WHERE tenant_id = $1 AND room_id = $2 AND resolution = $3 \
+               AND bucket_start >= $4 AND bucket_start < $5 ORDER BY bucket_start";
+    let name = resolution_name(resolution);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &tenant.as_str(),
+        &room.as_str(),
+        &name,
+        &range.from,
+        &range.to,
+    ];
+    let rows = query(inner, tenant, sql, &params).await?;
+    rows.iter()
+        .map(|row| {
+            let (peak, samples): (i64, i64) =
+                (row.try_get(2).map_err(pg)?, row.try_get(4).map_err(pg)?);
+            Ok(Rollup {
+                resolution,
+                bucket_start: row.try_get(0).map_err(pg)?,
+                avg: row.try_get(1).map_err(pg)?,
+                peak: u32::try_from(peak).map_err(|_| corrupt(format!("rollup peak {peak}")))?,
+                occupied_s: row.try_get(3).map_err(pg)?,
+                samples: u32::try_from(samples)
+                    .map_err(|_| corrupt(format!("rollup samples {samples}")))?,
+            })
+        })
+        .collect()
+}
+
+/// The stored name of a resolution (as in the JSON form of [`Resolution`]).
+fn resolution_name(resolution: Resolution) -> &'static str {
+    match resolution {
+        Resolution::Minute => "minute",
+        Resolution::FifteenMinutes => "fifteen_minutes",
+        Resolution::Hour => "hour",
+        Resolution::Day => "day",
+    }
+}
+
+/// Encodes a room state as the embedded store does: MessagePack with field names.
+fn encode_state(state: &RoomState) -> Result<Vec<u8>, StoreError> {
+    rmp_serde::to_vec_named(state).map_err(|e| backend(format!("cannot encode room state: {e}")))
+}
