@@ -119,8 +119,7 @@ async fn sixty_rooms_fit_one_screen_and_more_are_paged() {
             );
             browser
                 .screenshot(
-                    &std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                        .join(format!("display-page/{office}-{width}x{height}.png")),
+                    &browser::office::out_dir().join(format!("{office}-{width}x{height}.png")),
                 )
                 .await;
         }

@@ -168,8 +168,13 @@
     state.version = null;
     ws.send(JSON.stringify({ type: 'subscribe', office }));
     clearTimeout(state.answerTimer);
-    // close() fires onclose, which reconnects.
-    state.answerTimer = setTimeout(() => ws.close(4000, 'no snapshot'), ANSWER_MS);
+    // Over a dead connection close() may wait long for its handshake: reconnect at once.
+    state.answerTimer = setTimeout(() => {
+      if (ws !== state.ws) return;
+      state.ws = null;
+      ws.close(4000, 'no snapshot');
+      reconnectLater();
+    }, ANSWER_MS);
   }
 
   function onFrame(frame) {

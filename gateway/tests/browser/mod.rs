@@ -20,6 +20,8 @@ use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod office;
+
 use crate::support::PATIENCE;
 
 /// Flags for a quiet, headless browser on a machine without internet: without the background
