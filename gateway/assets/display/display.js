@@ -281,7 +281,7 @@
     tile.querySelector('.name').textContent = state.names.get(room.room) || room.room;
     tile.querySelector('.n').textContent = room.count;
     tile.querySelector('.cap').textContent = ` / ${room.capacity}`;
-    tile.querySelector('.label').textContent = stale ? `${label} · sensor offline` : label;
+    tile.querySelector('.label').textContent = label;
   }
 
   function renderAll() {
