@@ -262,10 +262,22 @@ async fn a_wrong_or_expired_token_shows_how_to_get_a_display_link() {
     let api = Api::new(addr);
     provision(&api, (OFFICE, "HQ"), &main_rooms()[..2]).await;
     let expired = expired_viewer_token();
+    // Valid for a second: the node closes the display's socket with 4401 when it expires (or,
+    // on a slow machine, rejects it before that); either way the page must stop and explain.
+    let minted = api
+        .create(
+            &format!("/v1/tenants/{TENANT}/tokens"),
+            json!({ "role": "viewer", "ttl_secs": 1 }),
+        )
+        .await;
+    let expiring = minted["token"].as_str().unwrap();
     let mut browser = Browser::launch(1280, 720).await;
-    for (token, title) in [
-        ("not-a-token", "This display's token was not accepted"),
-        (expired.as_str(), "This display's token has expired"),
+    // (token, help title, WebSockets the page may open: a rejected token is caught by the REST
+    // read before any; after a 4401 close the page must not reconnect.)
+    for (token, title, sockets) in [
+        ("not-a-token", "This display's token was not accepted", 0),
+        (expired.as_str(), "This display's token has expired", 0),
+        (expiring, "This display's token has expired", 1),
     ] {
         // From another document, so that a fragment-only change is a real page load.
         browser.goto("about:blank").await;
@@ -294,12 +306,12 @@ async fn a_wrong_or_expired_token_shows_how_to_get_a_display_link() {
             "{help}"
         );
         assert!(help.contains(r#"{"role":"viewer"}"#), "{help}");
-        assert_eq!(
-            browser
-                .eval("document.querySelectorAll('.tile').length")
-                .await,
-            json!(0)
-        );
+        let grid = "getComputedStyle(document.getElementById('grid')).display";
+        assert_eq!(browser.eval(grid).await, json!("none"));
+        let opened = browser
+            .eval("Number(document.body.dataset.sockets || 0)")
+            .await;
+        assert!(opened.as_u64().unwrap() <= sockets, "{opened} sockets");
         // A rejected token is forgotten, and was never left in the address bar.
         let stored = format!("localStorage.getItem('tally.display.token.{TENANT}')");
         assert_eq!(browser.eval(&stored).await, Value::Null);

@@ -51,6 +51,7 @@
     lastUpdate: null,
     stopped: false,
     snapshots: 0,
+    sockets: 0, // WebSockets opened so far
     tiles: new Map(), // room id → element
     order: [],
     page: 0,
@@ -143,6 +144,8 @@
     const url = `${scheme}//${location.host}/v1/live?access_token=${encodeURIComponent(state.token)}`;
     const ws = new WebSocket(url, 'tally.v1.json');
     state.ws = ws;
+    state.sockets += 1;
+    document.body.dataset.sockets = state.sockets;
     ws.onopen = () => subscribe();
     ws.onmessage = (event) => {
       if (ws !== state.ws) return;
