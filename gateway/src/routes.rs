@@ -13,6 +13,7 @@ pub(crate) fn routes(state: AppState) -> Router {
         .route("/v1/sensors/connect", get(ingest::sensor_ws::connect))
         .route("/v1/readings", post(ingest::http::post_readings))
         .route("/v1/live", get(display::ws::connect))
+        .merge(display::page::routes())
         .merge(api::routes())
         .fallback(error::route_not_found)
         .layer(axum::middleware::from_fn(error::json_errors))

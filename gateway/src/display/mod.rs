@@ -1,3 +1,5 @@
-//! What wall displays connect to: the display WebSocket (`GET /v1/live`).
+//! What wall displays connect to: the display WebSocket (`GET /v1/live`) and the wall display
+//! page (`GET /display/{tenant}/{office}`).
 
+pub(crate) mod page;
 pub(crate) mod ws;
