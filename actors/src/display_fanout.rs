@@ -25,6 +25,25 @@ struct Subscriber {
     room: Option<RoomId>,
     sink: DisplaySink,
     stale: bool,
+    /// Counts the subscription in [`telemetry::DISPLAY_SUBSCRIPTIONS`] while it is held.
+    _held: Held,
+}
+
+/// A subscription held by an office, counted in the subscriptions gauge until dropped.
+#[derive(Debug)]
+struct Held;
+
+impl Held {
+    fn new() -> Self {
+        metrics::gauge!(telemetry::DISPLAY_SUBSCRIPTIONS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        metrics::gauge!(telemetry::DISPLAY_SUBSCRIPTIONS).decrement(1.0);
+    }
 }
 
 /// The display subscribers of one office.
@@ -51,6 +70,7 @@ impl DisplayFanout {
             room,
             sink,
             stale: true,
+            _held: Held::new(),
         };
         if subscriber.offer_snapshot(source) {
             self.subscribers.push(subscriber);
@@ -66,6 +86,11 @@ impl DisplayFanout {
     /// Whether some subscriber waits for a resync snapshot.
     pub(crate) fn has_stale(&self) -> bool {
         self.subscribers.iter().any(|s| s.stale)
+    }
+
+    /// Drops the subscriptions whose display is gone.
+    pub(crate) fn release_closed(&mut self) {
+        self.subscribers.retain(|s| !s.is_closed());
     }
 
     /// Resyncs stale subscribers whose queues have room again.
@@ -111,6 +136,12 @@ impl DisplayFanout {
 }
 
 impl Subscriber {
+    /// Whether the display is gone.
+    fn is_closed(&self) -> bool {
+        let DisplaySink::Local(sender) = &self.sink;
+        sender.is_closed()
+    }
+
     /// Queues a frame; `false` if the display is gone.
     fn offer(&mut self, frame: DisplayFrame) -> bool {
         let DisplaySink::Local(sender) = &self.sink;

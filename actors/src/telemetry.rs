@@ -24,5 +24,7 @@ pub const TENANTS_QUARANTINED: &str = "tally_tenants_quarantined";
 pub const DISPLAY_RESYNCS: &str = "tally_display_resyncs_total";
 /// Counter: display frames published by offices.
 pub const DISPLAY_FRAMES: &str = "tally_display_frames_total";
+/// Gauge: display subscriptions held by this node's offices.
+pub const DISPLAY_SUBSCRIPTIONS: &str = "tally_display_subscriptions";
 /// Gauge: actors alive on this node (label `kind`: node, persister, tenant, office, room).
 pub const ACTORS_LIVE: &str = "tally_actors_live";

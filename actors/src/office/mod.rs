@@ -45,6 +45,9 @@ pub enum OfficeMsg {
     },
     /// A room was added to the registry.
     RoomCreated(Room),
+    /// A display's subscription ended (its stream was dropped): release closed subscriptions
+    /// now, not at the next publish (a quiet office may not publish for hours).
+    DisplayLeft,
     /// Subscribe a display: it gets a snapshot now, then deltas.
     Subscribe {
         /// Only this room, if set.
@@ -202,11 +205,13 @@ impl Actor for OfficeActor {
             } => {
                 // Publish pending changes first, so the snapshot's version is exactly its state.
                 state.publish();
+                state.fanout.release_closed();
                 let answer = state
                     .check_room(room.as_ref())
                     .map(|()| state.fanout.subscribe(room, sender, &state.view));
                 let _ = reply.send(answer);
             }
+            OfficeMsg::DisplayLeft => state.fanout.release_closed(),
             OfficeMsg::Occupancy { room, reply } => {
                 state.publish();
                 let answer = state

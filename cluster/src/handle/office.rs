@@ -31,6 +31,8 @@ pub struct OfficeHandle {
 #[derive(Debug)]
 pub struct DisplayStream {
     frames: mpsc::Receiver<DisplayFrame>,
+    /// Told when the stream is dropped, so it releases the subscription at once.
+    office: OfficeTarget,
 }
 
 impl OfficeHandle {
@@ -56,7 +58,10 @@ impl OfficeHandle {
         let OfficeTarget::Local(actor) = &self.target;
         let (sender, frames) = mpsc::channel(queue.max(1));
         subscribe_display(actor, room, DisplaySink::Local(sender), self.timeout).await?;
-        Ok(DisplayStream { frames })
+        Ok(DisplayStream {
+            frames,
+            office: self.target.clone(),
+        })
     }
 
     /// The office's (or one room's) occupancy now, as a snapshot frame.
@@ -66,6 +71,14 @@ impl OfficeHandle {
     pub async fn occupancy(&self, room: Option<RoomId>) -> Result<DisplayFrame, ServiceError> {
         let OfficeTarget::Local(actor) = &self.target;
         office_occupancy(actor, room, self.timeout).await
+    }
+}
+
+impl Drop for DisplayStream {
+    fn drop(&mut self) {
+        self.frames.close();
+        let OfficeTarget::Local(actor) = &self.office;
+        let _ = actor.cast(OfficeMsg::DisplayLeft);
     }
 }
 
