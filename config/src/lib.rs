@@ -50,6 +50,6 @@ mod values;
 pub use error::{ConfigError, FieldError};
 pub use reference::{json_schema, reference_markdown};
 pub use settings::{
-    AuthSettings, DisplaySettings, IngestSettings, LogFormat, LogSettings, NodeSettings,
-    PersisterSettings, REDACTED, Settings, SupervisionSettings,
+    AuthSettings, DisplaySettings, HttpSettings, IngestSettings, LogFormat, LogSettings,
+    NodeSettings, PersisterSettings, REDACTED, Settings, SupervisionSettings,
 };

@@ -29,6 +29,8 @@ settings_table! {
         pub node: NodeSettings,
         /// Tokens and secrets of the HTTP API.
         pub auth: AuthSettings,
+        /// Connection limits and read timeouts of the HTTP listener.
+        pub http: HttpSettings,
         /// Limits on what sensors may send.
         pub ingest: IngestSettings,
         /// Writes of readings to the store.
@@ -103,6 +105,37 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_secret", &redact(&self.jwt_secret))
             .field("token_ttl", &self.token_ttl)
             .finish()
+    }
+}
+
+settings_table! {
+    /// Connection limits and read timeouts of the HTTP listener (`[http]`): slow or numerous
+    /// clients cannot hold the node's connections.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct HttpSettings {
+        /// A client must send a request's headers within this time, or the connection is closed; 1s to 5m.
+        #[serde(with = "values::duration")]
+        pub header_read_timeout: Duration,
+        /// A request (its body included) must be answered within this time, or it gets 408 request_timeout; WebSockets are not limited once upgraded; 1s to 10m.
+        #[serde(with = "values::duration")]
+        pub request_timeout: Duration,
+        /// Open connections (WebSockets included) the node accepts; more are closed at once; at least max_connections_per_source.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub max_connections: u32,
+        /// Open connections one source address may hold; more are closed at once; at least 1.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub max_connections_per_source: u32,
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 20_000,
+            max_connections_per_source: 1_000,
+        }
     }
 }
 

@@ -14,6 +14,7 @@ const MIN_ADMIN_TOKEN_CHARS: usize = 16;
 const MIN_JWT_SECRET_BYTES: usize = 32;
 /// Largest accepted frame or HTTP body: 16 MiB.
 const MAX_FRAME_BYTES: u32 = 16 * 1024 * 1024;
+const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
@@ -24,6 +25,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     let Settings {
         node,
         auth,
+        http,
         ingest,
         persister,
         display,
@@ -50,6 +52,31 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     });
     check.at_least("auth.token_ttl", auth.token_ttl, MINUTE);
     check.at_most("auth.token_ttl", auth.token_ttl, 365 * DAY, "365d");
+
+    check.at_least("http.header_read_timeout", http.header_read_timeout, SECOND);
+    check.at_most(
+        "http.header_read_timeout",
+        http.header_read_timeout,
+        5 * MINUTE,
+        "5m",
+    );
+    check.at_least("http.request_timeout", http.request_timeout, SECOND);
+    check.at_most(
+        "http.request_timeout",
+        http.request_timeout,
+        10 * MINUTE,
+        "10m",
+    );
+    check.at_least(
+        "http.max_connections_per_source",
+        http.max_connections_per_source,
+        1,
+    );
+    check.at_least(
+        "http.max_connections",
+        http.max_connections,
+        http.max_connections_per_source,
+    );
 
     check.at_least("ingest.inflight_window", ingest.inflight_window, 1);
     check.at_most(

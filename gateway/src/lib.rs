@@ -12,6 +12,7 @@ pub mod auth;
 mod display;
 pub mod error;
 mod ingest;
+mod listener;
 mod routes;
 mod server;
 mod state;

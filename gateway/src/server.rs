@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::auth::{Authenticator, NodeSecrets};
+use crate::listener;
 use crate::routes::routes;
 use crate::state::AppState;
 use crate::telemetry;
@@ -49,15 +50,15 @@ pub async fn start_with_store(
         .await
         .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;
     let addr = listener.local_addr()?;
+    let http_settings = settings.http.clone();
     let state = AppState::new(settings, store, node.router(), auth);
     let (stop_http, stopped) = oneshot::channel();
     let app = routes(state);
     let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        listener::serve(listener, app, &http_settings, shutdown).await
     });
     tracing::info!(%addr, "listening");
     Ok(RunningNode {

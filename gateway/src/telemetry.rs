@@ -16,6 +16,9 @@ pub const HTTP_SECONDS: &str = "tally_http_request_seconds";
 pub const SENSOR_CONNECTIONS: &str = "tally_sensor_connections";
 /// Gauge: open display WebSocket connections.
 pub const DISPLAY_CONNECTIONS: &str = "tally_display_connections";
+/// Counter: connections closed at once because the node or their source address was at its
+/// connection limit (`http.max_connections`, `http.max_connections_per_source`).
+pub const CONNECTIONS_REFUSED: &str = "tally_http_connections_refused_total";
 /// Counter: frames and requests rejected (label `code`).
 pub const REJECTED: &str = "tally_rejected_total";
 /// Histogram: seconds from receiving a sensor frame to acknowledging it.

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -17,6 +18,7 @@ use tally_protocol::{
 
 use crate::auth::DisplayViewer;
 use crate::error::{ApiError, hide_tenant};
+use crate::listener::ConnectionSlot;
 use crate::state::AppState;
 use crate::telemetry;
 use crate::ws_conn::{Incoming, WsConn};
@@ -25,6 +27,7 @@ use crate::ws_conn::{Incoming, WsConn};
 pub(crate) async fn connect(
     State(state): State<AppState>,
     DisplayViewer { tenant, exp }: DisplayViewer,
+    slot: Option<Extension<ConnectionSlot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let ws = ws.protocols([SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK]);
@@ -35,7 +38,11 @@ pub(crate) async fn connect(
         .unwrap_or(Codec::Json);
     ws.max_message_size(64 * 1024)
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| run(state, socket, codec, tenant, exp))
+        .on_upgrade(move |socket| async move {
+            // The connection keeps its place in the node's limits while the socket is open.
+            let _slot = slot;
+            run(state, socket, codec, tenant, exp).await;
+        })
 }
 
 /// The current subscription of a display.

@@ -12,6 +12,7 @@
 
 use std::time::Instant;
 
+use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
@@ -29,12 +30,17 @@ use tracing::Instrument;
 use super::admission::{Admitted, InflightWindow, dispatch};
 use super::sensor_key::sensor_by_key;
 use crate::error::ApiError;
+use crate::listener::ConnectionSlot;
 use crate::state::AppState;
 use crate::telemetry;
 use crate::ws_conn::{Incoming, WsConn};
 
 /// Upgrades a sensor connection; the subprotocol picks the codec.
-pub(crate) async fn connect(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub(crate) async fn connect(
+    State(state): State<AppState>,
+    slot: Option<Extension<ConnectionSlot>>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let ws = ws.protocols([SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON]);
     let Some(codec) = ws
         .selected_protocol()
@@ -53,7 +59,11 @@ pub(crate) async fn connect(State(state): State<AppState>, ws: WebSocketUpgrade)
     ws.max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| run(state, socket, codec))
+        .on_upgrade(move |socket| async move {
+            // The connection keeps its place in the node's limits while the socket is open.
+            let _slot = slot;
+            run(state, socket, codec).await;
+        })
 }
 
 async fn run(state: AppState, socket: WebSocket, codec: Codec) {

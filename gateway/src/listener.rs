@@ -1,0 +1,158 @@
+//! The HTTP listener: accepts connections within the node's limits and serves them with read
+//! timeouts, so slow or numerous clients cannot hold the node's connections.
+//!
+//! - A client must send a request's headers within `http.header_read_timeout` (hyper closes the
+//!   connection otherwise); a request must be answered within `http.request_timeout` (408), which
+//!   bounds slow bodies; a declared `Content-Length` over the body limit is refused at once (413,
+//!   `routes.rs`).
+//! - At most `http.max_connections` connections are open, and at most
+//!   `http.max_connections_per_source` from one source address; a connection past either is
+//!   closed as soon as it is accepted. A WebSocket keeps its [`ConnectionSlot`] (handed to the
+//!   handler as a request extension) for as long as it is open.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tally_config::HttpSettings;
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::telemetry;
+
+/// Open connections, in all and per source address.
+#[derive(Debug)]
+struct Slots {
+    max_total: usize,
+    max_per_source: usize,
+    open: Mutex<OpenConnections>,
+}
+
+#[derive(Debug, Default)]
+struct OpenConnections {
+    total: usize,
+    per_source: HashMap<IpAddr, usize>,
+}
+
+/// One admitted connection; its place is given back when the last clone is dropped (the
+/// connection ended, and any WebSocket it was upgraded to closed).
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionSlot {
+    _held: Arc<Held>,
+}
+
+#[derive(Debug)]
+struct Held {
+    source: IpAddr,
+    slots: Arc<Slots>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.total -= 1;
+        if let Some(count) = open.per_source.get_mut(&self.source) {
+            *count -= 1;
+            if *count == 0 {
+                open.per_source.remove(&self.source);
+            }
+        }
+    }
+}
+
+impl Slots {
+    fn new(settings: &HttpSettings) -> Arc<Self> {
+        Arc::new(Self {
+            max_total: settings.max_connections as usize,
+            max_per_source: settings.max_connections_per_source as usize,
+            open: Mutex::default(),
+        })
+    }
+
+    /// A place for a connection from `source`, or `None` past a limit.
+    fn take(self: &Arc<Self>, source: IpAddr) -> Option<ConnectionSlot> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let from_source = open.per_source.get(&source).copied().unwrap_or(0);
+        if open.total >= self.max_total || from_source >= self.max_per_source {
+            return None;
+        }
+        open.total += 1;
+        open.per_source.insert(source, from_source + 1);
+        Some(ConnectionSlot {
+            _held: Arc::new(Held {
+                source,
+                slots: self.clone(),
+            }),
+        })
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then waits for open HTTP requests to
+/// finish (upgraded WebSockets end with the node's actors).
+///
+/// # Errors
+/// Never today; accept errors (e.g. out of file descriptors) are logged and retried.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    settings: &HttpSettings,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let slots = Slots::new(settings);
+    let graceful = GracefulShutdown::new();
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Some(slot) = slots.take(peer.ip()) else {
+            metrics::counter!(telemetry::CONNECTIONS_REFUSED).increment(1);
+            tracing::debug!(source = %peer.ip(), "connection refused: over the connection limits");
+            drop(stream);
+            continue;
+        };
+        let service = app
+            .clone()
+            .map_request(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(slot.clone());
+                request.map(Body::new)
+            });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::trace!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Pause after a failed accept (e.g. out of file descriptors), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
