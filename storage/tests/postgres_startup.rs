@@ -126,7 +126,9 @@ async fn readings_land_in_day_partitions_or_the_default_one() {
         .collect();
     let write = RoomWrite {
         tenant: TenantId::new("a").unwrap(),
+        office: OfficeId::new("o").unwrap(),
         room: RoomId::new("r").unwrap(),
+        owner_token: 0,
         readings,
         state: RoomState::default(),
         rollups: vec![],

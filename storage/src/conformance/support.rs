@@ -177,7 +177,9 @@ pub(super) fn room_write(
 ) -> RoomWrite {
     RoomWrite {
         tenant: room.tenant.clone(),
+        office: room.office.clone(),
         room: room.id.clone(),
+        owner_token: 0,
         readings,
         state,
         rollups,

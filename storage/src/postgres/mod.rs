@@ -53,25 +53,24 @@
 
 mod config;
 mod data;
+mod erasure;
 mod errors;
+mod fencing;
 mod partitions;
 mod registry;
+mod retention;
 mod schema;
+mod store_impl;
 mod tls;
 
 use std::{fmt, sync::Arc};
 
-use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
+use tally_protocol::TenantId;
 
-use crate::{
-    KeyHash, Office, Resolution, Rollup, Room, RoomState, Sensor, Store, StoreError, StoredReading,
-    Tenant, TimeRange, WriteBatch,
-};
+use crate::StoreError;
 pub use config::{PostgresConfig, TlsMode};
 use errors::{backend, pg};
-use registry::{RoomFilter, SensorFilter};
 
 /// The PostgreSQL store: a connection pool of the runtime role. Cheap to clone.
 #[derive(Clone)]
@@ -92,18 +91,31 @@ impl Inner {
         self.pool.get().await.map_err(errors::pool)
     }
 
-    /// Begins a transaction on `client` with `app.tenant` set to `tenant` until it ends.
+    /// Begins a transaction on `client` with `app.tenant` set to `tenant` until it ends
+    /// (`enter_tenant()`); a writer also holds the tenant's advisory lock in shared mode, so an
+    /// erasure cannot mark the tenant in between.
+    ///
+    /// # Errors
+    /// [`StoreError::Erased`] if the tenant is erased.
     async fn tenant_tx<'a>(
         &self,
         client: &'a mut deadpool_postgres::Object,
         tenant: &TenantId,
+        writing: bool,
     ) -> Result<deadpool_postgres::Transaction<'a>, StoreError> {
         let tx = client.transaction().await.map_err(pg)?;
-        let set = tx
-            .prepare_cached("SELECT set_config('app.tenant', $1, true)")
+        let enter = tx
+            .prepare_cached("SELECT enter_tenant($1, $2)")
             .await
             .map_err(pg)?;
-        tx.execute(&set, &[&tenant.as_str()]).await.map_err(pg)?;
+        let erased: bool = tx
+            .query_one(&enter, &[&tenant.as_str(), &writing])
+            .await
+            .map_err(pg)?
+            .get(0);
+        if erased {
+            return Err(StoreError::Erased(tenant.clone()));
+        }
         Ok(tx)
     }
 }
@@ -254,107 +266,5 @@ impl fmt::Debug for PostgresStore {
             .field("schema", &self.inner.config.schema)
             .field("pool", &self.inner.pool.status())
             .finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        registry::create_tenant(&self.inner, tenant).await
-    }
-
-    async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        registry::tenant(&self.inner, tenant).await
-    }
-
-    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        registry::tenants(&self.inner).await
-    }
-
-    async fn create_office(&self, office: &Office) -> Result<(), StoreError> {
-        registry::create_office(&self.inner, office).await
-    }
-
-    async fn office(
-        &self,
-        tenant: &TenantId,
-        office: &OfficeId,
-    ) -> Result<Option<Office>, StoreError> {
-        Ok(registry::offices(&self.inner, tenant, Some(office))
-            .await?
-            .pop())
-    }
-
-    async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
-        registry::offices(&self.inner, tenant, None).await
-    }
-
-    async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
-        registry::create_room(&self.inner, room).await
-    }
-
-    async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
-        Ok(registry::rooms(&self.inner, tenant, RoomFilter::Id(room))
-            .await?
-            .pop())
-    }
-
-    async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
-        registry::rooms(&self.inner, tenant, RoomFilter::Office(office)).await
-    }
-
-    async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
-        registry::create_sensor(&self.inner, sensor, key_hash).await
-    }
-
-    async fn sensor(
-        &self,
-        tenant: &TenantId,
-        sensor: &SensorId,
-    ) -> Result<Option<Sensor>, StoreError> {
-        Ok(
-            registry::sensors(&self.inner, tenant, SensorFilter::Id(sensor))
-                .await?
-                .pop(),
-        )
-    }
-
-    async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError> {
-        registry::sensors(&self.inner, tenant, SensorFilter::Room(room)).await
-    }
-
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-        registry::sensor_by_key_hash(&self.inner, key_hash).await
-    }
-
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        data::write_batch(&self.inner, &batch).await
-    }
-
-    async fn room_state(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-    ) -> Result<Option<RoomState>, StoreError> {
-        data::room_state(&self.inner, tenant, room).await
-    }
-
-    async fn readings(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-        range: TimeRange,
-    ) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
-        data::readings(&self.inner, tenant, room, range).await
-    }
-
-    async fn rollups(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-        resolution: Resolution,
-        range: TimeRange,
-    ) -> Result<Vec<Rollup>, StoreError> {
-        data::rollups(&self.inner, tenant, room, resolution, range).await
     }
 }
