@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use support::*;
 use tally_protocol::{Codec, Reading, RoomId, SensorId, ServerFrame, TenantId};
-use tally_storage::{EmbeddedStore, TimeRange, testkit::ReadAll};
+use tally_storage::{EmbeddedStore, Store, TimeRange, testkit::ReadAll};
 
 const BATCH: u64 = 10;
 
