@@ -22,7 +22,7 @@ mod fencing;
 mod paging;
 mod registry;
 mod retention;
-mod support;
+pub(crate) mod support;
 
 use std::{any::Any, fmt};
 

@@ -164,3 +164,60 @@ fn sensor_keys_of(inner: &Inner, tenant: &TenantId) -> Result<Vec<Vec<u8>>, Stor
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        EmbeddedStore, RoomState, Store, WriteBatch,
+        conformance::support::{fresh_room, reading, room_write, sensor_id},
+    };
+
+    /// A crash after the mark and part of the deletes: the next call finishes the job, and the
+    /// counts add up to every row once.
+    #[tokio::test]
+    async fn a_second_call_finishes_an_erasure_interrupted_halfway() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let room = fresh_room(&store).await;
+        let tenant = &room.tenant;
+        let sensor = sensor_id("s");
+        let readings = (1..=3)
+            .map(|seq| (sensor.clone(), reading(seq, 0, 1)))
+            .collect();
+        let write = room_write(&room, readings, RoomState::default(), vec![]);
+        store
+            .write_batch(WriteBatch { rooms: vec![write] })
+            .await
+            .unwrap();
+
+        let inner = &store.inner;
+        let mut record = mark(inner, tenant, "ops", 7).unwrap();
+        let prefix = keys::tenant_partition(tenant);
+        let readings = |c: &mut ErasedCounts, n| c.readings += n;
+        delete_chunks(inner, &mut record, &inner.readings, readings, || {
+            prefix_keys(&inner.readings, &prefix)
+        })
+        .unwrap();
+        assert_eq!(store.tenant(tenant).await.unwrap(), None, "marked");
+        let registry_left = prefix_keys(&inner.registry, &keys::tenant(tenant)).unwrap();
+        assert!(!registry_left.is_empty());
+        let unfinished = store.erasure(tenant).await.unwrap().unwrap();
+        assert_eq!(unfinished.finished_at, None);
+
+        let report = store.erase_tenant(tenant, "later", 9).await.unwrap();
+        assert_eq!(
+            (report.requested_by.as_str(), report.requested_at),
+            ("ops", 7)
+        );
+        assert_eq!(report.finished_at, Some(9));
+        assert_eq!(
+            (report.deleted.readings, report.deleted.room_states),
+            (3, 1)
+        );
+        assert_eq!(
+            report.deleted.registry, 4,
+            "tenant, office, room and its index entry"
+        );
+    }
+}

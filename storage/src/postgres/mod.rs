@@ -6,8 +6,10 @@
 //! `sensor_keys` (key hash → sensor), `room_state` (the [`RoomState`] with its dedup marks, as
 //! MessagePack in a `bytea`: the row is only ever read and written whole, in the encoding the
 //! embedded store uses, and it stays compact on the hot path), `readings` (partitioned by range
-//! of `ts` into UTC days, plus a default partition; see `partitions.rs`) and `rollups`. Every
-//! table has `tenant_id`. Migrations (`schema.rs`) are versioned and run at start-up under a
+//! of `ts` into UTC days, plus a default partition; see `partitions.rs`), `rollups`,
+//! `office_owners` (owner tokens, `fencing.rs`) and `retention_overrides`. Every one of these
+//! tenant tables has `tenant_id`. `erasures` (the audit records of erased tenants) is platform
+//! data, not a tenant table: see below. Migrations (`schema.rs`) are versioned and run at start-up under a
 //! `pg_advisory_lock`, so several nodes may start at once.
 //!
 //! # Roles and row-level security
@@ -21,10 +23,13 @@
 //!   that the owner, who would otherwise bypass its own tables' policies, is held to them too)
 //!   and the policy `tenant_isolation`: `tenant_id = current_setting('app.tenant', true)`, for
 //!   reads and writes. With no tenant set, that is NULL and matches nothing.
-//! - Every transaction that touches tenant rows first runs
-//!   `set_config('app.tenant', $1, true)`, i.e. `SET LOCAL`: the setting ends with the
-//!   transaction, so a pooled connection never carries a tenant into the next use. A batch
-//!   spanning tenants sets it again before each tenant's rows, inside its one transaction.
+//! - Every transaction that touches tenant rows first runs `enter_tenant(tenant, writing)`, an
+//!   invoker function that runs `set_config('app.tenant', $1, true)`, i.e. `SET LOCAL` (the
+//!   setting ends with the transaction, so a pooled connection never carries a tenant into the
+//!   next use), takes the tenant's advisory lock in shared mode when writing, and answers
+//!   whether the tenant is erased (then reads return nothing and writes fail with
+//!   [`StoreError::Erased`]). A batch spanning tenants enters each again before its rows,
+//!   inside its one transaction.
 //! - Partitions: a partitioned table's policies guard rows read *through the parent*, not a
 //!   partition queried by name. So the runtime role has no privilege on any partition, and each
 //!   partition carries the same forced policy anyway (which is what holds the owner).
@@ -35,6 +40,18 @@
 //!   across tenants through the policy `platform_read`, which applies to the owner role only
 //!   and only to `tenants` and `sensor_keys`. Creating a tenant needs none of this: the insert
 //!   runs with `app.tenant` set to the new tenant's own id.
+//! - **Erasure** (`erasure.rs`): `begin_erasure()` (owner, SECURITY DEFINER) takes the tenant's
+//!   advisory lock exclusively (waiting for its writes in flight) and records the erasure in
+//!   `erasures`; the deletes and the read-back run in transactions **set to the tenant**, so
+//!   row-level security confines them to its rows like any other query. `erasures` has RLS
+//!   forced with only an owner policy and no privilege for the runtime role, which reaches it
+//!   through `tenant_erased()`, `begin_erasure()`, `record_erasure()` and `erasure()`; it
+//!   survives the erasure because it is not the tenant's. `list_tenants()` and
+//!   `sensor_by_key_hash()` skip erased tenants.
+//! - **Retention** (`retention.rs`) deletes per tenant as that tenant, and drops whole day
+//!   partitions through `drop_readings_partition()` (owner, SECURITY DEFINER: the runtime role
+//!   owns no partition); it counts the partition's rows first, which needs the owner to see
+//!   every tenant's rows, so it lifts FORCE on that partition inside the dropping transaction.
 //! - Unique and foreign-key checks are not subject to RLS (PostgreSQL's rule), which is what
 //!   makes `AlreadyExists` across tenants (key hashes) and `NotFound` parents work.
 //!
