@@ -181,6 +181,10 @@ impl ReadingCounters {
     }
 }
 
+/// The owner token rooms write under: 0, a single node's token, until the cluster hands each
+/// room its office's token from `Store::acquire_office`.
+const OWNER_TOKEN: u64 = 0;
+
 /// Applies a batch and sends its rows to the persister with the reply port.
 fn ingest(
     myself: ActorRef<RoomMsg>,
@@ -206,7 +210,9 @@ fn ingest(
     schedule_stale_check(&myself, state, received_at);
     let write = (!applied.readings.is_empty() || !applied.rollups.is_empty()).then(|| RoomWrite {
         tenant: state.room.tenant.clone(),
+        office: state.room.office.clone(),
         room: state.room.id.clone(),
+        owner_token: OWNER_TOKEN,
         readings: applied.readings,
         state: state.live.state().clone(),
         rollups: applied.rollups,
@@ -313,7 +319,9 @@ fn check_stale(myself: &ActorRef<RoomMsg>, state: &mut RoomState) {
     if let Some(rollups) = closed {
         let write = RoomWrite {
             tenant: state.room.tenant.clone(),
+            office: state.room.office.clone(),
             room: state.room.id.clone(),
+            owner_token: OWNER_TOKEN,
             readings: Vec::new(),
             state: state.live.state().clone(),
             rollups,

@@ -3,7 +3,7 @@
 
 use tally_actors::{ActorSettings, ServiceError, ingest_readings};
 use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId};
-use tally_storage::{Resolution, Store, TimeRange};
+use tally_storage::{Resolution, Store, TimeRange, testkit::ReadAll};
 
 mod support;
 
@@ -122,7 +122,7 @@ async fn pipelined_batches_are_acknowledged_in_order_and_all_are_durable() {
     let stored = f
         .test
         .disk
-        .readings(
+        .all_readings(
             &f.tenant,
             &f.room,
             TimeRange {
@@ -136,7 +136,7 @@ async fn pipelined_batches_are_acknowledged_in_order_and_all_are_durable() {
     let minutes = f
         .test
         .disk
-        .rollups(
+        .all_rollups(
             &f.tenant,
             &f.room,
             Resolution::Minute,

@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, time::Instant};
 
 use anyhow::Context;
 use serde::Serialize;
-use tally_protocol::{RoomId, SensorId, TenantId};
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
 use tally_storage::{
     EmbeddedStore, RoomState, RoomWrite, SensorState, Store, StoredReading, WriteBatch,
 };
@@ -42,6 +42,7 @@ pub(crate) async fn bare_durable_writes(writes: u32) -> anyhow::Result<BaselineF
     let store = EmbeddedStore::open(dir.path()).context("opening the baseline store")?;
     let tenant = TenantId::new("baseline")?;
     let room = RoomId::new("r-1")?;
+    let office = OfficeId::new("o-1")?;
     let sensor = SensorId::new("s-1")?;
     let mut latency = Latency::new();
     let started = Instant::now();
@@ -71,7 +72,9 @@ pub(crate) async fn bare_durable_writes(writes: u32) -> anyhow::Result<BaselineF
         let batch = WriteBatch {
             rooms: vec![RoomWrite {
                 tenant: tenant.clone(),
+                office: office.clone(),
                 room: room.clone(),
+                owner_token: 0,
                 readings: vec![(sensor.clone(), reading)],
                 state,
                 rollups: Vec::new(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use support::*;
 use tally_protocol::{Codec, Reading, RoomId, SensorId, ServerFrame, TenantId};
-use tally_storage::{EmbeddedStore, Store, TimeRange};
+use tally_storage::{EmbeddedStore, Store, TimeRange, testkit::ReadAll};
 
 const BATCH: u64 = 10;
 
@@ -42,7 +42,7 @@ async fn stream(sensor: &mut SensorClient, next_seq: &mut u64, batches: usize) -
 async fn stored_readings(store: &EmbeddedStore) -> BTreeMap<u64, u32> {
     let (tenant, room) = (TenantId::new("acme").unwrap(), RoomId::new("r1").unwrap());
     let rows = store
-        .readings(
+        .all_readings(
             &tenant,
             &room,
             TimeRange {

@@ -1,21 +1,16 @@
-//! A [`Store`] wrapper for tests that need storage to misbehave on purpose: writes that fail (a
-//! full disk) or that are held until released (a slow disk), and registry/state reads that wait
-//! on a test's hook (a slow read). Everything else, and every write that goes through, is the
-//! wrapped real store.
+//! A [`Store`] wrapper for tests that need storage to misbehave on purpose: batch writes that
+//! fail (a full disk: fatal; a lost connection: retryable) or that are held until released (a
+//! slow disk), and tenant-scoped reads that wait on a test's hook (a slow read). Everything
+//! else, and every write that goes through, is the wrapped real store (see [`StoreLayer`]).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
 use tokio::sync::watch;
 
-use crate::{
-    KeyHash, Office, Resolution, Rollup, Room, RoomState, Sensor, SharedStore, Store, StoreError,
-    StoredReading, Tenant, TimeRange, WriteBatch,
-};
+use crate::{SharedStore, Store, StoreError, StoreLayer};
 
 /// A future a read waits for.
 type Delay = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -23,11 +18,11 @@ type Delay = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// Called before a read with the [`Store`] method's name and the id it reads.
 type ReadHook = Arc<dyn Fn(&'static str, &str) -> Delay + Send + Sync>;
 
-/// A real store whose writes can be made to fail or to wait, and whose reads to wait.
+/// A real store whose batch writes can be made to fail or to wait, and whose reads to wait.
 #[derive(Debug)]
 pub struct FaultInjectingStore {
     inner: SharedStore,
-    fail_writes: AtomicBool,
+    write_error: Mutex<Option<StoreError>>,
     hold: watch::Sender<bool>,
     written: Mutex<Vec<usize>>,
     read_hook: Mutex<Option<DebugHook>>,
@@ -46,16 +41,15 @@ impl FaultInjectingStore {
     pub fn new(inner: SharedStore) -> Self {
         Self {
             inner,
-            fail_writes: AtomicBool::new(false),
+            write_error: Mutex::new(None),
             hold: watch::Sender::new(false),
             written: Mutex::new(Vec::new()),
             read_hook: Mutex::new(None),
         }
     }
 
-    /// Makes every following `tenant`, `office`, `rooms`, `room` and `room_state` read first
-    /// await `hook(method, id)`, where `id` is the office, room or tenant read (replaces an
-    /// earlier hook).
+    /// Makes every following tenant-scoped read first await `hook(method, id)` (see
+    /// [`StoreLayer::before_read`] for the ids; replaces an earlier hook).
     pub fn delay_reads(
         &self,
         hook: impl Fn(&'static str, &str) -> Pin<Box<dyn Future<Output = ()> + Send>>
@@ -68,20 +62,27 @@ impl FaultInjectingStore {
         }
     }
 
-    async fn before_read(&self, method: &'static str, id: &str) {
-        let hook = self
-            .read_hook
-            .lock()
-            .ok()
-            .and_then(|slot| slot.as_ref().map(|hook| hook.0.clone()));
-        if let Some(hook) = hook {
-            hook(method, id).await;
-        }
+    /// Makes every following batch write fail with a fatal [`StoreError::Backend`] (a full
+    /// disk), or stops doing so.
+    pub fn fail_writes(&self, fail: bool) {
+        self.inject_write_error(
+            fail.then(|| StoreError::Backend("injected fault: no space left on device".into())),
+        );
     }
 
-    /// Makes every following write fail with [`StoreError::Backend`] (or stops doing so).
-    pub fn fail_writes(&self, fail: bool) {
-        self.fail_writes.store(fail, Ordering::SeqCst);
+    /// Makes every following batch write fail with a retryable [`StoreError::Unavailable`] (a
+    /// lost connection), or stops doing so.
+    pub fn fail_writes_retryably(&self, fail: bool) {
+        self.inject_write_error(
+            fail.then(|| StoreError::Unavailable("injected fault: connection reset".into())),
+        );
+    }
+
+    /// Makes every following batch write fail with `error` (`None`: let writes through).
+    pub fn inject_write_error(&self, error: Option<StoreError>) {
+        if let Ok(mut slot) = self.write_error.lock() {
+            *slot = error;
+        }
     }
 
     /// Makes every following write wait until [`FaultInjectingStore::release_writes`].
@@ -101,96 +102,56 @@ impl FaultInjectingStore {
 }
 
 #[async_trait]
-impl Store for FaultInjectingStore {
-    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        self.inner.create_tenant(tenant).await
+impl StoreLayer for FaultInjectingStore {
+    fn inner(&self) -> &dyn Store {
+        self.inner.as_ref()
     }
-    async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.before_read("tenant", tenant.as_str()).await;
-        self.inner.tenant(tenant).await
+
+    async fn before_read(&self, method: &'static str, id: &str) {
+        let hook = self
+            .read_hook
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|hook| hook.0.clone()));
+        if let Some(hook) = hook {
+            hook(method, id).await;
+        }
     }
-    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        self.inner.tenants().await
-    }
-    async fn create_office(&self, office: &Office) -> Result<(), StoreError> {
-        self.inner.create_office(office).await
-    }
-    async fn office(
-        &self,
-        tenant: &TenantId,
-        office: &OfficeId,
-    ) -> Result<Option<Office>, StoreError> {
-        self.before_read("office", office.as_str()).await;
-        self.inner.office(tenant, office).await
-    }
-    async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
-        self.inner.offices(tenant).await
-    }
-    async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
-        self.inner.create_room(room).await
-    }
-    async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
-        self.before_read("room", room.as_str()).await;
-        self.inner.room(tenant, room).await
-    }
-    async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
-        self.before_read("rooms", office.as_str()).await;
-        self.inner.rooms(tenant, office).await
-    }
-    async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
-        self.inner.create_sensor(sensor, key_hash).await
-    }
-    async fn sensor(
-        &self,
-        tenant: &TenantId,
-        sensor: &SensorId,
-    ) -> Result<Option<Sensor>, StoreError> {
-        self.inner.sensor(tenant, sensor).await
-    }
-    async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError> {
-        self.inner.sensors(tenant, room).await
-    }
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-        self.inner.sensor_by_key_hash(key_hash).await
-    }
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
+
+    async fn before_write(&self, method: &'static str) -> Result<(), StoreError> {
+        if method != "write_batch" {
+            return Ok(());
+        }
         let mut held = self.hold.subscribe();
         let _ = held.wait_for(|hold| !hold).await;
-        if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(StoreError::Backend(
-                "injected fault: no space left on device".into(),
-            ));
-        }
-        let readings = batch.rooms.iter().map(|room| room.readings.len()).sum();
-        self.inner.write_batch(batch).await?;
+        let injected = self.write_error.lock().ok().and_then(|slot| slot.clone());
+        injected.map_or(Ok(()), Err)
+    }
+
+    fn after_write_batch(&self, readings: usize) {
         if let Ok(mut written) = self.written.lock() {
             written.push(readings);
         }
-        Ok(())
     }
-    async fn room_state(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-    ) -> Result<Option<RoomState>, StoreError> {
-        self.before_read("room_state", room.as_str()).await;
-        self.inner.room_state(tenant, room).await
-    }
-    async fn readings(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-        range: TimeRange,
-    ) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
-        self.inner.readings(tenant, room, range).await
-    }
-    async fn rollups(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-        resolution: Resolution,
-        range: TimeRange,
-    ) -> Result<Vec<Rollup>, StoreError> {
-        self.inner.rollups(tenant, room, resolution, range).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EmbeddedStore, WriteBatch};
+
+    #[tokio::test]
+    async fn injects_a_retryable_and_a_fatal_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FaultInjectingStore::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
+        store.fail_writes(true);
+        let fatal = store.write_batch(WriteBatch::default()).await.unwrap_err();
+        assert!(!fatal.is_retryable(), "{fatal}");
+        store.fail_writes_retryably(true);
+        let retryable = store.write_batch(WriteBatch::default()).await.unwrap_err();
+        assert!(retryable.is_retryable(), "{retryable}");
+        store.fail_writes(false);
+        store.write_batch(WriteBatch::default()).await.unwrap();
+        assert_eq!(store.written_batches(), vec![0]);
     }
 }

@@ -3,23 +3,29 @@
 //! that every backend runs (feature `testsuite`, which also brings [`testkit`]: a PostgreSQL
 //! server that tests start and stop themselves).
 //!
-//! A [`Store`] is async and batch-first: [`Store::write_batch`] returns only once the whole batch
-//! (raw readings, room snapshots with per-sensor last seq, rollups) is durable and atomic, so a
-//! sensor acknowledgement that follows it survives `kill -9`.
+//! A [`Store`] is async and batch-first: [`Store::write_batch`] returns only once the whole
+//! batch (raw readings, room snapshots with per-sensor last seq, rollups) is durable and atomic,
+//! so a sensor acknowledgement that follows it survives `kill -9`. Writes carry their office's
+//! owner token (fencing), range reads are paged, and every backend sweeps per-tenant retention
+//! and erases tenants.
 
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 mod embedded;
+mod erasure;
 mod error;
 #[cfg(any(test, feature = "testsuite"))]
 mod fault_injection;
 mod model;
+mod paging;
 mod postgres;
+mod retention;
 mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testkit;
 
 pub use embedded::EmbeddedStore;
+pub use erasure::{ErasedCounts, ErasureReport};
 pub use error::StoreError;
 #[cfg(any(test, feature = "testsuite"))]
 pub use fault_injection::FaultInjectingStore;
@@ -27,5 +33,7 @@ pub use model::{
     CountMode, KeyHash, Office, Resolution, Rollup, RollupAccumulator, Room, RoomState, RoomWrite,
     Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
 };
+pub use paging::{MAX_PAGE_LIMIT, Page, PageRequest, ReadingCursor, ReadingsPage, RollupsPage};
 pub use postgres::{PostgresConfig, PostgresStore, TlsMode};
-pub use store::{SharedStore, Store};
+pub use retention::{RetentionPolicy, RetentionReport};
+pub use store::{SharedStore, Store, StoreLayer};

@@ -197,13 +197,24 @@ pub struct WriteBatch {
     pub rooms: Vec<RoomWrite>,
 }
 
-/// The rows of one room inside a [`WriteBatch`].
+/// The rows of one room inside a [`WriteBatch`], with the owner token they are written under.
+///
+/// The token travels with each room rather than on a per-office group of the batch: a room knows
+/// its office and the token its office was activated with, the persister merges writes per room
+/// and stays unaware of offices, and a room's rows can never be separated from the token that
+/// allows them. The backend groups the rooms by `(tenant, office)` to check the tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomWrite {
     /// Tenant of the room.
     pub tenant: TenantId,
+    /// Office of the room: the unit of ownership (and of fencing).
+    pub office: OfficeId,
     /// The room.
     pub room: RoomId,
+    /// The office's owner token this write is made under (0 on a single node): the write is
+    /// rejected with [`crate::StoreError::Fenced`] if the store holds a higher one for the office
+    /// (see [`crate::Store::acquire_office`]).
+    pub owner_token: u64,
     /// New raw readings, keyed by sensor.
     pub readings: Vec<(SensorId, StoredReading)>,
     /// The room's state after applying them (replaces the stored one).

@@ -9,7 +9,7 @@ use std::{
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
 use tally_storage::{
     CountMode, EmbeddedStore, KeyHash, Office, Resolution, Rollup, Room, RoomState, RoomWrite,
-    Sensor, SensorState, Store, StoredReading, Tenant, TimeRange, WriteBatch,
+    Sensor, SensorState, Store, StoredReading, Tenant, TimeRange, WriteBatch, testkit::ReadAll,
 };
 
 /// Environment variable that turns `abort_child` into the writer of `survives_abort`.
@@ -101,7 +101,9 @@ async fn write_all(store: &EmbeddedStore) {
     let readings = (1..=3).map(|seq| (sensor().id, reading(seq))).collect();
     let write = RoomWrite {
         tenant: tenant(),
+        office: room().office,
         room: room().id,
+        owner_token: 0,
         readings,
         state: state(),
         rollups: vec![rollup()],
@@ -126,7 +128,10 @@ async fn assert_all(path: &Path) {
     );
     let expected: Vec<_> = (1..=3).map(|seq| (sensor().id, reading(seq))).collect();
     assert_eq!(
-        store.readings(&tenant(), &room().id, ALL).await.unwrap(),
+        store
+            .all_readings(&tenant(), &room().id, ALL)
+            .await
+            .unwrap(),
         expected
     );
     assert_eq!(
@@ -134,7 +139,7 @@ async fn assert_all(path: &Path) {
         Some(state())
     );
     let rollups = store
-        .rollups(&tenant(), &room().id, Resolution::Minute, ALL)
+        .all_rollups(&tenant(), &room().id, Resolution::Minute, ALL)
         .await
         .unwrap();
     assert_eq!(rollups, vec![rollup()]);

@@ -5,9 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
 use tally_storage::{
-    CountMode, KeyHash, Office, PostgresStore, Resolution, Rollup, Room, RoomState, RoomWrite,
-    Sensor, Store, StoredReading, Tenant, WriteBatch,
-    testkit::{APP_ROLE, OWNER_ROLE, PostgresServer, TestDatabase},
+    CountMode, KeyHash, Office, PostgresStore, Resolution, RetentionPolicy, Rollup, Room,
+    RoomState, RoomWrite, Sensor, Store, StoredReading, Tenant, WriteBatch,
+    testkit::{APP_ROLE, OWNER_ROLE, PostgresServer, ReadAll, TestDatabase},
 };
 use tokio_postgres::{Client, error::SqlState};
 
@@ -21,6 +21,8 @@ const TABLES: &[&str] = &[
     "room_state",
     "readings",
     "rollups",
+    "office_owners",
+    "retention_overrides",
 ];
 
 fn now_ms() -> i64 {
@@ -63,7 +65,7 @@ async fn populate(store: &PostgresStore, id: &str, key: u8) {
         .unwrap();
     let placed = Sensor {
         tenant: tenant.clone(),
-        office,
+        office: office.clone(),
         room: room.clone(),
         id: sensor.clone(),
     };
@@ -84,7 +86,9 @@ async fn populate(store: &PostgresStore, id: &str, key: u8) {
     };
     let write = RoomWrite {
         tenant,
+        office,
         room,
+        owner_token: 0,
         readings: vec![reading(1, 1_000), reading(2, now_ms())],
         state: RoomState::default(),
         rollups: vec![Rollup {
@@ -98,6 +102,13 @@ async fn populate(store: &PostgresStore, id: &str, key: u8) {
     };
     store
         .write_batch(WriteBatch { rooms: vec![write] })
+        .await
+        .unwrap();
+    store
+        .set_retention(
+            &TenantId::new(id).unwrap(),
+            Some(&RetentionPolicy::default()),
+        )
         .await
         .unwrap();
 }
@@ -303,7 +314,9 @@ async fn platform_functions_answer_across_tenants_and_nothing_more() {
 fn room_write(id: &str, avg: f64) -> RoomWrite {
     RoomWrite {
         tenant: TenantId::new(id).unwrap(),
+        office: OfficeId::new("hq").unwrap(),
         room: RoomId::new("atrium").unwrap(),
+        owner_token: 0,
         readings: vec![(
             SensorId::new("door").unwrap(),
             StoredReading {
@@ -343,11 +356,14 @@ async fn a_batch_across_tenants_is_one_transaction() {
     store.write_batch(batch(2.0)).await.unwrap();
     for (tenant, avg) in [(&a, 1.0), (&b, 2.0)] {
         let hours = store
-            .rollups(tenant, &room, Resolution::Hour, all)
+            .all_rollups(tenant, &room, Resolution::Hour, all)
             .await
             .unwrap();
         assert_eq!(hours.iter().map(|r| r.avg).collect::<Vec<_>>(), [avg]);
-        assert_eq!(store.readings(tenant, &room, all).await.unwrap().len(), 3);
+        assert_eq!(
+            store.all_readings(tenant, &room, all).await.unwrap().len(),
+            3
+        );
     }
 
     // Make tenant b's part fail inside the transaction: tenant a's part must not stay either.
@@ -361,7 +377,7 @@ async fn a_batch_across_tenants_is_one_transaction() {
     failing.rooms[0].readings[0].1.seq = 8;
     store.write_batch(failing).await.unwrap_err();
     let hours = store
-        .rollups(&a, &room, Resolution::Hour, all)
+        .all_rollups(&a, &room, Resolution::Hour, all)
         .await
         .unwrap();
     assert_eq!(
@@ -369,5 +385,35 @@ async fn a_batch_across_tenants_is_one_transaction() {
         1,
         "tenant a's rollup of the failed batch is there"
     );
-    assert_eq!(store.readings(&a, &room, all).await.unwrap().len(), 3);
+    assert_eq!(store.all_readings(&a, &room, all).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn erasure_audit_records_are_platform_data() {
+    let (store, database) = two_tenants().await;
+    let a = TenantId::new("a").unwrap();
+    let report = store.erase_tenant(&a, "ops", now_ms()).await.unwrap();
+    assert_eq!(store.erasure(&a).await.unwrap(), Some(report));
+    let mut app = database.client(APP_ROLE).await;
+    for tenant in [None, Some("a")] {
+        assert_eq!(
+            visible(&mut app, "tally.erasures", tenant).await,
+            Err(SqlState::INSUFFICIENT_PRIVILEGE),
+            "the runtime role reads audit records only through erasure()"
+        );
+    }
+    for table in TABLES {
+        let relation = format!("tally.{table}");
+        assert_eq!(
+            visible(&mut app, &relation, Some("a")).await.unwrap(),
+            Vec::<String>::new(),
+            "{table} still holds rows of the erased tenant"
+        );
+        assert!(
+            !visible(&mut app, &relation, Some("b"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

@@ -42,7 +42,7 @@ async fn concurrent_starts_on_a_fresh_database_migrate_once() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1]);
+    assert_eq!(versions, [1, 2]);
     // A restart finds everything in place.
     PostgresStore::connect(&config).await.unwrap();
 }
@@ -126,7 +126,9 @@ async fn readings_land_in_day_partitions_or_the_default_one() {
         .collect();
     let write = RoomWrite {
         tenant: TenantId::new("a").unwrap(),
+        office: OfficeId::new("o").unwrap(),
         room: RoomId::new("r").unwrap(),
+        owner_token: 0,
         readings,
         state: RoomState::default(),
         rollups: vec![],

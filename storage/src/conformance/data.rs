@@ -3,6 +3,7 @@
 use super::support::{add_room, fresh_room, reading, rollup, room_write, sensor_id, state, unique};
 use crate::{
     Resolution, RollupAccumulator, RoomState, Store, StoredReading, TimeRange, WriteBatch,
+    testkit::ReadAll,
 };
 use tally_protocol::{SensorId, TimestampMs};
 
@@ -46,23 +47,26 @@ pub async fn batch_round_trip(store: &dyn Store) {
         store.room_state(&room.tenant, &room.id).await.unwrap(),
         Some(room_state)
     );
-    let read = store.readings(&room.tenant, &room.id, ALL).await.unwrap();
+    let read = store
+        .all_readings(&room.tenant, &room.id, ALL)
+        .await
+        .unwrap();
     assert_eq!(read, vec![readings[1].clone(), readings[0].clone()]);
     let minute = store
-        .rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
+        .all_rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
         .await
         .unwrap();
     assert_eq!(minute, vec![rollups[0]]);
     assert_eq!(
         store
-            .rollups(&room.tenant, &room.id, Resolution::Hour, ALL)
+            .all_rollups(&room.tenant, &room.id, Resolution::Hour, ALL)
             .await
             .unwrap(),
         vec![rollups[1]]
     );
     assert_eq!(
         store
-            .rollups(&room.tenant, &room.id, Resolution::Day, ALL)
+            .all_rollups(&room.tenant, &room.id, Resolution::Day, ALL)
             .await
             .unwrap(),
         vec![]
@@ -107,7 +111,7 @@ pub async fn later_batch_replaces(store: &dyn Store) {
         Some(state(&sensor, 4, 70_000))
     );
     let minute = store
-        .rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
+        .all_rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
         .await
         .unwrap();
     assert_eq!(
@@ -118,12 +122,17 @@ pub async fn later_batch_replaces(store: &dyn Store) {
         ]
     );
     let hour = store
-        .rollups(&room.tenant, &room.id, Resolution::Hour, ALL)
+        .all_rollups(&room.tenant, &room.id, Resolution::Hour, ALL)
         .await
         .unwrap();
     assert_eq!(hour, vec![rollup(Resolution::Hour, 0, 1.0)]);
     assert_eq!(
-        timestamps(&store.readings(&room.tenant, &room.id, ALL).await.unwrap()),
+        timestamps(
+            &store
+                .all_readings(&room.tenant, &room.id, ALL)
+                .await
+                .unwrap()
+        ),
         vec![10_000, 70_000]
     );
 }
@@ -156,7 +165,7 @@ pub async fn readings_range(store: &dyn Store) {
         .await
         .unwrap();
 
-    let read = |from, to| store.readings(&room.tenant, &room.id, TimeRange { from, to });
+    let read = |from, to| store.all_readings(&room.tenant, &room.id, TimeRange { from, to });
     assert_eq!(read(i64::MIN, i64::MAX).await.unwrap(), expected);
     assert_eq!(
         read(1_000, 3_000).await.unwrap(),
@@ -201,7 +210,7 @@ pub async fn negative_timestamps(store: &dyn Store) {
         .await
         .unwrap();
 
-    let read = |from, to| store.readings(&room.tenant, &room.id, TimeRange { from, to });
+    let read = |from, to| store.all_readings(&room.tenant, &room.id, TimeRange { from, to });
     assert_eq!(
         timestamps(&read(i64::MIN, i64::MAX).await.unwrap()),
         times.to_vec()
@@ -228,7 +237,7 @@ pub async fn negative_timestamps(store: &dyn Store) {
     let room = &room;
     let buckets = |from, to| async move {
         let rollups = store
-            .rollups(
+            .all_rollups(
                 &room.tenant,
                 &room.id,
                 Resolution::Minute,
@@ -278,7 +287,10 @@ pub async fn room_isolation(store: &dyn Store) {
     for (room, n) in rooms.iter().zip(1..) {
         let (readings, state, rollups) = row(n);
         assert_eq!(
-            store.readings(&room.tenant, &room.id, ALL).await.unwrap(),
+            store
+                .all_readings(&room.tenant, &room.id, ALL)
+                .await
+                .unwrap(),
             readings,
             "room {}",
             room.id
@@ -290,7 +302,7 @@ pub async fn room_isolation(store: &dyn Store) {
             room.id
         );
         let read = store
-            .rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
+            .all_rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
             .await
             .unwrap();
         assert_eq!(read, rollups, "room {}", room.id);
@@ -337,7 +349,7 @@ pub async fn many_rooms_batch(store: &dyn Store) {
         );
         assert_eq!(
             store
-                .readings(&room.tenant, &room.id, ALL)
+                .all_readings(&room.tenant, &room.id, ALL)
                 .await
                 .unwrap()
                 .len(),
@@ -346,7 +358,7 @@ pub async fn many_rooms_batch(store: &dyn Store) {
             room.id
         );
         let rollups = store
-            .rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
+            .all_rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
             .await
             .unwrap();
         assert_eq!(rollups, vec![rollup(Resolution::Minute, 0, f64::from(n))]);
@@ -373,12 +385,15 @@ pub async fn empty_batch(store: &dyn Store) {
         Some(state(&sensor, 0, 5))
     );
     assert_eq!(
-        store.readings(&room.tenant, &room.id, ALL).await.unwrap(),
+        store
+            .all_readings(&room.tenant, &room.id, ALL)
+            .await
+            .unwrap(),
         vec![]
     );
     assert_eq!(
         store
-            .rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
+            .all_rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
             .await
             .unwrap(),
         vec![]

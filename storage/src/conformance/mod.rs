@@ -17,8 +17,12 @@
 //! ```
 
 mod data;
+mod erasure;
+mod fencing;
+mod paging;
 mod registry;
-mod support;
+mod retention;
+pub(crate) mod support;
 
 use std::{any::Any, fmt};
 
@@ -26,10 +30,16 @@ pub use data::{
     batch_round_trip, empty_batch, later_batch_replaces, many_rooms_batch, negative_timestamps,
     readings_range, room_isolation,
 };
+pub use erasure::{erasure_is_idempotent, erasure_removes_everything};
+pub use fencing::{
+    acquire_strictly_increasing, fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
+};
+pub use paging::{readings_paging, rollups_paging};
 pub use registry::{
     concurrent_creates, duplicate_key_hash, duplicate_office, duplicate_room, duplicate_sensor,
     duplicate_tenant, missing_parent, registry_round_trip, sensor_by_key_hash, tenant_isolation,
 };
+pub use retention::{retention_deletes_old_rows, retention_overrides};
 
 use crate::{SharedStore, Store};
 
@@ -46,7 +56,11 @@ macro_rules! conformance_tests {
             registry_round_trip, duplicate_tenant, duplicate_office, duplicate_room,
             duplicate_sensor, duplicate_key_hash, missing_parent, concurrent_creates,
             tenant_isolation, sensor_by_key_hash, batch_round_trip, later_batch_replaces,
-            readings_range, negative_timestamps, room_isolation, many_rooms_batch, empty_batch
+            readings_range, negative_timestamps, room_isolation, many_rooms_batch, empty_batch,
+            fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
+            acquire_strictly_increasing, readings_paging, rollups_paging,
+            retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
+            erasure_is_idempotent
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -127,7 +141,14 @@ mod tests {
     /// Every `pub async fn` of the behaviour files is in the macro's list.
     #[test]
     fn every_behaviour_is_listed() {
-        let sources = [include_str!("registry.rs"), include_str!("data.rs")];
+        let sources = [
+            include_str!("registry.rs"),
+            include_str!("data.rs"),
+            include_str!("fencing.rs"),
+            include_str!("paging.rs"),
+            include_str!("retention.rs"),
+            include_str!("erasure.rs"),
+        ];
         let defined: Vec<&str> = sources
             .iter()
             .flat_map(|source| source.lines())

@@ -7,6 +7,7 @@ use super::support::{
 };
 use crate::{
     CountMode, Office, Resolution, Room, RoomWrite, Sensor, Store, Tenant, TimeRange, WriteBatch,
+    testkit::ReadAll,
 };
 
 /// Created entries read back equal, and lists are ordered by id (`x-a` before `x-a-1`).
@@ -399,7 +400,9 @@ pub async fn tenant_isolation(store: &dyn Store) {
 
     let write = RoomWrite {
         tenant: ab.clone(),
+        office: room_ab.office.clone(),
         room: room_ab.id.clone(),
+        owner_token: 0,
         readings: vec![(sensor_ab.id.clone(), reading(1, 1_000, 2))],
         state: state(&sensor_ab.id, 2, 1_000),
         rollups: vec![rollup(Resolution::Minute, 0, 1.0)],
@@ -413,16 +416,23 @@ pub async fn tenant_isolation(store: &dyn Store) {
         to: i64::MAX,
     };
     assert_eq!(store.room_state(&a, &room_ab.id).await.unwrap(), None);
-    assert_eq!(store.readings(&a, &room_ab.id, all).await.unwrap(), vec![]);
+    assert_eq!(
+        store.all_readings(&a, &room_ab.id, all).await.unwrap(),
+        vec![]
+    );
     assert_eq!(
         store
-            .rollups(&a, &room_ab.id, Resolution::Minute, all)
+            .all_rollups(&a, &room_ab.id, Resolution::Minute, all)
             .await
             .unwrap(),
         vec![]
     );
     assert_eq!(
-        store.readings(&ab, &room_ab.id, all).await.unwrap().len(),
+        store
+            .all_readings(&ab, &room_ab.id, all)
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }

@@ -1,25 +1,37 @@
-//! Batch writes and reads of readings, room states and rollups in the embedded store.
+//! Batch writes (checked against owner tokens and erasure marks), owner tokens, and paged reads
+//! of readings and rollups in the embedded store.
 
 use std::collections::BTreeMap;
 
-use tally_protocol::{RoomId, SensorId, TenantId};
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::{
     Inner,
     codec::{backend, decode, encode},
     keys,
 };
-use crate::{Resolution, Rollup, StoreError, StoredReading, TimeRange, WriteBatch};
+use crate::{
+    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, RollupsPage, StoreError, TimeRange,
+    WriteBatch,
+};
 
-/// Writes a whole batch as one fsynced fjall batch across keyspaces.
+/// Writes a whole batch as one fsynced fjall batch across keyspaces, unless a tenant of it is
+/// erased or an office of it is fenced (then nothing is written).
 ///
 /// Rows are collected per keyspace first, so a key written twice in the batch (a room listed
-/// twice) deterministically keeps its last value.
+/// twice) deterministically keeps its last value. The checks and the commit happen under the
+/// write lock, so no token increment or erasure mark slips in between.
 pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), StoreError> {
     let mut readings = BTreeMap::new();
     let mut states = BTreeMap::new();
     let mut rollups = BTreeMap::new();
+    // (tenant, office) → lowest token of the batch for it.
+    let mut tokens: BTreeMap<(&TenantId, &OfficeId), u64> = BTreeMap::new();
     for room in &batch.rooms {
+        tokens
+            .entry((&room.tenant, &room.office))
+            .and_modify(|token| *token = (*token).min(room.owner_token))
+            .or_insert(room.owner_token);
         for (sensor, reading) in &room.readings {
             let key = keys::reading(&room.tenant, &room.room, reading.ts, sensor, reading.seq);
             readings.insert(key, encode(reading)?);
@@ -38,8 +50,21 @@ pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), Store
             rollups.insert(key, encode(rollup)?);
         }
     }
-    if readings.is_empty() && states.is_empty() && rollups.is_empty() {
+    if states.is_empty() {
         return Ok(());
+    }
+    let _guard = inner.lock();
+    for ((tenant, office), token) in tokens {
+        inner.ensure_not_erased(tenant)?;
+        let current = owner_token(inner, tenant, office)?;
+        if token < current {
+            return Err(StoreError::Fenced {
+                tenant: tenant.clone(),
+                office: office.clone(),
+                token,
+                current,
+            });
+        }
     }
     let mut fjall_batch = inner.durable_batch();
     for (keyspace, rows) in [
@@ -54,22 +79,82 @@ pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), Store
     fjall_batch.commit().map_err(backend)
 }
 
-/// Readings of a room with `ts` in `[from, to)`, ordered by `(ts, sensor, seq)`.
+/// The stored owner token of an office (0 without one).
+fn owner_token(inner: &Inner, tenant: &TenantId, office: &OfficeId) -> Result<u64, StoreError> {
+    let Some(bytes) = inner
+        .office_owners
+        .get(keys::office_owner(tenant, office))
+        .map_err(backend)?
+    else {
+        return Ok(0);
+    };
+    let bytes: [u8; 8] = bytes
+        .as_ref()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("owner token of {tenant}/{office}: {bytes:?}")))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+/// Raises an office's owner token by one under the write lock and returns it.
+pub(super) fn acquire_office(
+    inner: &Inner,
+    tenant: &TenantId,
+    office: &OfficeId,
+) -> Result<u64, StoreError> {
+    let _guard = inner.lock();
+    inner.ensure_not_erased(tenant)?;
+    let next = owner_token(inner, tenant, office)?
+        .checked_add(1)
+        .ok_or_else(|| {
+            StoreError::Backend(format!("owner token of {tenant}/{office} overflows"))
+        })?;
+    let mut batch = inner.durable_batch();
+    batch.insert(
+        &inner.office_owners,
+        keys::office_owner(tenant, office),
+        next.to_be_bytes(),
+    );
+    batch.commit().map_err(backend)?;
+    Ok(next)
+}
+
+/// The first key strictly after `key`.
+fn successor(mut key: Vec<u8>) -> Vec<u8> {
+    key.push(0);
+    key
+}
+
+/// A page of readings of a room with `ts` in `[from, to)`, ordered by `(ts, sensor, seq)`.
 pub(super) fn readings(
     inner: &Inner,
     tenant: &TenantId,
     room: &RoomId,
     range: TimeRange,
-) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
+    page: &PageRequest<ReadingCursor>,
+) -> Result<ReadingsPage, StoreError> {
     if range.from >= range.to {
-        return Ok(Vec::new());
+        return Ok(Page::default());
     }
+    let limit = page.clamped_limit();
     let partition_len = keys::room_partition(tenant, room).len();
-    let start = keys::readings_from(tenant, room, range.from);
+    let mut start = keys::readings_from(tenant, room, range.from);
+    if let Some(after) = &page.after {
+        start = start.max(successor(keys::reading(
+            tenant,
+            room,
+            after.ts,
+            &after.sensor,
+            after.seq,
+        )));
+    }
     let end = keys::readings_from(tenant, room, range.to);
-    inner
+    if start >= end {
+        return Ok(Page::default());
+    }
+    let items = inner
         .readings
         .range(start..end)
+        .take(limit + 1)
         .map(|guard| {
             let (key, value) = guard.into_inner().map_err(backend)?;
             let sensor = keys::reading_sensor(&key, partition_len)
@@ -78,28 +163,42 @@ pub(super) fn readings(
                 .ok_or_else(|| StoreError::Corrupt(format!("malformed reading key {key:?}")))?;
             Ok((sensor, decode("reading", &value)?))
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_fetched(items, limit, ReadingCursor::of))
 }
 
-/// Rollups of a room at `resolution` with `bucket_start` in `[from, to)`, ordered by start.
+/// A page of rollups of a room at `resolution` with `bucket_start` in `[from, to)`, by start.
 pub(super) fn rollups(
     inner: &Inner,
     tenant: &TenantId,
     room: &RoomId,
     resolution: Resolution,
     range: TimeRange,
-) -> Result<Vec<Rollup>, StoreError> {
-    if range.from >= range.to {
-        return Ok(Vec::new());
+    page: &PageRequest<TimestampMs>,
+) -> Result<RollupsPage, StoreError> {
+    let from = match page.after {
+        Some(after) if after >= range.from => match after.checked_add(1) {
+            Some(next) => next,
+            None => return Ok(Page::default()),
+        },
+        _ => range.from,
+    };
+    if from >= range.to {
+        return Ok(Page::default());
     }
-    let start = keys::rollup(tenant, room, resolution, range.from);
+    let limit = page.clamped_limit();
+    let start = keys::rollup(tenant, room, resolution, from);
     let end = keys::rollup(tenant, room, resolution, range.to);
-    inner
+    let items = inner
         .rollups
         .range(start..end)
+        .take(limit + 1)
         .map(|guard| {
             let (_, value) = guard.into_inner().map_err(backend)?;
             decode("rollup", &value)
         })
-        .collect()
+        .collect::<Result<Vec<crate::Rollup>, StoreError>>()?;
+    Ok(Page::from_fetched(items, limit, |rollup| {
+        rollup.bucket_start
+    }))
 }

@@ -127,6 +127,49 @@ pub(super) fn room_partition(tenant: &TenantId, room: &RoomId) -> Vec<u8> {
         .0
 }
 
+/// Prefix of every key of a tenant in the keyspaces keyed by tenant first (`readings`,
+/// `room_state`, `rollups`, `office_owners`).
+pub(super) fn tenant_partition(tenant: &TenantId) -> Vec<u8> {
+    Key(Vec::with_capacity(32)).id(tenant.as_str()).0
+}
+
+/// The room id bytes of a `room_state` key of a tenant whose prefix is `prefix_len` long.
+pub(super) fn state_room(key: &[u8], prefix_len: usize) -> Option<&[u8]> {
+    key.get(prefix_len..)?.strip_suffix(&[SEP])
+}
+
+/// `office_owners`: `tenant, office`.
+pub(super) fn office_owner(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
+    Key(tenant_partition(tenant)).id(office.as_str()).0
+}
+
+/// `erasures`: the tenant id.
+pub(super) fn erasure(tenant: &TenantId) -> Vec<u8> {
+    tenant.as_str().as_bytes().to_vec()
+}
+
+/// Registry: a tenant's own retention policy.
+pub(super) fn retention(tenant: &TenantId) -> Vec<u8> {
+    Key::table("retention").id(tenant.as_str()).0
+}
+
+/// Registry: every key (or key prefix) that belongs to a tenant, for erasure.
+pub(super) fn registry_of_tenant(tenant: &TenantId) -> Vec<Vec<u8>> {
+    let mut prefixes: Vec<Vec<u8>> = [
+        "office",
+        "room",
+        "room_by_office",
+        "sensor",
+        "sensor_by_room",
+    ]
+    .iter()
+    .map(|table| Key::table(table).id(tenant.as_str()).0)
+    .collect();
+    prefixes.push(self::tenant(tenant));
+    prefixes.push(retention(tenant));
+    prefixes
+}
+
 /// `readings`: `tenant, room, ts, sensor, seq`.
 pub(super) fn reading(
     tenant: &TenantId,
@@ -192,6 +235,12 @@ mod tests {
         assert!(!office(&ab, &o).starts_with(&offices(&a)));
         assert!(!room_partition(&ab, &r).starts_with(&room_partition(&a, &r)));
         assert!(!sensors_by_room(&ab, &r).starts_with(&sensors_by_room(&a, &r)));
+        for prefix in registry_of_tenant(&a) {
+            for key in registry_of_tenant(&ab) {
+                assert!(!key.starts_with(&prefix), "{key:?} under {prefix:?}");
+            }
+        }
+        assert!(!office_owner(&ab, &o).starts_with(&tenant_partition(&a)));
     }
 
     #[test]

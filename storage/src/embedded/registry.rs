@@ -1,10 +1,9 @@
 //! Registry writes and the key-hash lookup of the embedded store.
 //!
-//! Creates hold `registry_lock` from the existence checks to the commit, so two concurrent
-//! creates of the same id cannot both succeed. Each create is one fsynced batch that writes the
-//! record and its by-parent index together.
-
-use std::sync::MutexGuard;
+//! Creates hold the write lock from the existence (and erasure) checks to the commit, so two
+//! concurrent creates of the same id cannot both succeed, and nothing is created for a tenant
+//! once it is marked erased. Each create is one fsynced batch that writes the record and its
+//! by-parent index together.
 
 use serde::{Deserialize, Serialize};
 use tally_protocol::{SensorId, TenantId};
@@ -14,21 +13,15 @@ use super::{
     codec::{backend, encode, get},
     keys,
 };
-use crate::{KeyHash, Office, Room, Sensor, StoreError, Tenant};
+use crate::{KeyHash, Office, RetentionPolicy, Room, Sensor, StoreError, Tenant};
 
 /// Value of the `sensor_keys` keyspace: which sensor a key hash belongs to.
 #[derive(Debug, Serialize, Deserialize)]
-struct SensorKeyRow {
-    tenant: TenantId,
-    sensor: SensorId,
-}
-
-/// Takes the registry write lock; a poisoned lock is still usable (every write is one batch).
-fn lock(inner: &Inner) -> MutexGuard<'_, ()> {
-    inner
-        .registry_lock
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+pub(super) struct SensorKeyRow {
+    /// Tenant of the sensor.
+    pub(super) tenant: TenantId,
+    /// The sensor.
+    pub(super) sensor: SensorId,
 }
 
 /// Fails with `AlreadyExists` if the registry holds `key`.
@@ -65,7 +58,8 @@ fn ensure_present(
 
 /// Creates a tenant.
 pub(super) fn create_tenant(inner: &Inner, tenant: &Tenant) -> Result<(), StoreError> {
-    let _guard = lock(inner);
+    let _guard = inner.lock();
+    inner.ensure_not_erased(&tenant.id)?;
     let key = keys::tenant(&tenant.id);
     ensure_absent(inner, &key, "tenant", tenant.id.as_str())?;
     let mut batch = inner.durable_batch();
@@ -75,7 +69,8 @@ pub(super) fn create_tenant(inner: &Inner, tenant: &Tenant) -> Result<(), StoreE
 
 /// Creates an office of an existing tenant.
 pub(super) fn create_office(inner: &Inner, office: &Office) -> Result<(), StoreError> {
-    let _guard = lock(inner);
+    let _guard = inner.lock();
+    inner.ensure_not_erased(&office.tenant)?;
     ensure_present(
         inner,
         &keys::tenant(&office.tenant),
@@ -91,7 +86,8 @@ pub(super) fn create_office(inner: &Inner, office: &Office) -> Result<(), StoreE
 
 /// Creates a room in an existing office; room ids are unique per tenant.
 pub(super) fn create_room(inner: &Inner, room: &Room) -> Result<(), StoreError> {
-    let _guard = lock(inner);
+    let _guard = inner.lock();
+    inner.ensure_not_erased(&room.tenant)?;
     let office_key = keys::office(&room.tenant, &room.office);
     ensure_present(inner, &office_key, "office", room.office.as_str())?;
     let key = keys::room(&room.tenant, &room.id);
@@ -113,7 +109,8 @@ pub(super) fn create_sensor(
     sensor: &Sensor,
     key_hash: &KeyHash,
 ) -> Result<(), StoreError> {
-    let _guard = lock(inner);
+    let _guard = inner.lock();
+    inner.ensure_not_erased(&sensor.tenant)?;
     let room: Option<Room> = get(
         &inner.registry,
         &keys::room(&sensor.tenant, &sensor.room),
@@ -161,6 +158,9 @@ pub(super) fn sensor_by_key_hash(
     else {
         return Ok(None);
     };
+    if inner.erased(&row.tenant)? {
+        return Ok(None);
+    }
     match get(
         &inner.registry,
         &keys::sensor(&row.tenant, &row.sensor),
@@ -174,6 +174,23 @@ pub(super) fn sensor_by_key_hash(
             row.sensor
         ))),
     }
+}
+
+/// Sets or clears a tenant's own retention policy.
+pub(super) fn set_retention(
+    inner: &Inner,
+    tenant: &TenantId,
+    policy: Option<&RetentionPolicy>,
+) -> Result<(), StoreError> {
+    let _guard = inner.lock();
+    inner.ensure_not_erased(tenant)?;
+    ensure_present(inner, &keys::tenant(tenant), "tenant", tenant.as_str())?;
+    let mut batch = inner.durable_batch();
+    match policy {
+        Some(policy) => batch.insert(&inner.registry, keys::retention(tenant), encode(policy)?),
+        None => batch.remove(&inner.registry, keys::retention(tenant)),
+    }
+    batch.commit().map_err(backend)
 }
 
 /// Lowercase hex of a key hash, for error messages.

@@ -1,26 +1,34 @@
 //! Group-commit writes and range reads of readings, room states and rollups.
 //!
-//! A [`WriteBatch`] is one transaction: per tenant in the batch, `app.tenant` is set (again) and
-//! three multi-row statements run, each one statement however many rows (`unnest` of arrays):
-//! readings `ON CONFLICT DO NOTHING` (a replayed reading is the same reading), room states and
-//! rollups upserted. The commit is durable (`synchronous_commit = on` on every connection).
+//! A [`WriteBatch`] is one transaction: per tenant in the batch, the tenant is entered again
+//! (`enter_tenant()`: `app.tenant` set, erasure mark checked under the tenant's shared advisory
+//! lock), its offices' owner tokens are checked (`fencing.rs`), and three multi-row statements
+//! run, each one statement however many rows (`unnest` of arrays): readings
+//! `ON CONFLICT DO NOTHING` (a replayed reading is the same reading), room states and rollups
+//! upserted. An erased tenant or a fenced office rolls the whole transaction back. The commit is durable (`synchronous_commit = on` on every connection).
 //! If the commit's outcome is unknown (connection lost), the batch may or may not be there;
 //! replaying it is harmless.
 
 use std::collections::BTreeMap;
 
-use tally_protocol::{RoomId, SensorId, TenantId};
+use tally_protocol::{RoomId, SensorId, TenantId, TimestampMs};
 
 use super::{
     Inner,
     errors::{backend, corrupt, pg},
+    fencing,
     registry::query,
 };
-use crate::{Resolution, Rollup, RoomState, StoreError, StoredReading, TimeRange, WriteBatch};
+use crate::{
+    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomState,
+    StoreError, StoredReading, TimeRange, WriteBatch,
+};
 
 /// Rows of one tenant in a batch, as column arrays.
 #[derive(Default)]
 struct TenantRows<'a> {
+    /// Office → the lowest owner token of the batch for it.
+    tokens: BTreeMap<&'a str, u64>,
     readings: ReadingColumns<'a>,
     /// Room → its encoded state; a room listed twice keeps its last state.
     states: BTreeMap<&'a str, Vec<u8>>,
@@ -57,6 +65,10 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
     let mut tenants: BTreeMap<&str, TenantRows<'_>> = BTreeMap::new();
     for room in &batch.rooms {
         let rows = tenants.entry(room.tenant.as_str()).or_default();
+        rows.tokens
+            .entry(room.office.as_str())
+            .and_modify(|token| *token = (*token).min(room.owner_token))
+            .or_insert(room.owner_token);
         for (sensor, reading) in &room.readings {
             let columns = &mut rows.readings;
             columns.room.push(room.room.as_str());
@@ -92,15 +104,23 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
         .flat_map(|rows| rows.readings.ts.iter().copied());
     inner.partitions.prepare(&client, timestamps).await?;
     let tx = client.transaction().await.map_err(pg)?;
-    let set_tenant = tx
-        .prepare_cached("SELECT set_config('app.tenant', $1, true)")
+    let enter_tenant = tx
+        .prepare_cached("SELECT enter_tenant($1, true)")
         .await
         .map_err(pg)?;
     let insert_readings = tx.prepare_cached(INSERT_READINGS).await.map_err(pg)?;
     let upsert_states = tx.prepare_cached(UPSERT_STATES).await.map_err(pg)?;
     let upsert_rollups = tx.prepare_cached(UPSERT_ROLLUPS).await.map_err(pg)?;
     for (tenant, rows) in &tenants {
-        tx.execute(&set_tenant, &[tenant]).await.map_err(pg)?;
+        let erased: bool = tx
+            .query_one(&enter_tenant, &[tenant])
+            .await
+            .map_err(pg)?
+            .get(0);
+        if erased {
+            return Err(StoreError::Erased(tenant_id(tenant)?));
+        }
+        fencing::check(&tx, tenant, &rows.tokens).await?;
         let r = &rows.readings;
         if !r.ts.is_empty() {
             tx.execute(
@@ -169,23 +189,54 @@ pub(super) async fn room_state(
         .transpose()
 }
 
-/// Readings of a room with `ts` in `[from, to)`, ordered by `(ts, sensor, seq)`.
+/// A page of readings of a room with `ts` in `[from, to)`, ordered by `(ts, sensor, seq)`.
 pub(super) async fn readings(
     inner: &Inner,
     tenant: &TenantId,
     room: &RoomId,
     range: TimeRange,
-) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
+    page: &PageRequest<ReadingCursor>,
+) -> Result<ReadingsPage, StoreError> {
     if range.from >= range.to {
-        return Ok(Vec::new());
+        return Ok(Page::default());
     }
-    let sql = "SELECT sensor_id, seq, ts, count, received_at FROM readings \
-               WHERE tenant_id = $1 AND room_id = $2 AND ts >= $3 AND ts < $4 \
-               ORDER BY ts, sensor_id, seq";
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-        [&tenant.as_str(), &room.as_str(), &range.from, &range.to];
-    let rows = query(inner, tenant, sql, &params).await?;
-    rows.iter()
+    let limit = page.clamped_limit();
+    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    const COLUMNS: &str = "SELECT sensor_id, seq, ts, count, received_at FROM readings \
+               WHERE tenant_id = $1 AND room_id = $2 AND ts >= $3 AND ts < $4";
+    let rows = match &page.after {
+        None => {
+            let sql = format!("{COLUMNS} ORDER BY ts, sensor_id, seq LIMIT $5");
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+                &tenant.as_str(),
+                &room.as_str(),
+                &range.from,
+                &range.to,
+                &fetch,
+            ];
+            query(inner, tenant, &sql, &params).await?
+        }
+        Some(after) => {
+            let seq = i64::try_from(after.seq).unwrap_or(i64::MAX);
+            let sql = format!(
+                "{COLUMNS} AND (ts, sensor_id, seq) > ($6, $7 COLLATE \"C\", $8) \
+                 ORDER BY ts, sensor_id, seq LIMIT $5"
+            );
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+                &tenant.as_str(),
+                &room.as_str(),
+                &range.from,
+                &range.to,
+                &fetch,
+                &after.ts,
+                &after.sensor.as_str(),
+                &seq,
+            ];
+            query(inner, tenant, &sql, &params).await?
+        }
+    };
+    let items = rows
+        .iter()
         .map(|row| {
             let sensor: String = row.try_get(0).map_err(pg)?;
             let sensor = SensorId::new(sensor.clone())
@@ -203,33 +254,46 @@ pub(super) async fn readings(
                 },
             ))
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_fetched(items, limit, ReadingCursor::of))
 }
 
-/// Rollups of a room at `resolution` with `bucket_start` in `[from, to)`, ordered by start.
+/// A page of rollups of a room at `resolution` with `bucket_start` in `[from, to)`, by start.
 pub(super) async fn rollups(
     inner: &Inner,
     tenant: &TenantId,
     room: &RoomId,
     resolution: Resolution,
     range: TimeRange,
-) -> Result<Vec<Rollup>, StoreError> {
-    if range.from >= range.to {
-        return Ok(Vec::new());
+    page: &PageRequest<TimestampMs>,
+) -> Result<RollupsPage, StoreError> {
+    let from = match page.after {
+        Some(after) if after >= range.from => match after.checked_add(1) {
+            Some(next) => next,
+            None => return Ok(Page::default()),
+        },
+        _ => range.from,
+    };
+    if from >= range.to {
+        return Ok(Page::default());
     }
+    let limit = page.clamped_limit();
+    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
     let sql = "SELECT bucket_start, avg, peak, occupied_s, samples FROM rollups \
                WHERE tenant_id = $1 AND room_id = $2 AND resolution = $3 \
-               AND bucket_start >= $4 AND bucket_start < $5 ORDER BY bucket_start";
+               AND bucket_start >= $4 AND bucket_start < $5 ORDER BY bucket_start LIMIT $6";
     let name = resolution_name(resolution);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
         &tenant.as_str(),
         &room.as_str(),
         &name,
-        &range.from,
+        &from,
         &range.to,
+        &fetch,
     ];
     let rows = query(inner, tenant, sql, &params).await?;
-    rows.iter()
+    let items = rows
+        .iter()
         .map(|row| {
             let (peak, samples): (i64, i64) =
                 (row.try_get(2).map_err(pg)?, row.try_get(4).map_err(pg)?);
@@ -243,11 +307,19 @@ pub(super) async fn rollups(
                     .map_err(|_| corrupt(format!("rollup samples {samples}")))?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Page::from_fetched(items, limit, |rollup| {
+        rollup.bucket_start
+    }))
+}
+
+/// Parses a tenant id the batch itself held.
+fn tenant_id(tenant: &str) -> Result<TenantId, StoreError> {
+    TenantId::new(tenant).map_err(|e| backend(format!("tenant id {tenant:?}: {e}")))
 }
 
 /// The stored name of a resolution (as in the JSON form of [`Resolution`]).
-fn resolution_name(resolution: Resolution) -> &'static str {
+pub(super) fn resolution_name(resolution: Resolution) -> &'static str {
     match resolution {
         Resolution::Minute => "minute",
         Resolution::FifteenMinutes => "fifteen_minutes",

@@ -6,8 +6,10 @@
 //! `sensor_keys` (key hash → sensor), `room_state` (the [`RoomState`] with its dedup marks, as
 //! MessagePack in a `bytea`: the row is only ever read and written whole, in the encoding the
 //! embedded store uses, and it stays compact on the hot path), `readings` (partitioned by range
-//! of `ts` into UTC days, plus a default partition; see `partitions.rs`) and `rollups`. Every
-//! table has `tenant_id`. Migrations (`schema.rs`) are versioned and run at start-up under a
+//! of `ts` into UTC days, plus a default partition; see `partitions.rs`), `rollups`,
+//! `office_owners` (owner tokens, `fencing.rs`) and `retention_overrides`. Every one of these
+//! tenant tables has `tenant_id`. `erasures` (the audit records of erased tenants) is platform
+//! data, not a tenant table: see below. Migrations (`schema.rs`) are versioned and run at start-up under a
 //! `pg_advisory_lock`, so several nodes may start at once.
 //!
 //! # Roles and row-level security
@@ -21,10 +23,13 @@
 //!   that the owner, who would otherwise bypass its own tables' policies, is held to them too)
 //!   and the policy `tenant_isolation`: `tenant_id = current_setting('app.tenant', true)`, for
 //!   reads and writes. With no tenant set, that is NULL and matches nothing.
-//! - Every transaction that touches tenant rows first runs
-//!   `set_config('app.tenant', $1, true)`, i.e. `SET LOCAL`: the setting ends with the
-//!   transaction, so a pooled connection never carries a tenant into the next use. A batch
-//!   spanning tenants sets it again before each tenant's rows, inside its one transaction.
+//! - Every transaction that touches tenant rows first runs `enter_tenant(tenant, writing)`, an
+//!   invoker function that runs `set_config('app.tenant', $1, true)`, i.e. `SET LOCAL` (the
+//!   setting ends with the transaction, so a pooled connection never carries a tenant into the
+//!   next use), takes the tenant's advisory lock in shared mode when writing, and answers
+//!   whether the tenant is erased (then reads return nothing and writes fail with
+//!   [`StoreError::Erased`]). A batch spanning tenants enters each again before its rows,
+//!   inside its one transaction.
 //! - Partitions: a partitioned table's policies guard rows read *through the parent*, not a
 //!   partition queried by name. So the runtime role has no privilege on any partition, and each
 //!   partition carries the same forced policy anyway (which is what holds the owner).
@@ -35,6 +40,18 @@
 //!   across tenants through the policy `platform_read`, which applies to the owner role only
 //!   and only to `tenants` and `sensor_keys`. Creating a tenant needs none of this: the insert
 //!   runs with `app.tenant` set to the new tenant's own id.
+//! - **Erasure** (`erasure.rs`): `begin_erasure()` (owner, SECURITY DEFINER) takes the tenant's
+//!   advisory lock exclusively (waiting for its writes in flight) and records the erasure in
+//!   `erasures`; the deletes and the read-back run in transactions **set to the tenant**, so
+//!   row-level security confines them to its rows like any other query. `erasures` has RLS
+//!   forced with only an owner policy and no privilege for the runtime role, which reaches it
+//!   through `tenant_erased()`, `begin_erasure()`, `record_erasure()` and `erasure()`; it
+//!   survives the erasure because it is not the tenant's. `list_tenants()` and
+//!   `sensor_by_key_hash()` skip erased tenants.
+//! - **Retention** (`retention.rs`) deletes per tenant as that tenant, and drops whole day
+//!   partitions through `drop_readings_partition()` (owner, SECURITY DEFINER: the runtime role
+//!   owns no partition); it counts the partition's rows first, which needs the owner to see
+//!   every tenant's rows, so it lifts FORCE on that partition inside the dropping transaction.
 //! - Unique and foreign-key checks are not subject to RLS (PostgreSQL's rule), which is what
 //!   makes `AlreadyExists` across tenants (key hashes) and `NotFound` parents work.
 //!
@@ -53,25 +70,24 @@
 
 mod config;
 mod data;
+mod erasure;
 mod errors;
+mod fencing;
 mod partitions;
 mod registry;
+mod retention;
 mod schema;
+mod store_impl;
 mod tls;
 
 use std::{fmt, sync::Arc};
 
-use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
+use tally_protocol::TenantId;
 
-use crate::{
-    KeyHash, Office, Resolution, Rollup, Room, RoomState, Sensor, Store, StoreError, StoredReading,
-    Tenant, TimeRange, WriteBatch,
-};
+use crate::StoreError;
 pub use config::{PostgresConfig, TlsMode};
 use errors::{backend, pg};
-use registry::{RoomFilter, SensorFilter};
 
 /// The PostgreSQL store: a connection pool of the runtime role. Cheap to clone.
 #[derive(Clone)]
@@ -92,18 +108,31 @@ impl Inner {
         self.pool.get().await.map_err(errors::pool)
     }
 
-    /// Begins a transaction on `client` with `app.tenant` set to `tenant` until it ends.
+    /// Begins a transaction on `client` with `app.tenant` set to `tenant` until it ends
+    /// (`enter_tenant()`); a writer also holds the tenant's advisory lock in shared mode, so an
+    /// erasure cannot mark the tenant in between.
+    ///
+    /// # Errors
+    /// [`StoreError::Erased`] if the tenant is erased.
     async fn tenant_tx<'a>(
         &self,
         client: &'a mut deadpool_postgres::Object,
         tenant: &TenantId,
+        writing: bool,
     ) -> Result<deadpool_postgres::Transaction<'a>, StoreError> {
         let tx = client.transaction().await.map_err(pg)?;
-        let set = tx
-            .prepare_cached("SELECT set_config('app.tenant', $1, true)")
+        let enter = tx
+            .prepare_cached("SELECT enter_tenant($1, $2)")
             .await
             .map_err(pg)?;
-        tx.execute(&set, &[&tenant.as_str()]).await.map_err(pg)?;
+        let erased: bool = tx
+            .query_one(&enter, &[&tenant.as_str(), &writing])
+            .await
+            .map_err(pg)?
+            .get(0);
+        if erased {
+            return Err(StoreError::Erased(tenant.clone()));
+        }
         Ok(tx)
     }
 }
@@ -254,107 +283,5 @@ impl fmt::Debug for PostgresStore {
             .field("schema", &self.inner.config.schema)
             .field("pool", &self.inner.pool.status())
             .finish_non_exhaustive()
-    }
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        registry::create_tenant(&self.inner, tenant).await
-    }
-
-    async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        registry::tenant(&self.inner, tenant).await
-    }
-
-    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        registry::tenants(&self.inner).await
-    }
-
-    async fn create_office(&self, office: &Office) -> Result<(), StoreError> {
-        registry::create_office(&self.inner, office).await
-    }
-
-    async fn office(
-        &self,
-        tenant: &TenantId,
-        office: &OfficeId,
-    ) -> Result<Option<Office>, StoreError> {
-        Ok(registry::offices(&self.inner, tenant, Some(office))
-            .await?
-            .pop())
-    }
-
-    async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
-        registry::offices(&self.inner, tenant, None).await
-    }
-
-    async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
-        registry::create_room(&self.inner, room).await
-    }
-
-    async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
-        Ok(registry::rooms(&self.inner, tenant, RoomFilter::Id(room))
-            .await?
-            .pop())
-    }
-
-    async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
-        registry::rooms(&self.inner, tenant, RoomFilter::Office(office)).await
-    }
-
-    async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
-        registry::create_sensor(&self.inner, sensor, key_hash).await
-    }
-
-    async fn sensor(
-        &self,
-        tenant: &TenantId,
-        sensor: &SensorId,
-    ) -> Result<Option<Sensor>, StoreError> {
-        Ok(
-            registry::sensors(&self.inner, tenant, SensorFilter::Id(sensor))
-                .await?
-                .pop(),
-        )
-    }
-
-    async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError> {
-        registry::sensors(&self.inner, tenant, SensorFilter::Room(room)).await
-    }
-
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-        registry::sensor_by_key_hash(&self.inner, key_hash).await
-    }
-
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        data::write_batch(&self.inner, &batch).await
-    }
-
-    async fn room_state(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-    ) -> Result<Option<RoomState>, StoreError> {
-        data::room_state(&self.inner, tenant, room).await
-    }
-
-    async fn readings(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-        range: TimeRange,
-    ) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
-        data::readings(&self.inner, tenant, room, range).await
-    }
-
-    async fn rollups(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-        resolution: Resolution,
-        range: TimeRange,
-    ) -> Result<Vec<Rollup>, StoreError> {
-        data::rollups(&self.inner, tenant, room, resolution, range).await
     }
 }

@@ -107,6 +107,14 @@ impl Partitions {
         Ok(())
     }
 
+    /// Forgets what is known of `day` (its partition was dropped).
+    pub(super) fn forget(&self, day: i64) {
+        self.known
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&day);
+    }
+
     /// Whether `day` gets its own partition when today is `today`.
     fn in_window(&self, today: i64, day: i64) -> bool {
         (FIRST_DAY..=LAST_DAY).contains(&day)

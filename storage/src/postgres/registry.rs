@@ -43,7 +43,7 @@ fn missing(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
 /// Creates a tenant: its own row, inserted with the tenant set to itself.
 pub(super) async fn create_tenant(inner: &Inner, tenant: &Tenant) -> Result<(), StoreError> {
     let mut client = inner.client().await?;
-    let tx = inner.tenant_tx(&mut client, &tenant.id).await?;
+    let tx = inner.tenant_tx(&mut client, &tenant.id, true).await?;
     tx.execute(
         "INSERT INTO tenants (tenant_id, name) VALUES ($1, $2)",
         &[&tenant.id.as_str(), &tenant.name],
@@ -68,7 +68,7 @@ pub(super) async fn tenants(inner: &Inner) -> Result<Vec<Tenant>, StoreError> {
     rows.iter().map(tenant_row).collect()
 }
 
-/// Rows of a tenant-scoped query, in a transaction set to `tenant`.
+/// Rows of a tenant-scoped query, in a transaction set to `tenant`; none for an erased tenant.
 pub(super) async fn query(
     inner: &Inner,
     tenant: &TenantId,
@@ -76,7 +76,10 @@ pub(super) async fn query(
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<Row>, StoreError> {
     let mut client = inner.client().await?;
-    let tx = inner.tenant_tx(&mut client, tenant).await?;
+    let tx = match inner.tenant_tx(&mut client, tenant, false).await {
+        Err(StoreError::Erased(_)) => return Ok(Vec::new()),
+        other => other?,
+    };
     let statement = tx.prepare_cached(sql).await.map_err(pg)?;
     let rows = tx.query(&statement, params).await.map_err(pg)?;
     tx.commit().await.map_err(pg)?;
@@ -93,7 +96,7 @@ pub(super) async fn tenant(inner: &Inner, tenant: &TenantId) -> Result<Option<Te
 /// Creates an office of an existing tenant.
 pub(super) async fn create_office(inner: &Inner, office: &Office) -> Result<(), StoreError> {
     let mut client = inner.client().await?;
-    let tx = inner.tenant_tx(&mut client, &office.tenant).await?;
+    let tx = inner.tenant_tx(&mut client, &office.tenant, true).await?;
     tx.execute(
         "INSERT INTO offices (tenant_id, office_id, name) VALUES ($1, $2, $3)",
         &[&office.tenant.as_str(), &office.id.as_str(), &office.name],
@@ -140,7 +143,7 @@ pub(super) async fn offices(
 /// Creates a room in an existing office of its tenant.
 pub(super) async fn create_room(inner: &Inner, room: &Room) -> Result<(), StoreError> {
     let mut client = inner.client().await?;
-    let tx = inner.tenant_tx(&mut client, &room.tenant).await?;
+    let tx = inner.tenant_tx(&mut client, &room.tenant, true).await?;
     tx.execute(
         "INSERT INTO rooms (tenant_id, room_id, office_id, name, capacity, count_mode) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -200,7 +203,7 @@ pub(super) async fn create_sensor(
     key_hash: &KeyHash,
 ) -> Result<(), StoreError> {
     let mut client = inner.client().await?;
-    let tx = inner.tenant_tx(&mut client, &sensor.tenant).await?;
+    let tx = inner.tenant_tx(&mut client, &sensor.tenant, true).await?;
     tx.execute(
         "INSERT INTO sensors (tenant_id, sensor_id, office_id, room_id) VALUES ($1, $2, $3, $4)",
         &[

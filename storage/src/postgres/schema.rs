@@ -21,11 +21,18 @@ struct Migration {
 }
 
 /// Every migration, in version order. Append only: never edit a released one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("migrations/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "fencing_retention_erasure",
+        sql: include_str!("migrations/0002_fencing_retention_erasure.sql"),
+    },
+];
 
 /// First key of the advisory lock every migrating node takes (the ASCII of `tall`); the second
 /// is a hash of the schema name, so stores in different schemas do not wait for each other.
@@ -166,11 +173,17 @@ async fn grant(client: &Client, quoted: &str, runtime_role: &str) -> Result<(), 
             "GRANT USAGE ON SCHEMA {quoted} TO {role};
              GRANT SELECT, INSERT, UPDATE, DELETE ON
                  {quoted}.tenants, {quoted}.offices, {quoted}.rooms, {quoted}.sensors,
-                 {quoted}.sensor_keys, {quoted}.room_state, {quoted}.readings, {quoted}.rollups
+                 {quoted}.sensor_keys, {quoted}.room_state, {quoted}.readings, {quoted}.rollups,
+                 {quoted}.office_owners, {quoted}.retention_overrides
                  TO {role};
              GRANT EXECUTE ON FUNCTION
                  {quoted}.list_tenants(), {quoted}.sensor_by_key_hash(bytea),
-                 {quoted}.create_readings_partition(bigint)
+                 {quoted}.create_readings_partition(bigint),
+                 {quoted}.tenant_erased(text), {quoted}.enter_tenant(text, boolean),
+                 {quoted}.begin_erasure(text, text, bigint),
+                 {quoted}.record_erasure(text, bigint, bigint, bigint, bigint, bigint),
+                 {quoted}.erasure(text), {quoted}.readings_partition_days(),
+                 {quoted}.drop_readings_partition(bigint)
                  TO {role};"
         ))
         .await

@@ -1,0 +1,101 @@
+//! Retention sweeps of the embedded store: range deletes per tenant and room.
+//!
+//! A tenant's rooms are those with a stored state (every batch writes its rooms' states), so
+//! each room's readings and rollups older than the cutoff are one key range each. Deletes are
+//! committed in chunks; a crash between chunks leaves rows for the next sweep.
+
+use fjall::Keyspace;
+use tally_protocol::{RoomId, TenantId};
+
+use super::{
+    Inner,
+    codec::{backend, get, scan_prefix},
+    keys,
+};
+use crate::{RetentionPolicy, RetentionReport, StoreError, Tenant, retention::RESOLUTIONS};
+
+/// Most keys deleted per committed batch.
+pub(super) const CHUNK: usize = 10_000;
+
+/// Deletes every tenant's rows older than its policy at `now`.
+pub(super) fn apply(
+    inner: &Inner,
+    defaults: &RetentionPolicy,
+    now: i64,
+) -> Result<RetentionReport, StoreError> {
+    let mut report = RetentionReport::default();
+    let tenants: Vec<Tenant> = scan_prefix(&inner.registry, &keys::tenants(), "tenant")?;
+    for tenant in tenants {
+        if inner.erased(&tenant.id)? {
+            continue;
+        }
+        let policy: RetentionPolicy = get(
+            &inner.registry,
+            &keys::retention(&tenant.id),
+            "retention policy",
+        )?
+        .unwrap_or(*defaults);
+        let readings_cutoff = RetentionPolicy::cutoff(now, policy.readings);
+        for room in rooms_with_state(inner, &tenant.id)? {
+            let start = keys::readings_from(&tenant.id, &room, i64::MIN);
+            let end = keys::readings_from(&tenant.id, &room, readings_cutoff);
+            report.readings += delete_range(inner, &inner.readings, &start, &end)?;
+            for resolution in RESOLUTIONS {
+                let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution));
+                let start = keys::rollup(&tenant.id, &room, resolution, i64::MIN);
+                let end = keys::rollup(&tenant.id, &room, resolution, cutoff);
+                report.rollups += delete_range(inner, &inner.rollups, &start, &end)?;
+            }
+        }
+        report.tenants += 1;
+    }
+    Ok(report)
+}
+
+/// The rooms of a tenant that have a stored state.
+pub(super) fn rooms_with_state(
+    inner: &Inner,
+    tenant: &TenantId,
+) -> Result<Vec<RoomId>, StoreError> {
+    let prefix = keys::tenant_partition(tenant);
+    inner
+        .room_state
+        .prefix(&prefix)
+        .map(|guard| {
+            let key = guard.key().map_err(backend)?;
+            keys::state_room(&key, prefix.len())
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .and_then(|id| RoomId::new(id).ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("malformed room state key {key:?}")))
+        })
+        .collect()
+}
+
+/// Deletes every key of `keyspace` in `[start, end)`, in chunks; returns how many.
+fn delete_range(
+    inner: &Inner,
+    keyspace: &Keyspace,
+    start: &[u8],
+    end: &[u8],
+) -> Result<u64, StoreError> {
+    if start >= end {
+        return Ok(0);
+    }
+    let mut deleted = 0;
+    loop {
+        let chunk = keyspace
+            .range(start..end)
+            .take(CHUNK)
+            .map(|guard| guard.key().map_err(backend))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if chunk.is_empty() {
+            return Ok(deleted);
+        }
+        let mut batch = inner.durable_batch();
+        for key in &chunk {
+            batch.remove(keyspace, key.clone());
+        }
+        batch.commit().map_err(backend)?;
+        deleted += chunk.len() as u64;
+    }
+}

@@ -1,0 +1,159 @@
+//! The [`Store`](crate::Store) implementation of [`PostgresStore`], each call forwarded to the module of
+//! its concern.
+
+use async_trait::async_trait;
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
+
+use super::{
+    PostgresStore, data, erasure, fencing,
+    registry::{self, RoomFilter, SensorFilter},
+    retention,
+};
+use crate::{
+    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
+    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store, StoreError,
+    Tenant, TimeRange, WriteBatch,
+};
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        registry::create_tenant(&self.inner, tenant).await
+    }
+
+    async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        registry::tenant(&self.inner, tenant).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        registry::tenants(&self.inner).await
+    }
+
+    async fn create_office(&self, office: &Office) -> Result<(), StoreError> {
+        registry::create_office(&self.inner, office).await
+    }
+
+    async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<Office>, StoreError> {
+        Ok(registry::offices(&self.inner, tenant, Some(office))
+            .await?
+            .pop())
+    }
+
+    async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
+        registry::offices(&self.inner, tenant, None).await
+    }
+
+    async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
+        registry::create_room(&self.inner, room).await
+    }
+
+    async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
+        Ok(registry::rooms(&self.inner, tenant, RoomFilter::Id(room))
+            .await?
+            .pop())
+    }
+
+    async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
+        registry::rooms(&self.inner, tenant, RoomFilter::Office(office)).await
+    }
+
+    async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
+        registry::create_sensor(&self.inner, sensor, key_hash).await
+    }
+
+    async fn sensor(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Option<Sensor>, StoreError> {
+        Ok(
+            registry::sensors(&self.inner, tenant, SensorFilter::Id(sensor))
+                .await?
+                .pop(),
+        )
+    }
+
+    async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError> {
+        registry::sensors(&self.inner, tenant, SensorFilter::Room(room)).await
+    }
+
+    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
+        registry::sensor_by_key_hash(&self.inner, key_hash).await
+    }
+
+    async fn set_retention(
+        &self,
+        tenant: &TenantId,
+        policy: Option<&RetentionPolicy>,
+    ) -> Result<(), StoreError> {
+        retention::set(&self.inner, tenant, policy).await
+    }
+
+    async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError> {
+        retention::get(&self.inner, tenant).await
+    }
+    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        data::write_batch(&self.inner, &batch).await
+    }
+
+    async fn acquire_office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<u64, StoreError> {
+        fencing::acquire_office(&self.inner, tenant, office).await
+    }
+
+    async fn room_state(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+    ) -> Result<Option<RoomState>, StoreError> {
+        data::room_state(&self.inner, tenant, room).await
+    }
+
+    async fn readings(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        range: TimeRange,
+        page: PageRequest<ReadingCursor>,
+    ) -> Result<ReadingsPage, StoreError> {
+        data::readings(&self.inner, tenant, room, range, &page).await
+    }
+
+    async fn rollups(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        resolution: Resolution,
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        data::rollups(&self.inner, tenant, room, resolution, range, &page).await
+    }
+    async fn apply_retention(
+        &self,
+        defaults: &RetentionPolicy,
+        now: TimestampMs,
+    ) -> Result<RetentionReport, StoreError> {
+        retention::apply(&self.inner, defaults, now).await
+    }
+
+    async fn erase_tenant(
+        &self,
+        tenant: &TenantId,
+        requested_by: &str,
+        now: TimestampMs,
+    ) -> Result<ErasureReport, StoreError> {
+        erasure::erase(&self.inner, tenant, requested_by, now).await
+    }
+
+    async fn erasure(&self, tenant: &TenantId) -> Result<Option<ErasureReport>, StoreError> {
+        erasure::get(&self.inner, tenant).await
+    }
+}

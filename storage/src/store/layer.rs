@@ -1,0 +1,174 @@
+//! [`StoreLayer`]: a wrapper around a store that sees calls at a few hook points, with every
+//! method forwarded once, here, instead of in each wrapper.
+
+use async_trait::async_trait;
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
+
+use crate::{
+    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
+    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store, StoreError,
+    Tenant, TimeRange, WriteBatch,
+};
+
+/// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
+/// Implementing this trait makes the type a [`Store`].
+#[async_trait]
+pub trait StoreLayer: Send + Sync + std::fmt::Debug + 'static {
+    /// The wrapped store.
+    fn inner(&self) -> &dyn Store;
+
+    /// Awaited before every tenant-scoped read, with the method's name and the id it reads (the
+    /// tenant for `tenant`, `offices` and `retention`; the office for `office` and `rooms`; the
+    /// room for `room`, `sensors`, `room_state`, `readings` and `rollups`; the sensor for
+    /// `sensor`).
+    async fn before_read(&self, _method: &'static str, _id: &str) {}
+
+    /// Awaited before every write, with the method's name (`create_tenant`, `write_batch`, …);
+    /// an error fails the write without it reaching the inner store.
+    async fn before_write(&self, _method: &'static str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Called after a successful [`Store::write_batch`] with the number of its readings.
+    fn after_write_batch(&self, _readings: usize) {}
+}
+
+#[async_trait]
+impl<L: StoreLayer> Store for L {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.before_write("create_tenant").await?;
+        self.inner().create_tenant(tenant).await
+    }
+    async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.before_read("tenant", tenant.as_str()).await;
+        self.inner().tenant(tenant).await
+    }
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.inner().tenants().await
+    }
+    async fn create_office(&self, office: &Office) -> Result<(), StoreError> {
+        self.before_write("create_office").await?;
+        self.inner().create_office(office).await
+    }
+    async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<Office>, StoreError> {
+        self.before_read("office", office.as_str()).await;
+        self.inner().office(tenant, office).await
+    }
+    async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
+        self.before_read("offices", tenant.as_str()).await;
+        self.inner().offices(tenant).await
+    }
+    async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
+        self.before_write("create_room").await?;
+        self.inner().create_room(room).await
+    }
+    async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
+        self.before_read("room", room.as_str()).await;
+        self.inner().room(tenant, room).await
+    }
+    async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
+        self.before_read("rooms", office.as_str()).await;
+        self.inner().rooms(tenant, office).await
+    }
+    async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
+        self.before_write("create_sensor").await?;
+        self.inner().create_sensor(sensor, key_hash).await
+    }
+    async fn sensor(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Option<Sensor>, StoreError> {
+        self.before_read("sensor", sensor.as_str()).await;
+        self.inner().sensor(tenant, sensor).await
+    }
+    async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError> {
+        self.before_read("sensors", room.as_str()).await;
+        self.inner().sensors(tenant, room).await
+    }
+    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
+        self.inner().sensor_by_key_hash(key_hash).await
+    }
+    async fn set_retention(
+        &self,
+        tenant: &TenantId,
+        policy: Option<&RetentionPolicy>,
+    ) -> Result<(), StoreError> {
+        self.before_write("set_retention").await?;
+        self.inner().set_retention(tenant, policy).await
+    }
+    async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError> {
+        self.before_read("retention", tenant.as_str()).await;
+        self.inner().retention(tenant).await
+    }
+    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        self.before_write("write_batch").await?;
+        let readings = batch.rooms.iter().map(|room| room.readings.len()).sum();
+        self.inner().write_batch(batch).await?;
+        self.after_write_batch(readings);
+        Ok(())
+    }
+    async fn acquire_office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<u64, StoreError> {
+        self.before_write("acquire_office").await?;
+        self.inner().acquire_office(tenant, office).await
+    }
+    async fn room_state(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+    ) -> Result<Option<RoomState>, StoreError> {
+        self.before_read("room_state", room.as_str()).await;
+        self.inner().room_state(tenant, room).await
+    }
+    async fn readings(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        range: TimeRange,
+        page: PageRequest<ReadingCursor>,
+    ) -> Result<ReadingsPage, StoreError> {
+        self.before_read("readings", room.as_str()).await;
+        self.inner().readings(tenant, room, range, page).await
+    }
+    async fn rollups(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        resolution: Resolution,
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        self.before_read("rollups", room.as_str()).await;
+        self.inner()
+            .rollups(tenant, room, resolution, range, page)
+            .await
+    }
+    async fn apply_retention(
+        &self,
+        defaults: &RetentionPolicy,
+        now: TimestampMs,
+    ) -> Result<RetentionReport, StoreError> {
+        self.before_write("apply_retention").await?;
+        self.inner().apply_retention(defaults, now).await
+    }
+    async fn erase_tenant(
+        &self,
+        tenant: &TenantId,
+        requested_by: &str,
+        now: TimestampMs,
+    ) -> Result<ErasureReport, StoreError> {
+        self.before_write("erase_tenant").await?;
+        self.inner().erase_tenant(tenant, requested_by, now).await
+    }
+    async fn erasure(&self, tenant: &TenantId) -> Result<Option<ErasureReport>, StoreError> {
+        self.inner().erasure(tenant).await
+    }
+}
