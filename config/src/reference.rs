@@ -142,7 +142,7 @@ mod tests {
             );
         }
         // The two secrets are unset by default, so they are not serialized.
-        let unset = ["auth.admin_token", "auth.jwt_secret"];
+        let unset = ["auth.admin_token", "auth.jwt_secret", "auth.metrics_token"];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {
             assert!(documented.iter().any(|documented| documented == key));

@@ -81,6 +81,8 @@ settings_table! {
         pub admin_token: Option<String>,
         /// HS256 secret for display/read JWTs, at least 32 bytes; when unset the node generates one in data_dir.
         pub jwt_secret: Option<String>,
+        /// Bearer token that Prometheus scrapes GET /metrics with (the admin token works too), at least 16 characters; when unset the node generates one in data_dir/metrics_token.
+        pub metrics_token: Option<String>,
         /// Lifetime of JWTs minted by POST /v1/tenants/{tenant}/tokens; 1m to 365d.
         #[serde(with = "values::duration")]
         pub token_ttl: Duration,
@@ -92,6 +94,7 @@ impl Default for AuthSettings {
         AuthSettings {
             admin_token: None,
             jwt_secret: None,
+            metrics_token: None,
             token_ttl: Duration::from_secs(24 * 3600),
         }
     }
@@ -103,6 +106,7 @@ impl std::fmt::Debug for AuthSettings {
         f.debug_struct("AuthSettings")
             .field("admin_token", &redact(&self.admin_token))
             .field("jwt_secret", &redact(&self.jwt_secret))
+            .field("metrics_token", &redact(&self.metrics_token))
             .field("token_ttl", &self.token_ttl)
             .finish()
     }
@@ -291,6 +295,12 @@ impl Settings {
         self.node.data_dir.join("admin_token")
     }
 
+    /// File in `node.data_dir` holding the generated scrape token when `auth.metrics_token` is
+    /// unset (Prometheus reads it with `credentials_file`).
+    pub fn metrics_token_file(&self) -> PathBuf {
+        self.node.data_dir.join("metrics_token")
+    }
+
     /// File in `node.data_dir` holding the generated JWT secret when `auth.jwt_secret` is unset.
     pub fn jwt_secret_file(&self) -> PathBuf {
         self.node.data_dir.join("jwt_secret")
@@ -310,6 +320,7 @@ impl Settings {
         for secret in [
             &mut redacted.auth.admin_token,
             &mut redacted.auth.jwt_secret,
+            &mut redacted.auth.metrics_token,
         ] {
             if secret.is_some() {
                 *secret = Some(REDACTED.to_string());

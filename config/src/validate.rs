@@ -45,6 +45,18 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
             format!("must be at least {MIN_ADMIN_TOKEN_CHARS} characters, got {chars} characters")
         })
     });
+    check.secret(
+        "auth.metrics_token",
+        auth.metrics_token.as_deref(),
+        |token| {
+            let chars = token.chars().count();
+            (chars < MIN_ADMIN_TOKEN_CHARS).then(|| {
+                format!(
+                    "must be at least {MIN_ADMIN_TOKEN_CHARS} characters, got {chars} characters"
+                )
+            })
+        },
+    );
     check.secret("auth.jwt_secret", auth.jwt_secret.as_deref(), |secret| {
         let bytes = secret.len();
         (bytes < MIN_JWT_SECRET_BYTES)

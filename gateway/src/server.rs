@@ -45,7 +45,8 @@ pub async fn start_with_store(
     telemetry::install();
     let secrets = NodeSecrets::load_or_generate(&settings)?;
     let node = Node::start(&settings, store.clone()).await?;
-    let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret);
+    let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret)
+        .with_metrics_token(&secrets.metrics_token);
     let listener = tokio::net::TcpListener::bind(settings.node.http_addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;

@@ -48,8 +48,9 @@ pub fn install() -> &'static PrometheusHandle {
     })
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn render() -> String {
+/// `GET /metrics`: Prometheus text format, for the scrape token (or the admin token) only: it
+/// names every tenant and its volume.
+pub async fn render(_scraper: crate::auth::MetricsScraper) -> String {
     install().render()
 }
 

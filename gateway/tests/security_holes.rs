@@ -160,3 +160,29 @@ async fn a_clients_close_frame_is_answered() {
     }
     stop_checked(node).await;
 }
+
+/// `/metrics` names every tenant and its volume: only the scrape token (generated into the data
+/// directory when not configured) and the admin token may read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_the_scrape_token() {
+    let (_dir, data) = temp_dir();
+    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
+    let api = Api::new(node.addr());
+    api.provision("acme", "hq", &["r1"]).await;
+    let viewer = api.viewer_token("acme").await;
+    let scrape = std::fs::read_to_string(data.join("metrics_token")).unwrap();
+
+    let (status, body) = api
+        .request(reqwest::Method::GET, "/metrics", None, None)
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    let (status, body) = api.get("/metrics", &viewer).await;
+    assert_eq!(status, 403, "{body}");
+    for token in [scrape.trim(), ADMIN_TOKEN] {
+        let (status, body) = api.get("/metrics", token).await;
+        assert_eq!(status, 200);
+        assert!(body.as_str().unwrap().contains("tally_"), "{body}");
+    }
+    stop_checked(node).await;
+}

@@ -171,12 +171,8 @@ async fn a_tenant_that_keeps_failing_is_quarantined_alone() {
         (status, live["rooms"][0]["count"].as_u64()),
         (200, Some(42))
     );
-    let metrics = reqwest::get(format!("http://{}/metrics", node.addr()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, metrics) = api.get("/metrics", ADMIN_TOKEN).await;
+    let metrics = metrics.as_str().unwrap().to_owned();
     assert!(
         metrics
             .lines()

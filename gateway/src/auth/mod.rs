@@ -114,6 +114,7 @@ impl Principal {
 #[derive(Clone)]
 pub struct Authenticator {
     admin_token: String,
+    metrics_token: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -133,17 +134,31 @@ fn now_secs() -> u64 {
 }
 
 impl Authenticator {
-    /// An authenticator for the node's admin token and JWT secret.
+    /// An authenticator for the node's admin token and JWT secret (no scrape token but the
+    /// admin token; see [`Authenticator::with_metrics_token`]).
     pub fn new(admin_token: &str, jwt_secret: &str) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             admin_token: admin_token.to_owned(),
+            metrics_token: admin_token.to_owned(),
             encoding: EncodingKey::from_secret(jwt_secret.as_bytes()),
             decoding: DecodingKey::from_secret(jwt_secret.as_bytes()),
             validation,
         }
+    }
+
+    /// Also accepts `metrics_token` for the Prometheus scrape of `/metrics`.
+    pub fn with_metrics_token(mut self, metrics_token: &str) -> Self {
+        metrics_token.clone_into(&mut self.metrics_token);
+        self
+    }
+
+    /// Whether `credential` may scrape `/metrics`: the scrape token or the admin token.
+    pub fn may_scrape(&self, credential: &str) -> bool {
+        secrets_equal(credential, &self.metrics_token)
+            || secrets_equal(credential, &self.admin_token)
     }
 
     /// Authenticates a bearer credential.
@@ -245,6 +260,36 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let credential = bearer_credential(parts).ok_or_else(missing_credential)?;
         Arc::<Authenticator>::from_ref(state).authenticate(&credential)
+    }
+}
+
+/// A caller allowed to scrape `/metrics` (which names every tenant and its volume): the
+/// Prometheus scrape token or the admin token, in the `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricsScraper;
+
+impl<S> FromRequestParts<S> for MetricsScraper
+where
+    S: Send + Sync,
+    Arc<Authenticator>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let credential = bearer_credential(parts).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthenticated,
+                "metrics need the scrape token (Authorization: Bearer <auth.metrics_token>)",
+            )
+        })?;
+        if Arc::<Authenticator>::from_ref(state).may_scrape(&credential) {
+            Ok(Self)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "metrics need the scrape token or the admin token",
+            ))
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The admin token and JWT secret: from the configuration, or generated once into the data
+//! The admin token, JWT secret and metrics scrape token: from the configuration, or generated once into the data
 //! directory (mode 0600) so that they survive restarts.
 
 use std::io::Write;
@@ -16,6 +16,8 @@ pub(crate) struct NodeSecrets {
     pub admin_token: String,
     /// HS256 secret of display and read JWTs.
     pub jwt_secret: String,
+    /// Bearer token of the Prometheus scrape of `/metrics`.
+    pub metrics_token: String,
 }
 
 impl std::fmt::Debug for NodeSecrets {
@@ -39,9 +41,14 @@ impl NodeSecrets {
             Some(secret) => secret.clone(),
             None => load_or_generate_file(&settings.jwt_secret_file())?,
         };
+        let metrics_token = match &settings.auth.metrics_token {
+            Some(token) => token.clone(),
+            None => load_or_generate_file(&settings.metrics_token_file())?,
+        };
         Ok(Self {
             admin_token,
             jwt_secret,
+            metrics_token,
         })
     }
 }
