@@ -28,6 +28,8 @@ type ReadHook = Arc<dyn Fn(&'static str, &str) -> Delay + Send + Sync>;
 pub struct FaultInjectingStore {
     inner: SharedStore,
     fail_writes: AtomicBool,
+    /// The next writes to fail, and with what.
+    fail_next: Mutex<Option<(usize, StoreError)>>,
     hold: watch::Sender<bool>,
     written: Mutex<Vec<usize>>,
     read_hook: Mutex<Option<DebugHook>>,
@@ -47,6 +49,7 @@ impl FaultInjectingStore {
         Self {
             inner,
             fail_writes: AtomicBool::new(false),
+            fail_next: Mutex::new(None),
             hold: watch::Sender::new(false),
             written: Mutex::new(Vec::new()),
             read_hook: Mutex::new(None),
@@ -82,6 +85,27 @@ impl FaultInjectingStore {
     /// Makes every following write fail with [`StoreError::Backend`] (or stops doing so).
     pub fn fail_writes(&self, fail: bool) {
         self.fail_writes.store(fail, Ordering::SeqCst);
+    }
+
+    /// Makes the next `count` writes fail with `error` (a retryable
+    /// [`StoreError::Unavailable`], say), then lets writes through again; `usize::MAX` for
+    /// "until told otherwise", `0` to stop.
+    pub fn fail_next_writes(&self, count: usize, error: StoreError) {
+        if let Ok(mut next) = self.fail_next.lock() {
+            *next = (count > 0).then_some((count, error));
+        }
+    }
+
+    /// The injected error for the write being made, if one is due (counting it down).
+    fn next_failure(&self) -> Option<StoreError> {
+        let mut next = self.fail_next.lock().ok()?;
+        let (left, error) = next.as_mut()?;
+        let error = error.clone();
+        *left -= 1;
+        if *left == 0 {
+            *next = None;
+        }
+        Some(error)
     }
 
     /// Makes every following write wait until [`FaultInjectingStore::release_writes`].
@@ -160,6 +184,9 @@ impl Store for FaultInjectingStore {
             return Err(StoreError::Backend(
                 "injected fault: no space left on device".into(),
             ));
+        }
+        if let Some(error) = self.next_failure() {
+            return Err(error);
         }
         let readings = batch.rooms.iter().map(|room| room.readings.len()).sum();
         self.inner.write_batch(batch).await?;
