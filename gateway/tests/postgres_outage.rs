@@ -7,6 +7,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde_json::json;
+
 use support::load::{LoadSensor, count_for, eventually};
 use support::{ADMIN_TOKEN, Api, ChildNode, postgres_env, temp_dir};
 use tally_protocol::{RoomId, SensorId, TenantId};
@@ -67,6 +69,13 @@ async fn postgres_outage_under_load_is_a_node_fault_and_loses_nothing_acknowledg
     let api = Api::new(node.addr);
     let mut keys = api.provision("acme", "hq", &["r1", "r2"]).await;
     keys.extend(api.provision("globex", "hq", &["r1"]).await);
+    let http_sensor = api
+        .create(
+            "/v1/tenants/acme/offices/hq/rooms/r1/sensors",
+            json!({ "id": "http-s" }),
+        )
+        .await;
+    let http_key = http_sensor["key"].as_str().unwrap().to_owned();
     let sensors: Vec<LoadSensor> = keys
         .into_iter()
         .map(|key| LoadSensor::spawn(node.addr, key))
