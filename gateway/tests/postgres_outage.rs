@@ -104,6 +104,13 @@ async fn postgres_outage_under_load_is_a_node_fault_and_loses_nothing_acknowledg
         503,
         "still not ready while PostgreSQL is down"
     );
+    let batch = json!({ "items": [{ "seq": 1, "ts": support::now_ms(), "count": 1 }] });
+    let (status, body) = api.post("/v1/readings", &http_key, batch).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (503, &json!("unavailable")),
+        "{body}"
+    );
     assert_eq!(metric(&api, "tally_storage_healthy").await, 0.0);
     assert_eq!(metric(&api, "tally_tenants_quarantined").await, 0.0);
 
