@@ -9,11 +9,11 @@
 //!    unavailable the connection closes with 4503: the sensor reconnects and resends what comes
 //!    after `welcome.last_seq` (dedup makes that exactly-once). Closing, rather than retrying in
 //!    the gateway, keeps every sensor's batches strictly in seq order.
-//! 4. While the node's store does not take writes (its storage health is degraded), a
-//!    `readings` frame is not admitted: the connection closes with 4503 `unavailable` (acks
-//!    already owed still arrive if their write succeeds before the close), and a new connection
-//!    is closed with 4503 right after its `hello`. Readings never pile up in the actors while
-//!    they cannot be written.
+//! 4. While the node's store does not take writes (its storage health is degraded or failed),
+//!    a `readings` frame is not sent to the room: the connection closes with 4503 `unavailable`
+//!    (acks still owed for earlier frames are not waited for; the sensor resends after
+//!    `welcome.last_seq`), and a new connection is closed with 4503 right after its `hello`.
+//!    Readings never pile up in the actors while they cannot be written.
 
 use std::time::Instant;
 
