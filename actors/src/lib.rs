@@ -17,9 +17,11 @@ mod rollup;
 mod room;
 mod room_live;
 mod settings;
+mod storage_health;
 mod supervision;
 pub mod telemetry;
 mod tenant;
+mod write_retry;
 
 pub use display_fanout::DisplaySink;
 pub use error::ServiceError;
@@ -29,4 +31,6 @@ pub use restart_policy::RestartPolicy;
 pub use room::{AckReceiver, RoomMsg, await_ack, ingest_readings, send_readings};
 pub use room_live::RoomLive;
 pub use settings::ActorSettings;
+pub use storage_health::{StorageHealth, StorageStatus};
 pub use tenant::TenantMsg;
+pub use write_retry::WriteRetry;

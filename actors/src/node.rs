@@ -18,7 +18,7 @@ use crate::office::room_actor;
 use crate::persister::{Persister, PersisterArgs, PersisterMsg};
 use crate::supervision::{ChildExit, Children, Started, spawn_child};
 use crate::tenant::{TenantArgs, TenantSupervisor};
-use crate::{ActorSettings, OfficeMsg, RoomMsg, ServiceError, TenantMsg, telemetry};
+use crate::{ActorSettings, OfficeMsg, RoomMsg, ServiceError, StorageHealth, TenantMsg, telemetry};
 
 /// Messages of the [`NodeSupervisor`].
 #[derive(Debug)]
@@ -59,6 +59,8 @@ pub(crate) struct NodeArgs {
     pub settings: ActorSettings,
     /// Where the node counts its live actors.
     pub census: ActorCensus,
+    /// The node's storage health (the persister keeps it).
+    pub health: StorageHealth,
 }
 
 /// State of the [`NodeSupervisor`].
@@ -85,6 +87,8 @@ impl Actor for NodeSupervisor {
             store: args.store.clone(),
             max_batch_rows: args.settings.persister_max_batch_rows,
             census: args.census.clone(),
+            health: args.health.clone(),
+            retry: args.settings.write_retry,
         };
         let (persister, _) =
             Actor::spawn_linked(None, Persister, persister_args, myself.get_cell()).await?;
@@ -156,7 +160,8 @@ impl Actor for NodeSupervisor {
             SupervisionEvent::ActorFailed(cell, err)
                 if cell.get_id() == state.persister.get_id() =>
             {
-                // The persister only fails on a bug; without it nothing can be acknowledged.
+                // The persister fails when the store failed for good, or on a bug; without it
+                // nothing can be acknowledged, so the node stops (and the binary exits non-zero).
                 Err(format!("persister failed: {err}").into())
             }
             event => {
@@ -200,6 +205,7 @@ pub struct NodeHandle {
     node: ActorRef<NodeMsg>,
     settings: ActorSettings,
     census: ActorCensus,
+    health: StorageHealth,
 }
 
 impl NodeHandle {
@@ -212,10 +218,12 @@ impl NodeHandle {
         settings: ActorSettings,
     ) -> Result<(Self, JoinHandle<()>), SpawnErr> {
         let census = ActorCensus::default();
+        let health = StorageHealth::default();
         let args = NodeArgs {
             store,
             settings,
             census: census.clone(),
+            health: health.clone(),
         };
         let (node, join) = Actor::spawn(None, NodeSupervisor, args).await?;
         Ok((
@@ -223,9 +231,15 @@ impl NodeHandle {
                 node,
                 settings,
                 census,
+                health,
             },
             join,
         ))
+    }
+
+    /// Whether the node's store takes writes now (the gateway refuses readings while not).
+    pub fn storage_health(&self) -> &StorageHealth {
+        &self.health
     }
 
     /// Actors of this node still alive (0 after [`NodeHandle::shutdown`]).

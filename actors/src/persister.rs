@@ -4,6 +4,27 @@
 //! Group commit without a timer: when idle, a request is written at once; while a write is in
 //! flight, requests accumulate and go out together in the next write. Writes are strictly
 //! sequential, so an answer (or a [`PersisterMsg::Barrier`]) means every earlier request is durable.
+//!
+//! # When the store fails
+//!
+//! - **Transiently** ([`StoreError::is_retryable`]): the same batch is retried with capped
+//!   exponential backoff for [`WriteRetry::retry_for`] (`write_retry.rs`), its acknowledgements
+//!   held meanwhile; the node's [`StorageHealth`] turns degraded, so the gateway stops admitting
+//!   readings and `/readyz` answers 503. If the store answers in time, everyone is acknowledged
+//!   and nothing else happened. If not, the batch fails (`unavailable`, nothing acknowledged) and
+//!   its rooms are poisoned and restart from storage, like below, without counting toward
+//!   restart intensity: a storage fault never quarantines a tenant.
+//! - **About the batch's entries** (not found, already exists, corrupt): the batch fails and its
+//!   rooms restart from storage; the store itself is fine.
+//! - **For good** ([`StoreError::Backend`]: an I/O error such as a failed fsync, after which
+//!   fjall poisons itself and refuses every later write, or PostgreSQL refusing tally's role):
+//!   the batch fails, health becomes `Failed`, and the persister stops, which stops the node
+//!   supervisor; the `tally` binary then exits non-zero so that its process supervisor (systemd,
+//!   Kubernetes) restarts it, and the store is reopened with journal recovery. Exiting rather
+//!   than reopening in place: after a failed fsync the process cannot tell what of its page
+//!   cache reached the disk, every actor and the gateway hold the old store, and a fresh process
+//!   rebuilds all in-memory state from what is durable, which is exactly the recovery that the
+//!   kill -9 test proves. Sensors reconnect and resend after `welcome.last_seq`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -13,7 +34,9 @@ use tally_protocol::{RoomId, TenantId};
 use tally_storage::{RoomWrite, SharedStore, StoreError, WriteBatch};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
-use crate::{RoomMsg, ServiceError, telemetry};
+use crate::storage_health::ProbeTask;
+use crate::write_retry::{WriteRetry, write_with_retry};
+use crate::{RoomMsg, ServiceError, StorageHealth, telemetry};
 
 /// Answer port of a persisted request: the sensor's highest durable seq.
 pub(crate) type AckPort = RpcReplyPort<Result<u64, ServiceError>>;
@@ -86,6 +109,10 @@ pub(crate) struct PersisterArgs {
     pub max_batch_rows: usize,
     /// Where the node counts its live actors.
     pub census: ActorCensus,
+    /// The node's storage health, told the outcome of every write.
+    pub health: StorageHealth,
+    /// How transient write failures are retried.
+    pub retry: WriteRetry,
 }
 
 /// State of the [`Persister`].
@@ -99,10 +126,16 @@ pub(crate) struct PersisterState {
     /// Room incarnations whose write failed: their memory is ahead of storage, so nothing more
     /// of theirs is written or acknowledged; they restart from storage.
     poisoned: HashMap<ActorId, Instant>,
+    health: StorageHealth,
+    retry: WriteRetry,
+    _probe: ProbeTask,
 }
 
 /// How long a failed room incarnation is remembered (it is dead long before).
 const POISON_MEMORY: Duration = Duration::from_secs(300);
+
+/// How often a degraded store is probed while nothing is written.
+const PROBE_INTERVAL: Duration = Duration::from_millis(500);
 
 impl Actor for Persister {
     type Msg = PersisterMsg;
@@ -114,8 +147,12 @@ impl Actor for Persister {
         _myself: ActorRef<PersisterMsg>,
         args: PersisterArgs,
     ) -> Result<PersisterState, ActorProcessingErr> {
+        let probe = ProbeTask::spawn(args.health.clone(), args.store.clone(), PROBE_INTERVAL);
         Ok(PersisterState {
             _census: args.census.enter(ActorKind::Persister),
+            _probe: probe,
+            health: args.health,
+            retry: args.retry,
             store: args.store,
             max_batch_rows: args.max_batch_rows.max(1),
             queued: Vec::new(),
@@ -135,7 +172,7 @@ impl Actor for Persister {
             PersisterMsg::Barrier(reply) => state.queued.push(Waiting::Barrier(reply)),
             PersisterMsg::Written(batch) => {
                 state.writing = false;
-                finish(batch, &mut state.poisoned);
+                finish(batch, &mut state.poisoned, &state.health)?;
             }
         }
         if !state.writing && !state.queued.is_empty() {
@@ -176,6 +213,7 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
     let mut waiting: Vec<Waiting> = state.queued.drain(..take).collect();
     let (batch, writers) = merge(&mut waiting);
     let store = state.store.clone();
+    let (health, retry) = (state.health.clone(), state.retry);
     let myself = myself.clone();
     state.writing = true;
     tokio::spawn(async move {
@@ -183,7 +221,7 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
         let result = if batch.rooms.is_empty() {
             Ok(())
         } else {
-            store.write_batch(batch).await
+            write_with_retry(&store, batch, retry, &health).await
         };
         // If the persister is gone, the waiting reply ports drop and callers see an error.
         let _ = myself.cast(PersisterMsg::Written(WrittenBatch {
@@ -228,7 +266,15 @@ fn merge(waiting: &mut [Waiting]) -> (WriteBatch, Vec<ActorRef<RoomMsg>>) {
 }
 
 /// Answers everyone who waited for a finished write.
-fn finish(batch: WrittenBatch, poisoned: &mut HashMap<ActorId, Instant>) {
+///
+/// # Errors
+/// When the store failed for good ([`StoreError::Backend`]): the persister stops (see the
+/// module documentation), after answering everyone with the error.
+fn finish(
+    batch: WrittenBatch,
+    poisoned: &mut HashMap<ActorId, Instant>,
+    health: &StorageHealth,
+) -> Result<(), ActorProcessingErr> {
     let WrittenBatch {
         result,
         waiting,
@@ -243,6 +289,10 @@ fn finish(batch: WrittenBatch, poisoned: &mut HashMap<ActorId, Instant>) {
             metrics::histogram!(telemetry::PERSIST_SECONDS).record(started.elapsed().as_secs_f64());
         }
         Err(err) => {
+            if let StoreError::Backend(_) = err {
+                // Before anyone is answered: a sensor that reconnects is refused at once.
+                health.fail(err);
+            }
             metrics::counter!(telemetry::PERSIST_FAILURES).increment(1);
             tracing::error!(error = %err, rows, "group commit failed; rooms restart from storage");
             // Poison first: whatever these rooms send from now on builds on unwritten state.
@@ -263,10 +313,19 @@ fn finish(batch: WrittenBatch, poisoned: &mut HashMap<ActorId, Instant>) {
             Waiting::Ack(request) => {
                 let answer = match &result {
                     Ok(()) => Ok(request.up_to_seq),
+                    Err(err) if err.is_retryable() => {
+                        Err(ServiceError::Unavailable(err.to_string()))
+                    }
                     Err(err) => Err(ServiceError::Storage(err.to_string())),
                 };
                 let _ = request.reply.send(answer);
             }
         }
+    }
+    match result {
+        Err(err @ StoreError::Backend(_)) => {
+            Err(format!("the store failed for good: {err}").into())
+        }
+        _ => Ok(()),
     }
 }

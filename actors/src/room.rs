@@ -14,6 +14,10 @@ use crate::persister::{PersistRequest, PersisterMsg};
 use crate::room_live::RoomLive;
 use crate::{OfficeMsg, ServiceError, telemetry};
 
+/// The stop reason of a room whose write failed: its supervisor restarts it from storage without
+/// counting the restart toward restart intensity.
+pub(crate) const STORAGE_FAULT: &str = "storage fault: restart from storage";
+
 /// How long a starting room waits for the persister to drain earlier writes.
 const BARRIER_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -32,8 +36,8 @@ pub enum RoomMsg {
         /// Where the answer goes (forwarded to the persister).
         reply: RpcReplyPort<Result<u64, ServiceError>>,
     },
-    /// A write of this room failed: its memory is ahead of storage, so it fails on purpose and
-    /// its office restarts it from storage.
+    /// A write of this room failed: its memory is ahead of storage, so it stops on purpose (with
+    /// [`STORAGE_FAULT`] as the reason) and its office restarts it from storage.
     PersistFailed,
     /// Re-evaluate which sensors are silent for too long (sent by the room to itself).
     CheckStale,
@@ -151,11 +155,13 @@ impl Actor for RoomActor {
                 check_stale(&myself, state);
                 Ok(())
             }
-            RoomMsg::PersistFailed => Err(format!(
-                "a write of room {} failed; restarting from storage",
-                state.room.id
-            )
-            .into()),
+            RoomMsg::PersistFailed => {
+                // A stop, not a failure: the store failed, not this room, so its restart does
+                // not count toward restart intensity (no tenant is quarantined for a storage fault).
+                tracing::warn!(tenant = %state.room.tenant, room = %state.room.id, "a write of the room failed; restarting from storage");
+                myself.stop(Some(STORAGE_FAULT.to_owned()));
+                Ok(())
+            }
             #[cfg(feature = "fault-injection")]
             RoomMsg::InjectPanic => panic!("injected fault in room {}", state.room.id),
         }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::RestartPolicy;
+use crate::{RestartPolicy, WriteRetry};
 
 /// Tunables of the actor system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub struct ActorSettings {
     pub call_timeout: Duration,
     /// A sensor silent this long (node time) stops counting in its room.
     pub sensor_timeout: Duration,
+    /// How the persister retries a group commit that failed transiently.
+    pub write_retry: WriteRetry,
 }
 
 impl Default for ActorSettings {
@@ -27,6 +29,7 @@ impl Default for ActorSettings {
             persister_max_batch_rows: 4096,
             call_timeout: Duration::from_secs(10),
             sensor_timeout: Duration::from_secs(600),
+            write_retry: WriteRetry::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ use ractor::{
 use tokio::task::AbortHandle;
 
 use crate::restart_policy::{RestartPolicy, RestartTracker};
+use crate::room::STORAGE_FAULT;
 use crate::{ServiceError, telemetry};
 
 /// Where a request for a child gets its answer.
@@ -61,6 +62,9 @@ pub(crate) enum ChildExit<K> {
     Stopped(K),
     /// It failed (panic, or a handler returned an error); counted in the failure metric.
     Failed(K, String),
+    /// It stopped because the store failed (a room whose write failed): restart it from storage,
+    /// without counting toward restart intensity.
+    StorageFault(K),
 }
 
 /// A child whose start is in flight.
@@ -212,9 +216,11 @@ where
 
     /// Forgets a child that ended, if it is one of these; a failure is counted.
     pub(crate) fn exited(&mut self, event: &SupervisionEvent) -> Option<ChildExit<K>> {
-        let (cell, failure) = match event {
-            SupervisionEvent::ActorFailed(cell, err) => (cell, Some(err.to_string())),
-            SupervisionEvent::ActorTerminated(cell, _, _) => (cell, None),
+        let (cell, failure, storage_fault) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, Some(err.to_string()), false),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => {
+                (cell, None, reason.as_deref() == Some(STORAGE_FAULT))
+            }
             _ => return None,
         };
         let key = self.by_actor.remove(&cell.get_id())?;
@@ -229,6 +235,10 @@ where
             Some(err) => {
                 metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => self.kind).increment(1);
                 ChildExit::Failed(key, err)
+            }
+            None if storage_fault => {
+                metrics::counter!(telemetry::STORAGE_RESTARTS, "kind" => self.kind).increment(1);
+                ChildExit::StorageFault(key)
             }
             None => ChildExit::Stopped(key),
         })

@@ -18,6 +18,11 @@ pub const PERSIST_FAILURES: &str = "tally_persist_failures_total";
 pub const ACTOR_RESTARTS: &str = "tally_actor_restarts_total";
 /// Counter: child actors that failed (label `kind`: room, office, tenant).
 pub const ACTOR_FAILURES: &str = "tally_actor_failures_total";
+/// Counter: child actors restarted from storage after a failed write, outside restart intensity
+/// (label `kind`: room).
+pub const STORAGE_RESTARTS: &str = "tally_storage_restarts_total";
+/// Gauge: 1 while the node's store takes writes, 0 while it is degraded or failed.
+pub const STORAGE_HEALTHY: &str = "tally_storage_healthy";
 /// Gauge: tenants quarantined on this node.
 pub const TENANTS_QUARANTINED: &str = "tally_tenants_quarantined";
 /// Counter: display connections that fell behind and were resynced with a snapshot.

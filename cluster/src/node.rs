@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use tally_actors::{ActorSettings, NodeHandle, RestartPolicy};
-use tally_config::Settings;
-use tally_storage::{EmbeddedStore, SharedStore};
+use tally_actors::{ActorSettings, NodeHandle, RestartPolicy, StorageHealth, WriteRetry};
+use tally_config::{PostgresSettings, PostgresTls, Settings, StorageBackend, redact_url};
+use tally_storage::{EmbeddedStore, PostgresConfig, PostgresStore, SharedStore, TlsMode};
 use tokio::task::JoinHandle;
 
 use crate::{LocalRouter, SharedRouter};
@@ -13,10 +13,11 @@ use crate::{LocalRouter, SharedRouter};
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     /// The store could not be opened.
-    #[error("cannot open the store in {path}: {reason}")]
+    #[error("cannot open the {store}: {reason}")]
     Store {
-        /// Where the store lives.
-        path: String,
+        /// Which store: the embedded one in its directory, or PostgreSQL at its URL (password
+        /// redacted).
+        store: String,
         /// What failed.
         reason: String,
     },
@@ -44,21 +45,62 @@ pub fn actor_settings(settings: &Settings) -> ActorSettings {
         },
         persister_max_batch_rows: settings.persister.max_batch_rows as usize,
         sensor_timeout: settings.ingest.sensor_timeout,
+        write_retry: WriteRetry {
+            retry_for: settings.persister.retry_for,
+            ..WriteRetry::default()
+        },
         ..ActorSettings::default()
     }
 }
 
-/// Opens the store the configuration names (the embedded store in `node.data_dir/store`).
+/// Opens the store `storage.backend` names: the embedded store in `node.data_dir/store`, or
+/// PostgreSQL (connected, its runtime role checked to be subject to row-level security, its
+/// schema migrated).
 ///
 /// # Errors
-/// [`NodeError::Store`] if it cannot be opened.
-pub fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
-    let dir = settings.node.data_dir.join("store");
-    let store = EmbeddedStore::open(&dir).map_err(|err| NodeError::Store {
-        path: dir.display().to_string(),
-        reason: err.to_string(),
-    })?;
-    Ok(Arc::new(store))
+/// [`NodeError::Store`] naming the store and why: the directory cannot be opened, or
+/// PostgreSQL is unreachable, refuses the role, or the role bypasses row-level security.
+pub async fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
+    match settings.storage.backend {
+        StorageBackend::Embedded => {
+            let dir = settings.node.data_dir.join("store");
+            let store = EmbeddedStore::open(&dir).map_err(|err| NodeError::Store {
+                store: format!("embedded store in {}", dir.display()),
+                reason: err.to_string(),
+            })?;
+            Ok(Arc::new(store))
+        }
+        StorageBackend::Postgres => {
+            let config = postgres_config(&settings.storage.postgres);
+            let store = PostgresStore::connect(&config)
+                .await
+                .map_err(|err| NodeError::Store {
+                    store: format!("PostgreSQL store at {}", redact_url(&config.url)),
+                    reason: err.to_string(),
+                })?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// The storage crate's configuration for `[storage.postgres]` (an unset URL becomes an empty
+/// one, which [`PostgresStore::connect`] rejects; validated settings always have one).
+pub fn postgres_config(settings: &PostgresSettings) -> PostgresConfig {
+    PostgresConfig {
+        url: settings.url.clone().unwrap_or_default(),
+        migrate_url: settings.migrate_url.clone(),
+        schema: settings.schema.clone(),
+        pool_size: settings.pool_size as usize,
+        connect_timeout: settings.connect_timeout,
+        statement_timeout: settings.statement_timeout,
+        tls: match settings.tls {
+            PostgresTls::Disable => TlsMode::Disable,
+            PostgresTls::Require => TlsMode::Require,
+        },
+        tls_ca_file: settings.tls_ca_file.clone(),
+        partition_ahead_days: settings.partition_ahead_days,
+        partition_past_days: settings.partition_past_days,
+    }
 }
 
 impl Node {
@@ -95,6 +137,12 @@ impl Node {
         &self.actors
     }
 
+    /// Whether the store takes writes now: the gateway refuses readings and reports not-ready
+    /// while it does not.
+    pub fn storage_health(&self) -> &StorageHealth {
+        self.actors.storage_health()
+    }
+
     /// How long callers wait for an actor's answer.
     pub fn call_timeout(&self) -> std::time::Duration {
         self.actors.settings().call_timeout
@@ -105,7 +153,8 @@ impl Node {
         self.actors.live_actors()
     }
 
-    /// Resolves when the actor system stopped by itself (a bug: the persister failed).
+    /// Resolves when the actor system stopped by itself: the store failed for good (see
+    /// [`Node::storage_health`]), or a bug made the persister fail.
     pub async fn exited(&mut self) {
         let _ = (&mut self.exit).await;
     }
@@ -114,5 +163,22 @@ impl Node {
     /// durable, then the persister and the supervisors stop.
     pub async fn shutdown(&self) {
         self.actors.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_defaults_are_the_storage_crate_defaults() {
+        let settings = PostgresSettings {
+            url: Some("postgres://app@db/tally".into()),
+            ..PostgresSettings::default()
+        };
+        assert_eq!(
+            postgres_config(&settings),
+            PostgresConfig::new("postgres://app@db/tally")
+        );
     }
 }

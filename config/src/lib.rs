@@ -44,6 +44,7 @@ mod load;
 mod reference;
 mod settings;
 mod sources;
+mod storage;
 mod validate;
 mod values;
 
@@ -53,3 +54,4 @@ pub use settings::{
     AuthSettings, DisplaySettings, HttpSettings, IngestSettings, LogFormat, LogSettings,
     NodeSettings, PersisterSettings, REDACTED, Settings, SupervisionSettings,
 };
+pub use storage::{PostgresSettings, PostgresTls, StorageBackend, StorageSettings, redact_url};

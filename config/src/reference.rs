@@ -141,8 +141,16 @@ mod tests {
                 "{key} has no row in the reference"
             );
         }
-        // The two secrets are unset by default, so they are not serialized.
-        let unset = ["auth.admin_token", "auth.jwt_secret", "auth.metrics_token"];
+        // The secrets, the PostgreSQL URLs and the CA file are unset by default, so they are
+        // not serialized.
+        let unset = [
+            "storage.postgres.url",
+            "storage.postgres.migrate_url",
+            "storage.postgres.tls_ca_file",
+            "auth.admin_token",
+            "auth.jwt_secret",
+            "auth.metrics_token",
+        ];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {
             assert!(documented.iter().any(|documented| documented == key));

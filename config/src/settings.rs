@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::documented::{Describe, settings_table};
+use crate::storage::{StorageSettings, redact_url};
 use crate::values;
 
 /// Placeholder written instead of a secret by [`Settings::to_toml_redacted`].
@@ -27,6 +28,8 @@ settings_table! {
     pub struct Settings {
         /// Identity and addresses of this node.
         pub node: NodeSettings,
+        /// Where the node's data lives: the embedded store or PostgreSQL.
+        pub storage: StorageSettings,
         /// Tokens and secrets of the HTTP API.
         pub auth: AuthSettings,
         /// Connection limits and read timeouts of the HTTP listener.
@@ -196,6 +199,9 @@ settings_table! {
         /// Most rows written in one group commit; at least 1.
         #[serde(deserialize_with = "values::u32_from_number_or_text")]
         pub max_batch_rows: u32,
+        /// How long a group commit that failed transiently (connection lost, timeout, serialization failure) is retried, with capped exponential backoff, before it fails; its acknowledgements wait meanwhile. 0s to 10m.
+        #[serde(with = "values::duration")]
+        pub retry_for: Duration,
     }
 }
 
@@ -203,6 +209,7 @@ impl Default for PersisterSettings {
     fn default() -> Self {
         PersisterSettings {
             max_batch_rows: 4096,
+            retry_for: Duration::from_secs(30),
         }
     }
 }
@@ -306,7 +313,8 @@ impl Settings {
         self.node.data_dir.join("jwt_secret")
     }
 
-    /// The effective configuration as TOML, secrets replaced by `"<redacted>"` (for `tally config`).
+    /// The effective configuration as TOML, secrets replaced by `"<redacted>"` (for `tally config`);
+    /// in the PostgreSQL URLs only the password is replaced.
     ///
     /// Unset secrets are left out, as in the input. The output parses back with
     /// [`Settings::from_sources`] once the real secrets are supplied again (a `"<redacted>"`
@@ -325,6 +333,13 @@ impl Settings {
             if secret.is_some() {
                 *secret = Some(REDACTED.to_string());
             }
+        }
+        let postgres = &mut redacted.storage.postgres;
+        for url in [&mut postgres.url, &mut postgres.migrate_url]
+            .into_iter()
+            .flatten()
+        {
+            *url = redact_url(url);
         }
         toml::to_string(&redacted)
             .expect("settings serialize to toml: every value is UTF-8 text, an integer or a table")

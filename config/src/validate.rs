@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::error::FieldError;
 use crate::settings::{REDACTED, Settings};
+use crate::storage::{PostgresTls, StorageBackend, StorageSettings};
 use crate::values;
 
 /// Longest node id or region.
@@ -24,6 +25,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     let mut check = Checker::default();
     let Settings {
         node,
+        storage,
         auth,
         http,
         ingest,
@@ -38,6 +40,8 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     if node.data_dir.as_os_str().is_empty() {
         check.fail("node.data_dir", "must not be empty, got \"\"".to_string());
     }
+
+    check_storage(&mut check, storage);
 
     check.secret("auth.admin_token", auth.admin_token.as_deref(), |token| {
         let chars = token.chars().count();
@@ -135,6 +139,12 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     );
 
     check.at_least("persister.max_batch_rows", persister.max_batch_rows, 1);
+    check.at_most(
+        "persister.retry_for",
+        persister.retry_for,
+        10 * MINUTE,
+        "10m",
+    );
 
     check.at_least(
         "display.coalesce_interval",
@@ -159,6 +169,54 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         );
     }
     check.errors
+}
+
+/// The PostgreSQL settings, checked only when they are used (`storage.backend = "postgres"`).
+fn check_storage(check: &mut Checker, storage: &StorageSettings) {
+    if storage.backend != StorageBackend::Postgres {
+        return;
+    }
+    let postgres = &storage.postgres;
+    match postgres.url.as_deref().map(str::trim) {
+        None | Some("") => check.fail(
+            "storage.postgres.url",
+            "must be set when storage.backend is \"postgres\"".to_string(),
+        ),
+        Some(url) => check.url("storage.postgres.url", url),
+    }
+    if let Some(url) = postgres.migrate_url.as_deref() {
+        check.url("storage.postgres.migrate_url", url);
+    }
+    let schema = &postgres.schema;
+    let schema_ok = schema.len() <= 63
+        && schema.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !schema_ok {
+        check.fail(
+            "storage.postgres.schema",
+            format!("must be a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 63 characters), got {schema:?}"),
+        );
+    }
+    check.at_least("storage.postgres.pool_size", postgres.pool_size, 1);
+    check.at_most(
+        "storage.postgres.pool_size",
+        postgres.pool_size,
+        1000,
+        "1000",
+    );
+    check.positive("storage.postgres.connect_timeout", postgres.connect_timeout);
+    check.positive(
+        "storage.postgres.statement_timeout",
+        postgres.statement_timeout,
+    );
+    if postgres.tls_ca_file.is_some() && postgres.tls == PostgresTls::Disable {
+        check.fail(
+            "storage.postgres.tls_ca_file",
+            "is set, but storage.postgres.tls is \"disable\"".to_string(),
+        );
+    }
 }
 
 /// A value shown in an error message as it is written in TOML.
@@ -229,6 +287,17 @@ impl Checker {
         }
     }
 
+    /// Checks that a connection URL is not the output of `tally config`; the message never
+    /// contains the URL (it may hold a password).
+    fn url(&mut self, field: &'static str, url: &str) {
+        if url.contains(REDACTED) {
+            let message = format!(
+                "holds the {REDACTED:?} placeholder of a redacted config; set the real password"
+            );
+            self.fail(field, message);
+        }
+    }
+
     /// Checks a set secret with `problem`; the message never contains the secret itself.
     fn secret(
         &mut self,
@@ -254,6 +323,30 @@ mod tests {
 
     use super::*;
 
+    /// The PostgreSQL settings of `settings`, with the backend switched to PostgreSQL and a URL.
+    fn postgres(settings: &mut Settings) -> &mut crate::storage::PostgresSettings {
+        settings.storage.backend = StorageBackend::Postgres;
+        let postgres = &mut settings.storage.postgres;
+        postgres
+            .url
+            .get_or_insert_with(|| "postgres://app@db/tally".to_string());
+        postgres
+    }
+
+    #[test]
+    fn postgres_settings_are_checked_only_for_the_postgres_backend() {
+        assert_eq!(
+            errors_after(|s| s.storage.postgres.pool_size = 0),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            errors_after(|s| {
+                let _ = postgres(s);
+            }),
+            Vec::<String>::new()
+        );
+    }
+
     /// The messages of validating the defaults changed by `change`.
     fn errors_after(change: impl FnOnce(&mut Settings)) -> Vec<String> {
         let mut settings = Settings::default();
@@ -273,7 +366,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 30] = [
+        let cases: [(Change, &str); 38] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -299,6 +392,14 @@ mod tests {
             (|s| s.ingest.sensor_timeout = 7 * DAY + Duration::from_secs(1), "ingest.sensor_timeout: must be <= 7d"),
             (|s| s.ingest.node_inflight = 499, "ingest.node_inflight: must be >= 500, got 499"),
             (|s| s.persister.max_batch_rows = 0, "persister.max_batch_rows: must be >= 1, got 0"),
+            (|s| s.persister.retry_for = 10 * MINUTE + Duration::from_secs(1), "persister.retry_for: must be <= 10m, got 601s"),
+            (|s| s.storage.backend = StorageBackend::Postgres, "storage.postgres.url: must be set when storage.backend is \"postgres\""),
+            (|s| postgres(s).url = Some(format!("postgres://app:{REDACTED}@db/t")), "storage.postgres.url: holds the \"<redacted>\" placeholder"),
+            (|s| postgres(s).migrate_url = Some(format!("host=db password={REDACTED}")), "storage.postgres.migrate_url: holds the \"<redacted>\" placeholder"),
+            (|s| postgres(s).schema = "Tally".to_string(), "storage.postgres.schema: must be a lowercase SQL identifier"),
+            (|s| postgres(s).pool_size = 0, "storage.postgres.pool_size: must be >= 1, got 0"),
+            (|s| postgres(s).statement_timeout = Duration::ZERO, "storage.postgres.statement_timeout: must be > 0, got 0s"),
+            (|s| postgres(s).tls_ca_file = Some(PathBuf::from("/ca.pem")), "storage.postgres.tls_ca_file: is set, but storage.postgres.tls is \"disable\""),
             (|s| s.display.coalesce_interval = Duration::from_micros(999), "display.coalesce_interval: must be >= 1ms, got 999us"),
             (|s| s.display.coalesce_interval = Duration::from_millis(10_001), "display.coalesce_interval: must be <= 10s, got 10001ms"),
             (|s| s.display.queue_capacity = 1, "display.queue_capacity: must be >= 2, got 1"),

@@ -60,7 +60,7 @@ fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {
-    tracing::info!(node = %settings.node.node_id, region = %settings.node.region, data_dir = %settings.node.data_dir.display(), "starting");
+    tracing::info!(node = %settings.node.node_id, region = %settings.node.region, data_dir = %settings.node.data_dir.display(), backend = ?settings.storage.backend, "starting");
     let node = tally_gateway::start(settings).await?;
     node.run_until(shutdown_signal()).await
 }

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use tally_cluster::Node;
+use tally_cluster::{Node, StorageStatus};
 use tally_config::Settings;
 use tally_storage::SharedStore;
 use tokio::sync::oneshot;
@@ -30,7 +30,7 @@ pub struct RunningNode {
 /// # Errors
 /// If the store cannot be opened, the secrets cannot be loaded, or the address cannot be bound.
 pub async fn start(settings: Settings) -> anyhow::Result<RunningNode> {
-    let store = tally_cluster::open_store(&settings)?;
+    let store = tally_cluster::open_store(&settings).await?;
     start_with_store(settings, store).await
 }
 
@@ -52,7 +52,8 @@ pub async fn start_with_store(
         .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;
     let addr = listener.local_addr()?;
     let http_settings = settings.http.clone();
-    let state = AppState::new(settings, store, node.router(), auth);
+    let health = node.storage_health().clone();
+    let state = AppState::new(settings, store, node.router(), health, auth);
     let (stop_http, stopped) = oneshot::channel();
     let app = routes(state);
     let http = tokio::spawn(async move {
@@ -87,8 +88,9 @@ impl RunningNode {
         &self.node
     }
 
-    /// Runs until `shutdown` resolves or the actor system stops on its own (a bug: the
-    /// persister failed). Returns an error in the second case.
+    /// Runs until `shutdown` resolves or the actor system stops on its own (the store failed
+    /// for good, or a bug made the persister fail). Returns an error in the second case, so that
+    /// the binary exits non-zero and its process supervisor restarts it.
     ///
     /// # Errors
     /// If the actor system stopped by itself or the HTTP server failed.
@@ -103,6 +105,9 @@ impl RunningNode {
             }
             () = self.node.exited() => {
                 let _ = self.stop_http.send(());
+                if let StorageStatus::Failed(reason) = self.node.storage_health().status() {
+                    anyhow::bail!("the store failed for good ({reason}); exiting so that a process supervisor restarts the node, which recovers the store from its journal")
+                }
                 anyhow::bail!("the actor system stopped unexpectedly (see the log); exiting so that a supervisor restarts the node")
             }
             result = &mut self.http => {

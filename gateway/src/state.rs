@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use tally_cluster::SharedRouter;
+use tally_cluster::{SharedRouter, StorageHealth};
 use tally_config::Settings;
 use tally_protocol::Limits;
 use tally_storage::SharedStore;
@@ -30,6 +30,8 @@ pub(crate) struct AppInner {
     pub(crate) limits: Limits,
     /// The node-wide bound on readings admitted and not yet acknowledged.
     pub(crate) admission: NodeAdmission,
+    /// Whether the store takes writes: readings are refused and `/readyz` answers 503 while not.
+    pub(crate) health: StorageHealth,
 }
 
 impl std::ops::Deref for AppState {
@@ -51,6 +53,7 @@ impl AppState {
         settings: Settings,
         store: SharedStore,
         router: SharedRouter,
+        health: StorageHealth,
         auth: Authenticator,
     ) -> Self {
         let ingest = &settings.ingest;
@@ -69,6 +72,7 @@ impl AppState {
             auth: Arc::new(auth),
             limits,
             admission,
+            health,
         }))
     }
 }

@@ -23,6 +23,8 @@ type ReadHook = Arc<dyn Fn(&'static str, &str) -> Delay + Send + Sync>;
 pub struct FaultInjectingStore {
     inner: SharedStore,
     write_error: Mutex<Option<StoreError>>,
+    /// The next writes to fail, and with what.
+    fail_next: Mutex<Option<(usize, StoreError)>>,
     hold: watch::Sender<bool>,
     written: Mutex<Vec<usize>>,
     read_hook: Mutex<Option<DebugHook>>,
@@ -42,6 +44,7 @@ impl FaultInjectingStore {
         Self {
             inner,
             write_error: Mutex::new(None),
+            fail_next: Mutex::new(None),
             hold: watch::Sender::new(false),
             written: Mutex::new(Vec::new()),
             read_hook: Mutex::new(None),
@@ -85,6 +88,27 @@ impl FaultInjectingStore {
         }
     }
 
+    /// Makes the next `count` writes fail with `error` (a retryable
+    /// [`StoreError::Unavailable`], say), then lets writes through again; `usize::MAX` for
+    /// "until told otherwise", `0` to stop.
+    pub fn fail_next_writes(&self, count: usize, error: StoreError) {
+        if let Ok(mut next) = self.fail_next.lock() {
+            *next = (count > 0).then_some((count, error));
+        }
+    }
+
+    /// The injected error for the write being made, if one is due (counting it down).
+    fn next_failure(&self) -> Option<StoreError> {
+        let mut next = self.fail_next.lock().ok()?;
+        let (left, error) = next.as_mut()?;
+        let error = error.clone();
+        *left -= 1;
+        if *left == 0 {
+            *next = None;
+        }
+        Some(error)
+    }
+
     /// Makes every following write wait until [`FaultInjectingStore::release_writes`].
     pub fn hold_writes(&self) {
         self.hold.send_replace(true);
@@ -124,6 +148,9 @@ impl StoreLayer for FaultInjectingStore {
         }
         let mut held = self.hold.subscribe();
         let _ = held.wait_for(|hold| !hold).await;
+        if let Some(error) = self.next_failure() {
+            return Err(error);
+        }
         let injected = self.write_error.lock().ok().and_then(|slot| slot.clone());
         injected.map_or(Ok(()), Err)
     }

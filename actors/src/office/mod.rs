@@ -236,10 +236,16 @@ impl Actor for OfficeActor {
         event: SupervisionEvent,
         state: &mut OfficeState,
     ) -> Result<(), ActorProcessingErr> {
-        if let Some(ChildExit::Failed(room, err)) = state.rooms.exited(&event) {
-            tracing::warn!(tenant = %state.args.office.tenant, office = %state.args.office.id, room = %room, error = %err, "room failed");
-            state.rooms.allow_restart(&room, &err)?;
-            state.start_room(&myself, room);
+        match state.rooms.exited(&event) {
+            Some(ChildExit::Failed(room, err)) => {
+                tracing::warn!(tenant = %state.args.office.tenant, office = %state.args.office.id, room = %room, error = %err, "room failed");
+                state.rooms.allow_restart(&room, &err)?;
+                state.start_room(&myself, room);
+            }
+            // The store failed, not the room: restart it from storage, outside restart intensity.
+            // If the store is still down the start fails, and the next request tries again.
+            Some(ChildExit::StorageFault(room)) => state.start_room(&myself, room),
+            _ => {}
         }
         Ok(())
     }

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use tally_actors::{ActorSettings, NodeHandle};
-use tally_protocol::{OfficeId, RoomId, TenantId};
+use ractor::ActorRef;
+use tally_actors::{ActorSettings, NodeHandle, RoomMsg, ServiceError, ingest_readings};
+use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId};
 use tally_storage::{CountMode, EmbeddedStore, FaultInjectingStore, Office, Room, Store, Tenant};
 
 /// A running node and the store it runs on.
@@ -18,6 +19,15 @@ pub struct TestNode {
 impl TestNode {
     /// Registers `tenant` with `offices` (each with its rooms), then starts a node.
     pub async fn start(tenant: &TenantId, offices: &[(OfficeId, Vec<RoomId>)]) -> Self {
+        Self::start_with(ActorSettings::default(), tenant, offices).await
+    }
+
+    /// As [`TestNode::start`], with these tunables.
+    pub async fn start_with(
+        settings: ActorSettings,
+        tenant: &TenantId,
+        offices: &[(OfficeId, Vec<RoomId>)],
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let disk = Arc::new(FaultInjectingStore::new(Arc::new(
             EmbeddedStore::open(dir.path()).unwrap(),
@@ -48,9 +58,7 @@ impl TestNode {
                 disk.create_room(&record).await.unwrap();
             }
         }
-        let (node, _) = NodeHandle::start(disk.clone(), ActorSettings::default())
-            .await
-            .unwrap();
+        let (node, _) = NodeHandle::start(disk.clone(), settings).await.unwrap();
         Self {
             _dir: dir,
             disk,
@@ -66,5 +74,79 @@ impl TestNode {
             0,
             "actors still alive after shutdown"
         );
+    }
+}
+
+/// Sensor time of the first reading.
+pub const T0: i64 = 1_764_000_000_000;
+
+/// A reading of `count` at `seq`, a second after the previous one.
+pub fn reading(seq: u64, count: i64) -> Reading {
+    Reading {
+        seq,
+        ts: T0 + seq as i64 * 1000,
+        count,
+    }
+}
+
+/// A node with one tenant `t`, one office `o`, one room `r` and its sensor `s`.
+pub struct OneRoom {
+    pub test: TestNode,
+    pub tenant: TenantId,
+    pub office: OfficeId,
+    pub room: RoomId,
+    pub sensor: SensorId,
+}
+
+impl OneRoom {
+    /// Starts the node with `settings`.
+    pub async fn start(settings: ActorSettings) -> Self {
+        let (tenant, office, room, sensor) = (
+            TenantId::new("t").unwrap(),
+            OfficeId::new("o").unwrap(),
+            RoomId::new("r").unwrap(),
+            SensorId::new("s").unwrap(),
+        );
+        let offices = [(office.clone(), vec![room.clone()])];
+        let test = TestNode::start_with(settings, &tenant, &offices).await;
+        Self {
+            test,
+            tenant,
+            office,
+            room,
+            sensor,
+        }
+    }
+
+    /// The room's actor, as the node resolves it now.
+    pub async fn room_actor(&self) -> Result<ActorRef<RoomMsg>, ServiceError> {
+        self.test
+            .node
+            .room(&self.tenant, &self.office, &self.room)
+            .await
+    }
+
+    /// Sends `items` to the room and waits for the answer.
+    pub async fn ingest(&self, items: Vec<Reading>) -> Result<u64, ServiceError> {
+        let room = self.room_actor().await?;
+        ingest_readings(
+            &room,
+            self.sensor.clone(),
+            items,
+            T0,
+            ActorSettings::default().call_timeout,
+        )
+        .await
+    }
+
+    /// The room's durable dedup mark, asking until a restarting room answers.
+    pub async fn durable_mark(&self) -> u64 {
+        loop {
+            match self.ingest(vec![]).await {
+                Ok(mark) => return mark,
+                Err(ServiceError::Unavailable(_)) => tokio::task::yield_now().await,
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
     }
 }

@@ -13,18 +13,22 @@ pub(crate) async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the store answers a read.
+/// `GET /readyz`: the store takes writes (the node's storage health) and answers a read now.
 ///
 /// # Errors
-/// `unavailable` (503) when the store fails.
+/// `unavailable` (503) while the storage health is degraded or failed, or when the read fails
+/// (which degrades it).
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let not_ready = |e: &dyn std::fmt::Display| {
+        ApiError::new(ErrorCode::Unavailable, format!("store is not ready: {e}"))
+    };
+    state.health.check().map_err(|e| not_ready(&e))?;
     let probe = TenantId::new("readiness-probe")
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    state
-        .store
-        .tenant(&probe)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Unavailable, format!("store is not ready: {e}")))?;
+    if let Err(e) = state.store.tenant(&probe).await {
+        state.health.report_failure(&e);
+        return Err(not_ready(&e));
+    }
     Ok(Json(
         json!({ "status": "ready", "node": state.settings.node.node_id }),
     ))

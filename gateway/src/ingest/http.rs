@@ -69,7 +69,10 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
     let batch: ReadingBatch = codec.decode(&bytes, &state.limits)?;
     let now = now_ms();
     validate_batch(&batch.items, &state.limits, now)?;
+    state.health.check()?;
     let admitted = state.admission.admit(batch.items.len()).await;
+    // Again after the wait for admission: the store may have failed meanwhile.
+    state.health.check()?;
     let room = state
         .router
         .room(&sensor.tenant, &sensor.office, &sensor.room)

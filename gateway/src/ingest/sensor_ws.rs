@@ -9,6 +9,11 @@
 //!    unavailable the connection closes with 4503: the sensor reconnects and resends what comes
 //!    after `welcome.last_seq` (dedup makes that exactly-once). Closing, rather than retrying in
 //!    the gateway, keeps every sensor's batches strictly in seq order.
+//! 4. While the node's store does not take writes (its storage health is degraded or failed),
+//!    a `readings` frame is not sent to the room: the connection closes with 4503 `unavailable`
+//!    (acks still owed for earlier frames are not waited for; the sensor resends after
+//!    `welcome.last_seq`), and a new connection is closed with 4503 right after its `hello`.
+//!    Readings never pile up in the actors while they cannot be written.
 
 use std::time::Instant;
 
@@ -168,6 +173,10 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
             }
             admitted = async { admitting.as_mut().expect("guarded").1.as_mut().await }, if admitting.is_some() => {
                 let (items, _) = admitting.take().expect("guarded");
+                if let Err(err) = state.health.check() {
+                    let reason = format!("{err}; nothing of this frame was applied; reconnect and resend readings after welcome.last_seq");
+                    return conn.close(err.code(), &reason).await;
+                }
                 window.sent(items.len());
                 match send(&room, &sensor, items, admitted) {
                     Ok(ack) => pending.push_back(ack),

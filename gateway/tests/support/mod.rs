@@ -1,6 +1,6 @@
 //! Test harness: a real node (in-process on port 0, or the `tally` binary as a child process),
 //! REST provisioning, and real WebSocket clients for sensors and displays.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, unused_imports)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+mod child;
+pub mod durability;
+pub mod load;
+
+pub use child::{ChildNode, postgres_env};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const JWT_SECRET: &str = "test-jwt-secret-with-at-least-32-bytes!!";
@@ -225,12 +231,31 @@ pub struct SensorClient {
 impl SensorClient {
     /// Connects, says hello, and expects `welcome`.
     pub async fn connect(addr: SocketAddr, key: &str, codec: Codec) -> Self {
+        match Self::try_connect(addr, key, codec).await {
+            Ok(sensor) => sensor,
+            Err(other) => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// Connects and says hello: the welcomed sensor, or what the node answered instead (a
+    /// close, or an error frame).
+    pub async fn try_connect(
+        addr: SocketAddr,
+        key: &str,
+        codec: Codec,
+    ) -> Result<Self, Next<ServerFrame>> {
         let mut socket = open_ws(
             &format!("ws://{addr}/v1/sensors/connect"),
             Some(codec.subprotocol()),
         )
         .await
-        .expect("upgrade");
+        .map_err(|(status, body)| {
+            Next::Frame(ServerFrame::Error {
+                code: tally_protocol::ErrorCode::for_http_status(status),
+                message: body,
+                seq: None,
+            })
+        })?;
         send_frame(
             &mut socket,
             codec,
@@ -240,12 +265,12 @@ impl SensorClient {
         )
         .await;
         match next_message::<ServerFrame>(&mut socket, codec).await {
-            Next::Frame(ServerFrame::Welcome { last_seq, .. }) => Self {
+            Next::Frame(ServerFrame::Welcome { last_seq, .. }) => Ok(Self {
                 socket,
                 codec,
                 last_seq,
-            },
-            other => panic!("expected welcome, got {other:?}"),
+            }),
+            other => Err(other),
         }
     }
 
@@ -369,66 +394,6 @@ pub fn assert_closed_with(next: Next<impl std::fmt::Debug>, code: u16) -> String
             frame.reason.to_string()
         }
         other => panic!("expected close {code}, got {other:?}"),
-    }
-}
-
-/// A `tally` binary running as a child process on its own data directory.
-pub struct ChildNode {
-    pub child: std::process::Child,
-    pub addr: SocketAddr,
-}
-
-impl ChildNode {
-    /// Starts `tally run` and waits for its `listening` log line.
-    pub fn start(data_dir: &Path) -> Self {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
-            .arg("run")
-            .env("TALLY_NODE__DATA_DIR", data_dir)
-            .env("TALLY_NODE__HTTP_ADDR", "127.0.0.1:0")
-            .env("TALLY_AUTH__ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("TALLY_AUTH__JWT_SECRET", JWT_SECRET)
-            .env("TALLY_LOG__FILTER", "info")
-            .stderr(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("tally binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if !sent
-                    && line.contains("listening")
-                    && let Some(addr) = line.split("addr=").nth(1)
-                {
-                    let _ = tx.send(addr.trim().to_owned());
-                    sent = true;
-                }
-            }
-        });
-        let addr = rx
-            .recv_timeout(PATIENCE)
-            .expect("node logs its address")
-            .parse()
-            .expect("address parses");
-        Self { child, addr }
-    }
-
-    /// `kill -9`.
-    pub fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL sent");
-        self.child.wait().expect("child reaped");
-    }
-}
-
-impl Drop for ChildNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -14,6 +14,9 @@
 //! process holds open.
 //!
 //! Missing binaries fail the test with the command that installs them; nothing is skipped.
+//!
+//! Outages: [`PostgresServer::stop_keeping_data`] shuts a server down (fast shutdown) and keeps
+//! its data directory; [`PostgresServer::restart`] starts it again on the same port and data.
 
 use std::{
     fs,
@@ -48,6 +51,11 @@ pub struct PostgresServer {
     postmaster: Mutex<Option<Child>>,
     watchdog: Mutex<Option<(Child, ChildStdin)>>,
     next_database: AtomicU64,
+    bindir: PathBuf,
+    run_as: Option<RunAs>,
+    /// Stopped by [`PostgresServer::stop_keeping_data`] and not restarted: no watchdog is left
+    /// to remove the directory.
+    stopped_for_restart: std::sync::atomic::AtomicBool,
 }
 
 /// A fresh database on a [`PostgresServer`], owned by [`OWNER_ROLE`].
@@ -87,15 +95,18 @@ impl PostgresServer {
         // A port found free can be taken before postgres binds it: then try another.
         for _ in 0..3 {
             let port = host::free_port()?;
-            let mut server = PostgresServer {
+            let server = PostgresServer {
                 dir: dir.clone(),
                 port,
                 password: password.clone(),
                 postmaster: Mutex::new(None),
                 watchdog: Mutex::new(None),
                 next_database: AtomicU64::new(0),
+                bindir: bindir.clone(),
+                run_as,
+                stopped_for_restart: false.into(),
             };
-            server.spawn(&bindir, run_as)?;
+            server.spawn()?;
             match server.wait_ready().await {
                 Ok(()) => {
                     server.create_roles().await?;
@@ -112,7 +123,8 @@ impl PostgresServer {
     }
 
     /// Starts `postgres` and its watchdog.
-    fn spawn(&mut self, bindir: &Path, run_as: Option<RunAs>) -> Result<(), String> {
+    fn spawn(&self) -> Result<(), String> {
+        let (bindir, run_as) = (&self.bindir, self.run_as);
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -135,7 +147,7 @@ impl PostgresServer {
             .spawn()
             .map_err(|e| format!("cannot start postgres: {e}"))?;
         let pid = postmaster.id().to_string();
-        *self.postmaster.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(postmaster);
+        *self.postmaster.lock().unwrap_or_else(|e| e.into_inner()) = Some(postmaster);
         let mut watchdog = Command::new("sh")
             .args([
                 "-c",
@@ -151,7 +163,7 @@ impl PostgresServer {
             .spawn()
             .map_err(|e| format!("cannot start the watchdog: {e}"))?;
         let stdin = watchdog.stdin.take().ok_or("the watchdog has no stdin")?;
-        *self.watchdog.get_mut().unwrap_or_else(|e| e.into_inner()) = Some((watchdog, stdin));
+        *self.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some((watchdog, stdin));
         Ok(())
     }
 
@@ -260,6 +272,24 @@ impl PostgresServer {
         tcp_url(role, &self.password, self.port, database)
     }
 
+    /// Shuts the server down (fast shutdown: open connections are closed, clients get errors)
+    /// and keeps its data directory, for [`PostgresServer::restart`]. Blocks until it exited.
+    pub fn stop_keeping_data(&self) {
+        self.stop(false);
+        self.stopped_for_restart.store(true, Ordering::SeqCst);
+    }
+
+    /// Starts a server stopped by [`PostgresServer::stop_keeping_data`] again, on the same
+    /// port and data directory, and waits until it accepts connections.
+    ///
+    /// # Errors
+    /// Why it could not start, with the end of the server's log.
+    pub async fn restart(&self) -> Result<(), String> {
+        self.spawn()?;
+        self.stopped_for_restart.store(false, Ordering::SeqCst);
+        self.wait_ready().await
+    }
+
     /// Fast shutdown (SIGINT), waiting for the server to exit; then the watchdog removes the
     /// directory (unless `remove_dir` is false, to retry on the same data directory).
     fn stop(&self, remove_dir: bool) {
@@ -297,6 +327,9 @@ impl PostgresServer {
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         self.stop(true);
+        if self.stopped_for_restart.load(Ordering::SeqCst) {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -1,0 +1,178 @@
+//! The `[storage]` section: which backend holds the node's data, and how to reach PostgreSQL.
+//!
+//! `[storage.postgres]` mirrors `tally_storage::PostgresConfig` field for field, with the same
+//! defaults (the cluster crate maps one onto the other, and a test there keeps the defaults equal).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::documented::{Describe, settings_table};
+use crate::settings::REDACTED;
+use crate::values;
+
+settings_table! {
+    /// Where the node's data lives (`[storage]`).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct StorageSettings {
+        /// Storage backend: "embedded" (fjall in node.data_dir/store, no server) or "postgres" (the shared store; set storage.postgres.url).
+        pub backend: StorageBackend,
+        /// The PostgreSQL backend, used when backend is "postgres".
+        pub postgres: PostgresSettings,
+    }
+}
+
+/// Which store a node runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    /// fjall in `node.data_dir/store`: one process, no server.
+    #[default]
+    Embedded,
+    /// PostgreSQL with row-level security: the store shared by a cluster.
+    Postgres,
+}
+
+impl Describe for StorageBackend {
+    fn schema() -> Value {
+        let names = [StorageBackend::Embedded, StorageBackend::Postgres].map(|b| json!(b));
+        json!({ "type": "string", "enum": names })
+    }
+}
+
+settings_table! {
+    /// Connection and layout of the PostgreSQL backend (`[storage.postgres]`).
+    ///
+    /// `Debug` and `Settings::to_toml_redacted` replace the passwords in the URLs.
+    #[derive(Clone, PartialEq)]
+    pub struct PostgresSettings {
+        /// Connection URL (postgres://user:password@host:port/db, or "key=value" pairs) of the runtime role; it must be neither superuser nor BYPASSRLS. Required when storage.backend is "postgres".
+        pub url: Option<String>,
+        /// Connection URL of the owner role that runs the migrations and owns tally's tables; unset: url does both (weaker isolation, see README).
+        pub migrate_url: Option<String>,
+        /// Schema holding tally's tables: lowercase letters, digits and '_', not starting with a digit, at most 63 characters.
+        pub schema: String,
+        /// Most connections the node keeps open to the server; 1 to 1000.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub pool_size: u32,
+        /// Longest wait for a pooled connection, or to open one, before an operation fails as unavailable; more than 0.
+        #[serde(with = "values::duration")]
+        pub connect_timeout: Duration,
+        /// Longest a single statement may run (PostgreSQL's statement_timeout); more than 0.
+        #[serde(with = "values::duration")]
+        pub statement_timeout: Duration,
+        /// TLS to the server: "disable" or "require" (certificate and host name verified, no fallback to plain TCP).
+        pub tls: PostgresTls,
+        /// PEM file of extra CA certificates to trust when tls is "require".
+        pub tls_ca_file: Option<PathBuf>,
+        /// Daily partitions of raw readings created ahead of today.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub partition_ahead_days: u32,
+        /// Past days that still get their own partition when a late reading arrives; older readings land in the default partition.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub partition_past_days: u32,
+    }
+}
+
+impl Default for PostgresSettings {
+    fn default() -> Self {
+        PostgresSettings {
+            url: None,
+            migrate_url: None,
+            schema: "tally".to_string(),
+            pool_size: 16,
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(10),
+            tls: PostgresTls::Disable,
+            tls_ca_file: None,
+            partition_ahead_days: 7,
+            partition_past_days: 31,
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSettings")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("migrate_url", &self.migrate_url.as_deref().map(redact_url))
+            .field("schema", &self.schema)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("tls", &self.tls)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("partition_ahead_days", &self.partition_ahead_days)
+            .field("partition_past_days", &self.partition_past_days)
+            .finish()
+    }
+}
+
+/// Whether connections to PostgreSQL use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostgresTls {
+    /// Plain TCP (or a Unix socket).
+    #[default]
+    Disable,
+    /// TLS with the server's certificate and host name verified.
+    Require,
+}
+
+impl Describe for PostgresTls {
+    fn schema() -> Value {
+        let names = [PostgresTls::Disable, PostgresTls::Require].map(|t| json!(t));
+        json!({ "type": "string", "enum": names })
+    }
+}
+
+/// A connection string with its password replaced by `<redacted>`, in URL
+/// (`postgres://user:<redacted>@host/db`) or `key=value` form (`password=<redacted>`), so that
+/// it can be printed and logged. A string without a password is returned unchanged.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        // The userinfo ends at the last '@' before the path (a password may contain '@').
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@')
+            && let Some((user, _)) = rest[..at].split_once(':')
+        {
+            return format!("{scheme}://{user}:{REDACTED}{}", &rest[at..]);
+        }
+        return url.to_owned();
+    }
+    url.split_whitespace()
+        .map(|pair| match pair.split_once('=') {
+            Some(("password", _)) => format!("password={REDACTED}"),
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_in_both_forms() {
+        assert_eq!(
+            redact_url("postgres://app:s3cr@t@db:5432/tally"),
+            "postgres://app:<redacted>@db:5432/tally"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/tally"),
+            "postgres://app@db/tally"
+        );
+        assert_eq!(
+            redact_url("host=/tmp port=5432 user=app password=s3cret dbname=t"),
+            "host=/tmp port=5432 user=app password=<redacted> dbname=t"
+        );
+        let settings = PostgresSettings {
+            url: Some("postgres://app:s3cret@db/tally".into()),
+            ..PostgresSettings::default()
+        };
+        assert!(!format!("{settings:?}").contains("s3cret"));
+    }
+}
