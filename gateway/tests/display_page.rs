@@ -70,7 +70,6 @@ impl Write for LogSink {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_display_follows_readings_and_resyncs_after_a_node_restart() {
-    let started = std::time::Instant::now();
     let logs = captured_logs();
     let (_dir, data) = temp_dir();
     let node = tally_gateway::start(test_settings(&data)).await.unwrap();
@@ -251,7 +250,6 @@ async fn the_display_follows_readings_and_resyncs_after_a_node_restart() {
         leaks.is_empty(),
         "the viewer token appears in the node's logs: {leaks:#?}"
     );
-    eprintln!("display page test took {:?}", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
