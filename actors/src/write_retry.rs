@@ -7,6 +7,7 @@
 //! same values). Writes stay strictly sequential: the persister starts no other write meanwhile,
 //! and nobody is acknowledged before the write succeeded.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tally_storage::{SharedStore, StoreError, WriteBatch};
@@ -51,21 +52,12 @@ pub(crate) async fn write_with_retry(
     retry: WriteRetry,
     health: &StorageHealth,
 ) -> Result<(), StoreError> {
-    if retry.retry_for.is_zero() {
-        // No retry: the batch need not be kept.
-        let result = store.write_batch(batch).await;
-        match &result {
-            Ok(()) => health.write_succeeded(),
-            Err(error) if error.is_retryable() => health.write_failed(error, false),
-            Err(_) => {}
-        }
-        return result;
-    }
+    let batch = Arc::new(batch);
     let started = Instant::now();
     let mut backoff = retry.first_backoff;
     let mut attempt = 1_u32;
     loop {
-        let error = match store.write_batch(batch.clone()).await {
+        let error = match store.write_batch(Arc::clone(&batch)).await {
             Ok(()) => {
                 health.write_succeeded();
                 return Ok(());

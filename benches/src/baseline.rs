@@ -4,6 +4,7 @@
 //! this is the floor one unbatched acknowledgement would cost; the node's group commit should
 //! beat it on throughput.
 
+use std::sync::Arc;
 use std::{collections::BTreeMap, time::Instant};
 
 use anyhow::Context;
@@ -82,7 +83,7 @@ pub(crate) async fn bare_durable_writes(writes: u32) -> anyhow::Result<BaselineF
         };
         let call = Instant::now();
         store
-            .write_batch(batch)
+            .write_batch(Arc::new(batch))
             .await
             .with_context(|| format!("baseline write {seq}"))?;
         latency.record(i64::try_from(call.elapsed().as_micros()).unwrap_or(i64::MAX));

@@ -172,13 +172,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FaultInjectingStore::new(Arc::new(EmbeddedStore::open(dir.path()).unwrap()));
         store.fail_writes(true);
-        let fatal = store.write_batch(WriteBatch::default()).await.unwrap_err();
+        let fatal = store
+            .write_batch(Arc::new(WriteBatch::default()))
+            .await
+            .unwrap_err();
         assert!(!fatal.is_retryable(), "{fatal}");
         store.fail_writes_retryably(true);
-        let retryable = store.write_batch(WriteBatch::default()).await.unwrap_err();
+        let retryable = store
+            .write_batch(Arc::new(WriteBatch::default()))
+            .await
+            .unwrap_err();
         assert!(retryable.is_retryable(), "{retryable}");
         store.fail_writes(false);
-        store.write_batch(WriteBatch::default()).await.unwrap();
+        store
+            .write_batch(Arc::new(WriteBatch::default()))
+            .await
+            .unwrap();
         assert_eq!(store.written_batches(), vec![0]);
     }
 }

@@ -1,6 +1,7 @@
 //! Data written to an [`EmbeddedStore`] is there after reopening its directory, both after a
 //! clean drop and after the process aborts right after `write_batch` returns.
 
+use std::sync::Arc;
 use std::{
     path::Path,
     process::{Command, Stdio},
@@ -109,7 +110,7 @@ async fn write_all(store: &EmbeddedStore) {
         rollups: vec![rollup()],
     };
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
 }

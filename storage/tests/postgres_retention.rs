@@ -1,6 +1,7 @@
 //! PostgreSQL retention beyond the conformance suite: whole day partitions are dropped only
 //! where every tenant's retention has passed; elsewhere rows are deleted per tenant.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
@@ -63,7 +64,7 @@ async fn populate(store: &PostgresStore, id: &str, now: i64) -> (TenantId, RoomI
         rollups: vec![],
     };
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
     (tenant, room)

@@ -1,6 +1,7 @@
 //! Row-level security of the PostgreSQL schema, checked with raw SQL, not through the store: a
 //! query that forgets its `WHERE tenant_id = …` still sees only the tenant of its transaction.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
@@ -101,7 +102,7 @@ async fn populate(store: &PostgresStore, id: &str, key: u8) {
         }],
     };
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
     store
@@ -353,7 +354,7 @@ async fn a_batch_across_tenants_is_one_transaction() {
     let batch = |avg_b| WriteBatch {
         rooms: vec![room_write("a", 1.0), room_write("b", avg_b)],
     };
-    store.write_batch(batch(2.0)).await.unwrap();
+    store.write_batch(Arc::new(batch(2.0))).await.unwrap();
     for (tenant, avg) in [(&a, 1.0), (&b, 2.0)] {
         let hours = store
             .all_rollups(tenant, &room, Resolution::Hour, all)
@@ -375,7 +376,7 @@ async fn a_batch_across_tenants_is_one_transaction() {
     let mut failing = batch(500.0);
     failing.rooms[0].rollups[0].bucket_start = 3_600_000;
     failing.rooms[0].readings[0].1.seq = 8;
-    store.write_batch(failing).await.unwrap_err();
+    store.write_batch(Arc::new(failing)).await.unwrap_err();
     let hours = store
         .all_rollups(&a, &room, Resolution::Hour, all)
         .await

@@ -1,6 +1,7 @@
 //! Start-up of the PostgreSQL store: concurrent migrations, role checks, the single-role mode,
 //! partitions and error classification.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
@@ -134,7 +135,7 @@ async fn readings_land_in_day_partitions_or_the_default_one() {
         rollups: vec![],
     };
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
 

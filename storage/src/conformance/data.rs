@@ -1,5 +1,7 @@
 //! Batch behaviours: round trips, replacement, ranges (including negative time), atomic width.
 
+use std::sync::Arc;
+
 use super::support::{add_room, fresh_room, reading, rollup, room_write, sensor_id, state, unique};
 use crate::{
     Resolution, RollupAccumulator, RoomState, Store, StoredReading, TimeRange, WriteBatch,
@@ -39,7 +41,7 @@ pub async fn batch_round_trip(store: &dyn Store) {
     ];
     let write = room_write(&room, readings.clone(), room_state.clone(), rollups.clone());
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
 
@@ -87,7 +89,7 @@ pub async fn later_batch_replaces(store: &dyn Store) {
         ],
     );
     store
-        .write_batch(WriteBatch { rooms: vec![first] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![first] }))
         .await
         .unwrap();
     let second = room_write(
@@ -100,9 +102,9 @@ pub async fn later_batch_replaces(store: &dyn Store) {
         ],
     );
     store
-        .write_batch(WriteBatch {
+        .write_batch(Arc::new(WriteBatch {
             rooms: vec![second],
-        })
+        }))
         .await
         .unwrap();
 
@@ -161,7 +163,7 @@ pub async fn readings_range(store: &dyn Store) {
     shuffled.swap(0, 4);
     let write = room_write(&room, shuffled, RoomState::default(), vec![]);
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
 
@@ -206,7 +208,7 @@ pub async fn negative_timestamps(store: &dyn Store) {
         .collect();
     let write = room_write(&room, readings, RoomState::default(), rollups);
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
 
@@ -280,7 +282,7 @@ pub async fn room_isolation(store: &dyn Store) {
         })
         .collect();
     store
-        .write_batch(WriteBatch { rooms: writes })
+        .write_batch(Arc::new(WriteBatch { rooms: writes }))
         .await
         .unwrap();
 
@@ -338,7 +340,7 @@ pub async fn many_rooms_batch(store: &dyn Store) {
         })
         .collect();
     store
-        .write_batch(WriteBatch { rooms: writes })
+        .write_batch(Arc::new(WriteBatch { rooms: writes }))
         .await
         .unwrap();
 
@@ -367,7 +369,10 @@ pub async fn many_rooms_batch(store: &dyn Store) {
 
 /// An empty batch succeeds and writes nothing; a room without readings still gets its state.
 pub async fn empty_batch(store: &dyn Store) {
-    store.write_batch(WriteBatch::default()).await.unwrap();
+    store
+        .write_batch(Arc::new(WriteBatch::default()))
+        .await
+        .unwrap();
     let room = fresh_room(store).await;
     assert_eq!(
         store.room_state(&room.tenant, &room.id).await.unwrap(),
@@ -377,7 +382,7 @@ pub async fn empty_batch(store: &dyn Store) {
     let sensor = sensor_id(&unique("s"));
     let write = room_write(&room, vec![], state(&sensor, 0, 5), vec![]);
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
     assert_eq!(

@@ -1,6 +1,8 @@
 //! Erasure behaviours: nothing of the tenant is readable or accepted afterwards, a tenant with a
 //! prefixed id is untouched, calling twice is fine, the audit record survives.
 
+use std::sync::Arc;
+
 use super::support::{
     add_office, add_room, add_tenant, reading, rollup, room_write, sensor, state, unique,
     unique_key_hash,
@@ -49,7 +51,7 @@ async fn populate(store: &dyn Store, id: &str) -> Populated {
     let mut write = room_write(&room, readings, state(&sensor.id, 2, 5_000), rollups);
     write.owner_token = token;
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
     Populated {
@@ -161,7 +163,11 @@ pub async fn erasure_removes_everything(store: &dyn Store) {
     );
     refused(store.set_retention(tenant, None).await);
     let write = room_write(&erased.room, vec![], state(&erased.sensor.id, 1, 0), vec![]);
-    refused(store.write_batch(WriteBatch { rooms: vec![write] }).await);
+    refused(
+        store
+            .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
+            .await,
+    );
     refused(
         store
             .acquire_office(tenant, &erased.room.office)

@@ -1,5 +1,7 @@
 //! Owner-token behaviours: fenced writes are rejected with their batch, tokens only rise.
 
+use std::sync::Arc;
+
 use super::support::{
     add_office, add_room, fresh_room, reading, room_write, sensor_id, state, unique,
 };
@@ -45,9 +47,9 @@ pub async fn fenced_write_rejected_with_its_batch(store: &dyn Store) {
         vec![],
     );
     let result = store
-        .write_batch(WriteBatch {
+        .write_batch(Arc::new(WriteBatch {
             rooms: vec![bystander, write(old, 1)],
-        })
+        }))
         .await;
     match &result {
         Err(StoreError::Fenced {
@@ -72,9 +74,9 @@ pub async fn fenced_write_rejected_with_its_batch(store: &dyn Store) {
 
     for (token, seq) in [(new, 2), (new + 5, 3)] {
         store
-            .write_batch(WriteBatch {
+            .write_batch(Arc::new(WriteBatch {
                 rooms: vec![write(token, seq)],
-            })
+            }))
             .await
             .unwrap();
     }
@@ -103,7 +105,7 @@ pub async fn token_zero_on_fresh_office(store: &dyn Store) {
     let write = || WriteBatch {
         rooms: vec![room_write(&room, vec![], state(&sensor, 2, 0), vec![])],
     };
-    store.write_batch(write()).await.unwrap();
+    store.write_batch(Arc::new(write())).await.unwrap();
     assert_eq!(
         store.room_state(&room.tenant, &room.id).await.unwrap(),
         Some(state(&sensor, 2, 0))
@@ -116,7 +118,7 @@ pub async fn token_zero_on_fresh_office(store: &dyn Store) {
         1
     );
     assert!(matches!(
-        store.write_batch(write()).await,
+        store.write_batch(Arc::new(write())).await,
         Err(StoreError::Fenced {
             token: 0,
             current: 1,

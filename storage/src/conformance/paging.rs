@@ -1,5 +1,7 @@
 //! Paging behaviours: every row exactly once, in order, whatever the page size.
 
+use std::sync::Arc;
+
 use super::support::{fresh_room, reading, rollup, room_write, sensor_id, unique};
 use crate::{PageRequest, ReadingCursor, Resolution, RoomState, Store, TimeRange, WriteBatch};
 
@@ -19,7 +21,7 @@ pub async fn readings_paging(store: &dyn Store) {
     for part in [second, first] {
         let write = room_write(&room, part.to_vec(), RoomState::default(), vec![]);
         store
-            .write_batch(WriteBatch { rooms: vec![write] })
+            .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
             .await
             .unwrap();
     }
@@ -89,7 +91,7 @@ pub async fn rollups_paging(store: &dyn Store) {
     rollups.push(rollup(Resolution::Hour, 0, 9.0));
     let write = room_write(&room, vec![], RoomState::default(), rollups.clone());
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
     rollups.pop();

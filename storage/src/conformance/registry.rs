@@ -1,5 +1,7 @@
 //! Registry behaviours: round trips, ordering, uniqueness, parents, isolation, key hashes.
 
+use std::sync::Arc;
+
 use super::support::{
     add_office, add_room, add_tenant, assert_already_exists, assert_not_found, fresh_room,
     office_id, reading, rollup, room, room_id, sensor, sensor_id, state, tenant_id, unique,
@@ -408,7 +410,7 @@ pub async fn tenant_isolation(store: &dyn Store) {
         rollups: vec![rollup(Resolution::Minute, 0, 1.0)],
     };
     store
-        .write_batch(WriteBatch { rooms: vec![write] })
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
     let all = TimeRange {

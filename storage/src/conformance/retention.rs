@@ -1,5 +1,6 @@
 //! Retention behaviours: old rows go, newer rows and other tenants' rows stay, overrides count.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::support::{add_tenant, fresh_room, reading, rollup, room_write, sensor_id, unique};
@@ -46,9 +47,9 @@ pub async fn retention_deletes_old_rows(store: &dyn Store) {
         )
     });
     store
-        .write_batch(WriteBatch {
+        .write_batch(Arc::new(WriteBatch {
             rooms: writes.to_vec(),
-        })
+        }))
         .await
         .unwrap();
     let longer = RetentionPolicy {

@@ -167,6 +167,8 @@ fn sensor_keys_of(inner: &Inner, tenant: &TenantId) -> Result<Vec<Vec<u8>>, Stor
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::{
         EmbeddedStore, RoomState, Store, WriteBatch,
@@ -187,7 +189,7 @@ mod tests {
             .collect();
         let write = room_write(&room, readings, RoomState::default(), vec![]);
         store
-            .write_batch(WriteBatch { rooms: vec![write] })
+            .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
             .await
             .unwrap();
 

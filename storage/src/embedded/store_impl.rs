@@ -1,6 +1,8 @@
 //! The [`Store`](crate::Store) implementation of [`EmbeddedStore`]: each call runs its synchronous part
 //! on the blocking pool; reads of an erased tenant answer as for a missing one.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
@@ -138,7 +140,7 @@ impl Store for EmbeddedStore {
         })
         .await
     }
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
         if batch.rooms.is_empty() {
             return Ok(());
         }

@@ -1,6 +1,8 @@
 //! The [`Store`](crate::Store) implementation of [`PostgresStore`], each call forwarded to the module of
 //! its concern.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
@@ -96,7 +98,7 @@ impl Store for PostgresStore {
     async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError> {
         retention::get(&self.inner, tenant).await
     }
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
         data::write_batch(&self.inner, &batch).await
     }
 

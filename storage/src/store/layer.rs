@@ -1,6 +1,8 @@
 //! [`StoreLayer`]: a wrapper around a store that sees calls at a few hook points, with every
 //! method forwarded once, here, instead of in each wrapper.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
@@ -105,7 +107,7 @@ impl<L: StoreLayer> Store for L {
         self.before_read("retention", tenant.as_str()).await;
         self.inner().retention(tenant).await
     }
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
         self.before_write("write_batch").await?;
         let readings = batch.rooms.iter().map(|room| room.readings.len()).sum();
         self.inner().write_batch(batch).await?;

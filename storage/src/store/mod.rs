@@ -143,7 +143,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// [`StoreError::Fenced`], [`StoreError::Erased`] if a tenant of the batch is erased,
     /// [`StoreError::Unavailable`] (retryable), [`StoreError::Backend`].
-    async fn write_batch(&self, batch: WriteBatch) -> Result<(), StoreError>;
+    ///
+    /// The batch is shared (`Arc`) so that a caller that retries a transient failure keeps it
+    /// without copying every row of every group commit.
+    async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError>;
 
     /// Takes ownership of an office: atomically raises the office's owner token by one (from 0
     /// for an office that never had one) and returns it. The store, which also enforces the
