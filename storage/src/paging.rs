@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tally_protocol::{SensorId, TimestampMs};
 
-use crate::{Rollup, StoredReading};
+use crate::{Rollup, StoredReading, TimeRange};
 
 /// The most items a page holds, whatever the request asks for.
 pub const MAX_PAGE_LIMIT: usize = 10_000;
@@ -16,6 +16,18 @@ pub struct PageRequest<C> {
     pub after: Option<C>,
     /// Most items wanted.
     pub limit: usize,
+}
+
+impl PageRequest<TimestampMs> {
+    /// Where a page of a read keyed by time starts within `range`: just after the cursor, or at
+    /// the start of the range for the first page; `None` when nothing of the range is left.
+    pub fn start_in(&self, range: TimeRange) -> Option<TimestampMs> {
+        let from = match self.after {
+            Some(after) if after >= range.from => after.checked_add(1)?,
+            _ => range.from,
+        };
+        (from < range.to).then_some(from)
+    }
 }
 
 impl<C> PageRequest<C> {
@@ -102,6 +114,22 @@ pub type RollupsPage = Page<Rollup, TimestampMs>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_time_keyed_page_starts_after_its_cursor_within_the_range() {
+        let range = TimeRange { from: 10, to: 20 };
+        let page = |after| PageRequest { after, limit: 5 };
+        assert_eq!(page(None).start_in(range), Some(10));
+        assert_eq!(
+            page(Some(5)).start_in(range),
+            Some(10),
+            "a cursor before the range"
+        );
+        assert_eq!(page(Some(12)).start_in(range), Some(13));
+        assert_eq!(page(Some(19)).start_in(range), None, "nothing left");
+        assert_eq!(page(Some(i64::MAX)).start_in(range), None);
+        assert_eq!(page(None).start_in(TimeRange { from: 5, to: 5 }), None);
+    }
 
     #[test]
     fn a_page_tells_whether_more_follow() {

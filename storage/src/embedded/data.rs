@@ -176,16 +176,9 @@ pub(super) fn rollups(
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
-    let from = match page.after {
-        Some(after) if after >= range.from => match after.checked_add(1) {
-            Some(next) => next,
-            None => return Ok(Page::default()),
-        },
-        _ => range.from,
-    };
-    if from >= range.to {
+    let Some(from) = page.start_in(range) else {
         return Ok(Page::default());
-    }
+    };
     let limit = page.clamped_limit();
     let start = keys::rollup(tenant, room, resolution, from);
     let end = keys::rollup(tenant, room, resolution, range.to);

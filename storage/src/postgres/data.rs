@@ -267,16 +267,9 @@ pub(super) async fn rollups(
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
-    let from = match page.after {
-        Some(after) if after >= range.from => match after.checked_add(1) {
-            Some(next) => next,
-            None => return Ok(Page::default()),
-        },
-        _ => range.from,
-    };
-    if from >= range.to {
+    let Some(from) = page.start_in(range) else {
         return Ok(Page::default());
-    }
+    };
     let limit = page.clamped_limit();
     let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
     let sql = "SELECT bucket_start, avg, peak, occupied_s, samples FROM rollups \
