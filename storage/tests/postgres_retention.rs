@@ -4,10 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
+use tally_protocol::{RoomId, TenantId};
+use tally_storage::conformance::support::{
+    add_office, add_tenant, reading, room, room_write, sensor_id,
+};
 use tally_storage::{
-    Office, PostgresStore, RetentionPolicy, RoomState, RoomWrite, Store, StoredReading, Tenant,
-    TimeRange, WriteBatch,
+    PostgresStore, RetentionPolicy, RoomState, Store, TimeRange, WriteBatch,
     testkit::{OWNER_ROLE, PostgresServer, ReadAll},
 };
 
@@ -20,54 +22,21 @@ fn now_ms() -> i64 {
 
 /// Tenant `id` with readings three days ago and now.
 async fn populate(store: &PostgresStore, id: &str, now: i64) -> (TenantId, RoomId) {
-    let (tenant, office, room) = (
-        TenantId::new(id).unwrap(),
-        OfficeId::new("hq").unwrap(),
-        RoomId::new("atrium").unwrap(),
-    );
-    store
-        .create_tenant(&Tenant {
-            id: tenant.clone(),
-            name: id.into(),
-        })
-        .await
-        .unwrap();
-    store
-        .create_office(&Office {
-            tenant: tenant.clone(),
-            id: office.clone(),
-            name: "HQ".into(),
-        })
-        .await
-        .unwrap();
-    let sensor = SensorId::new("door").unwrap();
+    let tenant = add_tenant(store, id).await;
+    let office = add_office(store, &tenant, "hq").await;
+    let room = room(&tenant, &office, "atrium");
+    let sensor = sensor_id("door");
     let readings = [now - 3 * DAY, now]
         .into_iter()
         .zip(1..)
-        .map(|(ts, seq)| {
-            let reading = StoredReading {
-                seq,
-                ts,
-                count: 1,
-                received_at: ts,
-            };
-            (sensor.clone(), reading)
-        })
+        .map(|(ts, seq)| (sensor.clone(), reading(seq, ts, 1)))
         .collect();
-    let write = RoomWrite {
-        tenant: tenant.clone(),
-        office,
-        room: room.clone(),
-        owner_token: 0,
-        readings,
-        state: RoomState::default(),
-        rollups: vec![],
-    };
+    let write = room_write(&room, readings, RoomState::default(), vec![]);
     store
         .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
-    (tenant, room)
+    (tenant, room.id)
 }
 
 #[tokio::test(flavor = "multi_thread")]

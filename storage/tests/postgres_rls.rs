@@ -5,9 +5,12 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
+use tally_storage::conformance::support::{
+    add_office, add_room, add_tenant, reading, rollup, room_write, sensor,
+};
 use tally_storage::{
-    CountMode, KeyHash, Office, PostgresStore, Resolution, RetentionPolicy, Rollup, Room,
-    RoomState, RoomWrite, Sensor, Store, StoredReading, Tenant, WriteBatch,
+    KeyHash, PostgresStore, Resolution, RetentionPolicy, Rollup, RoomState, RoomWrite, Store,
+    StoredReading, WriteBatch,
     testkit::{APP_ROLE, OWNER_ROLE, PostgresServer, ReadAll, TestDatabase},
 };
 use tokio_postgres::{Client, error::SqlState};
@@ -34,82 +37,26 @@ fn now_ms() -> i64 {
 /// Creates tenant `id` with an office, a room, a sensor and one batch: readings today (a day
 /// partition) and in 1970 (the default partition), its state and a rollup.
 async fn populate(store: &PostgresStore, id: &str, key: u8) {
-    let tenant = TenantId::new(id).unwrap();
-    let office = OfficeId::new("hq").unwrap();
-    let room = RoomId::new("atrium").unwrap();
-    let sensor = SensorId::new("door").unwrap();
-    store
-        .create_tenant(&Tenant {
-            id: tenant.clone(),
-            name: id.into(),
-        })
-        .await
-        .unwrap();
-    store
-        .create_office(&Office {
-            tenant: tenant.clone(),
-            id: office.clone(),
-            name: "HQ".into(),
-        })
-        .await
-        .unwrap();
-    store
-        .create_room(&Room {
-            tenant: tenant.clone(),
-            office: office.clone(),
-            id: room.clone(),
-            name: "Atrium".into(),
-            capacity: 10,
-            count_mode: CountMode::Sum,
-        })
-        .await
-        .unwrap();
-    let placed = Sensor {
-        tenant: tenant.clone(),
-        office: office.clone(),
-        room: room.clone(),
-        id: sensor.clone(),
-    };
+    let tenant = add_tenant(store, id).await;
+    let office = add_office(store, &tenant, "hq").await;
+    let room = add_room(store, &tenant, &office, "atrium").await;
+    let placed = sensor(&room, "door");
     store
         .create_sensor(&placed, &KeyHash([key; 32]))
         .await
         .unwrap();
-    let reading = |seq, ts| {
-        (
-            sensor.clone(),
-            StoredReading {
-                seq,
-                ts,
-                count: 1,
-                received_at: ts,
-            },
-        )
-    };
-    let write = RoomWrite {
-        tenant,
-        office,
-        room,
-        owner_token: 0,
-        readings: vec![reading(1, 1_000), reading(2, now_ms())],
-        state: RoomState::default(),
-        rollups: vec![Rollup {
-            resolution: Resolution::Minute,
-            bucket_start: 0,
-            avg: 1.0,
-            peak: 1,
-            occupied_s: 60.0,
-            samples: 1,
-        }],
-    };
+    let readings = vec![
+        (placed.id.clone(), reading(1, 1_000, 1)),
+        (placed.id.clone(), reading(2, now_ms(), 1)),
+    ];
+    let rollups = vec![rollup(Resolution::Minute, 0, 1.0)];
+    let write = room_write(&room, readings, RoomState::default(), rollups);
     store
         .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
         .await
         .unwrap();
     store
-        .set_retention(
-            &TenantId::new(id).unwrap(),
-            Some(&RetentionPolicy::default()),
-        )
+        .set_retention(&tenant, Some(&RetentionPolicy::default()))
         .await
         .unwrap();
 }
@@ -312,7 +259,7 @@ async fn platform_functions_answer_across_tenants_and_nothing_more() {
 }
 
 /// One room write of tenant `id` (populated) with a minute rollup whose average is `avg`.
-fn room_write(id: &str, avg: f64) -> RoomWrite {
+fn hourly_write(id: &str, avg: f64) -> RoomWrite {
     RoomWrite {
         tenant: TenantId::new(id).unwrap(),
         office: OfficeId::new("hq").unwrap(),
@@ -352,7 +299,7 @@ async fn a_batch_across_tenants_is_one_transaction() {
     let (a, b) = (TenantId::new("a").unwrap(), TenantId::new("b").unwrap());
     let room = RoomId::new("atrium").unwrap();
     let batch = |avg_b| WriteBatch {
-        rooms: vec![room_write("a", 1.0), room_write("b", avg_b)],
+        rooms: vec![hourly_write("a", 1.0), hourly_write("b", avg_b)],
     };
     store.write_batch(Arc::new(batch(2.0))).await.unwrap();
     for (tenant, avg) in [(&a, 1.0), (&b, 2.0)] {

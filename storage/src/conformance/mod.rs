@@ -22,7 +22,7 @@ mod fencing;
 mod paging;
 mod registry;
 mod retention;
-pub(crate) mod support;
+pub mod support;
 
 use std::{any::Any, fmt};
 

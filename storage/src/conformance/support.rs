@@ -33,12 +33,12 @@ fn next() -> u64 {
 }
 
 /// A slug never used before: `<kind>-<run>-<n>`.
-pub(crate) fn unique(kind: &str) -> String {
+pub fn unique(kind: &str) -> String {
     format!("{kind}-{:x}-{}", run_nonce(), next())
 }
 
 /// A key hash never used before.
-pub(crate) fn unique_key_hash() -> KeyHash {
+pub fn unique_key_hash() -> KeyHash {
     let mut hash = [0xa5; 32];
     hash[..8].copy_from_slice(&run_nonce().to_be_bytes());
     hash[8..16].copy_from_slice(&next().to_be_bytes());
@@ -46,27 +46,27 @@ pub(crate) fn unique_key_hash() -> KeyHash {
 }
 
 /// Parses a tenant id made by the suite.
-pub(crate) fn tenant_id(id: &str) -> TenantId {
+pub fn tenant_id(id: &str) -> TenantId {
     TenantId::new(id).unwrap()
 }
 
 /// Parses an office id made by the suite.
-pub(crate) fn office_id(id: &str) -> OfficeId {
+pub fn office_id(id: &str) -> OfficeId {
     OfficeId::new(id).unwrap()
 }
 
 /// Parses a room id made by the suite.
-pub(crate) fn room_id(id: &str) -> RoomId {
+pub fn room_id(id: &str) -> RoomId {
     RoomId::new(id).unwrap()
 }
 
 /// Parses a sensor id made by the suite.
-pub(crate) fn sensor_id(id: &str) -> SensorId {
+pub fn sensor_id(id: &str) -> SensorId {
     SensorId::new(id).unwrap()
 }
 
 /// Creates a tenant with the given id.
-pub(crate) async fn add_tenant(store: &dyn Store, id: &str) -> TenantId {
+pub async fn add_tenant(store: &dyn Store, id: &str) -> TenantId {
     let tenant = Tenant {
         id: tenant_id(id),
         name: format!("tenant {id}"),
@@ -76,7 +76,7 @@ pub(crate) async fn add_tenant(store: &dyn Store, id: &str) -> TenantId {
 }
 
 /// Creates an office with the given id.
-pub(crate) async fn add_office(store: &dyn Store, tenant: &TenantId, id: &str) -> OfficeId {
+pub async fn add_office(store: &dyn Store, tenant: &TenantId, id: &str) -> OfficeId {
     let office = Office {
         tenant: tenant.clone(),
         id: office_id(id),
@@ -87,7 +87,7 @@ pub(crate) async fn add_office(store: &dyn Store, tenant: &TenantId, id: &str) -
 }
 
 /// A room record (not created).
-pub(crate) fn room(tenant: &TenantId, office: &OfficeId, id: &str) -> Room {
+pub fn room(tenant: &TenantId, office: &OfficeId, id: &str) -> Room {
     Room {
         tenant: tenant.clone(),
         office: office.clone(),
@@ -99,19 +99,14 @@ pub(crate) fn room(tenant: &TenantId, office: &OfficeId, id: &str) -> Room {
 }
 
 /// Creates a room with the given id.
-pub(crate) async fn add_room(
-    store: &dyn Store,
-    tenant: &TenantId,
-    office: &OfficeId,
-    id: &str,
-) -> Room {
+pub async fn add_room(store: &dyn Store, tenant: &TenantId, office: &OfficeId, id: &str) -> Room {
     let room = room(tenant, office, id);
     store.create_room(&room).await.unwrap();
     room
 }
 
 /// A sensor record of `room` (not created).
-pub(crate) fn sensor(room: &Room, id: &str) -> Sensor {
+pub fn sensor(room: &Room, id: &str) -> Sensor {
     Sensor {
         tenant: room.tenant.clone(),
         office: room.office.clone(),
@@ -121,14 +116,14 @@ pub(crate) fn sensor(room: &Room, id: &str) -> Sensor {
 }
 
 /// A fresh tenant with one office and one room, all created.
-pub(crate) async fn fresh_room(store: &dyn Store) -> Room {
+pub async fn fresh_room(store: &dyn Store) -> Room {
     let tenant = add_tenant(store, &unique("t")).await;
     let office = add_office(store, &tenant, &unique("o")).await;
     add_room(store, &tenant, &office, &unique("r")).await
 }
 
 /// A raw reading.
-pub(crate) fn reading(seq: u64, ts: TimestampMs, count: u32) -> StoredReading {
+pub fn reading(seq: u64, ts: TimestampMs, count: u32) -> StoredReading {
     StoredReading {
         seq,
         ts,
@@ -138,7 +133,7 @@ pub(crate) fn reading(seq: u64, ts: TimestampMs, count: u32) -> StoredReading {
 }
 
 /// A closed rollup bucket.
-pub(crate) fn rollup(resolution: Resolution, bucket_start: TimestampMs, avg: f64) -> Rollup {
+pub fn rollup(resolution: Resolution, bucket_start: TimestampMs, avg: f64) -> Rollup {
     Rollup {
         resolution,
         bucket_start,
@@ -150,7 +145,7 @@ pub(crate) fn rollup(resolution: Resolution, bucket_start: TimestampMs, avg: f64
 }
 
 /// A room state whose count is `count`, set by `sensor` at `ts`.
-pub(crate) fn state(sensor: &SensorId, count: u32, ts: TimestampMs) -> RoomState {
+pub fn state(sensor: &SensorId, count: u32, ts: TimestampMs) -> RoomState {
     RoomState {
         count,
         ts,
@@ -169,7 +164,7 @@ pub(crate) fn state(sensor: &SensorId, count: u32, ts: TimestampMs) -> RoomState
 }
 
 /// The rows of one room with its readings and rollups.
-pub(crate) fn room_write(
+pub fn room_write(
     room: &Room,
     readings: Vec<(SensorId, StoredReading)>,
     state: RoomState,
@@ -188,7 +183,7 @@ pub(crate) fn room_write(
 
 /// Asserts `result` is `AlreadyExists` of `kind`.
 #[track_caller]
-pub(crate) fn assert_already_exists(result: Result<(), StoreError>, kind: &str) {
+pub fn assert_already_exists(result: Result<(), StoreError>, kind: &str) {
     match result {
         Err(StoreError::AlreadyExists { kind: got, .. }) if got == kind => {}
         other => panic!("expected {kind} AlreadyExists, got {other:?}"),
@@ -197,7 +192,7 @@ pub(crate) fn assert_already_exists(result: Result<(), StoreError>, kind: &str) 
 
 /// Asserts `result` is `NotFound` of `kind`.
 #[track_caller]
-pub(crate) fn assert_not_found(result: Result<(), StoreError>, kind: &str) {
+pub fn assert_not_found(result: Result<(), StoreError>, kind: &str) {
     match result {
         Err(StoreError::NotFound { kind: got, .. }) if got == kind => {}
         other => panic!("expected {kind} NotFound, got {other:?}"),
