@@ -10,6 +10,7 @@
 
 mod baseline;
 mod cli;
+mod commit;
 mod display;
 mod provision;
 mod report;
@@ -20,6 +21,7 @@ mod ws;
 
 pub use baseline::BaselineFigures;
 pub use cli::{LoadArgs, MAX_DURATION, WireCodec};
+pub use commit::{CommitFigures, CommitShape, group_commits};
 pub use report::{DisplayFigures, Ratios, Report, RunConfig, SensorFigures};
 pub use run::run;
 pub use stats::{ErrorCount, LatencySummary};
