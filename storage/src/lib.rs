@@ -1,7 +1,8 @@
 //! Storage for tally: the [`Store`] trait, its embedded backend ([`EmbeddedStore`], fjall), its
-//! shared backend ([`PostgresStore`], PostgreSQL with row-level security) and a conformance suite
+//! shared backend ([`PostgresStore`], PostgreSQL with row-level security), its backend for the
+//! largest deployments ([`ScyllaStore`], ScyllaDB or Cassandra) and a conformance suite
 //! that every backend runs (feature `testsuite`, which also brings [`testkit`]: a PostgreSQL
-//! server that tests start and stop themselves).
+//! server and a Cassandra node that tests start and stop themselves).
 //!
 //! A [`Store`] is async and batch-first: [`Store::write_batch`] returns only once the whole
 //! batch (raw readings, room snapshots with per-sensor last seq, rollups) is durable and atomic,
@@ -20,6 +21,7 @@ mod model;
 mod paging;
 mod postgres;
 mod retention;
+mod scylla;
 mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testkit;
@@ -36,4 +38,5 @@ pub use model::{
 pub use paging::{MAX_PAGE_LIMIT, Page, PageRequest, ReadingCursor, ReadingsPage, RollupsPage};
 pub use postgres::{PostgresConfig, PostgresStore, TlsMode};
 pub use retention::{RetentionPolicy, RetentionReport};
+pub use scylla::{ScyllaConfig, ScyllaConsistency, ScyllaStore};
 pub use store::{SharedStore, Store, StoreLayer};

@@ -36,6 +36,23 @@ pub enum CountMode {
     Max,
 }
 
+impl CountMode {
+    /// Its stored name (`"sum"`, `"max"`), as the networked backends keep it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Sum => "sum",
+            Self::Max => "max",
+        }
+    }
+
+    /// The mode of a stored name.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        [Self::Sum, Self::Max]
+            .into_iter()
+            .find(|m| m.name() == name)
+    }
+}
+
 /// A room of an office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
@@ -69,6 +86,13 @@ pub struct Sensor {
 /// SHA-256 of a sensor key. Keys are random 256-bit secrets, so a plain hash is enough at rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KeyHash(pub [u8; 32]);
+
+impl KeyHash {
+    /// Lowercase hex, for error messages.
+    pub(crate) fn hex(self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
 
 /// One raw reading as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,13 +5,13 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::StoreError;
 
 /// Encodes a stored value.
-pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     rmp_serde::to_vec_named(value)
         .map_err(|e| StoreError::Backend(format!("cannot encode value: {e}")))
 }
 
 /// Decodes a stored value; `what` names it in the error.
-pub(super) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
     rmp_serde::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 

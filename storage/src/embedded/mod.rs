@@ -11,7 +11,7 @@
 //! and erasure marks, token increments, erasure marks) hold one write lock from the check to the
 //! commit, so each is atomic with respect to the others.
 
-mod codec;
+pub(crate) mod codec;
 mod data;
 mod erasure;
 mod keys;

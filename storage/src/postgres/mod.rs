@@ -79,6 +79,7 @@ mod retention;
 mod schema;
 mod store_impl;
 mod tls;
+pub(crate) use tls::rustls_client_config;
 
 use std::{fmt, sync::Arc};
 

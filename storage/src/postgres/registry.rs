@@ -153,7 +153,7 @@ pub(super) async fn create_room(inner: &Inner, room: &Room) -> Result<(), StoreE
             &room.office.as_str(),
             &room.name,
             &i64::from(room.capacity),
-            &count_mode_name(room.count_mode),
+            &room.count_mode.name(),
         ],
     )
     .await
@@ -231,7 +231,7 @@ pub(super) async fn create_sensor(
     .await
     .map_err(|e| {
         insert_error(e, |v| match v {
-            Violation::Unique => exists("sensor key", &hex(key_hash)),
+            Violation::Unique => exists("sensor key", &key_hash.hex()),
             Violation::ForeignKey => None,
         })
     })?;
@@ -294,7 +294,7 @@ pub(super) async fn sensor_by_key_hash(
         Some(found) => Ok(Some(found)),
         None => Err(corrupt(format!(
             "sensor key {} points to missing sensor {tenant}/{sensor}",
-            hex(key_hash)
+            key_hash.hex()
         ))),
     }
 }
@@ -326,11 +326,8 @@ fn room_row(row: &Row) -> Result<Room, StoreError> {
         name: row.try_get(3).map_err(pg)?,
         capacity: u32::try_from(capacity)
             .map_err(|_| corrupt(format!("room capacity {capacity} out of range")))?,
-        count_mode: match mode.as_str() {
-            "sum" => CountMode::Sum,
-            "max" => CountMode::Max,
-            other => return Err(corrupt(format!("unknown count mode {other:?}"))),
-        },
+        count_mode: CountMode::from_name(&mode)
+            .ok_or_else(|| corrupt(format!("unknown count mode {mode:?}")))?,
     })
 }
 
@@ -341,17 +338,4 @@ fn sensor_row(row: &Row) -> Result<Sensor, StoreError> {
         room: id(row, 2, RoomId::new)?,
         id: id(row, 3, SensorId::new)?,
     })
-}
-
-/// The stored name of a count mode.
-fn count_mode_name(mode: CountMode) -> &'static str {
-    match mode {
-        CountMode::Sum => "sum",
-        CountMode::Max => "max",
-    }
-}
-
-/// Lowercase hex of a key hash, for error messages.
-fn hex(key_hash: &KeyHash) -> String {
-    key_hash.0.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -1,4 +1,5 @@
-//! TLS to PostgreSQL: rustls with the ring provider (no system OpenSSL to link, no C toolchain
+//! TLS to PostgreSQL (and to ScyllaDB, which takes the same client configuration): rustls with
+//! the ring provider (no system OpenSSL to link, no C toolchain
 //! beyond ring's bundled sources), trusting the system's roots plus an optional CA file.
 //! rustls always verifies the certificate chain and the host name (libpq's `verify-full`).
 
@@ -12,7 +13,19 @@ use crate::StoreError;
 
 /// The TLS connector `config` asks for, or `None` for plain connections.
 pub(super) fn connector(config: &PostgresConfig) -> Result<Option<MakeRustlsConnect>, StoreError> {
-    if config.tls == TlsMode::Disable {
+    Ok(
+        rustls_client_config(config.tls, config.tls_ca_file.as_deref())?
+            .map(MakeRustlsConnect::new),
+    )
+}
+
+/// The rustls client configuration of `tls` (system roots plus `ca_file`), or `None` for plain
+/// connections.
+pub(crate) fn rustls_client_config(
+    tls: TlsMode,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Option<ClientConfig>, StoreError> {
+    if tls == TlsMode::Disable {
         return Ok(None);
     }
     let mut roots = RootCertStore::empty();
@@ -21,7 +34,7 @@ pub(super) fn connector(config: &PostgresConfig) -> Result<Option<MakeRustlsConn
         tracing::warn!(%error, "cannot load a system CA certificate");
     }
     roots.add_parsable_certificates(native.certs);
-    if let Some(path) = &config.tls_ca_file {
+    if let Some(path) = ca_file {
         let certs = CertificateDer::pem_file_iter(path)
             .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
             .map_err(|e| backend(format!("tls_ca_file {}: {e}", path.display())))?;
@@ -48,7 +61,7 @@ pub(super) fn connector(config: &PostgresConfig) -> Result<Option<MakeRustlsConn
         .map_err(|e| backend(format!("tls: {e}")))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(Some(MakeRustlsConnect::new(tls)))
+    Ok(Some(tls))
 }
 
 #[cfg(test)]

@@ -94,8 +94,8 @@ pub(super) fn ensure_test_user() -> Result<RunAs, String> {
     match lookup_user(TEST_USER)? {
         Some(run_as) => Ok(run_as),
         None => Err(format!(
-            "cannot create the user {TEST_USER} to run PostgreSQL as (postgres refuses to run \
-             as root): {}",
+            "cannot create the user {TEST_USER} to run test servers as (PostgreSQL and \
+             Cassandra refuse to run as root): {}",
             created.err().unwrap_or_default()
         )),
     }
@@ -158,9 +158,9 @@ pub(super) fn run(command: &mut Command) -> Result<Output, String> {
     }
 }
 
-/// A new, empty directory (mode 0700) under the system's temporary directory (`/tmp` when the
-/// server runs as another user), owned by `run_as`.
-pub(super) fn temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
+/// A new, empty directory (mode 0700) named `tally-<prefix>-…` under the system's temporary
+/// directory (`/tmp` when the server runs as another user), owned by `run_as`.
+pub(super) fn temp_dir(prefix: &str, run_as: Option<RunAs>) -> Result<PathBuf, String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -171,7 +171,7 @@ pub(super) fn temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
         None => std::env::temp_dir(),
     };
     let dir = base.join(format!(
-        "tally-pg-{}-{nanos:08x}-{}",
+        "tally-{prefix}-{}-{nanos:08x}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));

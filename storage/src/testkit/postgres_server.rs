@@ -389,7 +389,7 @@ fn init() -> Result<(PathBuf, String, Option<RunAs>, PathBuf), String> {
     } else {
         None
     };
-    let dir = host::temp_dir(run_as)?;
+    let dir = host::temp_dir("pg", run_as)?;
     let password = host::random_password()?;
     let pwfile = dir.join("pwfile");
     fs::write(&pwfile, &password).map_err(|e| format!("cannot write the password file: {e}"))?;

@@ -1,0 +1,160 @@
+//! tally's schema in ScyllaDB: versioned migrations, applied at start-up.
+//!
+//! Every statement is idempotent (`IF NOT EXISTS`), so several nodes starting at once may run
+//! the same migration together: each creates what is missing and waits for schema agreement
+//! before the next statement, and the version row is written last (an unconditional insert of
+//! the same values). A node that finds every version recorded runs nothing.
+//!
+//! Why each key is what it is (see also the README's data model):
+//! - `tenants`: one partition (`directory = 0`) clustered by id, so that the tenant list comes
+//!   back ordered by id in one paged read; tenants are few (thousands) and rarely written.
+//! - `offices`, `rooms`, `sensors`: partitioned by tenant, clustered by id: a tenant's registry
+//!   is one partition each (lists ordered by id, room and sensor ids unique per tenant through
+//!   `IF NOT EXISTS` on that key), and erasure drops whole partitions.
+//! - `sensors_by_key_hash`: partitioned by the key hash alone, the one lookup that has no
+//!   tenant (authentication); `IF NOT EXISTS` keeps a hash unique across every tenant.
+//! - `tenant_control`: partitioned by tenant, clustered by office: the office's owner token
+//!   (raised by an LWT), and, as static columns of the tenant, its retention override and the
+//!   erased mark. A write reads this one partition per tenant to check erasure and tokens.
+//! - `room_state`: one partition per `(tenant, room)`, one row: the room's state with its dedup
+//!   marks, replaced on every write.
+//! - `readings`: partitioned by `(tenant, room, day)` (UTC day of the sensor time), clustered by
+//!   `(ts, sensor, seq)`: a partition holds one room's day (bounded), a range read walks days in
+//!   order, a replayed reading rewrites the same row, and time-window compaction drops whole
+//!   expired days.
+//! - `rollups_*`: one table per resolution (own TTL), partitioned by `(tenant, room, bucket)` with
+//!   a bucket wide enough to hold a few thousand rows, clustered by `bucket_start`.
+//! - `tenant_partitions`: partitioned by tenant, clustered by `(kind, room, bucket)`: every data
+//!   partition a tenant ever wrote, so that range reads find a room's days and erasure and
+//!   retention find a tenant's partitions without scanning the cluster.
+//! - `erasures`: the audit record of an erasure, by tenant; it survives the erasure.
+
+use scylla::client::session::Session;
+use scylla::statement::Statement;
+
+use super::errors::cql;
+use crate::StoreError;
+
+/// One migration: a version, what it does, and its statements (`{ks}` is the keyspace).
+struct Migration {
+    version: i32,
+    description: &'static str,
+    statements: &'static [&'static str],
+}
+
+/// Every migration, in version order.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "registry, owner tokens, room states, readings, rollups, partition index, erasures",
+    statements: &[
+        "CREATE TABLE IF NOT EXISTS {ks}.tenants (directory int, id text, name text, \
+         PRIMARY KEY ((directory), id))",
+        "CREATE TABLE IF NOT EXISTS {ks}.offices (tenant text, id text, name text, \
+         PRIMARY KEY ((tenant), id))",
+        "CREATE TABLE IF NOT EXISTS {ks}.rooms (tenant text, id text, office text, name text, \
+         capacity int, count_mode text, PRIMARY KEY ((tenant), id))",
+        "CREATE TABLE IF NOT EXISTS {ks}.sensors (tenant text, id text, office text, room text, \
+         key_hash blob, PRIMARY KEY ((tenant), id))",
+        "CREATE TABLE IF NOT EXISTS {ks}.sensors_by_key_hash (key_hash blob PRIMARY KEY, \
+         tenant text, office text, room text, sensor text)",
+        "CREATE TABLE IF NOT EXISTS {ks}.tenant_control (tenant text, office text, \
+         erased boolean static, retention blob static, owner_token bigint, \
+         PRIMARY KEY ((tenant), office))",
+        "CREATE TABLE IF NOT EXISTS {ks}.room_state (tenant text, room text, state blob, \
+         PRIMARY KEY ((tenant, room)))",
+        "CREATE TABLE IF NOT EXISTS {ks}.readings (tenant text, room text, day bigint, \
+         ts bigint, sensor text, seq bigint, count int, received_at bigint, \
+         PRIMARY KEY ((tenant, room, day), ts, sensor, seq)) \
+         WITH compaction = {'class': 'TimeWindowCompactionStrategy', \
+         'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}",
+        "CREATE TABLE IF NOT EXISTS {ks}.rollups_minute (tenant text, room text, bucket bigint, \
+         bucket_start bigint, avg double, peak int, occupied_s double, samples int, \
+         PRIMARY KEY ((tenant, room, bucket), bucket_start)) \
+         WITH compaction = {'class': 'TimeWindowCompactionStrategy', \
+         'compaction_window_unit': 'DAYS', 'compaction_window_size': 7}",
+        "CREATE TABLE IF NOT EXISTS {ks}.rollups_fifteen_minutes (tenant text, room text, \
+         bucket bigint, bucket_start bigint, avg double, peak int, occupied_s double, \
+         samples int, PRIMARY KEY ((tenant, room, bucket), bucket_start))",
+        "CREATE TABLE IF NOT EXISTS {ks}.rollups_hour (tenant text, room text, bucket bigint, \
+         bucket_start bigint, avg double, peak int, occupied_s double, samples int, \
+         PRIMARY KEY ((tenant, room, bucket), bucket_start))",
+        "CREATE TABLE IF NOT EXISTS {ks}.rollups_day (tenant text, room text, bucket bigint, \
+         bucket_start bigint, avg double, peak int, occupied_s double, samples int, \
+         PRIMARY KEY ((tenant, room, bucket), bucket_start))",
+        "CREATE TABLE IF NOT EXISTS {ks}.tenant_partitions (tenant text, kind text, room text, \
+         bucket bigint, PRIMARY KEY ((tenant), kind, room, bucket))",
+        "CREATE TABLE IF NOT EXISTS {ks}.erasures (tenant text PRIMARY KEY, requested_by text, \
+         requested_at bigint, finished_at bigint, readings bigint, rollups bigint, \
+         room_states bigint, registry bigint)",
+    ],
+}];
+
+/// Creates the keyspace if missing, then applies every migration not yet recorded.
+///
+/// `replication` is the CQL replication map of a new keyspace.
+pub(super) async fn migrate(
+    session: &Session,
+    keyspace: &str,
+    replication: &str,
+) -> Result<(), StoreError> {
+    run(
+        session,
+        &format!("CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication}"),
+    )
+    .await?;
+    run(
+        session,
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations (version int PRIMARY KEY, \
+             description text)"
+        ),
+    )
+    .await?;
+    let applied = applied_versions(session, keyspace).await?;
+    for migration in MIGRATIONS {
+        if applied.contains(&migration.version) {
+            continue;
+        }
+        for statement in migration.statements {
+            run(session, &statement.replace("{ks}", keyspace)).await?;
+        }
+        let mut record = Statement::new(format!(
+            "INSERT INTO {keyspace}.schema_migrations (version, description) VALUES (?, ?)"
+        ));
+        record.set_is_idempotent(true);
+        session
+            .query_unpaged(record, (migration.version, migration.description))
+            .await
+            .map_err(cql)?;
+        tracing::info!(version = migration.version, "ScyllaDB schema migrated");
+    }
+    Ok(())
+}
+
+/// The versions recorded as applied.
+async fn applied_versions(session: &Session, keyspace: &str) -> Result<Vec<i32>, StoreError> {
+    let result = session
+        .query_unpaged(
+            format!("SELECT version FROM {keyspace}.schema_migrations"),
+            (),
+        )
+        .await
+        .map_err(cql)?;
+    let rows = result.into_rows_result().map_err(super::errors::shape)?;
+    rows.rows::<(i32,)>()
+        .map_err(super::errors::shape)?
+        .map(|row| row.map(|(version,)| version).map_err(super::errors::shape))
+        .collect()
+}
+
+/// Runs one schema statement and waits until every node agrees on the schema.
+async fn run(session: &Session, cql_text: &str) -> Result<(), StoreError> {
+    let mut statement = Statement::new(cql_text.to_owned());
+    statement.set_is_idempotent(true);
+    session.query_unpaged(statement, ()).await.map_err(cql)?;
+    session
+        .await_schema_agreement()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("cql: schema agreement: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The [`Store`] implementation of [`ScyllaStore`], each call forwarded to the module of its
+//! concern.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
+
+use super::ScyllaStore;
+use crate::{
+    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
+    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store, StoreError,
+    Tenant, TimeRange, WriteBatch,
+};
+
+#[async_trait]
+impl Store for ScyllaStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        ScyllaStore::create_tenant(self, tenant).await
+    }
+
+    async fn tenant(&self, tenant: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        ScyllaStore::tenant(self, tenant).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        ScyllaStore::tenants(self).await
+    }
+
+    async fn create_office(&self, office: &Office) -> Result<(), StoreError> {
+        ScyllaStore::create_office(self, office).await
+    }
+
+    async fn office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<Office>, StoreError> {
+        ScyllaStore::office(self, tenant, office).await
+    }
+
+    async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
+        ScyllaStore::offices(self, tenant).await
+    }
+
+    async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
+        ScyllaStore::create_room(self, room).await
+    }
+
+    async fn room(&self, tenant: &TenantId, room: &RoomId) -> Result<Option<Room>, StoreError> {
+        ScyllaStore::room(self, tenant, room).await
+    }
+
+    async fn rooms(&self, tenant: &TenantId, office: &OfficeId) -> Result<Vec<Room>, StoreError> {
+        ScyllaStore::rooms(self, tenant, office).await
+    }
+
+    async fn create_sensor(&self, sensor: &Sensor, key_hash: &KeyHash) -> Result<(), StoreError> {
+        ScyllaStore::create_sensor(self, sensor, key_hash).await
+    }
+
+    async fn sensor(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Option<Sensor>, StoreError> {
+        ScyllaStore::sensor(self, tenant, sensor).await
+    }
+
+    async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError> {
+        ScyllaStore::sensors(self, tenant, room).await
+    }
+
+    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
+        ScyllaStore::sensor_by_key_hash(self, key_hash).await
+    }
+
+    async fn set_retention(
+        &self,
+        tenant: &TenantId,
+        policy: Option<&RetentionPolicy>,
+    ) -> Result<(), StoreError> {
+        ScyllaStore::set_retention(self, tenant, policy).await
+    }
+
+    async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError> {
+        ScyllaStore::retention(self, tenant).await
+    }
+
+    async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
+        ScyllaStore::write_batch(self, batch).await
+    }
+
+    async fn acquire_office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<u64, StoreError> {
+        ScyllaStore::acquire_office(self, tenant, office).await
+    }
+
+    async fn room_state(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+    ) -> Result<Option<RoomState>, StoreError> {
+        ScyllaStore::room_state(self, tenant, room).await
+    }
+
+    async fn readings(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        range: TimeRange,
+        page: PageRequest<ReadingCursor>,
+    ) -> Result<ReadingsPage, StoreError> {
+        ScyllaStore::readings(self, tenant, room, range, page).await
+    }
+
+    async fn rollups(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        resolution: Resolution,
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        ScyllaStore::rollups(self, tenant, room, resolution, range, page).await
+    }
+
+    async fn apply_retention(
+        &self,
+        defaults: &RetentionPolicy,
+        now: TimestampMs,
+    ) -> Result<RetentionReport, StoreError> {
+        ScyllaStore::apply_retention(self, defaults, now).await
+    }
+
+    async fn erase_tenant(
+        &self,
+        tenant: &TenantId,
+        requested_by: &str,
+        now: TimestampMs,
+    ) -> Result<ErasureReport, StoreError> {
+        ScyllaStore::erase_tenant(self, tenant, requested_by, now).await
+    }
+
+    async fn erasure(&self, tenant: &TenantId) -> Result<Option<ErasureReport>, StoreError> {
+        ScyllaStore::erasure(self, tenant).await
+    }
+}
