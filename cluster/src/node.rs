@@ -3,8 +3,13 @@
 use std::sync::Arc;
 
 use tally_actors::{ActorSettings, NodeHandle, RestartPolicy, StorageHealth, WriteRetry};
-use tally_config::{PostgresSettings, PostgresTls, Settings, StorageBackend, redact_url};
-use tally_storage::{EmbeddedStore, PostgresConfig, PostgresStore, SharedStore, TlsMode};
+use tally_config::{
+    PostgresSettings, PostgresTls, ScyllaSettings, Settings, StorageBackend, redact_url,
+};
+use tally_storage::{
+    EmbeddedStore, PostgresConfig, PostgresStore, ScyllaConfig, ScyllaConsistency, ScyllaStore,
+    SharedStore, TlsMode,
+};
 use tokio::task::JoinHandle;
 
 use crate::{LocalRouter, SharedRouter};
@@ -80,6 +85,63 @@ pub async fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
                 })?;
             Ok(Arc::new(store))
         }
+        StorageBackend::Scylla => {
+            let config = scylla_config(&settings.storage.scylla);
+            let store = Box::pin(ScyllaStore::connect(&config))
+                .await
+                .map_err(|err| NodeError::Store {
+                    store: format!(
+                        "ScyllaDB store at {} (keyspace {})",
+                        config.contact_points.join(","),
+                        config.keyspace
+                    ),
+                    reason: err.to_string(),
+                })?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// The storage crate's configuration for `[storage.scylla]` (contact points split at commas;
+/// unset ones become none, which [`ScyllaStore::connect`] rejects).
+pub fn scylla_config(settings: &ScyllaSettings) -> ScyllaConfig {
+    use tally_config::ScyllaConsistency as Setting;
+    ScyllaConfig {
+        contact_points: settings
+            .contact_points
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|point| !point.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        keyspace: settings.keyspace.clone(),
+        local_datacenter: settings.local_datacenter.clone(),
+        replication_factor: settings.replication_factor,
+        consistency: match settings.consistency {
+            Setting::One => ScyllaConsistency::One,
+            Setting::LocalOne => ScyllaConsistency::LocalOne,
+            Setting::Quorum => ScyllaConsistency::Quorum,
+            Setting::LocalQuorum => ScyllaConsistency::LocalQuorum,
+            Setting::EachQuorum => ScyllaConsistency::EachQuorum,
+            Setting::All => ScyllaConsistency::All,
+        },
+        request_timeout: settings.request_timeout,
+        connect_timeout: settings.connect_timeout,
+        username: settings.username.clone(),
+        password: settings.password.clone(),
+        tls: tls_mode(settings.tls),
+        tls_ca_file: settings.tls_ca_file.clone(),
+        ..ScyllaConfig::new(Vec::new())
+    }
+}
+
+/// The storage crate's TLS mode of a TLS setting.
+fn tls_mode(tls: PostgresTls) -> TlsMode {
+    match tls {
+        PostgresTls::Disable => TlsMode::Disable,
+        PostgresTls::Require => TlsMode::Require,
     }
 }
 
@@ -93,10 +155,7 @@ pub fn postgres_config(settings: &PostgresSettings) -> PostgresConfig {
         pool_size: settings.pool_size as usize,
         connect_timeout: settings.connect_timeout,
         statement_timeout: settings.statement_timeout,
-        tls: match settings.tls {
-            PostgresTls::Disable => TlsMode::Disable,
-            PostgresTls::Require => TlsMode::Require,
-        },
+        tls: tls_mode(settings.tls),
         tls_ca_file: settings.tls_ca_file.clone(),
         partition_ahead_days: settings.partition_ahead_days,
         partition_past_days: settings.partition_past_days,
@@ -179,6 +238,18 @@ mod tests {
         assert_eq!(
             postgres_config(&settings),
             PostgresConfig::new("postgres://app@db/tally")
+        );
+    }
+
+    #[test]
+    fn scylla_defaults_are_the_storage_crate_defaults() {
+        let settings = ScyllaSettings {
+            contact_points: Some(" db-1:9042,,db-2:9042 ".into()),
+            ..ScyllaSettings::default()
+        };
+        assert_eq!(
+            scylla_config(&settings),
+            ScyllaConfig::new(vec!["db-1:9042".into(), "db-2:9042".into()])
         );
     }
 }

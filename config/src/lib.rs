@@ -54,4 +54,7 @@ pub use settings::{
     AuthSettings, DisplaySettings, HttpSettings, IngestSettings, LogFormat, LogSettings,
     NodeSettings, PersisterSettings, REDACTED, Settings, SupervisionSettings,
 };
-pub use storage::{PostgresSettings, PostgresTls, StorageBackend, StorageSettings, redact_url};
+pub use storage::{
+    PostgresSettings, PostgresTls, ScyllaConsistency, ScyllaSettings, StorageBackend,
+    StorageSettings, redact_url,
+};

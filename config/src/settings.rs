@@ -334,6 +334,9 @@ impl Settings {
                 *secret = Some(REDACTED.to_string());
             }
         }
+        if redacted.storage.scylla.password.is_some() {
+            redacted.storage.scylla.password = Some(REDACTED.to_string());
+        }
         let postgres = &mut redacted.storage.postgres;
         for url in [&mut postgres.url, &mut postgres.migrate_url]
             .into_iter()

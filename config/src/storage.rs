@@ -1,7 +1,9 @@
-//! The `[storage]` section: which backend holds the node's data, and how to reach PostgreSQL.
+//! The `[storage]` section: which backend holds the node's data, and how to reach PostgreSQL or
+//! ScyllaDB.
 //!
 //! `[storage.postgres]` mirrors `tally_storage::PostgresConfig` field for field, with the same
-//! defaults (the cluster crate maps one onto the other, and a test there keeps the defaults equal).
+//! defaults (the cluster crate maps one onto the other, and a test there keeps the defaults equal);
+//! `[storage.scylla]` does the same for `tally_storage::ScyllaConfig`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,10 +19,12 @@ settings_table! {
     /// Where the node's data lives (`[storage]`).
     #[derive(Debug, Clone, PartialEq, Default)]
     pub struct StorageSettings {
-        /// Storage backend: "embedded" (fjall in node.data_dir/store, no server) or "postgres" (the shared store; set storage.postgres.url).
+        /// Storage backend: "embedded" (fjall in node.data_dir/store, no server), "postgres" (the shared store; set storage.postgres.url) or "scylla" (ScyllaDB or Cassandra, for the largest deployments; set storage.scylla.contact_points).
         pub backend: StorageBackend,
         /// The PostgreSQL backend, used when backend is "postgres".
         pub postgres: PostgresSettings,
+        /// The ScyllaDB backend, used when backend is "scylla".
+        pub scylla: ScyllaSettings,
     }
 }
 
@@ -33,11 +37,18 @@ pub enum StorageBackend {
     Embedded,
     /// PostgreSQL with row-level security: the store shared by a cluster.
     Postgres,
+    /// ScyllaDB (or Apache Cassandra): the store of the largest deployments.
+    Scylla,
 }
 
 impl Describe for StorageBackend {
     fn schema() -> Value {
-        let names = [StorageBackend::Embedded, StorageBackend::Postgres].map(|b| json!(b));
+        let names = [
+            StorageBackend::Embedded,
+            StorageBackend::Postgres,
+            StorageBackend::Scylla,
+        ]
+        .map(|b| json!(b));
         json!({ "type": "string", "enum": names })
     }
 }
@@ -110,6 +121,111 @@ impl std::fmt::Debug for PostgresSettings {
     }
 }
 
+settings_table! {
+    /// Connection and layout of the ScyllaDB backend (`[storage.scylla]`).
+    ///
+    /// `Debug` and `Settings::to_toml_redacted` replace the password.
+    #[derive(Clone, PartialEq)]
+    pub struct ScyllaSettings {
+        /// Comma-separated host:port of one or more nodes to learn the cluster from (e.g. "scylla-1:9042,scylla-2:9042"). Required when storage.backend is "scylla".
+        pub contact_points: Option<String>,
+        /// Keyspace of tally's tables, one per region: lowercase letters, digits and '_', starting with a letter, at most 48 characters; created by the migrations if missing.
+        pub keyspace: String,
+        /// Data center of this node: requests go to its replicas, and local_* consistencies count there. Unset: every data center alike.
+        pub local_datacenter: Option<String>,
+        /// Replicas per data center when the migrations create the keyspace (an existing keyspace is left as it is); at least 1.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub replication_factor: u32,
+        /// Consistency of reads and writes: "one", "local_one", "quorum", "local_quorum", "each_quorum" or "all"; LWTs use the matching serial consistency.
+        pub consistency: ScyllaConsistency,
+        /// Longest a request may take, retries included, before it fails as unavailable; more than 0.
+        #[serde(with = "values::duration")]
+        pub request_timeout: Duration,
+        /// Longest wait to open a connection to a node; more than 0.
+        #[serde(with = "values::duration")]
+        pub connect_timeout: Duration,
+        /// User name for password authentication (with password).
+        pub username: Option<String>,
+        /// Password for password authentication (with username).
+        pub password: Option<String>,
+        /// TLS to the nodes: "disable" or "require" (certificate and host name verified).
+        pub tls: PostgresTls,
+        /// PEM file of extra CA certificates to trust when tls is "require".
+        pub tls_ca_file: Option<PathBuf>,
+    }
+}
+
+impl Default for ScyllaSettings {
+    fn default() -> Self {
+        ScyllaSettings {
+            contact_points: None,
+            keyspace: "tally".to_string(),
+            local_datacenter: None,
+            replication_factor: 3,
+            consistency: ScyllaConsistency::LocalQuorum,
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            username: None,
+            password: None,
+            tls: PostgresTls::Disable,
+            tls_ca_file: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ScyllaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScyllaSettings")
+            .field("contact_points", &self.contact_points)
+            .field("keyspace", &self.keyspace)
+            .field("local_datacenter", &self.local_datacenter)
+            .field("replication_factor", &self.replication_factor)
+            .field("consistency", &self.consistency)
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| REDACTED))
+            .field("tls", &self.tls)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .finish()
+    }
+}
+
+/// Consistency level of the ScyllaDB backend's reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScyllaConsistency {
+    /// One replica.
+    One,
+    /// One replica of the local data center.
+    LocalOne,
+    /// A majority of all replicas.
+    Quorum,
+    /// A majority of the local data center's replicas.
+    #[default]
+    LocalQuorum,
+    /// A majority in every data center.
+    EachQuorum,
+    /// Every replica.
+    All,
+}
+
+impl Describe for ScyllaConsistency {
+    fn schema() -> Value {
+        use ScyllaConsistency as C;
+        let names = [
+            C::One,
+            C::LocalOne,
+            C::Quorum,
+            C::LocalQuorum,
+            C::EachQuorum,
+            C::All,
+        ]
+        .map(|c| json!(c));
+        json!({ "type": "string", "enum": names })
+    }
+}
+
 /// Whether connections to PostgreSQL use TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -174,5 +290,10 @@ mod tests {
             ..PostgresSettings::default()
         };
         assert!(!format!("{settings:?}").contains("s3cret"));
+        let scylla = ScyllaSettings {
+            password: Some("s3cret".into()),
+            ..ScyllaSettings::default()
+        };
+        assert!(!format!("{scylla:?}").contains("s3cret"));
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::error::FieldError;
 use crate::settings::{REDACTED, Settings};
-use crate::storage::{PostgresTls, StorageBackend, StorageSettings};
+use crate::storage::{PostgresTls, ScyllaSettings, StorageBackend, StorageSettings};
 use crate::values;
 
 /// Longest node id or region.
@@ -171,11 +171,59 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     check.errors
 }
 
-/// The PostgreSQL settings, checked only when they are used (`storage.backend = "postgres"`).
+/// The PostgreSQL or ScyllaDB settings, checked only when they are used (`storage.backend`).
 fn check_storage(check: &mut Checker, storage: &StorageSettings) {
-    if storage.backend != StorageBackend::Postgres {
-        return;
+    match storage.backend {
+        StorageBackend::Embedded => {}
+        StorageBackend::Postgres => check_postgres(check, storage),
+        StorageBackend::Scylla => check_scylla(check, &storage.scylla),
     }
+}
+
+/// The ScyllaDB settings (`storage.backend = "scylla"`).
+fn check_scylla(check: &mut Checker, scylla: &ScyllaSettings) {
+    let points = scylla.contact_points.as_deref().unwrap_or_default();
+    if points.split(',').all(|point| point.trim().is_empty()) {
+        check.fail(
+            "storage.scylla.contact_points",
+            "must name at least one host:port when storage.backend is \"scylla\"".to_string(),
+        );
+    }
+    let keyspace = &scylla.keyspace;
+    let keyspace_ok = keyspace.len() <= 48
+        && keyspace.starts_with(|c: char| c.is_ascii_lowercase())
+        && keyspace
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !keyspace_ok {
+        check.fail(
+            "storage.scylla.keyspace",
+            format!("must be lowercase letters, digits and '_', start with a letter, at most 48 characters, got {keyspace:?}"),
+        );
+    }
+    check.at_least(
+        "storage.scylla.replication_factor",
+        scylla.replication_factor,
+        1,
+    );
+    check.positive("storage.scylla.request_timeout", scylla.request_timeout);
+    check.positive("storage.scylla.connect_timeout", scylla.connect_timeout);
+    if scylla.username.is_some() != scylla.password.is_some() {
+        check.fail(
+            "storage.scylla.password",
+            "storage.scylla.username and storage.scylla.password are set together".to_string(),
+        );
+    }
+    if scylla.tls_ca_file.is_some() && scylla.tls == PostgresTls::Disable {
+        check.fail(
+            "storage.scylla.tls_ca_file",
+            "is set, but storage.scylla.tls is \"disable\"".to_string(),
+        );
+    }
+}
+
+/// The PostgreSQL settings (`storage.backend = "postgres"`).
+fn check_postgres(check: &mut Checker, storage: &StorageSettings) {
     let postgres = &storage.postgres;
     match postgres.url.as_deref().map(str::trim) {
         None | Some("") => check.fail(
@@ -345,6 +393,38 @@ mod tests {
             }),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn scylla_settings_are_checked_for_the_scylla_backend() {
+        type Change = fn(&mut crate::storage::ScyllaSettings);
+        let scylla = |change: Change| {
+            errors_after(|s| {
+                s.storage.backend = StorageBackend::Scylla;
+                s.storage.scylla.contact_points = Some("db-1:9042, db-2:9042".into());
+                change(&mut s.storage.scylla);
+            })
+        };
+        assert_eq!(scylla(|_| {}), Vec::<String>::new());
+        #[rustfmt::skip]
+        let cases: [(Change, &str); 7] = [
+            (|s| s.contact_points = Some(" , ".into()), "storage.scylla.contact_points: must name at least one host:port"),
+            (|s| s.keyspace = "tally-eu".into(), "storage.scylla.keyspace: must be lowercase letters"),
+            (|s| s.keyspace = "a".repeat(49), "storage.scylla.keyspace: must be lowercase letters"),
+            (|s| s.replication_factor = 0, "storage.scylla.replication_factor: must be >= 1, got 0"),
+            (|s| s.request_timeout = Duration::ZERO, "storage.scylla.request_timeout: must be > 0, got 0s"),
+            (|s| s.username = Some("tally".into()), "storage.scylla.password: storage.scylla.username and"),
+            (|s| s.tls_ca_file = Some(PathBuf::from("/ca.pem")), "storage.scylla.tls_ca_file: is set, but storage.scylla.tls is \"disable\""),
+        ];
+        for (change, expected) in cases {
+            let errors = scylla(change);
+            assert!(
+                errors.len() == 1 && errors[0].starts_with(expected),
+                "expected {expected:?}, got {errors:?}"
+            );
+        }
+        let unused = errors_after(|s| s.storage.scylla.keyspace = "Bad".into());
+        assert_eq!(unused, Vec::<String>::new(), "checked only when used");
     }
 
     /// The messages of validating the defaults changed by `change`.
