@@ -5,7 +5,7 @@ use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use tally_storage::testkit::{APP_ROLE, OWNER_ROLE, TestDatabase};
+use tally_storage::testkit::{APP_ROLE, CassandraNode, OWNER_ROLE, TestDatabase};
 
 use super::{ADMIN_TOKEN, JWT_SECRET, PATIENCE};
 
@@ -23,6 +23,26 @@ pub fn postgres_env(db: &TestDatabase) -> Vec<(String, String)> {
         ("TALLY_STORAGE__POSTGRES__URL", db.url(APP_ROLE)),
         ("TALLY_STORAGE__POSTGRES__MIGRATE_URL", db.url(OWNER_ROLE)),
         ("TALLY_STORAGE__POSTGRES__POOL_SIZE", "4".to_owned()),
+    ]
+    .map(|(name, value)| (name.to_owned(), value))
+    .into()
+}
+
+/// The environment that puts a node on `keyspace` of a test Cassandra node (one replica,
+/// `LOCAL_QUORUM` in `datacenter1`).
+pub fn scylla_env(node: &CassandraNode, keyspace: &str) -> Vec<(String, String)> {
+    [
+        ("TALLY_STORAGE__BACKEND", "scylla".to_owned()),
+        (
+            "TALLY_STORAGE__SCYLLA__CONTACT_POINTS",
+            node.contact_point(),
+        ),
+        ("TALLY_STORAGE__SCYLLA__KEYSPACE", keyspace.to_owned()),
+        ("TALLY_STORAGE__SCYLLA__REPLICATION_FACTOR", "1".to_owned()),
+        (
+            "TALLY_STORAGE__SCYLLA__LOCAL_DATACENTER",
+            "datacenter1".to_owned(),
+        ),
     ]
     .map(|(name, value)| (name.to_owned(), value))
     .into()

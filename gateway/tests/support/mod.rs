@@ -23,7 +23,7 @@ mod child;
 pub mod durability;
 pub mod load;
 
-pub use child::{ChildNode, postgres_env};
+pub use child::{ChildNode, postgres_env, scylla_env};
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 pub const JWT_SECRET: &str = "test-jwt-secret-with-at-least-32-bytes!!";
