@@ -1,152 +1,38 @@
 //! PostgreSQL stopped under load is a node fault, not a tenant fault: sensors are refused (never
 //! acknowledged for what was not written), `/readyz` says not ready, no tenant is quarantined,
-//! and once PostgreSQL is back the node serves again with nothing acknowledged lost.
+//! and once PostgreSQL is back the node serves again with nothing acknowledged lost (the
+//! scenario is `support/outage.rs`).
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::json;
-
-use support::load::{LoadSensor, count_for, eventually};
-use support::{ADMIN_TOKEN, Api, ChildNode, postgres_env, temp_dir};
-use tally_protocol::{RoomId, SensorId, TenantId};
+use support::{outage, postgres_env};
 use tally_storage::testkit::PostgresServer;
-use tally_storage::{PostgresStore, TimeRange, testkit::ReadAll};
-
-/// The sensors of the test: (tenant, room), each with its one sensor `<room>-s`.
-const SENSORS: [(&str, &str); 3] = [("acme", "r1"), ("acme", "r2"), ("globex", "r1")];
-
-/// The value of a metric (summed over its labels), 0 if the node has not exported it yet.
-async fn metric(api: &Api, name: &str) -> f64 {
-    let (_, text) = api.get("/metrics", ADMIN_TOKEN).await;
-    let text = text.as_str().unwrap_or_default().to_owned();
-    text.lines()
-        .filter(|line| {
-            line.strip_prefix(name)
-                .is_some_and(|rest| rest.starts_with([' ', '{']))
-        })
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-async fn readyz(api: &Api) -> u16 {
-    api.get("/readyz", ADMIN_TOKEN).await.0
-}
-
-/// Every stored reading of a sensor's room, by seq (panics on a duplicate seq).
-async fn stored(store: &PostgresStore, tenant: &str, room: &str) -> BTreeMap<u64, u32> {
-    let (tenant, room) = (TenantId::new(tenant).unwrap(), RoomId::new(room).unwrap());
-    let all = TimeRange {
-        from: 0,
-        to: i64::MAX,
-    };
-    let mut by_seq = BTreeMap::new();
-    for (sensor, reading) in store.all_readings(&tenant, &room, all).await.unwrap() {
-        assert_eq!(sensor, SensorId::new(format!("{room}-s")).unwrap());
-        let twice = by_seq.insert(reading.seq, reading.count).is_some();
-        assert!(!twice, "seq {} stored twice", reading.seq);
-    }
-    by_seq
-}
+use tally_storage::{PostgresStore, SharedStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_under_load_is_a_node_fault_and_loses_nothing_acknowledged() {
     let server = Arc::new(PostgresServer::start().await.unwrap());
     let db = server.create_database().await;
     let mut env = postgres_env(&db);
-    // Give up retrying a write quickly, and escalate room failures at the first repeat: if a
-    // storage fault counted as a room's own failure, the tenants would be quarantined at once.
-    env.push(("TALLY_PERSISTER__RETRY_FOR".into(), "500ms".into()));
-    env.push(("TALLY_SUPERVISION__MAX_RESTARTS".into(), "1".into()));
     env.push((
         "TALLY_STORAGE__POSTGRES__CONNECT_TIMEOUT".into(),
         "1s".into(),
     ));
-    let (_dir, data) = temp_dir();
-    let node = ChildNode::start_with(&data, &env);
-    let api = Api::new(node.addr);
-    let mut keys = api.provision("acme", "hq", &["r1", "r2"]).await;
-    keys.extend(api.provision("globex", "hq", &["r1"]).await);
-    let http_sensor = api
-        .create(
-            "/v1/tenants/acme/offices/hq/rooms/r1/sensors",
-            json!({ "id": "http-s" }),
-        )
-        .await;
-    let http_key = http_sensor["key"].as_str().unwrap().to_owned();
-    let sensors: Vec<LoadSensor> = keys
-        .into_iter()
-        .map(|key| LoadSensor::spawn(node.addr, key))
-        .collect();
-    eventually("every sensor is acknowledged", async || {
-        sensors.iter().all(|s| s.acked() >= 50)
-    })
+    outage::store_outage_under_load(
+        env,
+        async || {
+            let stopping = server.clone();
+            tokio::task::spawn_blocking(move || stopping.stop_keeping_data())
+                .await
+                .unwrap();
+        },
+        async || server.restart().await.unwrap(),
+        async || {
+            let store: SharedStore = Arc::new(PostgresStore::connect(&db.config()).await.unwrap());
+            store
+        },
+    )
     .await;
-
-    // Stop PostgreSQL under load.
-    let stopping = server.clone();
-    tokio::task::spawn_blocking(move || stopping.stop_keeping_data())
-        .await
-        .unwrap();
-    eventually("/readyz says not ready", async || readyz(&api).await == 503).await;
-    let refused: Vec<u64> = sensors.iter().map(LoadSensor::refused).collect();
-    eventually("every sensor is refused again and again", async || {
-        sensors
-            .iter()
-            .zip(&refused)
-            .all(|(s, r)| s.refused() >= r + 3)
-    })
-    .await;
-    assert_eq!(
-        readyz(&api).await,
-        503,
-        "still not ready while PostgreSQL is down"
-    );
-    let batch = json!({ "items": [{ "seq": 1, "ts": support::now_ms(), "count": 1 }] });
-    let (status, body) = api.post("/v1/readings", &http_key, batch).await;
-    assert_eq!(
-        (status, &body["error"]["code"]),
-        (503, &json!("unavailable")),
-        "{body}"
-    );
-    assert_eq!(metric(&api, "tally_storage_healthy").await, 0.0);
-    assert_eq!(metric(&api, "tally_tenants_quarantined").await, 0.0);
-
-    // PostgreSQL is back: the node serves again, sensors reconnect and are acknowledged.
-    server.restart().await.unwrap();
-    eventually("/readyz says ready", async || readyz(&api).await == 200).await;
-    let before: Vec<u64> = sensors.iter().map(LoadSensor::acked).collect();
-    eventually("acks flow again for every sensor", async || {
-        sensors
-            .iter()
-            .zip(&before)
-            .all(|(s, b)| s.acked() >= b + 50)
-    })
-    .await;
-    for tenant in ["acme", "globex"] {
-        let (status, _) = api
-            .delete(&format!("/v1/tenants/{tenant}/quarantine"), ADMIN_TOKEN)
-            .await;
-        assert_eq!(status, 404, "tenant {tenant} was never quarantined");
-    }
-    let mut acked = Vec::new();
-    for sensor in sensors {
-        acked.push(sensor.stop().await);
-    }
-    node.kill9();
-
-    // Every reading ever acknowledged is in PostgreSQL, with its count.
-    let store = PostgresStore::connect(&db.config()).await.unwrap();
-    for ((tenant, room), acked) in SENSORS.into_iter().zip(acked) {
-        let stored = stored(&store, tenant, room).await;
-        for seq in 1..=acked {
-            assert_eq!(
-                stored.get(&seq).copied(),
-                Some(count_for(seq) as u32),
-                "{tenant}/{room}: acknowledged seq {seq} lost"
-            );
-        }
-    }
 }

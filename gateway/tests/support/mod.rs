@@ -22,6 +22,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 mod child;
 pub mod durability;
 pub mod load;
+pub mod outage;
 
 pub use child::{ChildNode, postgres_env, scylla_env};
 
