@@ -1,14 +1,15 @@
-//! `store-commit`: group-commit throughput of the embedded store and of PostgreSQL, measured in
-//! one run (a throwaway PostgreSQL started like the tests start theirs), reported with the ratio
-//! PostgreSQL / embedded. See `benches/README.md`.
+//! `store-commit`: group-commit throughput of the embedded store, of PostgreSQL and of the
+//! ScyllaDB backend, measured in one run (a throwaway PostgreSQL and a Cassandra 5.0 node started
+//! like the tests start theirs), reported with the ratios to the embedded store. See
+//! `benches/README.md`.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 use tally_benches::{CommitShape, group_commits};
-use tally_storage::testkit::PostgresServer;
-use tally_storage::{EmbeddedStore, PostgresStore, Store};
+use tally_storage::testkit::{CassandraNode, PostgresServer};
+use tally_storage::{EmbeddedStore, PostgresStore, ScyllaStore, Store};
 
 /// Times the persister's write pattern against both backends in turn.
 #[derive(Debug, Parser)]
@@ -22,7 +23,7 @@ struct Args {
     /// Readings per room per group commit.
     #[arg(long, default_value_t = 4)]
     readings_per_room: u32,
-    /// Rounds of embedded-then-PostgreSQL (each on a fresh tenant), to see the spread.
+    /// Rounds of embedded, PostgreSQL, ScyllaDB (each on a fresh tenant), to see the spread.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
 }
@@ -45,18 +46,28 @@ async fn main() -> anyhow::Result<()> {
         )?;
     let database = server.create_database().await;
     let postgres: Arc<dyn Store> = Arc::new(PostgresStore::connect(&database.config()).await?);
+    let node = CassandraNode::start()
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("starting a Cassandra node (storage/scripts/fetch-cassandra.sh fetches it)")?;
+    let scylla: Arc<dyn Store> =
+        Arc::new(ScyllaStore::connect(&node.config(&node.fresh_keyspace())).await?);
     println!("shape: {}", serde_json::to_string(&shape)?);
     for round in 0..args.rounds {
         let tenant = format!("bench-{round}");
         let e = group_commits(embedded.as_ref(), &tenant, shape).await?;
         let p = group_commits(postgres.as_ref(), &tenant, shape).await?;
+        let s = group_commits(scylla.as_ref(), &tenant, shape).await?;
         println!(
-            "round {round}: embedded {:.0} readings/s (commit p50 {:.2} ms), postgres {:.0} readings/s (commit p50 {:.2} ms), postgres/embedded {:.2}",
+            "round {round}: embedded {:.0} readings/s (commit p50 {:.2} ms), postgres {:.0} readings/s (commit p50 {:.2} ms), scylla/cassandra {:.0} readings/s (commit p50 {:.2} ms), postgres/embedded {:.2}, scylla/embedded {:.2}",
             e.readings_per_s,
             e.commit_ms.p50,
             p.readings_per_s,
             p.commit_ms.p50,
-            p.readings_per_s / e.readings_per_s
+            s.readings_per_s,
+            s.commit_ms.p50,
+            p.readings_per_s / e.readings_per_s,
+            s.readings_per_s / e.readings_per_s
         );
     }
     Ok(())

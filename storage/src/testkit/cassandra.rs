@@ -197,24 +197,9 @@ impl CassandraNode {
             .stderr(err)
             .spawn()
             .map_err(|e| format!("cannot start java: {e}"))?;
-        let pid = jvm.id().to_string();
+        let watchdog = host::watchdog("tally-cassandra-watchdog", "-KILL", jvm.id(), &self.dir)?;
         *self.jvm.lock().unwrap_or_else(|e| e.into_inner()) = Some(jvm);
-        let mut watchdog = Command::new("sh")
-            .args([
-                "-c",
-                "cat >/dev/null; kill -KILL \"$1\" 2>/dev/null; \
-                 while kill -0 \"$1\" 2>/dev/null; do sleep 0.1; done; rm -rf \"$2\"",
-                "tally-cassandra-watchdog",
-                &pid,
-            ])
-            .arg(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start the watchdog: {e}"))?;
-        let stdin = watchdog.stdin.take().ok_or("the watchdog has no stdin")?;
-        *self.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some((watchdog, stdin));
+        *self.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some(watchdog);
         Ok(())
     }
 

@@ -141,6 +141,34 @@ pub(super) fn command_as(program: &Path, run_as: Option<RunAs>) -> Command {
     }
 }
 
+/// A watchdog (`sh`) for the server process `pid`: when its stdin reaches end-of-file (the
+/// returned pipe dropped, or this process gone however it ended) it sends `signal` (`-INT`,
+/// `-KILL`), waits for the server to exit and removes `dir`.
+pub(super) fn watchdog(
+    name: &str,
+    signal: &str,
+    pid: u32,
+    dir: &Path,
+) -> Result<(std::process::Child, std::process::ChildStdin), String> {
+    let mut watchdog = Command::new("sh")
+        .args([
+            "-c",
+            "cat >/dev/null; kill \"$2\" \"$1\" 2>/dev/null; \
+             while kill -0 \"$1\" 2>/dev/null; do sleep 0.1; done; rm -rf \"$3\"",
+            name,
+            &pid.to_string(),
+            signal,
+        ])
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the watchdog: {e}"))?;
+    let stdin = watchdog.stdin.take().ok_or("the watchdog has no stdin")?;
+    Ok((watchdog, stdin))
+}
+
 /// Runs a command to completion; its output, or an error naming it with what it printed.
 pub(super) fn run(command: &mut Command) -> Result<Output, String> {
     let output = command

@@ -146,24 +146,9 @@ impl PostgresServer {
             .stderr(log_err)
             .spawn()
             .map_err(|e| format!("cannot start postgres: {e}"))?;
-        let pid = postmaster.id().to_string();
+        let watchdog = host::watchdog("tally-pg-watchdog", "-INT", postmaster.id(), &self.dir)?;
         *self.postmaster.lock().unwrap_or_else(|e| e.into_inner()) = Some(postmaster);
-        let mut watchdog = Command::new("sh")
-            .args([
-                "-c",
-                "cat >/dev/null; kill -INT \"$1\" 2>/dev/null; \
-                 while kill -0 \"$1\" 2>/dev/null; do sleep 0.1; done; rm -rf \"$2\"",
-                "tally-pg-watchdog",
-                &pid,
-            ])
-            .arg(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start the watchdog: {e}"))?;
-        let stdin = watchdog.stdin.take().ok_or("the watchdog has no stdin")?;
-        *self.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some((watchdog, stdin));
+        *self.watchdog.lock().unwrap_or_else(|e| e.into_inner()) = Some(watchdog);
         Ok(())
     }
 
