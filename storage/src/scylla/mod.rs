@@ -69,7 +69,9 @@ mod schema;
 mod statements;
 mod store_impl;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use scylla::client::execution_profile::ExecutionProfile;
@@ -110,6 +112,18 @@ impl ScyllaStore {
     /// [`StoreError::Backend`] for an invalid configuration or a refused schema change,
     /// [`StoreError::Unavailable`] if no node answers.
     pub async fn connect(config: &ScyllaConfig) -> Result<Self, StoreError> {
+        Self::connect_translated(config, HashMap::new()).await
+    }
+
+    /// As [`ScyllaStore::connect`], reaching each node the cluster announces at `translation`'s
+    /// address for it instead (nodes behind NAT, or a fault-injecting proxy in the tests).
+    ///
+    /// # Errors
+    /// As [`ScyllaStore::connect`].
+    pub async fn connect_translated(
+        config: &ScyllaConfig,
+        translation: HashMap<SocketAddr, SocketAddr>,
+    ) -> Result<Self, StoreError> {
         config.validate()?;
         let mut policy = DefaultPolicy::builder().token_aware(true);
         if let Some(dc) = &config.local_datacenter {
@@ -127,6 +141,9 @@ impl ScyllaStore {
             .known_nodes(&config.contact_points)
             .connection_timeout(config.connect_timeout)
             .default_execution_profile_handle(profile.into_handle());
+        if !translation.is_empty() {
+            builder = builder.address_translator(Arc::new(translation));
+        }
         if let (Some(user), Some(password)) = (&config.username, &config.password) {
             builder = builder.user(user, password);
         }
