@@ -207,13 +207,7 @@ impl CassandraNode {
     async fn wait_ready(&self) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP_DEADLINE;
         loop {
-            let exited = self
-                .jvm
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_mut()
-                .and_then(|child| child.try_wait().ok().flatten());
-            if let Some(status) = exited {
+            if let Some(status) = host::exit_status(&self.jvm) {
                 return Err(self.failure(&format!("java exited ({status})")));
             }
             // The native transport is the last thing a node starts: its port answers only once

@@ -169,6 +169,18 @@ pub(super) fn watchdog(
     Ok((watchdog, stdin))
 }
 
+/// How the server process in `child` exited, if it did (`None` while it runs, or if there is
+/// none).
+pub(super) fn exit_status(
+    child: &std::sync::Mutex<Option<std::process::Child>>,
+) -> Option<std::process::ExitStatus> {
+    child
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+        .and_then(|child| child.try_wait().ok().flatten())
+}
+
 /// Runs a command to completion; its output, or an error naming it with what it printed.
 pub(super) fn run(command: &mut Command) -> Result<Output, String> {
     let output = command

@@ -156,13 +156,7 @@ impl PostgresServer {
     async fn wait_ready(&self) -> Result<(), String> {
         let deadline = Instant::now() + STARTUP_DEADLINE;
         loop {
-            let exited = self
-                .postmaster
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_mut()
-                .and_then(|child| child.try_wait().ok().flatten());
-            if let Some(status) = exited {
+            if let Some(status) = host::exit_status(&self.postmaster) {
                 return Err(self.failure(&format!("postgres exited ({status})")));
             }
             match tokio_postgres::connect(&self.url(SUPERUSER, "postgres"), tokio_postgres::NoTls)
