@@ -64,4 +64,8 @@ impl Router for LocalRouter {
     async fn release_tenant(&self, tenant: &TenantId) -> Result<bool, ServiceError> {
         self.node.release(tenant).await
     }
+
+    async fn retire_tenant(&self, tenant: &TenantId) -> Result<(), ServiceError> {
+        self.node.retire_tenant(tenant).await
+    }
 }

@@ -2,9 +2,15 @@
 
 use std::sync::Arc;
 
-use tally_actors::{ActorSettings, NodeHandle, RestartPolicy, StorageHealth, WriteRetry};
-use tally_config::{PostgresSettings, PostgresTls, Settings, StorageBackend, redact_url};
-use tally_storage::{EmbeddedStore, PostgresConfig, PostgresStore, SharedStore, TlsMode};
+use tally_actors::{
+    ActorSettings, NodeHandle, RestartPolicy, RetentionSweeper, StorageHealth, WriteRetry,
+};
+use tally_config::{
+    PostgresSettings, PostgresTls, RetentionSettings, Settings, StorageBackend, redact_url,
+};
+use tally_storage::{
+    EmbeddedStore, PostgresConfig, PostgresStore, RetentionPolicy, SharedStore, TlsMode,
+};
 use tokio::task::JoinHandle;
 
 use crate::{LocalRouter, SharedRouter};
@@ -32,6 +38,7 @@ pub struct Node {
     store: SharedStore,
     actors: NodeHandle,
     router: SharedRouter,
+    sweeper: RetentionSweeper,
     exit: JoinHandle<()>,
 }
 
@@ -83,6 +90,17 @@ pub async fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
     }
 }
 
+/// The node's default retention policy, from `[retention]`.
+pub fn retention_defaults(settings: &RetentionSettings) -> RetentionPolicy {
+    RetentionPolicy {
+        readings: settings.readings,
+        minute: settings.minute,
+        fifteen_minutes: settings.fifteen_minutes,
+        hour: settings.hour,
+        day: settings.day,
+    }
+}
+
 /// The storage crate's configuration for `[storage.postgres]` (an unset URL becomes an empty
 /// one, which [`PostgresStore::connect`] rejects; validated settings always have one).
 pub fn postgres_config(settings: &PostgresSettings) -> PostgresConfig {
@@ -113,10 +131,17 @@ impl Node {
             .await
             .map_err(|err| NodeError::Actors(err.to_string()))?;
         let router: SharedRouter = Arc::new(LocalRouter::new(actors.clone(), store.clone()));
+        let sweeper = RetentionSweeper::start(
+            store.clone(),
+            retention_defaults(&settings.retention),
+            settings.retention.sweep_interval,
+            actors.storage_health().clone(),
+        );
         Ok(Self {
             store,
             actors,
             router,
+            sweeper,
             exit,
         })
     }
@@ -124,6 +149,11 @@ impl Node {
     /// The router over this node's offices and rooms.
     pub fn router(&self) -> SharedRouter {
         self.router.clone()
+    }
+
+    /// The node's retention sweeper (to run a sweep now).
+    pub fn retention_sweeper(&self) -> &RetentionSweeper {
+        &self.sweeper
     }
 
     /// The node's store.
@@ -162,6 +192,7 @@ impl Node {
     /// Stops every actor in order: rooms finish what they were sent, their writes become
     /// durable, then the persister and the supervisors stop.
     pub async fn shutdown(&self) {
+        self.sweeper.stop();
         self.actors.shutdown().await;
     }
 }
@@ -169,6 +200,14 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_defaults_are_the_storage_crate_defaults() {
+        assert_eq!(
+            retention_defaults(&RetentionSettings::default()),
+            RetentionPolicy::default()
+        );
+    }
 
     #[test]
     fn postgres_defaults_are_the_storage_crate_defaults() {
