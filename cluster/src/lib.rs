@@ -9,6 +9,7 @@
 mod handle;
 mod local;
 mod node;
+mod retired;
 mod router;
 
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
