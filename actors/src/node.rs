@@ -42,6 +42,16 @@ pub enum NodeMsg {
         /// The answer.
         reply: RpcReplyPort<bool>,
     },
+    /// Takes a tenant out of service on this node for good (its erasure): from now on it is
+    /// never activated again (requests answer `not_found`, as for a missing tenant), and its
+    /// actors stop, finishing what they were sent. Answers once they have stopped and their last
+    /// writes are durable, so that nothing of the tenant is written after its erasure begins.
+    RetireTenant {
+        /// The tenant.
+        tenant: TenantId,
+        /// Answered when its actors have stopped and their writes are durable.
+        reply: RpcReplyPort<()>,
+    },
     /// A tenant's start ended (sent by its start task).
     TenantStarted(Started<TenantId, TenantMsg>),
 }
@@ -71,6 +81,8 @@ pub(crate) struct NodeState {
     persister: ActorRef<PersisterMsg>,
     tenants: Children<TenantId, TenantMsg>,
     quarantined: BTreeSet<TenantId>,
+    /// Tenants taken out of service for their erasure: never activated again on this node.
+    retired: BTreeSet<TenantId>,
 }
 
 impl Actor for NodeSupervisor {
@@ -98,6 +110,7 @@ impl Actor for NodeSupervisor {
             args,
             persister,
             quarantined: BTreeSet::new(),
+            retired: BTreeSet::new(),
         })
     }
 
@@ -122,15 +135,24 @@ impl Actor for NodeSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             NodeMsg::GetTenant { tenant, reply } => {
-                if state.quarantined.contains(&tenant) {
+                if state.retired.contains(&tenant) {
+                    let _ = reply.send(Err(ServiceError::not_found("tenant", &tenant)));
+                } else if state.quarantined.contains(&tenant) {
                     let _ = reply.send(Err(ServiceError::TenantQuarantined(tenant.to_string())));
                 } else if state.tenants.request(&tenant, reply) {
                     state.start_tenant(&myself, tenant);
                 }
             }
             NodeMsg::TenantStarted(started) => {
-                let _ = state.tenants.started(started);
+                let retired = state.retired.contains(started.key());
+                if let Ok(actor) = state.tenants.started(started)
+                    && retired
+                {
+                    // Its start task finished just as the tenant was retired.
+                    actor.stop(Some("tenant erased".into()));
+                }
             }
+            NodeMsg::RetireTenant { tenant, reply } => state.retire_tenant(tenant, reply),
             NodeMsg::RoomCreated(room) => {
                 let tenant = room.tenant.clone();
                 state.tenants.send(&tenant, TenantMsg::RoomCreated(room));
@@ -177,6 +199,26 @@ impl Actor for NodeSupervisor {
 }
 
 impl NodeState {
+    /// Retires `tenant` (see [`NodeMsg::RetireTenant`]); the wait for its actors and their
+    /// writes runs in a task, so the node keeps serving the other tenants meanwhile.
+    fn retire_tenant(&mut self, tenant: TenantId, reply: RpcReplyPort<()>) {
+        if self.quarantined.remove(&tenant) {
+            metrics::gauge!(telemetry::TENANTS_QUARANTINED).decrement(1.0);
+        }
+        let running = self.tenants.retire(&tenant);
+        self.retired.insert(tenant.clone());
+        let persister = self.persister.clone();
+        let timeout = self.args.settings.call_timeout;
+        tokio::spawn(async move {
+            if let Some(actor) = running {
+                let _ = actor.drain_and_wait(Some(timeout)).await;
+            }
+            let _ = persister.call(PersisterMsg::Barrier, Some(timeout)).await;
+            tracing::info!(tenant = %tenant, "tenant retired for erasure: its actors stopped");
+            let _ = reply.send(());
+        });
+    }
+
     /// Activates a tenant off the node's message loop: its existence is read from the store and
     /// its supervisor spawned (linked to the node) in a task; requests meanwhile wait for it.
     fn start_tenant(&mut self, myself: &ActorRef<NodeMsg>, tenant: TenantId) {
@@ -332,6 +374,24 @@ impl NodeHandle {
         let answer = self
             .node
             .call(|reply| NodeMsg::Release { tenant, reply }, self.timeout())
+            .await;
+        flatten_call("node", answer.map(|a| a.map(Ok)))
+    }
+
+    /// Takes a tenant out of service on this node for its erasure (see
+    /// [`NodeMsg::RetireTenant`]); returns once its actors have stopped and their writes are
+    /// durable.
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the node supervisor is not running or did not answer
+    /// within the call timeout.
+    pub async fn retire_tenant(&self, tenant: &TenantId) -> Result<(), ServiceError> {
+        let tenant = tenant.clone();
+        // Draining the tenant and the persister's barrier each take up to the call timeout.
+        let timeout = Some(3 * self.settings.call_timeout);
+        let answer = self
+            .node
+            .call(|reply| NodeMsg::RetireTenant { tenant, reply }, timeout)
             .await;
         flatten_call("node", answer.map(|a| a.map(Ok)))
     }

@@ -53,6 +53,11 @@ impl<K, M> Started<K, M> {
     pub(crate) fn new(key: K, result: Result<ActorRef<M>, ServiceError>) -> Self {
         Self { key, result }
     }
+
+    /// The child this start is of.
+    pub(crate) fn key(&self) -> &K {
+        &self.key
+    }
 }
 
 /// How a known child ended.
@@ -256,6 +261,16 @@ where
         }
         metrics::counter!(telemetry::ACTOR_RESTARTS, "kind" => self.kind).increment(1);
         Ok(())
+    }
+
+    /// Takes `key` out of service: its start in flight, if any, is cancelled (its waiters get an
+    /// error), and the running child, if any, is returned for the caller to stop (its exit is
+    /// still recognised by [`Children::exited`]).
+    pub(crate) fn retire(&mut self, key: &K) -> Option<ActorRef<M>> {
+        if let Some(task) = self.starting.remove(key).and_then(|starting| starting.task) {
+            task.abort();
+        }
+        self.running.get(key).cloned()
     }
 
     /// Cancels starts in flight (their waiters get an error) and stops the running children in

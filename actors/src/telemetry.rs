@@ -33,3 +33,11 @@ pub const DISPLAY_FRAMES: &str = "tally_display_frames_total";
 pub const DISPLAY_SUBSCRIPTIONS: &str = "tally_display_subscriptions";
 /// Gauge: actors alive on this node (label `kind`: node, persister, tenant, office, room).
 pub const ACTORS_LIVE: &str = "tally_actors_live";
+/// Counter: retention sweeps run (label `outcome`: ok, error).
+pub const RETENTION_SWEEPS: &str = "tally_retention_sweeps_total";
+/// Counter: rows deleted by retention sweeps (label `kind`: readings, rollups).
+pub const RETENTION_DELETED: &str = "tally_retention_deleted_total";
+/// Counter: whole time partitions of raw readings dropped by retention sweeps (PostgreSQL).
+pub const RETENTION_PARTITIONS_DROPPED: &str = "tally_retention_partitions_dropped_total";
+/// Histogram: seconds one retention sweep took.
+pub const RETENTION_SWEEP_SECONDS: &str = "tally_retention_sweep_seconds";

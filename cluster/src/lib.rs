@@ -9,10 +9,13 @@
 mod handle;
 mod local;
 mod node;
+mod retired;
 mod router;
 
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
 pub use local::LocalRouter;
-pub use node::{Node, NodeError, actor_settings, open_store, postgres_config, scylla_config};
+pub use node::{
+    Node, NodeError, actor_settings, open_store, postgres_config, retention_defaults, scylla_config,
+};
 pub use router::{Router, SharedRouter};
-pub use tally_actors::{StorageHealth, StorageStatus};
+pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus};

@@ -7,6 +7,7 @@ use tally_actors::NodeHandle;
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
 use tally_storage::{Room, SharedStore};
 
+use crate::retired::RetiredTenants;
 use crate::{OfficeHandle, RoomHandle, Router};
 
 /// Routes everything to this node's actors.
@@ -14,12 +15,17 @@ use crate::{OfficeHandle, RoomHandle, Router};
 pub struct LocalRouter {
     node: NodeHandle,
     store: SharedStore,
+    retired: RetiredTenants,
 }
 
 impl LocalRouter {
     /// A router over this node's actors and store.
     pub fn new(node: NodeHandle, store: SharedStore) -> Self {
-        Self { node, store }
+        Self {
+            node,
+            store,
+            retired: RetiredTenants::default(),
+        }
     }
 }
 
@@ -49,6 +55,7 @@ impl Router for LocalRouter {
             tenant.clone(),
             room.clone(),
             self.store.clone(),
+            self.retired.clone(),
             self.node.settings().call_timeout,
         ))
     }
@@ -63,5 +70,11 @@ impl Router for LocalRouter {
 
     async fn release_tenant(&self, tenant: &TenantId) -> Result<bool, ServiceError> {
         self.node.release(tenant).await
+    }
+
+    async fn retire_tenant(&self, tenant: &TenantId) -> Result<(), ServiceError> {
+        // Open connections of the tenant close at once; then its actors stop.
+        self.retired.retire(tenant);
+        self.node.retire_tenant(tenant).await
     }
 }

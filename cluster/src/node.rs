@@ -2,13 +2,16 @@
 
 use std::sync::Arc;
 
-use tally_actors::{ActorSettings, NodeHandle, RestartPolicy, StorageHealth, WriteRetry};
+use tally_actors::{
+    ActorSettings, NodeHandle, RestartPolicy, RetentionSweeper, StorageHealth, WriteRetry,
+};
 use tally_config::{
-    PostgresSettings, PostgresTls, ScyllaSettings, Settings, StorageBackend, redact_url,
+    PostgresSettings, PostgresTls, RetentionSettings, ScyllaSettings, Settings, StorageBackend,
+    redact_url,
 };
 use tally_storage::{
-    EmbeddedStore, PostgresConfig, PostgresStore, ScyllaConfig, ScyllaConsistency, ScyllaStore,
-    SharedStore, TlsMode,
+    EmbeddedStore, PostgresConfig, PostgresStore, RetentionPolicy, ScyllaConfig, ScyllaConsistency,
+    ScyllaStore, SharedStore, TlsMode,
 };
 use tokio::task::JoinHandle;
 
@@ -37,6 +40,7 @@ pub struct Node {
     store: SharedStore,
     actors: NodeHandle,
     router: SharedRouter,
+    sweeper: RetentionSweeper,
     exit: JoinHandle<()>,
 }
 
@@ -145,6 +149,17 @@ fn tls_mode(tls: PostgresTls) -> TlsMode {
     }
 }
 
+/// The node's default retention policy, from `[retention]`.
+pub fn retention_defaults(settings: &RetentionSettings) -> RetentionPolicy {
+    RetentionPolicy {
+        readings: settings.readings,
+        minute: settings.minute,
+        fifteen_minutes: settings.fifteen_minutes,
+        hour: settings.hour,
+        day: settings.day,
+    }
+}
+
 /// The storage crate's configuration for `[storage.postgres]` (an unset URL becomes an empty
 /// one, which [`PostgresStore::connect`] rejects; validated settings always have one).
 pub fn postgres_config(settings: &PostgresSettings) -> PostgresConfig {
@@ -172,10 +187,17 @@ impl Node {
             .await
             .map_err(|err| NodeError::Actors(err.to_string()))?;
         let router: SharedRouter = Arc::new(LocalRouter::new(actors.clone(), store.clone()));
+        let sweeper = RetentionSweeper::start(
+            store.clone(),
+            retention_defaults(&settings.retention),
+            settings.retention.sweep_interval,
+            actors.storage_health().clone(),
+        );
         Ok(Self {
             store,
             actors,
             router,
+            sweeper,
             exit,
         })
     }
@@ -183,6 +205,11 @@ impl Node {
     /// The router over this node's offices and rooms.
     pub fn router(&self) -> SharedRouter {
         self.router.clone()
+    }
+
+    /// The node's retention sweeper (to run a sweep now).
+    pub fn retention_sweeper(&self) -> &RetentionSweeper {
+        &self.sweeper
     }
 
     /// The node's store.
@@ -221,6 +248,7 @@ impl Node {
     /// Stops every actor in order: rooms finish what they were sent, their writes become
     /// durable, then the persister and the supervisors stop.
     pub async fn shutdown(&self) {
+        self.sweeper.stop();
         self.actors.shutdown().await;
     }
 }
@@ -228,6 +256,14 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_defaults_are_the_storage_crate_defaults() {
+        assert_eq!(
+            retention_defaults(&RetentionSettings::default()),
+            RetentionPolicy::default()
+        );
+    }
 
     #[test]
     fn postgres_defaults_are_the_storage_crate_defaults() {

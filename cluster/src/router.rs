@@ -52,4 +52,13 @@ pub trait Router: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// [`ServiceError::Unavailable`] if the node could not be asked.
     async fn release_tenant(&self, tenant: &TenantId) -> Result<bool, ServiceError>;
+
+    /// Takes a tenant out of service everywhere for its erasure: it is never activated again
+    /// (requests answer [`ServiceError::NotFound`], as for a missing tenant), and its actors stop
+    /// once they have finished what they were sent. Returns when they have stopped and their
+    /// last writes are durable, so nothing of the tenant is written after that.
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the node could not be asked.
+    async fn retire_tenant(&self, tenant: &TenantId) -> Result<(), ServiceError>;
 }

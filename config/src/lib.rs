@@ -42,6 +42,7 @@ mod documented;
 mod error;
 mod load;
 mod reference;
+mod retention;
 mod settings;
 mod sources;
 mod storage;
@@ -50,6 +51,7 @@ mod values;
 
 pub use error::{ConfigError, FieldError};
 pub use reference::{json_schema, reference_markdown};
+pub use retention::RetentionSettings;
 pub use settings::{
     AuthSettings, DisplaySettings, HttpSettings, IngestSettings, LogFormat, LogSettings,
     NodeSettings, PersisterSettings, REDACTED, Settings, SupervisionSettings,
@@ -58,3 +60,4 @@ pub use storage::{
     PostgresSettings, PostgresTls, ScyllaConsistency, ScyllaSettings, StorageBackend,
     StorageSettings, redact_url,
 };
+pub use values::format_duration;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::documented::{Describe, settings_table};
+use crate::retention::RetentionSettings;
 use crate::storage::{StorageSettings, redact_url};
 use crate::values;
 
@@ -42,6 +43,8 @@ settings_table! {
         pub display: DisplaySettings,
         /// Restart intensity of supervised actors.
         pub supervision: SupervisionSettings,
+        /// Retention of readings and rollups, and erasure of tenants.
+        pub retention: RetentionSettings,
         /// Logging.
         pub log: LogSettings,
     }

@@ -32,6 +32,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         persister,
         display,
         supervision,
+        retention,
         log,
     } = settings;
 
@@ -161,6 +162,34 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
 
     check.at_least("supervision.max_restarts", supervision.max_restarts, 1);
     check.positive("supervision.restart_window", supervision.restart_window);
+
+    check.at_least("retention.sweep_interval", retention.sweep_interval, SECOND);
+    check.at_most(
+        "retention.sweep_interval",
+        retention.sweep_interval,
+        7 * DAY,
+        "7d",
+    );
+    for (field, keep) in [
+        ("retention.readings", retention.readings),
+        ("retention.minute", retention.minute),
+        ("retention.fifteen_minutes", retention.fifteen_minutes),
+        ("retention.hour", retention.hour),
+        ("retention.day", retention.day),
+    ] {
+        check.positive(field, keep);
+    }
+    check.at_least(
+        "retention.erasure_confirm_ttl",
+        retention.erasure_confirm_ttl,
+        10 * SECOND,
+    );
+    check.at_most(
+        "retention.erasure_confirm_ttl",
+        retention.erasure_confirm_ttl,
+        HOUR,
+        "1h",
+    );
 
     if log.filter.trim().is_empty() {
         check.fail(
@@ -446,7 +475,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 38] = [
+        let cases: [(Change, &str); 41] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -485,6 +514,9 @@ mod tests {
             (|s| s.display.queue_capacity = 1, "display.queue_capacity: must be >= 2, got 1"),
             (|s| s.supervision.max_restarts = 0, "supervision.max_restarts: must be >= 1, got 0"),
             (|s| s.supervision.restart_window = Duration::ZERO, "supervision.restart_window: must be > 0, got 0s"),
+            (|s| s.retention.sweep_interval = Duration::from_millis(999), "retention.sweep_interval: must be >= 1s"),
+            (|s| s.retention.readings = Duration::ZERO, "retention.readings: must be > 0, got 0s"),
+            (|s| s.retention.erasure_confirm_ttl = HOUR + SECOND, "retention.erasure_confirm_ttl: must be <= 1h"),
         ];
         for (change, expected) in cases {
             let errors = errors_after(change);

@@ -19,7 +19,7 @@ const UNITS: [(u128, &str); 6] = [
 ];
 
 /// Writes `duration` as a whole number of its largest exact unit, e.g. "90s" or "250ms".
-pub(crate) fn format_duration(duration: Duration) -> String {
+pub fn format_duration(duration: Duration) -> String {
     let nanos = duration.as_nanos();
     if nanos == 0 {
         return "0s".to_string();

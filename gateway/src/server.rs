@@ -9,6 +9,7 @@ use tally_storage::SharedStore;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::api::ErasureConfirmations;
 use crate::auth::{Authenticator, NodeSecrets};
 use crate::listener;
 use crate::routes::routes;
@@ -53,7 +54,10 @@ pub async fn start_with_store(
     let addr = listener.local_addr()?;
     let http_settings = settings.http.clone();
     let health = node.storage_health().clone();
-    let state = AppState::new(settings, store, node.router(), health, auth);
+    let erasure =
+        ErasureConfirmations::new(&secrets.jwt_secret, settings.retention.erasure_confirm_ttl);
+    let admin = (node.retention_sweeper().clone(), erasure);
+    let state = AppState::new(settings, store, node.router(), health, auth, admin);
     let (stop_http, stopped) = oneshot::channel();
     let app = routes(state);
     let http = tokio::spawn(async move {

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use tally_cluster::{SharedRouter, StorageHealth};
+use tally_cluster::{RetentionSweeper, SharedRouter, StorageHealth};
 use tally_config::Settings;
 use tally_protocol::Limits;
 use tally_storage::SharedStore;
 
+use crate::api::ErasureConfirmations;
 use crate::auth::Authenticator;
 use crate::ingest::NodeAdmission;
 
@@ -32,6 +33,10 @@ pub(crate) struct AppInner {
     pub(crate) admission: NodeAdmission,
     /// Whether the store takes writes: readings are refused and `/readyz` answers 503 while not.
     pub(crate) health: StorageHealth,
+    /// The node's retention sweeper (admin: sweep now).
+    pub(crate) sweeper: RetentionSweeper,
+    /// Mints and checks the confirmations of tenant erasures.
+    pub(crate) erasure: ErasureConfirmations,
 }
 
 impl std::ops::Deref for AppState {
@@ -55,6 +60,7 @@ impl AppState {
         router: SharedRouter,
         health: StorageHealth,
         auth: Authenticator,
+        admin: (RetentionSweeper, ErasureConfirmations),
     ) -> Self {
         let ingest = &settings.ingest;
         let limits = Limits {
@@ -73,6 +79,8 @@ impl AppState {
             limits,
             admission,
             health,
+            sweeper: admin.0,
+            erasure: admin.1,
         }))
     }
 }

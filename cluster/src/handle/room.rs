@@ -7,6 +7,8 @@ use tally_actors::{AckReceiver, RoomMsg, await_ack, send_readings};
 use tally_protocol::{Reading, RoomId, SensorId, ServiceError, TenantId, TimestampMs};
 use tally_storage::SharedStore;
 
+use crate::retired::RetiredTenants;
+
 /// Where a room's actor lives.
 #[derive(Debug, Clone)]
 enum RoomTarget {
@@ -25,6 +27,7 @@ pub struct RoomHandle {
     tenant: TenantId,
     room: RoomId,
     store: SharedStore,
+    retired: RetiredTenants,
     timeout: Duration,
 }
 
@@ -42,6 +45,7 @@ impl RoomHandle {
         tenant: TenantId,
         room: RoomId,
         store: SharedStore,
+        retired: RetiredTenants,
         timeout: Duration,
     ) -> Self {
         Self {
@@ -49,6 +53,7 @@ impl RoomHandle {
             tenant,
             room,
             store,
+            retired,
             timeout,
         }
     }
@@ -63,18 +68,26 @@ impl RoomHandle {
     /// that pipelines batches sends them in seq order before awaiting any ack.
     ///
     /// # Errors
-    /// [`ServiceError::Unavailable`] if the room is not running.
+    /// [`ServiceError::Unavailable`] if the room is not running, [`ServiceError::NotFound`]
+    /// once its tenant's erasure has begun.
     pub fn send(
         &self,
         sensor: SensorId,
         items: Vec<Reading>,
         received_at: TimestampMs,
     ) -> Result<PendingAck, ServiceError> {
+        self.retired.check(&self.tenant)?;
         let RoomTarget::Local(actor) = &self.target;
         Ok(PendingAck {
             answer: send_readings(actor, sensor, items, received_at)?,
             timeout: self.timeout,
         })
+    }
+
+    /// Resolves once the room's tenant is being erased ([`crate::Router::retire_tenant`]),
+    /// with the error (`not_found` for the tenant) to close the connection with; never before.
+    pub async fn retired(&self) -> ServiceError {
+        self.retired.retired(&self.tenant).await
     }
 
     /// The highest seq of `sensor` that is durable: a sensor resends what comes after it. Read

@@ -183,6 +183,9 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                     Err(err) => return conn.close(err.code(), &format!("{err}; reconnect")).await,
                 }
             }
+            err = room.retired() => {
+                return conn.close(err.code(), &format!("{err}: the tenant is being erased")).await;
+            }
             incoming = conn.recv(), if admitting.is_none() && window.is_open() => {
                 let bytes = match incoming {
                     Incoming::Data(bytes) => bytes,

@@ -40,15 +40,21 @@ pub fn now_ms() -> i64 {
 
 /// Settings for a test node in `data_dir` on a free port.
 pub fn test_settings(data_dir: &Path) -> Settings {
+    test_settings_with(data_dir, &[])
+}
+
+/// [`test_settings`] with more `TALLY_*` variables (e.g. [`postgres_env`]), which win.
+pub fn test_settings_with(data_dir: &Path, extra: &[(String, String)]) -> Settings {
     let env = [
         ("TALLY_NODE__DATA_DIR", data_dir.display().to_string()),
         ("TALLY_NODE__HTTP_ADDR", "127.0.0.1:0".to_owned()),
         ("TALLY_AUTH__ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("TALLY_AUTH__JWT_SECRET", JWT_SECRET.to_owned()),
         ("TALLY_DISPLAY__COALESCE_INTERVAL", "10ms".to_owned()),
-    ];
-    Settings::from_sources(None, env.into_iter().map(|(k, v)| (k.to_owned(), v)))
-        .expect("valid test settings")
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let env = env.into_iter().chain(extra.iter().cloned());
+    Settings::from_sources(None, env).expect("valid test settings")
 }
 
 /// An HTTP client for a node.
@@ -91,6 +97,11 @@ impl Api {
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.request(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.request(reqwest::Method::PUT, path, Some(token), Some(body))
             .await
     }
 

@@ -1,0 +1,149 @@
+//! Erasure of a tenant (GDPR) by the platform admin, in two steps, and its audit record:
+//!
+//! 1. `POST /v1/admin/tenants/{tenant}/erasure` with `{"requested_by": "…"}` answers a
+//!    confirmation token valid for `retention.erasure_confirm_ttl`; nothing happens yet.
+//! 2. `POST /v1/admin/tenants/{tenant}/erasure/confirm` with `{"confirmation": "…"}` erases:
+//!    the tenant is retired on the node (never activated again: its sensors and readers get
+//!    `not_found`, its actors stop after finishing what they were sent and their writes are
+//!    durable), then the store marks it erased, deletes every row of it and reads back that
+//!    nothing remains. The answer is the audit record.
+//!
+//! `GET /v1/admin/tenants/{tenant}/erasure` reads the audit record (who, when, what was
+//! deleted), which survives the erasure. A tenant that was never there is `not_found` at every
+//! step; a tenant whose erasure was asked before (finished, or cut short by a crash) can be
+//! erased again, which finishes the work and keeps the first request's audit data.
+
+mod confirmation;
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tally_protocol::{ErrorCode, TenantId, now_ms};
+use tally_storage::ErasureReport;
+
+pub(crate) use confirmation::ErasureConfirmations;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::state::AppState;
+
+/// Longest `requested_by`.
+const MAX_REQUESTED_BY: usize = 200;
+
+/// Erasure routes (admin token only).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/admin/tenants/{tenant}/erasure",
+            post(request_erasure).get(audit_record),
+        )
+        .route(
+            "/v1/admin/tenants/{tenant}/erasure/confirm",
+            post(confirm_erasure),
+        )
+}
+
+/// Body of `POST /v1/admin/tenants/{tenant}/erasure`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ErasureRequest {
+    /// Who asks (an operator's name or ticket), recorded in the audit record.
+    requested_by: String,
+}
+
+/// The answer to an erasure request: what confirms it, until when.
+#[derive(Debug, Serialize)]
+pub(crate) struct PendingErasure {
+    tenant: TenantId,
+    /// The token to send to the confirm route.
+    confirmation: String,
+    /// Expiry of the confirmation, milliseconds since the epoch.
+    expires_at: u64,
+    /// Where to send it.
+    confirm_with: String,
+}
+
+/// Body of `POST /v1/admin/tenants/{tenant}/erasure/confirm`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ErasureConfirmation {
+    confirmation: String,
+}
+
+/// `not_found` unless the tenant exists or its erasure was asked before (then it is resumed).
+async fn erasable(state: &AppState, tenant: &TenantId) -> Result<(), ApiError> {
+    if state.store.tenant(tenant).await?.is_some() || state.store.erasure(tenant).await?.is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("tenant", tenant))
+    }
+}
+
+async fn request_erasure(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiJson(body): ApiJson<ErasureRequest>,
+) -> Result<Json<PendingErasure>, ApiError> {
+    principal.require_superadmin()?;
+    let requested_by = body.requested_by.trim();
+    let chars = requested_by.chars().count();
+    if chars == 0 || chars > MAX_REQUESTED_BY {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("requested_by must be 1 to {MAX_REQUESTED_BY} characters, got {chars}"),
+        ));
+    }
+    erasable(&state, &tenant).await?;
+    let (confirmation, expires_at) = state.erasure.mint(&tenant, requested_by)?;
+    tracing::warn!(tenant = %tenant, requested_by, "erasure of a tenant requested; awaiting confirmation");
+    Ok(Json(PendingErasure {
+        confirm_with: format!("POST /v1/admin/tenants/{tenant}/erasure/confirm"),
+        tenant,
+        confirmation,
+        expires_at,
+    }))
+}
+
+async fn confirm_erasure(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiJson(body): ApiJson<ErasureConfirmation>,
+) -> Result<Json<ErasureReport>, ApiError> {
+    principal.require_superadmin()?;
+    let claims = state.erasure.verify(&body.confirmation, &tenant)?;
+    erasable(&state, &tenant).await?;
+    // Nothing of the tenant is accepted from here on, and nothing of it is written after the
+    // store marks it erased (a write of an erased tenant would fail its whole group commit).
+    state.router.retire_tenant(&tenant).await?;
+    let report = state
+        .store
+        .erase_tenant(&tenant, &claims.requested_by, now_ms())
+        .await?;
+    tracing::warn!(
+        tenant = %tenant,
+        requested_by = %report.requested_by,
+        readings = report.deleted.readings,
+        rollups = report.deleted.rollups,
+        room_states = report.deleted.room_states,
+        registry = report.deleted.registry,
+        "tenant erased and verified empty"
+    );
+    Ok(Json(report))
+}
+
+async fn audit_record(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+) -> Result<Json<ErasureReport>, ApiError> {
+    principal.require_superadmin()?;
+    state
+        .store
+        .erasure(&tenant)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("erasure of tenant", &tenant))
+}

@@ -1,0 +1,146 @@
+//! Retention of a tenant's readings and rollups, and retention sweeps:
+//!
+//! - `GET /v1/tenants/{tenant}/retention` (the tenant's admin, or the admin token): the policy
+//!   in force, the tenant's own override (or `null`) and the node's defaults
+//!   (`[retention]`).
+//! - `PUT /v1/tenants/{tenant}/retention` with every duration (`readings`, `minute`,
+//!   `fifteen_minutes`, `hour`, `day`, as "30days", "12h", …): sets the tenant's override.
+//! - `DELETE /v1/tenants/{tenant}/retention`: back to the node's defaults.
+//! - `POST /v1/admin/retention/sweep` (admin token): runs one sweep now and answers what it
+//!   deleted; sweeps also run every `retention.sweep_interval`.
+//!
+//! Another tenant's retention answers `not_found`, exactly like a missing tenant's.
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use tally_config::format_duration;
+use tally_protocol::{ErrorCode, TenantId};
+use tally_storage::{RetentionPolicy, RetentionReport};
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::state::AppState;
+
+/// Retention routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/tenants/{tenant}/retention",
+            get(get_retention)
+                .put(put_retention)
+                .delete(clear_retention),
+        )
+        .route("/v1/admin/retention/sweep", post(sweep_now))
+}
+
+/// A tenant's retention as the API shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct RetentionView {
+    tenant: TenantId,
+    /// What the sweeps apply to the tenant: its override, else the defaults.
+    effective: PolicyView,
+    /// The tenant's own policy, if it has one.
+    #[serde(rename = "override")]
+    own: Option<PolicyView>,
+    /// The node's defaults (`[retention]`).
+    defaults: PolicyView,
+}
+
+/// A [`RetentionPolicy`] with each duration in its largest exact unit ("720h", "90m"), as the
+/// configuration reference writes durations; PUT accepts any humantime text.
+#[derive(Debug, Serialize)]
+pub(crate) struct PolicyView {
+    readings: String,
+    minute: String,
+    fifteen_minutes: String,
+    hour: String,
+    day: String,
+}
+
+impl From<RetentionPolicy> for PolicyView {
+    fn from(policy: RetentionPolicy) -> Self {
+        Self {
+            readings: format_duration(policy.readings),
+            minute: format_duration(policy.minute),
+            fifteen_minutes: format_duration(policy.fifteen_minutes),
+            hour: format_duration(policy.hour),
+            day: format_duration(policy.day),
+        }
+    }
+}
+
+/// The view of `tenant`'s retention after checking the caller may manage it and it exists.
+async fn view(
+    state: &AppState,
+    principal: &Principal,
+    tenant: TenantId,
+) -> Result<RetentionView, ApiError> {
+    principal.require_admin(&tenant)?;
+    if state.store.tenant(&tenant).await?.is_none() {
+        return Err(ApiError::not_found("tenant", &tenant));
+    }
+    let own = state.store.retention(&tenant).await?;
+    let defaults = tally_cluster::retention_defaults(&state.settings.retention);
+    Ok(RetentionView {
+        tenant,
+        effective: own.unwrap_or(defaults).into(),
+        own: own.map(PolicyView::from),
+        defaults: defaults.into(),
+    })
+}
+
+async fn get_retention(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+) -> Result<Json<RetentionView>, ApiError> {
+    view(&state, &principal, tenant).await.map(Json)
+}
+
+async fn put_retention(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+    ApiJson(policy): ApiJson<RetentionPolicy>,
+) -> Result<Json<RetentionView>, ApiError> {
+    principal.require_admin(&tenant)?;
+    let zero = [
+        ("readings", policy.readings),
+        ("minute", policy.minute),
+        ("fifteen_minutes", policy.fifteen_minutes),
+        ("hour", policy.hour),
+        ("day", policy.day),
+    ]
+    .into_iter()
+    .find(|(_, keep)| keep.is_zero());
+    if let Some((field, _)) = zero {
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("{field} must be more than 0"),
+        ));
+    }
+    state.store.set_retention(&tenant, Some(&policy)).await?;
+    tracing::info!(tenant = %tenant, ?policy, "tenant retention set");
+    view(&state, &principal, tenant).await.map(Json)
+}
+
+async fn clear_retention(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<TenantId>,
+) -> Result<Json<RetentionView>, ApiError> {
+    principal.require_admin(&tenant)?;
+    state.store.set_retention(&tenant, None).await?;
+    tracing::info!(tenant = %tenant, "tenant retention back to the defaults");
+    view(&state, &principal, tenant).await.map(Json)
+}
+
+async fn sweep_now(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<RetentionReport>, ApiError> {
+    principal.require_superadmin()?;
+    Ok(Json(state.sweeper.sweep_now().await?))
+}
