@@ -188,7 +188,10 @@ pub(crate) fn check(check: &mut Checker, cluster: &ClusterSettings, storage: &St
         cluster.heartbeat_ttl,
         2 * cluster.heartbeat_interval,
     );
-    check.positive("cluster.view_refresh_interval", cluster.view_refresh_interval);
+    check.positive(
+        "cluster.view_refresh_interval",
+        cluster.view_refresh_interval,
+    );
     check.positive("cluster.lease_renew_interval", cluster.lease_renew_interval);
     check.at_least(
         "cluster.lease_ttl",
@@ -294,7 +297,10 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("s3cret") && !debug.contains("cookie-0123456789"));
         let redacted = settings.redacted();
-        assert_eq!(redacted.redis_url.as_deref(), Some("redis://:<redacted>@r:6379"));
+        assert_eq!(
+            redacted.redis_url.as_deref(),
+            Some("redis://:<redacted>@r:6379")
+        );
         assert_eq!(redacted.cookie.as_deref(), Some(REDACTED));
     }
 }

@@ -265,7 +265,13 @@ impl Checker {
     }
 
     /// `max_label` names the bound when it is not a literal, e.g. `ingest.inflight_window (1024)`.
-    pub(crate) fn at_most<T: Shown>(&mut self, field: &'static str, value: T, max: T, max_label: &str) {
+    pub(crate) fn at_most<T: Shown>(
+        &mut self,
+        field: &'static str,
+        value: T,
+        max: T,
+        max_label: &str,
+    ) {
         if value > max {
             self.fail(
                 field,

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-for install in storage/scripts/install-postgres.sh gateway/scripts/install-chromium.sh; do
+for install in storage/scripts/install-postgres.sh cluster/scripts/install-redis.sh \
+    gateway/scripts/install-chromium.sh; do
     if [ -f "$install" ]; then
         bash "$install"
     fi
