@@ -90,6 +90,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
         #[test]
         fn the_owner_depends_only_on_the_members_not_on_their_order(ids in ids()) {
             let offices = offices(50);
@@ -108,7 +110,7 @@ mod tests {
             prop_assume!(!ids.contains(&newcomer));
             let offices = offices(200);
             let before = owners(&view_of(&ids), &offices);
-            let mut grown = ids.clone();
+            let mut grown = ids;
             grown.insert(newcomer.clone());
             let after = owners(&view_of(&grown), &offices);
             for (old, new) in before.iter().zip(&after) {
@@ -123,9 +125,9 @@ mod tests {
             let leaver = pick.get(&ids.iter().cloned().collect::<Vec<_>>()).clone();
             let full = view_of(&ids);
             let before = owners(&full, &offices);
-            let mut left = ids.clone();
+            let mut left = ids;
             left.remove(&leaver);
-            let mut draining = full.clone();
+            let mut draining = full;
             draining.members.get_mut(&leaver).unwrap().state = MemberState::Draining;
             for after in [owners(&view_of(&left), &offices), owners(&draining, &offices)] {
                 for (old, new) in before.iter().zip(&after) {
