@@ -6,6 +6,8 @@
 //! (a long pause, `kill -STOP`) past the lease's TTL still believes it holds it when it resumes,
 //! while another node has taken it. tally therefore activates an office in two steps:
 //!
+//! ([`claim_office`] does both.)
+//!
 //! 1. take the lease ([`LeaseManager::try_acquire`]), which only one node can hold at a time;
 //! 2. then take the office's fencing token from the store ([`tally_storage::Store::acquire_office`]),
 //!    which raises the office's token by one and returns it. Every write of the office carries
@@ -27,6 +29,7 @@
 //! ([`LeaseLost::Expired`]); a renewal that finds the key gone or someone else's reports
 //! [`LeaseLost::NotHeld`] at once.
 
+mod claim;
 mod renewal;
 
 use std::sync::LazyLock;
@@ -38,6 +41,7 @@ use tally_protocol::{OfficeId, TenantId};
 use tokio::time::Instant;
 use tracing::{debug, info};
 
+pub use claim::{ClaimError, OfficeClaim, claim_office};
 pub use renewal::{HeldLease, LeaseLost};
 
 use crate::coordination::telemetry;
