@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs `redis-server`, which tally's cluster tests start themselves (cluster/src/testkit) on
 # free loopback ports, from Debian's packages. Idempotent: does nothing when it is there already.
-# Never leaves a server running: the tests need only the binary, not the service Debian's
-# package would start on the standard port.
+# Leaves no server running: the tests need only the binary, not the service Debian's package
+# starts on the standard port.
 #
 # Usage (as root, or through sudo): cluster/scripts/install-redis.sh
 set -euo pipefail
@@ -21,27 +21,17 @@ if ! command -v apt-get >/dev/null; then
     exit 1
 fi
 
-# Keep Debian's maintainer scripts from starting the service: invoke-rc.d asks policy-rc.d, and
-# exit code 101 means "action not allowed". Restored on exit.
-policy=/usr/sbin/policy-rc.d
-saved_policy=""
-if [[ -e $policy ]]; then
-    saved_policy=$(mktemp)
-    cp -p "$policy" "$saved_policy"
-fi
-restore_policy() {
-    if [[ -n $saved_policy ]]; then
-        mv -f "$saved_policy" "$policy"
-    else
-        rm -f "$policy"
-    fi
-}
-trap restore_policy EXIT
-printf '#!/bin/sh\nexit 101\n' >"$policy"
-chmod 755 "$policy"
-
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends redis-server
+
+# Debian's package may have started its service on the standard port: stop it and keep it from
+# starting at boot. The tests start their own servers on free ports and never use it.
+if command -v service >/dev/null; then
+    service redis-server stop >/dev/null 2>&1 || true
+fi
+if command -v update-rc.d >/dev/null; then
+    update-rc.d redis-server disable >/dev/null 2>&1 || true
+fi
 
 command -v redis-server

@@ -17,7 +17,7 @@ mod router;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use coordination::{CoordinationConfig, CoordinationError, telemetry};
+pub use coordination::{CoordinationConfig, CoordinationError, RedisUrl, telemetry};
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
 pub use local::LocalRouter;
 pub use node::{Node, NodeError, actor_settings, open_store, postgres_config};

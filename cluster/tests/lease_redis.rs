@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use tally_cluster::lease::{LeaseLost, LeaseManager, Renewal};
-use tally_cluster::testkit::{AWAIT_LIMIT, RedisServer, fast_config};
+use tally_cluster::lease::{HeldLease, LeaseLost, LeaseManager, Renewal};
+use tally_cluster::testkit::{AWAIT_LIMIT, RedisServer, await_lost, fast_config};
 use tally_protocol::{OfficeId, TenantId};
 use tokio::time::Instant;
 
@@ -39,6 +39,18 @@ async fn acquire_eventually(
         // Expiry in Redis has no event to await; retry like a node would.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Takes the lease of `target` for `leases`, renewed in the background.
+async fn hold_in_background(leases: &LeaseManager, target: &(TenantId, OfficeId)) -> HeldLease {
+    let lease = leases.try_acquire(&target.0, &target.1).await.unwrap();
+    lease.expect("the lease is free").keep_renewed()
+}
+
+/// Asserts that Redis holds the lease of `target` for `leases`.
+async fn assert_held_by(leases: &LeaseManager, target: &(TenantId, OfficeId)) {
+    let holder = leases.current_holder(&target.0, &target.1).await.unwrap();
+    assert_eq!(holder.as_deref(), Some(leases.holder()));
 }
 
 #[tokio::test]
@@ -80,25 +92,13 @@ async fn the_loser_gets_the_lease_only_after_the_holder_stops_renewing_and_it_ex
         Instant::now() >= valid_until,
         "taken before the holder's deadline"
     );
-    assert_eq!(
-        b.current_holder(&target.0, &target.1)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(b.holder())
-    );
+    assert_held_by(&b, &target).await;
 
     // a resumes: its renewal fails and reports the lease lost; b's lease is untouched.
     assert_eq!(held.renew().await, Renewal::Lost(LeaseLost::NotHeld));
     // Releasing by a non-holder does nothing.
     assert!(!held.release().await.unwrap());
-    assert_eq!(
-        b.current_holder(&target.0, &target.1)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(b.holder())
-    );
+    assert_held_by(&b, &target).await;
     // The holder's release frees it at once.
     assert!(taken.release().await.unwrap());
     assert!(a.try_acquire(&target.0, &target.1).await.unwrap().is_some());
@@ -110,12 +110,7 @@ async fn a_lease_renewed_in_the_background_outlives_its_ttl_and_is_released_on_r
     let config = fast_config(&server, "lease");
     let (a, b) = contenders(&server);
     let target = office(2);
-    let held = a
-        .try_acquire(&target.0, &target.1)
-        .await
-        .unwrap()
-        .unwrap()
-        .keep_renewed();
+    let held = hold_in_background(&a, &target).await;
     // Over three TTLs, b never gets it.
     let until = Instant::now() + 3 * config.lease_ttl;
     while Instant::now() < until {
@@ -132,13 +127,7 @@ async fn a_lease_taken_away_in_redis_is_reported_lost() {
     let server = RedisServer::start().await.unwrap();
     let (a, b) = contenders(&server);
     let target = office(3);
-    let held = a
-        .try_acquire(&target.0, &target.1)
-        .await
-        .unwrap()
-        .unwrap()
-        .keep_renewed();
-    let mut lost = held.lost();
+    let held = hold_in_background(&a, &target).await;
     // An operator (or a Redis failover) deletes the key; b takes the office.
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -148,18 +137,7 @@ async fn a_lease_taken_away_in_redis_is_reported_lost() {
         .await
         .unwrap();
     assert!(b.try_acquire(&target.0, &target.1).await.unwrap().is_some());
-    let reason = tokio::time::timeout(AWAIT_LIMIT, lost.wait_for(Option::is_some))
-        .await
-        .expect("loss never reported")
-        .unwrap()
-        .unwrap();
-    assert_eq!(reason, LeaseLost::NotHeld);
+    assert_eq!(await_lost(&held).await, LeaseLost::NotHeld);
     assert!(!held.release().await.unwrap());
-    assert_eq!(
-        b.current_holder(&target.0, &target.1)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(b.holder())
-    );
+    assert_held_by(&b, &target).await;
 }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use tally_cluster::lease::{LeaseLost, LeaseManager, Renewal};
 use tally_cluster::membership::{ClusterView, MemberState, Membership, cluster_status};
-use tally_cluster::testkit::{AWAIT_LIMIT, RedisServer, await_view, fast_config, member};
+use tally_cluster::testkit::{
+    AWAIT_LIMIT, RedisServer, await_lost, await_view, fast_config, member,
+};
 use tally_protocol::{OfficeId, TenantId};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -105,7 +107,6 @@ async fn a_held_lease_stays_held_until_its_local_deadline_while_redis_is_down() 
         .unwrap()
         .unwrap()
         .keep_renewed();
-    let mut lost = background.lost();
 
     server.kill();
     let renewal = by_hand.renew().await;
@@ -122,10 +123,5 @@ async fn a_held_lease_stays_held_until_its_local_deadline_while_redis_is_down() 
 
     tokio::time::sleep_until(by_hand.valid_until()).await;
     assert_eq!(by_hand.renew().await, Renewal::Lost(LeaseLost::Expired));
-    let reason = tokio::time::timeout(AWAIT_LIMIT, lost.wait_for(Option::is_some))
-        .await
-        .expect("loss never reported")
-        .unwrap()
-        .unwrap();
-    assert_eq!(reason, LeaseLost::Expired);
+    assert_eq!(await_lost(&background).await, LeaseLost::Expired);
 }

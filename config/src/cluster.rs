@@ -278,13 +278,7 @@ mod tests {
             (|s| s.cluster.lease_ttl = Duration::from_millis(1999), "cluster.lease_ttl: must be >= 2s, got 1999ms"),
             (|s| s.cluster.redis_timeout = Duration::from_secs(3), "cluster.redis_timeout: must be < cluster.heartbeat_ttl (3s), got 3s"),
         ];
-        for (change, expected) in cases {
-            let errors = errors_after(change);
-            assert!(
-                errors.len() == 1 && errors[0].starts_with(expected),
-                "expected {expected:?}, got {errors:?}"
-            );
-        }
+        crate::validate::assert_each_fails_alone(&cases, errors_after);
     }
 
     #[test]

@@ -325,6 +325,26 @@ impl Checker {
     }
 }
 
+/// A change of valid settings, and the start of the one message it must produce.
+#[cfg(test)]
+pub(crate) type RejectedChange = (fn(&mut Settings), &'static str);
+
+/// Asserts that each change of `cases`, validated by `errors_after`, fails with exactly one
+/// message, starting with the expected one.
+#[cfg(test)]
+pub(crate) fn assert_each_fails_alone(
+    cases: &[RejectedChange],
+    errors_after: impl Fn(fn(&mut Settings)) -> Vec<String>,
+) {
+    for (change, expected) in cases {
+        let errors = errors_after(*change);
+        assert!(
+            errors.len() == 1 && errors[0].starts_with(expected),
+            "expected {expected:?}, got {errors:?}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -414,13 +434,7 @@ mod tests {
             (|s| s.supervision.max_restarts = 0, "supervision.max_restarts: must be >= 1, got 0"),
             (|s| s.supervision.restart_window = Duration::ZERO, "supervision.restart_window: must be > 0, got 0s"),
         ];
-        for (change, expected) in cases {
-            let errors = errors_after(change);
-            assert!(
-                errors.len() == 1 && errors[0].starts_with(expected),
-                "expected {expected:?}, got {errors:?}"
-            );
-        }
+        assert_each_fails_alone(&cases, errors_after);
     }
 
     #[test]

@@ -15,10 +15,10 @@ pub(crate) use keys::Keys;
 
 /// How a node reaches Redis and the timings of heartbeats and leases: the Redis part of
 /// `[cluster]`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct CoordinationConfig {
     /// `redis://…` URL of the Redis holding membership and leases.
-    pub redis_url: String,
+    pub redis_url: RedisUrl,
     /// Prefix of every key and channel (clusters can share one Redis).
     pub key_prefix: String,
     /// How often a member renews its heartbeat key.
@@ -39,7 +39,7 @@ impl CoordinationConfig {
     /// The Redis part of `[cluster]`, or `None` when the cluster is disabled or has no Redis URL
     /// (validated settings of an enabled cluster always have one).
     pub fn from_settings(settings: &ClusterSettings) -> Option<CoordinationConfig> {
-        let redis_url = settings.redis_url.clone().filter(|_| settings.enabled)?;
+        let redis_url = RedisUrl(settings.redis_url.clone().filter(|_| settings.enabled)?);
         Some(CoordinationConfig {
             redis_url,
             key_prefix: settings.key_prefix.clone(),
@@ -58,7 +58,7 @@ impl CoordinationConfig {
     /// # Errors
     /// [`CoordinationError::Redis`] if the URL is not a Redis URL.
     pub fn connect(&self) -> Result<ConnectionManager, CoordinationError> {
-        let client = redis::Client::open(self.redis_url.as_str())?;
+        let client = redis::Client::open(self.redis_url.0.as_str())?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.redis_timeout))
             .set_response_timeout(Some(self.redis_timeout))
@@ -69,7 +69,7 @@ impl CoordinationConfig {
 
     /// A client for connections that the manager does not cover (the pub/sub subscription).
     pub(crate) fn client(&self) -> Result<redis::Client, CoordinationError> {
-        Ok(redis::Client::open(self.redis_url.as_str())?)
+        Ok(redis::Client::open(self.redis_url.0.as_str())?)
     }
 
     /// The key layout of this cluster.
@@ -78,24 +78,19 @@ impl CoordinationConfig {
     }
 }
 
-impl std::fmt::Debug for CoordinationConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CoordinationConfig")
-            .field("redis_url", &redact_url(&self.redis_url))
-            .field("key_prefix", &self.key_prefix)
-            .field("heartbeat_interval", &self.heartbeat_interval)
-            .field("heartbeat_ttl", &self.heartbeat_ttl)
-            .field("view_refresh_interval", &self.view_refresh_interval)
-            .field("lease_ttl", &self.lease_ttl)
-            .field("lease_renew_interval", &self.lease_renew_interval)
-            .field("redis_timeout", &self.redis_timeout)
-            .finish()
-    }
-}
-
 /// A duration in whole milliseconds, at least 1 (Redis refuses a TTL of 0).
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
         .max(1)
+}
+
+/// A Redis URL, which may hold a password: `Debug` shows it redacted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisUrl(pub String);
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
 }

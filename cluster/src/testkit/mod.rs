@@ -10,6 +10,7 @@ pub use redis_server::RedisServer;
 use tokio::sync::watch;
 
 use crate::coordination::CoordinationConfig;
+use crate::lease::{HeldLease, LeaseLost};
 use crate::membership::{ClusterView, Member, MemberState, PROTOCOL_VERSION};
 
 /// Longest a test waits for the cluster to reach a state it awaits: a guard against hanging,
@@ -20,7 +21,7 @@ pub const AWAIT_LIMIT: Duration = Duration::from_secs(20);
 /// leases of 1 s renewed every 200 ms, keys under `prefix`.
 pub fn fast_config(server: &RedisServer, prefix: &str) -> CoordinationConfig {
     CoordinationConfig {
-        redis_url: server.url(),
+        redis_url: crate::RedisUrl(server.url()),
         key_prefix: prefix.to_string(),
         heartbeat_interval: Duration::from_millis(100),
         heartbeat_ttl: Duration::from_secs(1),
@@ -71,4 +72,17 @@ pub fn states(view: &ClusterView) -> Vec<(String, MemberState)> {
         .values()
         .map(|member| (member.id.clone(), member.state))
         .collect()
+}
+
+/// Waits until `lease` is reported lost and returns why.
+///
+/// # Panics
+/// If it is not within [`AWAIT_LIMIT`].
+pub async fn await_lost(lease: &HeldLease) -> LeaseLost {
+    let mut lost = lease.lost();
+    let reason = tokio::time::timeout(AWAIT_LIMIT, lost.wait_for(Option::is_some))
+        .await
+        .expect("the lease was never reported lost")
+        .expect("the renewal task stopped without reporting");
+    reason.expect("wait_for returned a held lease")
 }
