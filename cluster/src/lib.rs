@@ -6,12 +6,19 @@
 //! hashing over the active members in Redis, fenced leases, forwarding through ractor_cluster)
 //! will implement the same trait and add remote targets behind the same handles.
 
+mod coordination;
 mod handle;
+pub mod lease;
 mod local;
+pub mod membership;
 mod node;
+pub mod placement;
 mod retired;
 mod router;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
+pub use coordination::{CoordinationConfig, CoordinationError, RedisUrl, telemetry};
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
 pub use local::LocalRouter;
 pub use node::{

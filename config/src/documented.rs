@@ -157,6 +157,12 @@ impl Describe for u32 {
     }
 }
 
+impl Describe for bool {
+    fn schema() -> Value {
+        json!({ "type": "boolean" })
+    }
+}
+
 impl Describe for Duration {
     fn schema() -> Value {
         json!({ "type": "string", "$comment": "a duration such as 50ms, 10s, 24h or 1h 30m" })

@@ -38,6 +38,7 @@
 //! Then regenerate `config/README-reference.md` and paste it into the root README, as the
 //! failing test says. Secrets also go into `Settings::to_toml_redacted` and a hand-written `Debug`.
 
+mod cluster;
 mod documented;
 mod error;
 mod load;
@@ -49,6 +50,7 @@ mod storage;
 mod validate;
 mod values;
 
+pub use cluster::ClusterSettings;
 pub use error::{ConfigError, FieldError};
 pub use reference::{json_schema, reference_markdown};
 pub use retention::RetentionSettings;

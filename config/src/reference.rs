@@ -155,6 +155,11 @@ mod tests {
             "auth.admin_token",
             "auth.jwt_secret",
             "auth.metrics_token",
+            "cluster.redis_url",
+            "cluster.advertise_addr",
+            "cluster.http_advertise_addr",
+            "cluster.cookie",
+            "cluster.cookie_file",
         ];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::cluster::ClusterSettings;
 use crate::documented::{Describe, settings_table};
 use crate::retention::RetentionSettings;
 use crate::storage::{StorageSettings, redact_url};
@@ -47,6 +48,8 @@ settings_table! {
         pub retention: RetentionSettings,
         /// Logging.
         pub log: LogSettings,
+        /// Membership, placement and leases when the node runs in a cluster.
+        pub cluster: ClusterSettings,
     }
 }
 
@@ -347,6 +350,7 @@ impl Settings {
         {
             *url = redact_url(url);
         }
+        redacted.cluster = self.cluster.redacted();
         toml::to_string(&redacted)
             .expect("settings serialize to toml: every value is UTF-8 text, an integer or a table")
     }

@@ -34,6 +34,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         supervision,
         retention,
         log,
+        cluster,
     } = settings;
 
     check.slug("node.node_id", &node.node_id);
@@ -43,6 +44,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     }
 
     check_storage(&mut check, storage);
+    crate::cluster::check(&mut check, cluster, storage);
 
     check.secret("auth.admin_token", auth.admin_token.as_deref(), |token| {
         let chars = token.chars().count();
@@ -297,7 +299,7 @@ fn check_postgres(check: &mut Checker, storage: &StorageSettings) {
 }
 
 /// A value shown in an error message as it is written in TOML.
-trait Shown: PartialOrd + Copy {
+pub(crate) trait Shown: PartialOrd + Copy {
     fn shown(self) -> String;
 }
 
@@ -315,16 +317,16 @@ impl Shown for Duration {
 
 /// Collects the errors of one validation pass.
 #[derive(Default)]
-struct Checker {
+pub(crate) struct Checker {
     errors: Vec<FieldError>,
 }
 
 impl Checker {
-    fn fail(&mut self, field: &'static str, message: String) {
+    pub(crate) fn fail(&mut self, field: &'static str, message: String) {
         self.errors.push(FieldError { field, message });
     }
 
-    fn at_least<T: Shown>(&mut self, field: &'static str, value: T, min: T) {
+    pub(crate) fn at_least<T: Shown>(&mut self, field: &'static str, value: T, min: T) {
         if value < min {
             self.fail(
                 field,
@@ -333,14 +335,20 @@ impl Checker {
         }
     }
 
-    fn positive(&mut self, field: &'static str, value: Duration) {
+    pub(crate) fn positive(&mut self, field: &'static str, value: Duration) {
         if value.is_zero() {
             self.fail(field, "must be > 0, got 0s".to_string());
         }
     }
 
     /// `max_label` names the bound when it is not a literal, e.g. `ingest.inflight_window (1024)`.
-    fn at_most<T: Shown>(&mut self, field: &'static str, value: T, max: T, max_label: &str) {
+    pub(crate) fn at_most<T: Shown>(
+        &mut self,
+        field: &'static str,
+        value: T,
+        max: T,
+        max_label: &str,
+    ) {
         if value > max {
             self.fail(
                 field,
@@ -349,7 +357,7 @@ impl Checker {
         }
     }
 
-    fn slug(&mut self, field: &'static str, value: &str) {
+    pub(crate) fn slug(&mut self, field: &'static str, value: &str) {
         let starts_well = value.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
         let chars_ok = value
             .chars()
@@ -366,7 +374,7 @@ impl Checker {
 
     /// Checks that a connection URL is not the output of `tally config`; the message never
     /// contains the URL (it may hold a password).
-    fn url(&mut self, field: &'static str, url: &str) {
+    pub(crate) fn url(&mut self, field: &'static str, url: &str) {
         if url.contains(REDACTED) {
             let message = format!(
                 "holds the {REDACTED:?} placeholder of a redacted config; set the real password"
@@ -376,7 +384,7 @@ impl Checker {
     }
 
     /// Checks a set secret with `problem`; the message never contains the secret itself.
-    fn secret(
+    pub(crate) fn secret(
         &mut self,
         field: &'static str,
         secret: Option<&str>,
@@ -391,6 +399,26 @@ impl Checker {
         } else if let Some(message) = problem(secret) {
             self.fail(field, message);
         }
+    }
+}
+
+/// A change of valid settings, and the start of the one message it must produce.
+#[cfg(test)]
+pub(crate) type RejectedChange = (fn(&mut Settings), &'static str);
+
+/// Asserts that each change of `cases`, validated by `errors_after`, fails with exactly one
+/// message, starting with the expected one.
+#[cfg(test)]
+pub(crate) fn assert_each_fails_alone(
+    cases: &[RejectedChange],
+    errors_after: impl Fn(fn(&mut Settings)) -> Vec<String>,
+) {
+    for (change, expected) in cases {
+        let errors = errors_after(*change);
+        assert!(
+            errors.len() == 1 && errors[0].starts_with(expected),
+            "expected {expected:?}, got {errors:?}"
+        );
     }
 }
 
@@ -518,13 +546,7 @@ mod tests {
             (|s| s.retention.readings = Duration::ZERO, "retention.readings: must be > 0, got 0s"),
             (|s| s.retention.erasure_confirm_ttl = HOUR + SECOND, "retention.erasure_confirm_ttl: must be <= 1h"),
         ];
-        for (change, expected) in cases {
-            let errors = errors_after(change);
-            assert!(
-                errors.len() == 1 && errors[0].starts_with(expected),
-                "expected {expected:?}, got {errors:?}"
-            );
-        }
+        assert_each_fails_alone(&cases, errors_after);
     }
 
     #[test]

@@ -110,6 +110,34 @@ pub(crate) fn u32_from_number_or_text<'de, D: Deserializer<'de>>(
     deserializer.deserialize_any(U32Visitor)
 }
 
+/// Reads a `bool` from `true`/`false` or from that text: environment values arrive as text.
+pub(crate) fn bool_from_bool_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<bool, D::Error> {
+    struct BoolVisitor;
+
+    impl Visitor<'_> for BoolVisitor {
+        type Value = bool;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("true or false")
+        }
+
+        fn visit_bool<E: de::Error>(self, value: bool) -> Result<bool, E> {
+            Ok(value)
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<bool, E> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| E::invalid_value(Unexpected::Str(value), &self))
+        }
+    }
+
+    deserializer.deserialize_any(BoolVisitor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 for install in storage/scripts/install-postgres.sh storage/scripts/fetch-cassandra.sh \
+    cluster/scripts/install-redis.sh \
     gateway/scripts/install-chromium.sh; do
     if [ -f "$install" ]; then
         bash "$install"

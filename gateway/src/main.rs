@@ -1,4 +1,5 @@
-//! The `tally` binary: `tally run` starts a node, `tally config` prints its configuration.
+//! The `tally` binary: `tally run` starts a node, `tally config` prints its configuration,
+//! `tally ctl …` inspects a running cluster.
 
 use std::path::PathBuf;
 
@@ -24,6 +25,26 @@ enum Command {
     Run,
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
+    /// Operate a cluster (reads the `[cluster]` settings).
+    Ctl {
+        #[command(subcommand)]
+        command: CtlCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CtlCommand {
+    /// The cluster as a whole.
+    Cluster {
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// List the members with their state, region, addresses and heartbeat, and the epoch.
+    Status,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +53,20 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Run) {
         Command::Config => {
             print!("{}", settings.to_toml_redacted());
+            Ok(())
+        }
+        Command::Ctl {
+            command:
+                CtlCommand::Cluster {
+                    command: ClusterCommand::Status,
+                },
+        } => {
+            let config = tally_cluster::CoordinationConfig::from_settings(&settings.cluster)
+                .context("cluster.enabled is false: this node runs alone, there is no cluster")?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let status = runtime.block_on(tally_cluster::membership::cluster_status(&config))?;
+            print!("{status}");
             Ok(())
         }
         Command::Run => {
