@@ -41,6 +41,7 @@
 mod documented;
 mod error;
 mod load;
+mod quotas;
 mod reference;
 mod settings;
 mod sources;
@@ -49,6 +50,7 @@ mod validate;
 mod values;
 
 pub use error::{ConfigError, FieldError};
+pub use quotas::QuotaSettings;
 pub use reference::{json_schema, reference_markdown};
 pub use settings::{
     AuthSettings, DisplaySettings, HttpSettings, IngestSettings, LogFormat, LogSettings,

@@ -10,6 +10,7 @@ use tally_storage::SharedStore;
 
 use crate::auth::Authenticator;
 use crate::ingest::NodeAdmission;
+use crate::quota::TenantQuotas;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub(crate) struct AppInner {
     pub(crate) limits: Limits,
     /// The node-wide bound on readings admitted and not yet acknowledged.
     pub(crate) admission: NodeAdmission,
+    /// Per-tenant rate limits and connection quota.
+    pub(crate) quotas: Arc<TenantQuotas>,
     /// Whether the store takes writes: readings are refused and `/readyz` answers 503 while not.
     pub(crate) health: StorageHealth,
 }
@@ -44,6 +47,12 @@ impl std::ops::Deref for AppState {
 impl FromRef<AppState> for Arc<Authenticator> {
     fn from_ref(state: &AppState) -> Self {
         state.auth.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<TenantQuotas> {
+    fn from_ref(state: &AppState) -> Self {
+        state.quotas.clone()
     }
 }
 
@@ -64,7 +73,8 @@ impl AppState {
             max_future_skew_ms: i64::try_from(ingest.max_future_skew.as_millis())
                 .unwrap_or(i64::MAX),
         };
-        let admission = NodeAdmission::new(ingest.node_inflight);
+        let admission = NodeAdmission::new(ingest.node_inflight, settings.quotas.max_inflight);
+        let quotas = Arc::new(TenantQuotas::new(&settings.quotas));
         Self(Arc::new(AppInner {
             settings,
             store,
@@ -72,6 +82,7 @@ impl AppState {
             auth: Arc::new(auth),
             limits,
             admission,
+            quotas,
             health,
         }))
     }

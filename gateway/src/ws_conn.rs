@@ -79,7 +79,7 @@ impl WsConn {
     }
 
     /// Closes with the code's WebSocket close code (4000 + HTTP status) and a reason.
-    pub(crate) async fn close(mut self, code: ErrorCode, reason: &str) {
+    pub(crate) async fn close(&mut self, code: ErrorCode, reason: &str) {
         crate::telemetry::rejected(code);
         // The reason is at most 123 bytes: cut at a character boundary.
         let mut reason = format!("{code}: {reason}");

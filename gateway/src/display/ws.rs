@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tally_cluster::DisplayStream;
 use tally_protocol::{
     Codec, DisplayFrame, DisplayRequest, ErrorCode, OfficeId, RoomId, SUBPROTOCOL_JSON,
@@ -30,6 +30,11 @@ pub(crate) async fn connect(
     slot: Option<Extension<ConnectionSlot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // The socket counts against its tenant's connection quota while it is open.
+    let tenant_slot = match state.quotas.open_connection(&tenant) {
+        Ok(slot) => slot,
+        Err(err) => return err.into_response(),
+    };
     let ws = ws.protocols([SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK]);
     let codec = ws
         .selected_protocol()
@@ -40,7 +45,7 @@ pub(crate) async fn connect(
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             // The connection keeps its place in the node's limits while the socket is open.
-            let _slot = slot;
+            let _slots = (slot, tenant_slot);
             run(state, socket, codec, tenant, exp).await;
         })
 }
