@@ -16,6 +16,7 @@ mod listener;
 mod quota;
 mod routes;
 mod server;
+mod shutdown;
 mod slots;
 mod state;
 pub mod telemetry;

@@ -11,6 +11,7 @@ use tally_storage::SharedStore;
 use crate::auth::Authenticator;
 use crate::ingest::NodeAdmission;
 use crate::quota::TenantQuotas;
+use crate::shutdown::Shutdown;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub(crate) struct AppInner {
     pub(crate) admission: NodeAdmission,
     /// Per-tenant rate limits and connection quota.
     pub(crate) quotas: Arc<TenantQuotas>,
+    /// The stop signal of open WebSockets, and their count.
+    pub(crate) shutdown: Shutdown,
     /// Whether the store takes writes: readings are refused and `/readyz` answers 503 while not.
     pub(crate) health: StorageHealth,
 }
@@ -64,6 +67,7 @@ impl AppState {
         router: SharedRouter,
         health: StorageHealth,
         auth: Authenticator,
+        shutdown: Shutdown,
     ) -> Self {
         let ingest = &settings.ingest;
         let limits = Limits {
@@ -83,6 +87,7 @@ impl AppState {
             limits,
             admission,
             quotas,
+            shutdown,
             health,
         }))
     }

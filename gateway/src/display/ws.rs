@@ -43,10 +43,13 @@ pub(crate) async fn connect(
         .unwrap_or(Codec::Json);
     ws.max_message_size(64 * 1024)
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            // The connection keeps its place in the node's limits while the socket is open.
-            let _slots = (slot, tenant_slot);
-            run(state, socket, codec, tenant, exp).await;
+        .on_upgrade(move |socket| {
+            let shutdown = state.shutdown.clone();
+            shutdown.track(async move {
+                // The connection keeps its place in the node's limits while the socket is open.
+                let _slots = (slot, tenant_slot);
+                run(state, socket, codec, tenant, exp).await;
+            })
         })
 }
 
@@ -67,6 +70,7 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
     loop {
         tokio::select! {
             () = &mut expiry => return conn.close(ErrorCode::TokenExpired, "the token has expired").await,
+            () = state.shutdown.stopping() => return conn.close_going_away("the node is stopping; reconnect").await,
             frame = next_frame(&mut subscription) => match frame {
                 Some(frame) => {
                     if conn.send(&frame).await.is_err() {

@@ -64,17 +64,24 @@ pub(crate) async fn connect(
     ws.max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            // The connection keeps its place in the node's limits while the socket is open.
-            let _slot = slot;
-            run(state, socket, codec).await;
+        .on_upgrade(move |socket| {
+            let shutdown = state.shutdown.clone();
+            shutdown.track(async move {
+                // The connection keeps its place in the node's limits while the socket is open.
+                let _slot = slot;
+                run(state, socket, codec).await;
+            })
         })
 }
 
 async fn run(state: AppState, socket: WebSocket, codec: Codec) {
     let _gauge = telemetry::ConnectionGauge::open(telemetry::SENSOR_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
-    let sensor = match hello(&state, &mut conn).await {
+    let said_hello = tokio::select! {
+        said = hello(&state, &mut conn) => said,
+        () = state.shutdown.stopping() => return conn.close_going_away(STOPPING).await,
+    };
+    let sensor = match said_hello {
         Ok(sensor) => sensor,
         Err(err) => return conn.close(err.code, &err.message).await,
     };
@@ -123,6 +130,9 @@ fn conn_codec_decode(
         .decode_sensor_frame(bytes, &state.limits, now_ms())
 }
 
+/// Close reason of a sensor connection when the node stops.
+const STOPPING: &str = "the node is stopping; reconnect and resend readings after the last ack";
+
 /// What one in-flight batch resolves to: its size, when it arrived, and the ack (or error).
 type Answer = (usize, Instant, Result<u64, ServiceError>);
 
@@ -168,6 +178,14 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                 if !deliver(&mut conn, &mut window, &ack_seconds, answer).await {
                     return;
                 }
+            }
+            () = state.shutdown.stopping() => {
+                // Every batch sent to its room gets its ack first; a frame still waiting for
+                // admission was not sent, and is resent after the last ack.
+                if drain(&mut conn, &mut window, &ack_seconds, &mut pending).await {
+                    conn.close_going_away(STOPPING).await;
+                }
+                return;
             }
             admitted = async { admitting.as_mut().expect("guarded").1.as_mut().await }, if admitting.is_some() => {
                 let (items, _) = admitting.take().expect("guarded");
