@@ -13,14 +13,42 @@ use support::*;
 use tally_config::Settings;
 use tally_protocol::{Codec, Reading, ServerFrame};
 
-/// A node whose tenants may each send `per_second` readings a second with bursts of 100, in
-/// batches of at most 50.
-fn settings_with_rate(data: &std::path::Path, per_second: u32) -> Settings {
-    let mut settings = test_settings(data);
-    settings.ingest.max_batch_items = 50;
-    settings.quotas.readings_per_second = per_second;
-    settings.quotas.readings_burst = 100;
-    settings
+/// Tenants may each send `per_second` readings a second with bursts of 100, in batches of at
+/// most 50.
+fn rate(per_second: u32) -> impl FnOnce(&mut Settings) {
+    move |settings| {
+        settings.ingest.max_batch_items = 50;
+        settings.quotas.readings_per_second = per_second;
+        settings.quotas.readings_burst = 100;
+    }
+}
+
+/// A node with two tenants: `acme` with a sensor in each of `a_rooms`, `globex` with one.
+struct Neighbours {
+    _dir: tempfile::TempDir,
+    node: tally_gateway::RunningNode,
+    api: Api,
+    /// Sensor keys of `acme`, in room order.
+    a: Vec<String>,
+    /// The sensor key of `globex`.
+    b: Vec<String>,
+}
+
+async fn neighbours(configure: impl FnOnce(&mut Settings), a_rooms: &[&str]) -> Neighbours {
+    let (dir, data) = temp_dir();
+    let mut settings = test_settings(&data);
+    configure(&mut settings);
+    let node = tally_gateway::start(settings).await.unwrap();
+    let api = Api::new(node.addr());
+    let a = api.provision("acme", "hq", a_rooms).await;
+    let b = api.provision("globex", "hq", &["r1"]).await;
+    Neighbours {
+        _dir: dir,
+        node,
+        api,
+        a,
+        b,
+    }
 }
 
 /// 50 readings with seqs after `after`.
@@ -57,14 +85,10 @@ async fn post_batch(addr: SocketAddr, key: &str, after: u64) -> (u16, Option<u64
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_readings_over_the_tenant_rate_get_429_with_retry_after() {
-    let (_dir, data) = temp_dir();
     // One reading a second: the bucket of 100 does not refill during the test.
-    let node = tally_gateway::start(settings_with_rate(&data, 1))
-        .await
-        .unwrap();
-    let api = Api::new(node.addr());
-    let a = api.provision("acme", "hq", &["r1"]).await;
-    let b = api.provision("globex", "hq", &["r1"]).await;
+    let Neighbours {
+        _dir, node, a, b, ..
+    } = neighbours(rate(1), &["r1"]).await;
 
     for after in [0, 50] {
         let (status, _, body) = post_batch(node.addr(), &a[0], after).await;
@@ -89,13 +113,9 @@ async fn http_readings_over_the_tenant_rate_get_429_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sensor_over_the_tenant_rate_gets_its_acks_then_4429() {
-    let (_dir, data) = temp_dir();
-    let node = tally_gateway::start(settings_with_rate(&data, 1))
-        .await
-        .unwrap();
-    let api = Api::new(node.addr());
-    let a = api.provision("acme", "hq", &["r1"]).await;
-    let b = api.provision("globex", "hq", &["r1"]).await;
+    let Neighbours {
+        _dir, node, a, b, ..
+    } = neighbours(rate(1), &["r1"]).await;
 
     let mut sensor = SensorClient::connect(node.addr(), &a[0], Codec::MsgPack).await;
     for after in [0, 50, 100] {
@@ -128,14 +148,13 @@ async fn a_sensor_over_the_tenant_rate_gets_its_acks_then_4429() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_requests_over_the_tenant_rate_get_429_and_the_admin_token_does_not() {
-    let (_dir, data) = temp_dir();
-    let mut settings = test_settings(&data);
-    settings.quotas.api_requests_per_second = 1;
-    settings.quotas.api_burst = 3;
-    let node = tally_gateway::start(settings).await.unwrap();
-    let api = Api::new(node.addr());
-    api.provision("acme", "hq", &["r1"]).await;
-    api.provision("globex", "hq", &["r1"]).await;
+    let limit_api = |settings: &mut Settings| {
+        settings.quotas.api_requests_per_second = 1;
+        settings.quotas.api_burst = 3;
+    };
+    let Neighbours {
+        _dir, node, api, ..
+    } = neighbours(limit_api, &["r1"]).await;
     let (viewer_a, viewer_b) = (
         api.viewer_token("acme").await,
         api.viewer_token("globex").await,
@@ -171,13 +190,14 @@ async fn api_requests_over_the_tenant_rate_get_429_and_the_admin_token_does_not(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_the_tenant_quota_are_refused() {
-    let (_dir, data) = temp_dir();
-    let mut settings = test_settings(&data);
-    settings.quotas.max_connections = 2;
-    let node = tally_gateway::start(settings).await.unwrap();
-    let api = Api::new(node.addr());
-    let a = api.provision("acme", "hq", &["r1", "r2", "r3"]).await;
-    let b = api.provision("globex", "hq", &["r1"]).await;
+    let two = |settings: &mut Settings| settings.quotas.max_connections = 2;
+    let Neighbours {
+        _dir,
+        node,
+        api,
+        a,
+        b,
+    } = neighbours(two, &["r1", "r2", "r3"]).await;
     let (viewer_a, viewer_b) = (
         api.viewer_token("acme").await,
         api.viewer_token("globex").await,
@@ -224,14 +244,10 @@ async fn connections_past_the_tenant_quota_are_refused() {
 /// every one of B's readings is acknowledged, and A is told to wait.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn noisy_neighbour_cannot_starve_another_tenant() {
-    let (_dir, data) = temp_dir();
-    let node = tally_gateway::start(settings_with_rate(&data, 100))
-        .await
-        .unwrap();
+    let Neighbours {
+        _dir, node, a, b, ..
+    } = neighbours(rate(100), &["r1", "r2", "r3", "r4"]).await;
     let addr = node.addr();
-    let api = Api::new(addr);
-    let a = api.provision("acme", "hq", &["r1", "r2", "r3", "r4"]).await;
-    let b = api.provision("globex", "hq", &["r1"]).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let closed_4429 = Arc::new(AtomicUsize::new(0));
