@@ -42,6 +42,7 @@ mod cluster;
 mod documented;
 mod error;
 mod load;
+mod quotas;
 mod reference;
 mod retention;
 mod settings;
@@ -52,6 +53,7 @@ mod values;
 
 pub use cluster::ClusterSettings;
 pub use error::{ConfigError, FieldError};
+pub use quotas::QuotaSettings;
 pub use reference::{json_schema, reference_markdown};
 pub use retention::RetentionSettings;
 pub use settings::{

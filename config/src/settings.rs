@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::ClusterSettings;
 use crate::documented::{Describe, settings_table};
+use crate::quotas::QuotaSettings;
 use crate::retention::RetentionSettings;
 use crate::storage::{StorageSettings, redact_url};
 use crate::values;
@@ -38,6 +39,8 @@ settings_table! {
         pub http: HttpSettings,
         /// Limits on what sensors may send.
         pub ingest: IngestSettings,
+        /// What one tenant may take of the node: rate limits and quotas.
+        pub quotas: QuotaSettings,
         /// Writes of readings to the store.
         pub persister: PersisterSettings,
         /// Fan-out of occupancy deltas to displays.

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::error::FieldError;
-use crate::settings::{REDACTED, Settings};
+use crate::quotas::QuotaSettings;
+use crate::settings::{IngestSettings, REDACTED, Settings};
 use crate::storage::{PostgresTls, ScyllaSettings, StorageBackend, StorageSettings};
 use crate::values;
 
@@ -29,6 +30,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         auth,
         http,
         ingest,
+        quotas,
         persister,
         display,
         supervision,
@@ -141,6 +143,8 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         "7d",
     );
 
+    check_quotas(&mut check, quotas, ingest);
+
     check.at_least("persister.max_batch_rows", persister.max_batch_rows, 1);
     check.at_most(
         "persister.retry_for",
@@ -200,6 +204,35 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         );
     }
     check.errors
+}
+
+/// Per-tenant quotas: a full batch must fit every bucket and share, or it would wait forever.
+fn check_quotas(check: &mut Checker, quotas: &QuotaSettings, ingest: &IngestSettings) {
+    check.at_least("quotas.readings_per_second", quotas.readings_per_second, 1);
+    check.at_least(
+        "quotas.api_requests_per_second",
+        quotas.api_requests_per_second,
+        1,
+    );
+    check.at_least("quotas.api_burst", quotas.api_burst, 1);
+    check.at_least("quotas.max_connections", quotas.max_connections, 1);
+    // Compared with the batch size only when that is valid itself (its own error says enough).
+    let batch = ingest.max_batch_items;
+    if (1..=ingest.inflight_window).contains(&batch) {
+        let batch_label = format!("ingest.max_batch_items ({batch})");
+        check.at_least_named(
+            "quotas.readings_burst",
+            quotas.readings_burst,
+            batch,
+            &batch_label,
+        );
+        check.at_least_named(
+            "quotas.max_inflight",
+            quotas.max_inflight,
+            batch,
+            &batch_label,
+        );
+    }
 }
 
 /// The PostgreSQL or ScyllaDB settings, checked only when they are used (`storage.backend`).
@@ -331,6 +364,16 @@ impl Checker {
             self.fail(
                 field,
                 format!("must be >= {}, got {}", min.shown(), value.shown()),
+            );
+        }
+    }
+
+    /// `min_label` names the bound when it is another setting, e.g. `ingest.max_batch_items (500)`.
+    fn at_least_named<T: Shown>(&mut self, field: &'static str, value: T, min: T, min_label: &str) {
+        if value < min {
+            self.fail(
+                field,
+                format!("must be >= {min_label}, got {}", value.shown()),
             );
         }
     }
@@ -503,7 +546,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 41] = [
+        let cases: [(Change, &str); 46] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -528,6 +571,11 @@ mod tests {
             (|s| s.ingest.sensor_timeout = Duration::from_millis(999), "ingest.sensor_timeout: must be >= 1s"),
             (|s| s.ingest.sensor_timeout = 7 * DAY + Duration::from_secs(1), "ingest.sensor_timeout: must be <= 7d"),
             (|s| s.ingest.node_inflight = 499, "ingest.node_inflight: must be >= 500, got 499"),
+            (|s| s.quotas.readings_per_second = 0, "quotas.readings_per_second: must be >= 1, got 0"),
+            (|s| s.quotas.readings_burst = 499, "quotas.readings_burst: must be >= ingest.max_batch_items (500), got 499"),
+            (|s| s.quotas.api_burst = 0, "quotas.api_burst: must be >= 1, got 0"),
+            (|s| s.quotas.max_connections = 0, "quotas.max_connections: must be >= 1, got 0"),
+            (|s| s.quotas.max_inflight = 499, "quotas.max_inflight: must be >= ingest.max_batch_items (500), got 499"),
             (|s| s.persister.max_batch_rows = 0, "persister.max_batch_rows: must be >= 1, got 0"),
             (|s| s.persister.retry_for = 10 * MINUTE + Duration::from_secs(1), "persister.retry_for: must be <= 10m, got 601s"),
             (|s| s.storage.backend = StorageBackend::Postgres, "storage.postgres.url: must be set when storage.backend is \"postgres\""),
@@ -562,6 +610,12 @@ mod tests {
             s.ingest.node_inflight = 65536;
             s.ingest.max_frame_bytes = MAX_FRAME_BYTES;
             s.ingest.max_future_skew = HOUR;
+            s.quotas.readings_per_second = 1;
+            s.quotas.readings_burst = 65536;
+            s.quotas.api_requests_per_second = 1;
+            s.quotas.api_burst = 1;
+            s.quotas.max_connections = 1;
+            s.quotas.max_inflight = 65536;
             s.display.coalesce_interval = Duration::from_millis(1);
             s.display.queue_capacity = 2;
         });

@@ -10,10 +10,8 @@
 //!   closed as soon as it is accepted. A WebSocket keeps its [`ConnectionSlot`] (handed to the
 //!   handler as a request extension) for as long as it is open.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,74 +25,12 @@ use tally_config::HttpSettings;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
+use crate::slots::{Slot, Slots};
 use crate::telemetry;
-
-/// Open connections, in all and per source address.
-#[derive(Debug)]
-struct Slots {
-    max_total: usize,
-    max_per_source: usize,
-    open: Mutex<OpenConnections>,
-}
-
-#[derive(Debug, Default)]
-struct OpenConnections {
-    total: usize,
-    per_source: HashMap<IpAddr, usize>,
-}
 
 /// One admitted connection; its place is given back when the last clone is dropped (the
 /// connection ended, and any WebSocket it was upgraded to closed).
-#[derive(Debug, Clone)]
-pub(crate) struct ConnectionSlot {
-    _held: Arc<Held>,
-}
-
-#[derive(Debug)]
-struct Held {
-    source: IpAddr,
-    slots: Arc<Slots>,
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut open = self.slots.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.total -= 1;
-        if let Some(count) = open.per_source.get_mut(&self.source) {
-            *count -= 1;
-            if *count == 0 {
-                open.per_source.remove(&self.source);
-            }
-        }
-    }
-}
-
-impl Slots {
-    fn new(settings: &HttpSettings) -> Arc<Self> {
-        Arc::new(Self {
-            max_total: settings.max_connections as usize,
-            max_per_source: settings.max_connections_per_source as usize,
-            open: Mutex::default(),
-        })
-    }
-
-    /// A place for a connection from `source`, or `None` past a limit.
-    fn take(self: &Arc<Self>, source: IpAddr) -> Option<ConnectionSlot> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        let from_source = open.per_source.get(&source).copied().unwrap_or(0);
-        if open.total >= self.max_total || from_source >= self.max_per_source {
-            return None;
-        }
-        open.total += 1;
-        open.per_source.insert(source, from_source + 1);
-        Some(ConnectionSlot {
-            _held: Arc::new(Held {
-                source,
-                slots: self.clone(),
-            }),
-        })
-    }
-}
+pub(crate) type ConnectionSlot = Slot<IpAddr>;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for open HTTP requests to
 /// finish (upgraded WebSockets end with the node's actors).
@@ -107,7 +43,10 @@ pub(crate) async fn serve(
     settings: &HttpSettings,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let slots = Slots::new(settings);
+    let slots = Slots::new(
+        settings.max_connections as usize,
+        settings.max_connections_per_source as usize,
+    );
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -127,7 +66,7 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = slots.take(peer.ip()) else {
+        let Some(slot) = slots.take(&peer.ip()) else {
             metrics::counter!(telemetry::CONNECTIONS_REFUSED).increment(1);
             tracing::debug!(source = %peer.ip(), "connection refused: over the connection limits");
             drop(stream);

@@ -1,6 +1,7 @@
 //! Starting and stopping a whole node: store, actors, router and the HTTP server.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use tally_cluster::{Node, StorageStatus};
@@ -13,6 +14,7 @@ use crate::api::ErasureConfirmations;
 use crate::auth::{Authenticator, NodeSecrets};
 use crate::listener;
 use crate::routes::routes;
+use crate::shutdown::Shutdown;
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -24,7 +26,11 @@ pub struct RunningNode {
     node: Node,
     stop_http: oneshot::Sender<()>,
     http: JoinHandle<std::io::Result<()>>,
+    shutdown: Shutdown,
 }
+
+/// How long a stopping node waits for its WebSockets to send the acks they owe and close.
+const SESSION_PATIENCE: Duration = Duration::from_secs(10);
 
 /// Opens the store the configuration names, starts the actors and serves HTTP.
 ///
@@ -57,7 +63,16 @@ pub async fn start_with_store(
     let erasure =
         ErasureConfirmations::new(&secrets.jwt_secret, settings.retention.erasure_confirm_ttl);
     let admin = (node.retention_sweeper().clone(), erasure);
-    let state = AppState::new(settings, store, node.router(), health, auth, admin);
+    let shutdown = Shutdown::default();
+    let state = AppState::new(
+        settings,
+        store,
+        node.router(),
+        health,
+        auth,
+        admin,
+        shutdown.clone(),
+    );
     let (stop_http, stopped) = oneshot::channel();
     let app = routes(state);
     let http = tokio::spawn(async move {
@@ -73,6 +88,7 @@ pub async fn start_with_store(
         node,
         stop_http,
         http,
+        shutdown,
     })
 }
 
@@ -122,9 +138,14 @@ impl RunningNode {
         }
     }
 
-    /// Stops accepting requests, waits for queued writes to be durable, and stops the actors.
+    /// Stops accepting connections; lets every open WebSocket send the acks it owes and close
+    /// with 1001 (going away); waits for open requests and queued writes; stops the actors.
     pub async fn stop(self) {
         let _ = self.stop_http.send(());
+        let left = self.shutdown.close_sessions(SESSION_PATIENCE).await;
+        if left > 0 {
+            tracing::warn!(left, patience = ?SESSION_PATIENCE, "WebSockets still open at shutdown; dropping them");
+        }
         let _ = self.http.await;
         self.node.shutdown().await;
         match self.node.live_actors() {

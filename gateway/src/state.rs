@@ -11,6 +11,8 @@ use tally_storage::SharedStore;
 use crate::api::ErasureConfirmations;
 use crate::auth::Authenticator;
 use crate::ingest::NodeAdmission;
+use crate::quota::TenantQuotas;
+use crate::shutdown::Shutdown;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Debug, Clone)]
@@ -31,6 +33,10 @@ pub(crate) struct AppInner {
     pub(crate) limits: Limits,
     /// The node-wide bound on readings admitted and not yet acknowledged.
     pub(crate) admission: NodeAdmission,
+    /// Per-tenant rate limits and connection quota.
+    pub(crate) quotas: Arc<TenantQuotas>,
+    /// The stop signal of open WebSockets, and their count.
+    pub(crate) shutdown: Shutdown,
     /// Whether the store takes writes: readings are refused and `/readyz` answers 503 while not.
     pub(crate) health: StorageHealth,
     /// The node's retention sweeper (admin: sweep now).
@@ -52,6 +58,12 @@ impl FromRef<AppState> for Arc<Authenticator> {
     }
 }
 
+impl FromRef<AppState> for Arc<TenantQuotas> {
+    fn from_ref(state: &AppState) -> Self {
+        state.quotas.clone()
+    }
+}
+
 impl AppState {
     /// Shared state over its parts.
     pub(crate) fn new(
@@ -61,6 +73,7 @@ impl AppState {
         health: StorageHealth,
         auth: Authenticator,
         admin: (RetentionSweeper, ErasureConfirmations),
+        shutdown: Shutdown,
     ) -> Self {
         let ingest = &settings.ingest;
         let limits = Limits {
@@ -70,7 +83,8 @@ impl AppState {
             max_future_skew_ms: i64::try_from(ingest.max_future_skew.as_millis())
                 .unwrap_or(i64::MAX),
         };
-        let admission = NodeAdmission::new(ingest.node_inflight);
+        let admission = NodeAdmission::new(ingest.node_inflight, settings.quotas.max_inflight);
+        let quotas = Arc::new(TenantQuotas::new(&settings.quotas));
         Self(Arc::new(AppInner {
             settings,
             store,
@@ -78,6 +92,8 @@ impl AppState {
             auth: Arc::new(auth),
             limits,
             admission,
+            quotas,
+            shutdown,
             health,
             sweeper: admin.0,
             erasure: admin.1,

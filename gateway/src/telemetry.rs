@@ -21,6 +21,9 @@ pub const DISPLAY_CONNECTIONS: &str = "tally_display_connections";
 pub const CONNECTIONS_REFUSED: &str = "tally_http_connections_refused_total";
 /// Counter: frames and requests rejected (label `code`).
 pub const REJECTED: &str = "tally_rejected_total";
+/// Counter: requests, frames and connections refused for a tenant's quota (labels `tenant`,
+/// `quota`: readings, requests, connections).
+pub const QUOTA_REFUSALS: &str = "tally_quota_refusals_total";
 /// Histogram: seconds from receiving a sensor frame to acknowledging it.
 pub const ACK_SECONDS: &str = "tally_sensor_ack_seconds";
 
@@ -57,6 +60,12 @@ pub async fn render(_scraper: crate::auth::MetricsScraper) -> String {
 /// Counts a rejected frame or request by its code.
 pub fn rejected(code: tally_protocol::ErrorCode) {
     metrics::counter!(REJECTED, "code" => code.as_str()).increment(1);
+}
+
+/// Counts a refusal for `tenant`'s `quota` (readings, requests, connections).
+pub(crate) fn quota_refused(tenant: &tally_protocol::TenantId, quota: &'static str) {
+    metrics::counter!(QUOTA_REFUSALS, "tenant" => tenant.to_string(), "quota" => quota)
+        .increment(1);
 }
 
 /// Middleware: counts and times requests by matched route (bounded labels).

@@ -12,6 +12,9 @@ use tally_protocol::{Codec, ErrorCode};
 /// frames are simply read in several chunks.
 pub(crate) const READ_BUFFER_BYTES: usize = 8 * 1024;
 
+/// The WebSocket close code "going away" (RFC 6455): the node is stopping.
+const GOING_AWAY: u16 = 1001;
+
 /// Longest close reason (the WebSocket limit is 123 bytes).
 const MAX_CLOSE_REASON: usize = 120;
 
@@ -79,17 +82,27 @@ impl WsConn {
     }
 
     /// Closes with the code's WebSocket close code (4000 + HTTP status) and a reason.
-    pub(crate) async fn close(mut self, code: ErrorCode, reason: &str) {
+    pub(crate) async fn close(&mut self, code: ErrorCode, reason: &str) {
         crate::telemetry::rejected(code);
+        self.send_close(code.ws_close_code(), format!("{code}: {reason}"))
+            .await;
+    }
+
+    /// Closes with 1001 (going away): the node is stopping.
+    pub(crate) async fn close_going_away(&mut self, reason: &str) {
+        self.send_close(GOING_AWAY, format!("going_away: {reason}"))
+            .await;
+    }
+
+    async fn send_close(&mut self, code: u16, mut reason: String) {
         // The reason is at most 123 bytes: cut at a character boundary.
-        let mut reason = format!("{code}: {reason}");
         let mut end = reason.len().min(MAX_CLOSE_REASON);
         while !reason.is_char_boundary(end) {
             end -= 1;
         }
         reason.truncate(end);
         let frame = CloseFrame {
-            code: code.ws_close_code(),
+            code,
             reason: reason.into(),
         };
         let _ = self.socket.send(Message::Close(Some(frame))).await;

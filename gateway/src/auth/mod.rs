@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, TenantId};
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub use keys::{SENSOR_KEY_PREFIX, hash_key, new_sensor_key, random_secret, secrets_equal};
 pub(crate) use secrets::NodeSecrets;
@@ -250,16 +251,16 @@ fn missing_credential() -> ApiError {
     )
 }
 
-impl<S> FromRequestParts<S> for Principal
-where
-    S: Send + Sync,
-    Arc<Authenticator>: FromRef<S>,
-{
+/// Authenticates the request's bearer credential and counts the request against its tenant's
+/// API rate (`quotas.api_requests_per_second`).
+impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let credential = bearer_credential(parts).ok_or_else(missing_credential)?;
-        Arc::<Authenticator>::from_ref(state).authenticate(&credential)
+        let principal = state.auth.authenticate(&credential)?;
+        state.quotas.admit_request(&principal)?;
+        Ok(principal)
     }
 }
 
@@ -304,15 +305,12 @@ pub struct DisplayViewer {
     pub exp: u64,
 }
 
-impl<S> FromRequestParts<S> for DisplayViewer
-where
-    S: Send + Sync,
-    Arc<Authenticator>: FromRef<S>,
-{
+/// Counts the connect against its tenant's API rate, like any request.
+impl FromRequestParts<AppState> for DisplayViewer {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let auth = Arc::<Authenticator>::from_ref(state);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = &state.auth;
         let principal = match (bearer_credential(parts), query_credential(parts)) {
             (Some(header), _) => auth.authenticate(&header)?,
             (None, Some(query)) => auth.authenticate_jwt(&query)?,
@@ -323,6 +321,7 @@ where
                 ));
             }
         };
+        state.quotas.admit_request(&principal)?;
         match principal {
             Principal::Tenant { tenant, exp, .. } => Ok(Self { tenant, exp }),
             Principal::SuperAdmin => Err(ApiError::new(

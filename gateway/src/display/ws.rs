@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tally_cluster::DisplayStream;
 use tally_protocol::{
     Codec, DisplayFrame, DisplayRequest, ErrorCode, OfficeId, RoomId, SUBPROTOCOL_JSON,
@@ -30,6 +30,11 @@ pub(crate) async fn connect(
     slot: Option<Extension<ConnectionSlot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // The socket counts against its tenant's connection quota while it is open.
+    let tenant_slot = match state.quotas.open_connection(&tenant) {
+        Ok(slot) => slot,
+        Err(err) => return err.into_response(),
+    };
     let ws = ws.protocols([SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK]);
     let codec = ws
         .selected_protocol()
@@ -38,10 +43,13 @@ pub(crate) async fn connect(
         .unwrap_or(Codec::Json);
     ws.max_message_size(64 * 1024)
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            // The connection keeps its place in the node's limits while the socket is open.
-            let _slot = slot;
-            run(state, socket, codec, tenant, exp).await;
+        .on_upgrade(move |socket| {
+            let shutdown = state.shutdown.clone();
+            shutdown.track(async move {
+                // The connection keeps its place in the node's limits while the socket is open.
+                let _slots = (slot, tenant_slot);
+                run(state, socket, codec, tenant, exp).await;
+            })
         })
 }
 
@@ -62,6 +70,7 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
     loop {
         tokio::select! {
             () = &mut expiry => return conn.close(ErrorCode::TokenExpired, "the token has expired").await,
+            () = state.shutdown.stopping() => return conn.close_going_away("the node is stopping; reconnect").await,
             frame = next_frame(&mut subscription) => match frame {
                 Some(frame) => {
                     if conn.send(&frame).await.is_err() {

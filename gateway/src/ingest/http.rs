@@ -26,7 +26,8 @@ pub(crate) struct BatchAck {
 ///
 /// # Errors
 /// The documented codes: `unauthenticated`, `unknown_sensor_key`, `frame_too_large`,
-/// `malformed_frame`, reading validation codes, `unavailable`, `storage_failure`.
+/// `malformed_frame`, reading validation codes, `rate_limited` (with `Retry-After`),
+/// `unavailable`, `storage_failure`.
 pub(crate) async fn post_readings(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -70,7 +71,14 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
     let now = now_ms();
     validate_batch(&batch.items, &state.limits, now)?;
     state.health.check()?;
-    let admitted = state.admission.admit(batch.items.len()).await;
+    state
+        .quotas
+        .readings
+        .take(&sensor.tenant, batch.items.len())?;
+    let admitted = state
+        .admission
+        .admit(&sensor.tenant, batch.items.len())
+        .await;
     // Again after the wait for admission: the store may have failed meanwhile.
     state.health.check()?;
     let room = state

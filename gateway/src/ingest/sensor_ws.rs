@@ -64,18 +64,30 @@ pub(crate) async fn connect(
     ws.max_message_size(transport_limit)
         .max_frame_size(transport_limit)
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| async move {
-            // The connection keeps its place in the node's limits while the socket is open.
-            let _slot = slot;
-            run(state, socket, codec).await;
+        .on_upgrade(move |socket| {
+            let shutdown = state.shutdown.clone();
+            shutdown.track(async move {
+                // The connection keeps its place in the node's limits while the socket is open.
+                let _slot = slot;
+                run(state, socket, codec).await;
+            })
         })
 }
 
 async fn run(state: AppState, socket: WebSocket, codec: Codec) {
     let _gauge = telemetry::ConnectionGauge::open(telemetry::SENSOR_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
-    let sensor = match hello(&state, &mut conn).await {
+    let said_hello = tokio::select! {
+        said = hello(&state, &mut conn) => said,
+        () = state.shutdown.stopping() => return conn.close_going_away(STOPPING).await,
+    };
+    let sensor = match said_hello {
         Ok(sensor) => sensor,
+        Err(err) => return conn.close(err.code, &err.message).await,
+    };
+    // The socket counts against its tenant's connection quota while it is open.
+    let _tenant_slot = match state.quotas.open_connection(&sensor.tenant) {
+        Ok(slot) => slot,
         Err(err) => return conn.close(err.code, &err.message).await,
     };
     let span = tracing::info_span!("sensor", tenant = %sensor.tenant, office = %sensor.office, room = %sensor.room, sensor = %sensor.id);
@@ -118,8 +130,14 @@ fn conn_codec_decode(
         .decode_sensor_frame(bytes, &state.limits, now_ms())
 }
 
+/// Close reason of a sensor connection when the node stops.
+const STOPPING: &str = "the node is stopping; reconnect and resend readings after the last ack";
+
 /// What one in-flight batch resolves to: its size, when it arrived, and the ack (or error).
-type PendingAck = BoxFuture<'static, (usize, Instant, Result<u64, ServiceError>)>;
+type Answer = (usize, Instant, Result<u64, ServiceError>);
+
+/// One in-flight batch.
+type PendingAck = BoxFuture<'static, Answer>;
 
 /// A decoded batch waiting for node-wide admission (`ingest.node_inflight`).
 type Admission = BoxFuture<'static, Admitted>;
@@ -156,20 +174,18 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
     loop {
         tokio::select! {
             biased;
-            Some((items, arrived, result)) = pending.next(), if !pending.is_empty() => {
-                window.answered(items);
-                match result {
-                    Ok(up_to_seq) => {
-                        ack_seconds.record(arrived.elapsed().as_secs_f64());
-                        if conn.send(&ServerFrame::Ack { up_to_seq }).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(err) => {
-                        let reason = format!("{err}; reconnect and resend readings after the last acknowledged seq");
-                        return conn.close(err.code(), &reason).await;
-                    }
+            Some(answer) = pending.next(), if !pending.is_empty() => {
+                if !deliver(&mut conn, &mut window, &ack_seconds, answer).await {
+                    return;
                 }
+            }
+            () = state.shutdown.stopping() => {
+                // Every batch sent to its room gets its ack first; a frame still waiting for
+                // admission was not sent, and is resent after the last ack.
+                if drain(&mut conn, &mut window, &ack_seconds, &mut pending).await {
+                    conn.close_going_away(STOPPING).await;
+                }
+                return;
             }
             admitted = async { admitting.as_mut().expect("guarded").1.as_mut().await }, if admitting.is_some() => {
                 let (items, _) = admitting.take().expect("guarded");
@@ -193,9 +209,18 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                 };
                 let rejected = match conn_codec_decode(&state, &conn, &bytes) {
                     Ok(SensorFrame::Readings { items }) => {
+                        if let Err(err) = state.quotas.readings.take(&sensor.tenant, items.len()) {
+                            // Closing, not skipping the frame: a later frame must never be
+                            // applied before this one. The acks owed go out first.
+                            if drain(&mut conn, &mut window, &ack_seconds, &mut pending).await {
+                                let reason = format!("{}; resend readings after the last acknowledged seq", err.message);
+                                conn.close(err.code, &reason).await;
+                            }
+                            return;
+                        }
                         let admission = state.admission.clone();
-                        let readings = items.len();
-                        let admission: Admission = Box::pin(async move { admission.admit(readings).await });
+                        let (tenant, readings) = (sensor.tenant.clone(), items.len());
+                        let admission: Admission = Box::pin(async move { admission.admit(&tenant, readings).await });
                         admitting = Some((items, admission));
                         None
                     }
@@ -211,6 +236,45 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
             }
         }
     }
+}
+
+/// Sends the ack of an answered batch, or closes the connection on its error. Returns whether
+/// the connection goes on.
+async fn deliver(
+    conn: &mut WsConn,
+    window: &mut InflightWindow,
+    ack_seconds: &metrics::Histogram,
+    (items, arrived, result): Answer,
+) -> bool {
+    window.answered(items);
+    match result {
+        Ok(up_to_seq) => {
+            ack_seconds.record(arrived.elapsed().as_secs_f64());
+            conn.send(&ServerFrame::Ack { up_to_seq }).await.is_ok()
+        }
+        Err(err) => {
+            let reason =
+                format!("{err}; reconnect and resend readings after the last acknowledged seq");
+            conn.close(err.code(), &reason).await;
+            false
+        }
+    }
+}
+
+/// Sends every ack still owed, in order, before the connection closes. Returns whether the
+/// connection is still open.
+async fn drain(
+    conn: &mut WsConn,
+    window: &mut InflightWindow,
+    ack_seconds: &metrics::Histogram,
+    pending: &mut FuturesOrdered<PendingAck>,
+) -> bool {
+    while let Some(answer) = pending.next().await {
+        if !deliver(conn, window, ack_seconds, answer).await {
+            return false;
+        }
+    }
+    true
 }
 
 /// Sends a batch to the room now (so batches keep their order) and returns its pending ack,

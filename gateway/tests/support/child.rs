@@ -106,6 +106,17 @@ impl ChildNode {
         }
     }
 
+    /// `kill -TERM` (what a process supervisor sends to stop it); the exit status once it has
+    /// stopped.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent");
+        self.child.wait().expect("child reaped")
+    }
+
     /// `kill -9`.
     pub fn kill9(mut self) {
         self.child.kill().expect("SIGKILL sent");
