@@ -10,9 +10,14 @@ mod handle;
 mod local;
 mod node;
 mod router;
+mod transport;
 
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
 pub use local::LocalRouter;
 pub use node::{Node, NodeError, actor_settings, open_store, postgres_config};
 pub use router::{Router, SharedRouter};
 pub use tally_actors::{StorageHealth, StorageStatus};
+pub use transport::{
+    PROTOCOL_VERSION, Peer, Transport, TransportError, TransportSettings,
+    telemetry as transport_telemetry,
+};
