@@ -1,6 +1,6 @@
 //! [`Links`]: the live link of each linked peer, and a watch of which peers are linked.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +15,7 @@ use crate::transport::telemetry;
 pub(crate) struct Links {
     links: Mutex<HashMap<String, Arc<Link>>>,
     linked: watch::Sender<BTreeSet<String>>,
+    refused: watch::Sender<BTreeMap<String, String>>,
 }
 
 impl Default for Links {
@@ -22,6 +23,7 @@ impl Default for Links {
         Self {
             links: Mutex::default(),
             linked: watch::Sender::new(BTreeSet::new()),
+            refused: watch::Sender::new(BTreeMap::new()),
         }
     }
 }
@@ -33,9 +35,23 @@ impl Links {
         let mut links = self.links.lock().unwrap();
         links.insert(peer.clone(), link);
         metrics::gauge!(telemetry::PEERS_LINKED).set(links.len() as f64);
+        self.refused
+            .send_if_modified(|refused| refused.remove(&peer).is_some());
         self.linked.send_modify(|linked| {
             linked.insert(peer);
         });
+    }
+
+    /// `peer` was refused, for `reason` (until it links).
+    pub(crate) fn refused(&self, peer: &str, reason: String) {
+        self.refused.send_modify(|refused| {
+            refused.insert(peer.to_owned(), reason);
+        });
+    }
+
+    /// The peers refused now, with why.
+    pub(crate) fn watch_refused(&self) -> watch::Receiver<BTreeMap<String, String>> {
+        self.refused.subscribe()
     }
 
     /// `link` is down: forgotten unless its peer already has a newer one.

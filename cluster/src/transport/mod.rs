@@ -29,7 +29,7 @@ mod settings;
 pub mod telemetry;
 mod wire;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -173,6 +173,12 @@ impl Transport {
     /// The ids of the peers linked now (hello answered, heartbeat alive), updated on change.
     pub fn linked(&self) -> watch::Receiver<BTreeSet<String>> {
         self.shared.links.watch()
+    }
+
+    /// The peers refused now (another protocol version, or answering as another node), with
+    /// why; a peer leaves the list once it links.
+    pub fn refused(&self) -> watch::Receiver<BTreeMap<String, String>> {
+        self.shared.links.watch_refused()
     }
 
     /// A handle on a room of an office owned by `peer`: resolves (activating if needed) the

@@ -315,7 +315,7 @@ async fn link(
         settings.protocol_version,
         settings.call_timeout,
     ));
-    if let Err(outcome) = hello(&link, settings.handshake_timeout).await {
+    if let Err(outcome) = hello(shared, &link).await {
         session.actor.stop(Some("refused".into()));
         return outcome;
     }
@@ -337,8 +337,8 @@ async fn link(
 }
 
 /// The hello: the peer must answer with its id in our protocol version.
-async fn hello(link: &Arc<Link>, timeout: std::time::Duration) -> Result<(), Outcome> {
-    let answer = match link.start_with_timeout(Request::Hello, timeout) {
+async fn hello(shared: &Shared, link: &Arc<Link>) -> Result<(), Outcome> {
+    let answer = match link.start_with_timeout(Request::Hello, shared.settings.handshake_timeout) {
         Ok(pending) => pending.reply().await,
         Err(_) => return Err(Outcome::Retry),
     };
@@ -348,11 +348,18 @@ async fn hello(link: &Arc<Link>, timeout: std::time::Duration) -> Result<(), Out
         Ok(Reply::Hello { node }) => {
             metrics::counter!(telemetry::PEER_REFUSED, "reason" => "wrong_node").increment(1);
             tracing::error!(%peer, answered_as = %node, "refused peer: it answers as another node");
+            shared
+                .links
+                .refused(peer, format!("answers as node {node}"));
             Err(Outcome::Refused)
         }
         Err(CallError::Wire(WireError::Version { theirs, ours })) => {
             metrics::counter!(telemetry::PEER_REFUSED, "reason" => "protocol_version").increment(1);
             tracing::error!(%peer, peer_version = theirs, version = ours, "refused peer: it speaks inter-node protocol version {theirs}, this node speaks {ours}");
+            shared.links.refused(
+                peer,
+                format!("speaks inter-node protocol version {theirs}, this node {ours}"),
+            );
             Err(Outcome::Refused)
         }
         Ok(other) => {
