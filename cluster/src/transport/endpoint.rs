@@ -239,6 +239,8 @@ async fn start_relay(
         .await?;
     let office = shared.router.office(&tenant, &office).await?;
     let mut frames = office.subscribe(room, shared.settings.relay_queue).await?;
+    let served = shared.clone();
+    let key = (peer.clone(), relay);
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -255,6 +257,7 @@ async fn start_relay(
                 () = link.wait_down() => break,
             }
         }
+        served.served.relays.lock().unwrap().remove(&key);
     });
     shared
         .served

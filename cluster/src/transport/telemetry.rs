@@ -6,7 +6,7 @@ pub const FORWARDED_READINGS: &str = "tally_cluster_forwarded_readings_total";
 pub const RELAYED_FRAMES: &str = "tally_cluster_relayed_frames_total";
 /// Counter: links to peers that came up (hello answered with our protocol version).
 pub const PEER_UP: &str = "tally_cluster_peer_up_total";
-/// Counter: links to peers that went down (label `reason`: heartbeat, disconnected).
+/// Counter: links to peers that went down (label `reason`: heartbeat, disconnected, shutdown).
 pub const PEER_DOWN: &str = "tally_cluster_peer_down_total";
 /// Gauge: peers linked now.
 pub const PEERS_LINKED: &str = "tally_cluster_peers_linked";

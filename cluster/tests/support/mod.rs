@@ -118,7 +118,7 @@ impl OwnerProcess {
         let (lines, log) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Ok(Some(line)) = stderr.next_line().await {
-                eprintln!("[{}] {line}", "owner");
+                eprintln!("[owner] {line}");
                 let _ = lines.send(line);
             }
         });
