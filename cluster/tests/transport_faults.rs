@@ -9,7 +9,7 @@ use std::time::Duration;
 use tally_cluster::{DisplayStream, PROTOCOL_VERSION};
 use tally_protocol::{SensorId, ServiceError, now_ms};
 
-use support::{LocalNode, OwnerProcess, PATIENCE, metrics, readings, seed_office};
+use support::{PATIENCE, TwoNodes, metrics, readings};
 
 /// Reads `stream` until it ends; panics if it stays open.
 async fn until_closed(stream: &mut DisplayStream) {
@@ -21,15 +21,10 @@ async fn until_closed(stream: &mut DisplayStream) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_of_another_protocol_version_is_refused() {
     let metrics = metrics();
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    seed_office(&store, 1).await;
     let newer = PROTOCOL_VERSION + 1;
-    let mut owner =
-        OwnerProcess::start(&store, "b", "127.0.0.1:0".parse().unwrap(), newer, &[]).await;
-    let a = LocalNode::start("a", vec![owner.peer("b")], |_| {}).await;
+    let mut nodes = TwoNodes::start(1, newer, |_| {}).await;
 
-    let mut refused = a.transport.refused();
+    let mut refused = nodes.a.transport.refused();
     let reasons = tokio::time::timeout(PATIENCE, refused.wait_for(|r| r.contains_key("b")))
         .await
         .expect("b is refused in time")
@@ -40,57 +35,39 @@ async fn a_peer_of_another_protocol_version_is_refused() {
         "{reasons:?}"
     );
     // The other side says so too, in its log.
-    owner
+    nodes
+        .owner
         .wait_log(&format!(
             "speaks inter-node protocol version {PROTOCOL_VERSION}, this node speaks {newer}"
         ))
         .await;
-    assert!(a.transport.linked().borrow().is_empty());
+    assert!(nodes.a.transport.linked().borrow().is_empty());
     let rendered = metrics.render();
     assert!(
         rendered.contains(r#"tally_cluster_peer_refused_total{reason="protocol_version"}"#),
         "{rendered}"
     );
 
-    a.stop().await;
-    owner.stop().await;
+    nodes.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_peer_is_noticed_by_the_heartbeat_and_its_pending_calls_fail_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let (tenant, office, rooms) = seed_office(&store, 1).await;
-    let owner = OwnerProcess::start(
-        &store,
-        "b",
-        "127.0.0.1:0".parse().unwrap(),
-        PROTOCOL_VERSION,
-        &[],
-    )
-    .await;
     // Calls wait far longer than the test's patience: only the heartbeat can fail them in time.
-    let a = LocalNode::start("a", vec![owner.peer("b")], |settings| {
-        settings.call_timeout = PATIENCE * 4;
-    })
-    .await;
-    a.await_link("b", true).await;
+    let nodes = TwoNodes::linked(1, |settings| settings.call_timeout = PATIENCE * 4).await;
+    let a = &nodes.a;
 
-    let room = a
-        .transport
-        .room("b", &tenant, &office, &rooms[0])
-        .await
-        .unwrap();
+    let room = nodes.room(0).await;
     let sensor = SensorId::new("s1").unwrap();
     let ack = room
         .send(sensor.clone(), readings(1, 1, 2), now_ms())
         .unwrap();
     assert_eq!(ack.durable().await.unwrap(), 1);
-    let office_handle = a.transport.office("b", &tenant, &office).await.unwrap();
+    let office_handle = nodes.office().await;
     let mut display = office_handle.subscribe(None, 16).await.unwrap();
     assert!(display.next().await.is_some(), "the first snapshot");
 
-    owner.signal("STOP");
+    nodes.owner.signal("STOP");
     let pending = room
         .send(sensor.clone(), readings(2, 1, 3), now_ms())
         .unwrap();
@@ -112,13 +89,9 @@ async fn a_hung_peer_is_noticed_by_the_heartbeat_and_its_pending_calls_fail_at_o
             .is_err()
     );
 
-    owner.signal("CONT");
+    nodes.owner.signal("CONT");
     a.await_link("b", true).await;
-    let room = a
-        .transport
-        .room("b", &tenant, &office, &rooms[0])
-        .await
-        .unwrap();
+    let room = nodes.room(0).await;
     // The resend is acknowledged (it may have been applied already: then it is a duplicate).
     let resent = room
         .send(sensor.clone(), readings(2, 1, 3), now_ms())
@@ -126,50 +99,28 @@ async fn a_hung_peer_is_noticed_by_the_heartbeat_and_its_pending_calls_fail_at_o
     assert_eq!(resent.durable().await.unwrap(), 2);
 
     drop(room);
-    a.stop().await;
-    owner.stop().await;
+    nodes.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_peer_is_dialed_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let (tenant, office, rooms) = seed_office(&store, 1).await;
-    let owner = OwnerProcess::start(
-        &store,
-        "b",
-        "127.0.0.1:0".parse().unwrap(),
-        PROTOCOL_VERSION,
-        &[],
-    )
-    .await;
-    let addr = owner.addr;
-    let a = LocalNode::start("a", vec![owner.peer("b")], |settings| {
-        settings.redial_max = Duration::from_millis(200);
+    let mut nodes = TwoNodes::linked(1, |settings| {
+        settings.redial_max = Duration::from_millis(200)
     })
     .await;
-    a.await_link("b", true).await;
-    let room = a
-        .transport
-        .room("b", &tenant, &office, &rooms[0])
-        .await
-        .unwrap();
+    let room = nodes.room(0).await;
     let sensor = SensorId::new("s1").unwrap();
     let ack = room
         .send(sensor.clone(), readings(1, 3, 2), now_ms())
         .unwrap();
     assert_eq!(ack.durable().await.unwrap(), 3);
 
-    owner.kill().await;
-    a.await_link("b", false).await;
-    let owner = OwnerProcess::start(&store, "b", addr, PROTOCOL_VERSION, &[]).await;
-    a.await_link("b", true).await;
+    nodes.owner.signal("KILL");
+    nodes.a.await_link("b", false).await;
+    nodes.restart_owner().await;
+    nodes.a.await_link("b", true).await;
 
-    let room = a
-        .transport
-        .room("b", &tenant, &office, &rooms[0])
-        .await
-        .unwrap();
+    let room = nodes.room(0).await;
     assert_eq!(
         room.last_durable_seq(&sensor).await.unwrap(),
         3,
@@ -179,6 +130,5 @@ async fn a_restarted_peer_is_dialed_again() {
     assert_eq!(ack.durable().await.unwrap(), 4);
 
     drop(room);
-    a.stop().await;
-    owner.stop().await;
+    nodes.stop().await;
 }

@@ -5,10 +5,10 @@
 
 mod support;
 
-use tally_cluster::{DisplayStream, PROTOCOL_VERSION};
+use tally_cluster::DisplayStream;
 use tally_protocol::{DisplayFrame, RoomId, SensorId, ServiceError, now_ms};
 
-use support::{LocalNode, OwnerProcess, PATIENCE, metrics, readings, seed_office, stored_seq};
+use support::{PATIENCE, TwoNodes, metrics, readings, stored_seq};
 
 async fn next_frame(stream: &mut DisplayStream) -> DisplayFrame {
     tokio::time::timeout(PATIENCE, stream.next())
@@ -28,25 +28,16 @@ fn version_and_total(frame: &DisplayFrame) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarded_batch_is_acknowledged_once_durable_on_the_owner() {
     let metrics = metrics();
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let (tenant, office, rooms) = seed_office(&store, 1).await;
-    let owner = OwnerProcess::start(
-        &store,
-        "b",
-        "127.0.0.1:0".parse().unwrap(),
-        PROTOCOL_VERSION,
-        &[],
-    )
-    .await;
-    let a = LocalNode::start("a", vec![owner.peer("b")], |_| {}).await;
-    a.await_link("b", true).await;
+    let nodes = TwoNodes::linked(1, |_| {}).await;
+    let TwoNodes {
+        tenant,
+        office,
+        rooms,
+        a,
+        ..
+    } = &nodes;
 
-    let room = a
-        .transport
-        .room("b", &tenant, &office, &rooms[0])
-        .await
-        .unwrap();
+    let room = nodes.room(0).await;
     let sensor = SensorId::new("s1").unwrap();
     // Pipelined like a sensor connection: both batches go out before either ack is awaited.
     let first = room
@@ -64,31 +55,30 @@ async fn a_forwarded_batch_is_acknowledged_once_durable_on_the_owner() {
     assert_eq!(resent.durable().await.unwrap(), 5);
     assert_eq!(room.last_durable_seq(&sensor).await.unwrap(), 5);
 
-    let office_handle = a.transport.office("b", &tenant, &office).await.unwrap();
-    let occupancy = office_handle.occupancy(None).await.unwrap();
+    let occupancy = nodes.office().await.occupancy(None).await.unwrap();
     assert_eq!(version_and_total(&occupancy).1, 5, "{occupancy:?}");
 
     // The owner's errors come back as they are: a room it does not have is not found.
     let missing = RoomId::new("no-such-room").unwrap();
     let err = a
         .transport
-        .room("b", &tenant, &office, &missing)
+        .room("b", tenant, office, &missing)
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::NotFound { .. }), "{err:?}");
     // A node that is not linked is unavailable (retryable), not an error of the request.
     let err = a
         .transport
-        .room("c", &tenant, &office, &rooms[0])
+        .room("c", tenant, office, &rooms[0])
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::Unavailable(_)), "{err:?}");
 
     drop(room);
-    a.stop().await;
-    owner.stop().await;
+    let (store, tenant, room) = (nodes.store.clone(), tenant.clone(), rooms[0].clone());
+    let _dir = nodes.stop().await;
     // Durable in b's own store, read after b stopped.
-    assert_eq!(stored_seq(&store, &tenant, &rooms[0], "s1").await, 5);
+    assert_eq!(stored_seq(&store, &tenant, &room, "s1").await, 5);
     // Six readings forwarded here (other tests of this process forward more).
     let rendered = metrics.render();
     let forwarded = rendered
@@ -100,21 +90,10 @@ async fn a_forwarded_batch_is_acknowledged_once_durable_on_the_owner() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn displays_on_the_forwarding_node_share_one_relay_of_the_owners_frames() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let (tenant, office, rooms) = seed_office(&store, 2).await;
-    let owner = OwnerProcess::start(
-        &store,
-        "b",
-        "127.0.0.1:0".parse().unwrap(),
-        PROTOCOL_VERSION,
-        &[],
-    )
-    .await;
-    let a = LocalNode::start("a", vec![owner.peer("b")], |_| {}).await;
-    a.await_link("b", true).await;
+    let nodes = TwoNodes::linked(2, |_| {}).await;
+    let a = &nodes.a;
 
-    let office_handle = a.transport.office("b", &tenant, &office).await.unwrap();
+    let office_handle = nodes.office().await;
     let mut first = office_handle.subscribe(None, 16).await.unwrap();
     let mut second = office_handle.subscribe(None, 16).await.unwrap();
     assert_eq!(
@@ -136,11 +115,7 @@ async fn displays_on_the_forwarding_node_share_one_relay_of_the_owners_frames() 
         "the joiner gets the relay's snapshot"
     );
 
-    let room = a
-        .transport
-        .room("b", &tenant, &office, &rooms[1])
-        .await
-        .unwrap();
+    let room = nodes.room(1).await;
     let sensor = SensorId::new("s1").unwrap();
     let ack = room.send(sensor, readings(1, 1, 7), now_ms()).unwrap();
     assert_eq!(ack.durable().await.unwrap(), 1);
@@ -156,7 +131,7 @@ async fn displays_on_the_forwarding_node_share_one_relay_of_the_owners_frames() 
 
     // A display of one room is another relay; it starts with that room's snapshot.
     let mut single = office_handle
-        .subscribe(Some(rooms[1].clone()), 16)
+        .subscribe(Some(nodes.rooms[1].clone()), 16)
         .await
         .unwrap();
     assert_eq!(a.transport.relays(), 2);
@@ -170,6 +145,5 @@ async fn displays_on_the_forwarding_node_share_one_relay_of_the_owners_frames() 
     assert_eq!(a.transport.relays(), 0);
 
     drop(room);
-    a.stop().await;
-    owner.stop().await;
+    nodes.stop().await;
 }

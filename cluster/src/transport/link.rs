@@ -8,8 +8,8 @@ use ractor::ActorRef;
 use tally_protocol::ServiceError;
 use tokio::sync::{oneshot, watch};
 
-use crate::transport::telemetry;
 use crate::transport::wire::{self, EndpointMsg, Envelope, Reply, Request, WireError};
+use crate::transport::{TransportSettings, telemetry};
 
 /// A live link to a peer: its endpoint actor (a ractor_cluster proxy) and whether the link is
 /// down. A link never comes back up: after a reconnect the peer gets a new one, and handles
@@ -56,22 +56,21 @@ pub(crate) struct PendingReply {
 }
 
 impl Link {
-    /// A link to `peer`'s `endpoint`, down once `down` turns true.
+    /// A link to `peer`'s `endpoint`, down once `down` turns true, speaking as this node of
+    /// `settings`.
     pub(crate) fn new(
         peer: String,
         endpoint: ActorRef<EndpointMsg>,
         down: watch::Receiver<bool>,
-        this_node: String,
-        version: u32,
-        call_timeout: Duration,
+        settings: &TransportSettings,
     ) -> Self {
         Self {
             peer,
             endpoint,
             down,
-            this_node,
-            version,
-            call_timeout,
+            this_node: settings.node_id.clone(),
+            version: settings.protocol_version,
+            call_timeout: settings.call_timeout,
         }
     }
 

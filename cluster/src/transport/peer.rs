@@ -307,14 +307,7 @@ async fn link(
         return Outcome::Retry;
     };
     let (down, down_watch) = watch::channel(false);
-    let link = Arc::new(Link::new(
-        peer.to_owned(),
-        endpoint,
-        down_watch,
-        settings.node_id.clone(),
-        settings.protocol_version,
-        settings.call_timeout,
-    ));
+    let link = Arc::new(Link::new(peer.to_owned(), endpoint, down_watch, settings));
     if let Err(outcome) = hello(shared, &link).await {
         session.actor.stop(Some("refused".into()));
         return outcome;

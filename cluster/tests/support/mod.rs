@@ -186,11 +186,6 @@ impl OwnerProcess {
             .unwrap();
         assert!(status.success(), "owner exited with {status}");
     }
-
-    /// Kills it (`kill -9`) and waits until it is gone.
-    pub async fn kill(mut self) {
-        self.child.kill().await.unwrap();
-    }
 }
 
 impl Drop for OwnerProcess {
@@ -254,5 +249,82 @@ impl LocalNode {
         self.transport.shutdown().await;
         self.node.shutdown().await;
         assert_eq!(self.node.live_actors(), 0);
+    }
+}
+
+/// An owner `b` on a seeded store and a forwarding node `a` that knows it.
+pub struct TwoNodes {
+    pub store: std::path::PathBuf,
+    pub tenant: TenantId,
+    pub office: OfficeId,
+    pub rooms: Vec<RoomId>,
+    pub owner: OwnerProcess,
+    pub a: LocalNode,
+    dir: tempfile::TempDir,
+}
+
+impl TwoNodes {
+    /// Seeds an office with `rooms` rooms, starts its owner speaking `owner_version` and the
+    /// forwarding node (its settings adjusted by `tune`); does not wait for the link.
+    pub async fn start(
+        rooms: usize,
+        owner_version: u32,
+        tune: impl FnOnce(&mut TransportSettings),
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let (tenant, office, rooms) = seed_office(&store, rooms).await;
+        let any_port = "127.0.0.1:0".parse().unwrap();
+        let owner = OwnerProcess::start(&store, "b", any_port, owner_version, &[]).await;
+        let a = LocalNode::start("a", vec![owner.peer("b")], tune).await;
+        Self {
+            store,
+            tenant,
+            office,
+            rooms,
+            owner,
+            a,
+            dir,
+        }
+    }
+
+    /// As [`TwoNodes::start`] with the default protocol version, once `a` linked to `b`.
+    pub async fn linked(rooms: usize, tune: impl FnOnce(&mut TransportSettings)) -> Self {
+        let nodes = Self::start(rooms, tally_cluster::PROTOCOL_VERSION, tune).await;
+        nodes.a.await_link("b", true).await;
+        nodes
+    }
+
+    /// A remote handle on room `index` of the office, through `a`.
+    pub async fn room(&self, index: usize) -> tally_cluster::RoomHandle {
+        self.a
+            .transport
+            .room("b", &self.tenant, &self.office, &self.rooms[index])
+            .await
+            .unwrap()
+    }
+
+    /// A remote handle on the office, through `a`.
+    pub async fn office(&self) -> tally_cluster::OfficeHandle {
+        self.a
+            .transport
+            .office("b", &self.tenant, &self.office)
+            .await
+            .unwrap()
+    }
+}
+
+impl TwoNodes {
+    /// Starts the owner again on its store and address (after it was killed).
+    pub async fn restart_owner(&mut self) {
+        let version = tally_cluster::PROTOCOL_VERSION;
+        self.owner = OwnerProcess::start(&self.store, "b", self.owner.addr, version, &[]).await;
+    }
+
+    /// Stops both nodes in order; the owner's store stays until the returned directory drops.
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.a.stop().await;
+        self.owner.stop().await;
+        self.dir
     }
 }
