@@ -97,9 +97,17 @@ async fn start_owner(store: &Path) -> anyhow::Result<(tokio::process::Child, Pee
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("starting {} (cargo build --release -p tally-cluster)", exe.display()))?;
+        .with_context(|| {
+            format!(
+                "starting {} (cargo build --release -p tally-cluster)",
+                exe.display()
+            )
+        })?;
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.next_line().await?.context("the owner printed nothing")?;
+    let line = lines
+        .next_line()
+        .await?
+        .context("the owner printed nothing")?;
     let addr = line
         .strip_prefix("listening ")
         .context("a listening line")?
@@ -119,7 +127,8 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
 
     let owner_store = dir.path().join("owner");
-    let (tenant, office, remote_rooms) = seed(&EmbeddedStore::open(&owner_store)?, args.sensors).await;
+    let (tenant, office, remote_rooms) =
+        seed(&EmbeddedStore::open(&owner_store)?, args.sensors).await;
     let (mut owner, peer) = start_owner(&owner_store).await?;
 
     let store = Arc::new(EmbeddedStore::open(&dir.path().join("local"))?);

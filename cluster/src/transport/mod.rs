@@ -32,7 +32,7 @@ mod wire;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ractor::{Actor, ActorRef};
 use ractor_cluster::node::NodeConnectionMode;
@@ -80,7 +80,34 @@ pub(crate) struct Shared {
     next_stream: AtomicU64,
 }
 
+/// Whether a transport runs in this process.
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// This process's one transport slot, freed on drop. ractor's actor registry and process groups
+/// are per process, and ractor_cluster announces every remotely reachable actor of the process
+/// on every link: two transports in one process would see each other's endpoints.
+#[derive(Debug)]
+struct ProcessSlot;
+
+impl ProcessSlot {
+    fn take() -> Result<Self, TransportError> {
+        if RUNNING.swap(true, Ordering::SeqCst) {
+            return Err(TransportError::Start(
+                "a transport already runs in this process (one node per process)".into(),
+            ));
+        }
+        Ok(Self)
+    }
+}
+
+impl Drop for ProcessSlot {
+    fn drop(&mut self) {
+        RUNNING.store(false, Ordering::SeqCst);
+    }
+}
+
 /// A node's links to its peers: forwards to rooms and offices they own, and serves theirs.
+/// One per process.
 #[derive(Debug)]
 pub struct Transport {
     shared: Arc<Shared>,
@@ -90,6 +117,7 @@ pub struct Transport {
     endpoint: ActorRef<EndpointMsg>,
     endpoint_done: JoinHandle<()>,
     peers_done: JoinHandle<()>,
+    _slot: ProcessSlot,
 }
 
 impl Transport {
@@ -98,12 +126,13 @@ impl Transport {
     ///
     /// # Errors
     /// [`TransportError::Listen`] if the address cannot be bound, [`TransportError::Start`] if
-    /// an actor cannot start.
+    /// an actor cannot start or another transport runs in this process.
     pub async fn start(
         settings: TransportSettings,
         router: LocalRouter,
         peers: watch::Receiver<Vec<Peer>>,
     ) -> Result<Self, TransportError> {
+        let slot = ProcessSlot::take()?;
         let addr = resolve_port(settings.listen)?;
         let server = NodeServer::new(
             addr.port(),
@@ -162,6 +191,7 @@ impl Transport {
             endpoint,
             endpoint_done,
             peers_done,
+            _slot: slot,
         })
     }
 

@@ -205,6 +205,8 @@ impl Drop for OwnerProcess {
 pub struct LocalNode {
     pub node: Node,
     pub transport: Transport,
+    /// One transport per process: the tests of a file take turns.
+    _turn: tokio::sync::OwnedMutexGuard<()>,
     _peers: tokio::sync::watch::Sender<Vec<Peer>>,
     _dir: tempfile::TempDir,
 }
@@ -216,6 +218,12 @@ impl LocalNode {
         peers: Vec<Peer>,
         tune: impl FnOnce(&mut TransportSettings),
     ) -> Self {
+        static TURN: OnceLock<std::sync::Arc<tokio::sync::Mutex<()>>> = OnceLock::new();
+        let turn = TURN
+            .get_or_init(Default::default)
+            .clone()
+            .lock_owned()
+            .await;
         let dir = tempfile::tempdir().unwrap();
         let store = std::sync::Arc::new(EmbeddedStore::open(dir.path()).unwrap());
         let node = Node::start(&Settings::default(), store).await.unwrap();
@@ -230,6 +238,7 @@ impl LocalNode {
         Self {
             node,
             transport,
+            _turn: turn,
             _peers: peers_tx,
             _dir: dir,
         }
