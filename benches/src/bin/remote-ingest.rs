@@ -54,7 +54,8 @@ async fn seed(store: &EmbeddedStore, rooms: u64) -> (TenantId, OfficeId, Vec<Roo
 async fn drive(handles: &[RoomHandle], args: Args, first_seq: u64) -> anyhow::Result<f64> {
     let start = Instant::now();
     let mut sensors = tokio::task::JoinSet::new();
-    for room in handles.iter().cloned() {
+    for room in handles {
+        let room = room.clone();
         sensors.spawn(async move {
             let sensor = SensorId::new("bench-sensor").unwrap();
             let mut pending = VecDeque::new();
