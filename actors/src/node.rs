@@ -56,6 +56,10 @@ pub enum NodeMsg {
     TenantStarted(Started<TenantId, TenantMsg>),
 }
 
+// Local-only: ractor's `cluster` feature (on for the inter-node transport) asks every
+// message type to opt in; this one never crosses nodes, so it keeps the default (no serialisation).
+impl ractor::Message for NodeMsg {}
+
 /// The node supervisor actor.
 #[derive(Debug)]
 pub(crate) struct NodeSupervisor;

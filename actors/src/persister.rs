@@ -66,6 +66,10 @@ pub(crate) enum PersisterMsg {
     Written(WrittenBatch),
 }
 
+// Local-only: ractor's `cluster` feature (on for the inter-node transport) asks every
+// message type to opt in; this one never crosses nodes, so it keeps the default (no serialisation).
+impl ractor::Message for PersisterMsg {}
+
 /// Outcome of one group commit (internal to the persister).
 #[derive(Debug)]
 pub(crate) struct WrittenBatch {

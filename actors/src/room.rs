@@ -46,6 +46,10 @@ pub enum RoomMsg {
     InjectPanic,
 }
 
+// Local-only: ractor's `cluster` feature (on for the inter-node transport) asks every
+// message type to opt in; this one never crosses nodes, so it keeps the default (no serialisation).
+impl ractor::Message for RoomMsg {}
+
 /// The room actor.
 #[derive(Debug)]
 pub(crate) struct RoomActor;

@@ -28,6 +28,10 @@ pub enum TenantMsg {
     OfficeStarted(Started<OfficeId, OfficeMsg>),
 }
 
+// Local-only: ractor's `cluster` feature (on for the inter-node transport) asks every
+// message type to opt in; this one never crosses nodes, so it keeps the default (no serialisation).
+impl ractor::Message for TenantMsg {}
+
 /// The tenant supervisor actor.
 #[derive(Debug)]
 pub(crate) struct TenantSupervisor;

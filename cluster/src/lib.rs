@@ -2,9 +2,10 @@
 //! a node (store, actors, router).
 //!
 //! The gateway talks to [`RoomHandle`]s and [`OfficeHandle`]s from a [`Router`], never to actors.
-//! For now a node is alone ([`LocalRouter`], local handles); multi-node placement (rendezvous
-//! hashing over the active members in Redis, fenced leases, forwarding through ractor_cluster)
-//! will implement the same trait and add remote targets behind the same handles.
+//! For now the router is local ([`LocalRouter`]); the inter-node [`Transport`] (on
+//! ractor_cluster) already gives handles on rooms and offices of other nodes behind the same
+//! API, and multi-node placement (rendezvous hashing over the active members in Redis, fenced
+//! leases) will route to it.
 
 mod coordination;
 mod handle;
@@ -17,6 +18,7 @@ mod retired;
 mod router;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod transport;
 
 pub use coordination::{CoordinationConfig, CoordinationError, RedisUrl, telemetry};
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
@@ -26,3 +28,7 @@ pub use node::{
 };
 pub use router::{Router, SharedRouter};
 pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus};
+pub use transport::{
+    PROTOCOL_VERSION, Peer, Transport, TransportError, TransportSettings,
+    telemetry as transport_telemetry,
+};

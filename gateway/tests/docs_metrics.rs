@@ -1,5 +1,5 @@
 //! The README documents every metric the node exports (names are defined once, in the
-//! `telemetry` modules of the actors and gateway crates).
+//! `telemetry` modules of the actors, cluster transport and gateway crates).
 
 #[test]
 fn every_metric_is_in_the_readme() {
@@ -7,6 +7,7 @@ fn every_metric_is_in_the_readme() {
     let sources = [
         include_str!("../../actors/src/telemetry.rs"),
         include_str!("../src/telemetry.rs"),
+        include_str!("../../cluster/src/transport/telemetry.rs"),
     ];
     let names: Vec<&str> = sources
         .iter()

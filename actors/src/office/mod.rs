@@ -70,6 +70,10 @@ pub enum OfficeMsg {
     RoomStarted(Started<RoomId, RoomMsg>),
 }
 
+// Local-only: ractor's `cluster` feature (on for the inter-node transport) asks every
+// message type to opt in; this one never crosses nodes, so it keeps the default (no serialisation).
+impl ractor::Message for OfficeMsg {}
+
 /// The office actor.
 #[derive(Debug)]
 pub(crate) struct OfficeActor;

@@ -7,17 +7,22 @@ use tally_actors::{DisplaySink, OfficeMsg, office_occupancy, subscribe_display};
 use tally_protocol::{DisplayFrame, RoomId, ServiceError};
 use tokio::sync::mpsc;
 
+use crate::transport::{RelayLease, RemoteOffice};
+
 /// Where an office's actor lives.
 #[derive(Debug, Clone)]
 enum OfficeTarget {
     /// On this node.
     Local(ActorRef<OfficeMsg>),
+    /// On its owner node, reached through its endpoint; displays through this node's relay.
+    Remote(RemoteOffice),
 }
 
 /// An active office: displays subscribe here, live reads ask here.
 ///
 /// Cheap to clone. When the office stops (restart, passivation, handoff) its subscriptions end
-/// and calls fail with [`ServiceError::Unavailable`]; the caller resolves the office again.
+/// and calls fail with [`ServiceError::Unavailable`]; the caller resolves the office again. So do
+/// those of a remote office when the link to its owner goes down.
 #[derive(Debug, Clone)]
 pub struct OfficeHandle {
     target: OfficeTarget,
@@ -32,7 +37,16 @@ pub struct OfficeHandle {
 pub struct DisplayStream {
     frames: mpsc::Receiver<DisplayFrame>,
     /// Told when the stream is dropped, so it releases the subscription at once.
-    office: OfficeTarget,
+    release: Release,
+}
+
+/// Who releases a display's subscription when its stream is dropped.
+#[derive(Debug)]
+enum Release {
+    /// The local office.
+    Office(ActorRef<OfficeMsg>),
+    /// This node's relay of a remote office (the last display to leave ends the relay).
+    Relay(#[allow(dead_code, reason = "held for its Drop")] RelayLease),
 }
 
 impl OfficeHandle {
@@ -44,8 +58,17 @@ impl OfficeHandle {
         }
     }
 
+    /// A handle on an office of another node (the remote side has its own call timeout).
+    pub(crate) fn remote(office: RemoteOffice) -> Self {
+        Self {
+            target: OfficeTarget::Remote(office),
+            timeout: Duration::ZERO,
+        }
+    }
+
     /// Subscribes a display to the office (or one of its rooms), with a queue of `queue`
-    /// frames.
+    /// frames. Displays of a remote office share one relay per office and room filter: the
+    /// owner sends each frame once to this node, which fans it out.
     ///
     /// # Errors
     /// [`ServiceError::NotFound`] for a room not in the office; [`ServiceError::Unavailable`]
@@ -55,13 +78,23 @@ impl OfficeHandle {
         room: Option<RoomId>,
         queue: usize,
     ) -> Result<DisplayStream, ServiceError> {
-        let OfficeTarget::Local(actor) = &self.target;
-        let (sender, frames) = mpsc::channel(queue.max(1));
-        subscribe_display(actor, room, DisplaySink::Local(sender), self.timeout).await?;
-        Ok(DisplayStream {
-            frames,
-            office: self.target.clone(),
-        })
+        match &self.target {
+            OfficeTarget::Local(actor) => {
+                let (sender, frames) = mpsc::channel(queue.max(1));
+                subscribe_display(actor, room, DisplaySink::Local(sender), self.timeout).await?;
+                Ok(DisplayStream {
+                    frames,
+                    release: Release::Office(actor.clone()),
+                })
+            }
+            OfficeTarget::Remote(remote) => {
+                let (frames, lease) = remote.subscribe(room, queue).await?;
+                Ok(DisplayStream {
+                    frames,
+                    release: Release::Relay(lease),
+                })
+            }
+        }
     }
 
     /// The office's (or one room's) occupancy now, as a snapshot frame.
@@ -69,16 +102,19 @@ impl OfficeHandle {
     /// # Errors
     /// As [`OfficeHandle::subscribe`].
     pub async fn occupancy(&self, room: Option<RoomId>) -> Result<DisplayFrame, ServiceError> {
-        let OfficeTarget::Local(actor) = &self.target;
-        office_occupancy(actor, room, self.timeout).await
+        match &self.target {
+            OfficeTarget::Local(actor) => office_occupancy(actor, room, self.timeout).await,
+            OfficeTarget::Remote(remote) => remote.occupancy(room).await,
+        }
     }
 }
 
 impl Drop for DisplayStream {
     fn drop(&mut self) {
         self.frames.close();
-        let OfficeTarget::Local(actor) = &self.office;
-        let _ = actor.cast(OfficeMsg::DisplayLeft);
+        if let Release::Office(actor) = &self.release {
+            let _ = actor.cast(OfficeMsg::DisplayLeft);
+        }
     }
 }
 

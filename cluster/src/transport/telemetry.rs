@@ -1,0 +1,16 @@
+//! Metric names of the inter-node transport, defined once with their unit and labels.
+
+/// Counter: readings forwarded to their office's owner through a remote room handle.
+pub const FORWARDED_READINGS: &str = "tally_cluster_forwarded_readings_total";
+/// Counter: display frames an office's owner relayed to an interested peer.
+pub const RELAYED_FRAMES: &str = "tally_cluster_relayed_frames_total";
+/// Counter: links to peers that came up (hello answered with our protocol version).
+pub const PEER_UP: &str = "tally_cluster_peer_up_total";
+/// Counter: links to peers that went down (label `reason`: heartbeat, disconnected, shutdown).
+pub const PEER_DOWN: &str = "tally_cluster_peer_down_total";
+/// Gauge: peers linked now.
+pub const PEERS_LINKED: &str = "tally_cluster_peers_linked";
+/// Counter: calls to a peer that got no answer within the call timeout.
+pub const CALL_TIMEOUTS: &str = "tally_cluster_call_timeouts_total";
+/// Counter: peers refused (label `reason`: protocol_version, wrong_node).
+pub const PEER_REFUSED: &str = "tally_cluster_peer_refused_total";
