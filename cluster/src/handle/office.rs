@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use ractor::ActorRef;
-use tally_actors::{DisplaySink, OfficeMsg, office_occupancy, subscribe_display};
+use tally_actors::{
+    DisplaySink, FrameSlotReceiver, OfficeMsg, frame_slot, office_occupancy, subscribe_display,
+};
 use tally_protocol::{DisplayFrame, RoomId, ServiceError};
-use tokio::sync::mpsc;
 
 /// Where an office's actor lives.
 #[derive(Debug, Clone)]
@@ -26,11 +27,12 @@ pub struct OfficeHandle {
 
 /// A display's subscription: a snapshot first, then deltas; ends when the office stops.
 ///
-/// The queue behind it is bounded; a display that does not keep up skips deltas and gets a
-/// fresh snapshot once it reads again (conflation), so it never slows the office.
+/// At most one frame waits for the display: a display that has not taken its frame when the
+/// office publishes again finds one fresh snapshot in its place (conflation), so it never slows
+/// the office and reads the present, not a backlog, whenever it reads.
 #[derive(Debug)]
 pub struct DisplayStream {
-    frames: mpsc::Receiver<DisplayFrame>,
+    frames: FrameSlotReceiver,
     /// Told when the stream is dropped, so it releases the subscription at once.
     office: OfficeTarget,
 }
@@ -44,20 +46,15 @@ impl OfficeHandle {
         }
     }
 
-    /// Subscribes a display to the office (or one of its rooms), with a queue of `queue`
-    /// frames.
+    /// Subscribes a display to the office (or one of its rooms).
     ///
     /// # Errors
     /// [`ServiceError::NotFound`] for a room not in the office; [`ServiceError::Unavailable`]
     /// if the office stopped or did not answer in time.
-    pub async fn subscribe(
-        &self,
-        room: Option<RoomId>,
-        queue: usize,
-    ) -> Result<DisplayStream, ServiceError> {
+    pub async fn subscribe(&self, room: Option<RoomId>) -> Result<DisplayStream, ServiceError> {
         let OfficeTarget::Local(actor) = &self.target;
-        let (sender, frames) = mpsc::channel(queue.max(1));
-        subscribe_display(actor, room, DisplaySink::Local(sender), self.timeout).await?;
+        let (slot, frames) = frame_slot();
+        subscribe_display(actor, room, DisplaySink::Local(slot), self.timeout).await?;
         Ok(DisplayStream {
             frames,
             office: self.target.clone(),
@@ -86,7 +83,7 @@ impl DisplayStream {
     /// The next frame; `None` once the office stopped (subscribe again for a snapshot).
     ///
     /// # Cancel safety
-    /// Cancel safe: a frame is either returned or stays queued.
+    /// Cancel safe: a frame is either returned or stays pending.
     pub async fn next(&mut self) -> Option<DisplayFrame> {
         self.frames.recv().await
     }

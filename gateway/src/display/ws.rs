@@ -3,6 +3,9 @@
 //! one room) of its tenant, gets a snapshot, then coalesced deltas. If the office restarts, the
 //! display is resubscribed and gets a fresh snapshot. The socket closes with 4401 when the token
 //! expires.
+//!
+//! Frames in flight are bounded by pongs ([`FrameWindow`]): a display that stops reading holds
+//! up at most `display.inflight_frames` frames, and reads the present when it resumes.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,12 +19,13 @@ use tally_protocol::{
     SUBPROTOCOL_MSGPACK, TenantId,
 };
 
+use super::flow::FrameWindow;
 use crate::auth::DisplayViewer;
 use crate::error::{ApiError, hide_tenant};
 use crate::listener::ConnectionSlot;
 use crate::state::AppState;
 use crate::telemetry;
-use crate::ws_conn::{Incoming, WsConn};
+use crate::ws_conn::{Event, Incoming, WsConn};
 
 /// Upgrades a display connection (JSON unless `tally.v1.msgpack` is requested).
 pub(crate) async fn connect(
@@ -59,12 +63,13 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
     let expiry = tokio::time::sleep(until(exp));
     tokio::pin!(expiry);
     let mut subscription: Option<Subscription> = None;
+    let mut window = FrameWindow::new(state.settings.display.inflight_frames);
     loop {
         tokio::select! {
             () = &mut expiry => return conn.close(ErrorCode::TokenExpired, "the token has expired").await,
-            frame = next_frame(&mut subscription) => match frame {
+            frame = next_frame(&mut subscription), if window.has_room() => match frame {
                 Some(frame) => {
-                    if conn.send(&frame).await.is_err() {
+                    if conn.send(&frame).await.is_err() || conn.ping(window.sent()).await.is_err() {
                         return;
                     }
                 }
@@ -77,10 +82,14 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
                     }
                 }
             },
-            incoming = conn.recv() => {
-                let bytes = match incoming {
-                    Incoming::Data(bytes) => bytes,
-                    Incoming::Closed => return,
+            event = conn.recv_event() => {
+                let bytes = match event {
+                    Event::Pong(payload) => {
+                        window.pong(&payload);
+                        continue;
+                    }
+                    Event::Incoming(Incoming::Data(bytes)) => bytes,
+                    Event::Incoming(Incoming::Closed) => return,
                 };
                 let request = codec.decode::<DisplayRequest>(&bytes, &state.limits).map_err(ApiError::from);
                 let result = match request {
@@ -122,8 +131,7 @@ async fn subscribe(
         .office(tenant, &office)
         .await
         .map_err(|err| hide_tenant(err, &office))?;
-    let queue = state.settings.display.queue_capacity as usize;
-    let frames = handle.subscribe(room.clone(), queue).await?;
+    let frames = handle.subscribe(room.clone()).await?;
     Ok(Subscription {
         office,
         room,
