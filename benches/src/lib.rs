@@ -16,6 +16,7 @@ mod provision;
 mod report;
 mod run;
 mod sensor;
+mod stall;
 mod stats;
 mod ws;
 
@@ -24,4 +25,5 @@ pub use cli::{LoadArgs, MAX_DURATION, WireCodec};
 pub use commit::{CommitFigures, CommitShape, group_commits};
 pub use report::{DisplayFigures, Ratios, Report, RunConfig, SensorFigures};
 pub use run::run;
+pub use stall::{StallFigures, StallShape, stall_once};
 pub use stats::{ErrorCount, LatencySummary};
