@@ -11,7 +11,7 @@ mod local;
 mod node;
 mod router;
 
-pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
+pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle, TenantStream};
 pub use local::LocalRouter;
 pub use node::{Node, NodeError, actor_settings, open_store, postgres_config};
 pub use router::{Router, SharedRouter};
