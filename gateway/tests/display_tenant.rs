@@ -64,6 +64,22 @@ async fn provision(api: &Api) -> Vec<(String, String)> {
     keys
 }
 
+/// A node with [`provision`]ed tenants; its data directory, the sensor keys of `acme` and a
+/// viewer token of `acme`.
+async fn provisioned_node() -> (
+    tempfile::TempDir,
+    tally_gateway::RunningNode,
+    Vec<(String, String)>,
+    String,
+) {
+    let (dir, data) = temp_dir();
+    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
+    let api = Api::new(node.addr());
+    let keys = provision(&api).await;
+    let token = api.viewer_token("acme").await;
+    (dir, node, keys, token)
+}
+
 async fn count(addr: SocketAddr, keys: &[(String, String)], room: &str, count: i64) {
     let key = &keys.iter().find(|(id, _)| id == room).unwrap().1;
     let mut sensor = SensorClient::connect(addr, key, tally_protocol::Codec::Json).await;
@@ -102,12 +118,8 @@ fn offices(frame: &Value) -> Vec<(String, u64, u64)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_subscription_shows_every_office_of_its_tenant_only_and_follows_readings() {
-    let (_dir, data) = temp_dir();
-    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
+    let (_dir, node, keys, token) = provisioned_node().await;
     let addr = node.addr();
-    let api = Api::new(addr);
-    let keys = provision(&api).await;
-    let token = api.viewer_token("acme").await;
     let mut display = DisplayClient::connect(addr, &token).await;
     display
         .socket
@@ -156,12 +168,8 @@ async fn a_tenant_subscription_shows_every_office_of_its_tenant_only_and_follows
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tenant_page_shows_a_tile_per_office_with_its_total() {
-    let (_dir, data) = temp_dir();
-    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
+    let (_dir, node, keys, token) = provisioned_node().await;
     let addr = node.addr();
-    let api = Api::new(addr);
-    let keys = provision(&api).await;
-    let token = api.viewer_token("acme").await;
 
     let mut browser = Browser::launch(1920, 1080).await;
     browser
