@@ -1,22 +1,23 @@
-//! An office's display subscribers, with conflation: a display whose bounded queue is full is
-//! marked stale, skips deltas, and gets a fresh snapshot as soon as its queue has room. A slow
-//! display therefore never slows the office or grows memory.
+//! An office's display subscribers, with conflation: each display has one frame slot
+//! ([`crate::frame_slot`]); a display that has not taken its previous frame gets one fresh
+//! snapshot in its place. A slow or stalled display therefore never slows the office, never grows
+//! its memory past one frame, and reads the present when it resumes.
 
-use tally_protocol::{DisplayFrame, RoomId, RoomOccupancy};
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tally_protocol::{DisplayFrame, OfficeId, RoomId, RoomOccupancy};
 
+use crate::frame_slot::{FrameSlotSender, Offered};
 use crate::telemetry;
 
 /// Where an office sends the frames of one subscription.
 ///
-/// Today every display connection is on the office's node and has its own bounded queue; in a
+/// Today every display connection is on the office's node and has its own frame slot; in a
 /// cluster, a node relay (one per interested node, fanning out to that node's displays) will be a
 /// second kind of sink behind the same conflation.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum DisplaySink {
-    /// A display connection on this node: its bounded queue.
-    Local(mpsc::Sender<DisplayFrame>),
+    /// A display connection on this node: its frame slot.
+    Local(FrameSlotSender),
 }
 
 /// One display connection's subscription.
@@ -24,7 +25,6 @@ pub enum DisplaySink {
 struct Subscriber {
     room: Option<RoomId>,
     sink: DisplaySink,
-    stale: bool,
     /// Counts the subscription in [`telemetry::DISPLAY_SUBSCRIPTIONS`] while it is held.
     _held: Held,
 }
@@ -59,20 +59,20 @@ pub(crate) trait SnapshotSource {
 }
 
 impl DisplayFanout {
-    /// Adds a subscriber and queues its first snapshot.
+    /// Adds a subscriber and leaves its first snapshot.
     pub(crate) fn subscribe(
         &mut self,
         room: Option<RoomId>,
         sink: DisplaySink,
         source: &impl SnapshotSource,
     ) {
-        let mut subscriber = Subscriber {
+        let subscriber = Subscriber {
             room,
             sink,
-            stale: true,
             _held: Held::new(),
         };
-        if subscriber.offer_snapshot(source) {
+        let snapshot = source.snapshot(subscriber.room.as_ref());
+        if subscriber.offer(snapshot, source) {
             self.subscribers.push(subscriber);
         }
     }
@@ -83,36 +83,22 @@ impl DisplayFanout {
         self.subscribers.len()
     }
 
-    /// Whether some subscriber waits for a resync snapshot.
-    pub(crate) fn has_stale(&self) -> bool {
-        self.subscribers.iter().any(|s| s.stale)
-    }
-
     /// Drops the subscriptions whose display is gone.
     pub(crate) fn release_closed(&mut self) {
         self.subscribers.retain(|s| !s.is_closed());
     }
 
-    /// Resyncs stale subscribers whose queues have room again.
-    pub(crate) fn resync_stale(&mut self, source: &impl SnapshotSource) {
-        self.subscribers
-            .retain_mut(|s| !s.stale || s.offer_snapshot(source));
-    }
-
-    /// Sends a delta (office `version`, office `total`, changed `rooms`) to every subscriber,
-    /// resyncs stale ones with a snapshot, and drops closed ones.
+    /// Sends a delta (office `version`, office `total`, changed `rooms`) to every subscriber
+    /// (a fresh snapshot to one that has not taken its previous frame), and drops closed ones.
     pub(crate) fn publish(
         &mut self,
-        office: &tally_protocol::OfficeId,
+        office: &OfficeId,
         version: u64,
         total: u64,
         rooms: &[RoomOccupancy],
         source: &impl SnapshotSource,
     ) {
-        self.subscribers.retain_mut(|subscriber| {
-            if subscriber.stale {
-                return subscriber.offer_snapshot(source);
-            }
+        self.subscribers.retain(|subscriber| {
             let frame = match &subscriber.room {
                 None => DisplayFrame::Delta {
                     office: office.clone(),
@@ -127,10 +113,10 @@ impl DisplayFanout {
                         total: u64::from(changed.count),
                         rooms: vec![changed.clone()],
                     },
-                    None => return true,
+                    None => return !subscriber.is_closed(),
                 },
             };
-            subscriber.offer(frame)
+            subscriber.offer(frame, source)
         });
     }
 }
@@ -138,49 +124,32 @@ impl DisplayFanout {
 impl Subscriber {
     /// Whether the display is gone.
     fn is_closed(&self) -> bool {
-        let DisplaySink::Local(sender) = &self.sink;
-        sender.is_closed()
+        let DisplaySink::Local(slot) = &self.sink;
+        slot.is_closed()
     }
 
-    /// Queues a frame; `false` if the display is gone.
-    fn offer(&mut self, frame: DisplayFrame) -> bool {
-        let DisplaySink::Local(sender) = &self.sink;
-        match sender.try_send(frame) {
-            Ok(()) => {
+    /// Leaves a frame (or a fresh snapshot, if the display has not taken the previous frame);
+    /// `false` if the display is gone.
+    fn offer(&self, frame: DisplayFrame, source: &impl SnapshotSource) -> bool {
+        let DisplaySink::Local(slot) = &self.sink;
+        match slot.offer(frame, || source.snapshot(self.room.as_ref())) {
+            Offered::Queued => {
                 metrics::counter!(telemetry::DISPLAY_FRAMES).increment(1);
                 true
             }
-            Err(TrySendError::Full(_)) => {
-                if !self.stale {
-                    metrics::counter!(telemetry::DISPLAY_RESYNCS).increment(1);
-                }
-                self.stale = true;
+            Offered::Conflated => {
+                metrics::counter!(telemetry::DISPLAY_RESYNCS).increment(1);
                 true
             }
-            Err(TrySendError::Closed(_)) => false,
-        }
-    }
-
-    /// Queues a fresh snapshot if the queue has room; `false` if the display is gone.
-    fn offer_snapshot(&mut self, source: &impl SnapshotSource) -> bool {
-        let DisplaySink::Local(sender) = &self.sink;
-        match sender.try_reserve() {
-            Ok(permit) => {
-                permit.send(source.snapshot(self.room.as_ref()));
-                self.stale = false;
-                true
-            }
-            Err(TrySendError::Full(())) => true,
-            Err(TrySendError::Closed(())) => false,
+            Offered::Closed => false,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use tally_protocol::OfficeId;
-
     use super::*;
+    use crate::frame_slot::frame_slot;
 
     struct Fixed;
     impl SnapshotSource for Fixed {
@@ -205,55 +174,48 @@ mod tests {
         }
     }
 
-    #[test]
-    fn slow_display_is_conflated_then_resynced() {
+    #[tokio::test]
+    async fn a_display_that_does_not_read_gets_the_present_when_it_resumes() {
         let office = OfficeId::new("o").unwrap();
         let mut fanout = DisplayFanout::default();
-        let (tx, mut rx) = mpsc::channel(2);
-        fanout.subscribe(None, DisplaySink::Local(tx), &Fixed);
+        let (slot, mut rx) = frame_slot();
+        fanout.subscribe(None, DisplaySink::Local(slot), &Fixed);
         for version in 1..=10 {
             fanout.publish(&office, version, 1, &[change("r", 1)], &Fixed);
         }
-        // Queue of 2: the snapshot and one delta; the rest were conflated.
+        // One frame waits, and it is a fresh snapshot, not the first of ten stale ones.
         assert!(matches!(
-            rx.try_recv().unwrap(),
-            DisplayFrame::Snapshot { .. }
-        ));
-        assert!(matches!(
-            rx.try_recv().unwrap(),
-            DisplayFrame::Delta { version: 1, .. }
-        ));
-        assert!(rx.try_recv().is_err());
-        assert!(fanout.has_stale());
-        fanout.publish(&office, 11, 1, &[change("r", 1)], &Fixed);
-        assert!(matches!(
-            rx.try_recv().unwrap(),
+            rx.recv().await.unwrap(),
             DisplayFrame::Snapshot { version: 99, .. }
         ));
-        assert!(!fanout.has_stale());
+        fanout.publish(&office, 11, 1, &[change("r", 1)], &Fixed);
+        assert!(matches!(
+            rx.recv().await.unwrap(),
+            DisplayFrame::Delta { version: 11, .. }
+        ));
     }
 
-    #[test]
-    fn room_subscriber_sees_only_its_room_and_closed_ones_are_dropped() {
+    #[tokio::test]
+    async fn room_subscriber_sees_only_its_room_and_closed_ones_are_dropped() {
         let office = OfficeId::new("o").unwrap();
         let mut fanout = DisplayFanout::default();
-        let (tx, mut rx) = mpsc::channel(8);
+        let (slot, mut rx) = frame_slot();
         fanout.subscribe(
             Some(RoomId::new("a").unwrap()),
-            DisplaySink::Local(tx),
+            DisplaySink::Local(slot),
             &Fixed,
         );
-        let (gone_tx, gone_rx) = mpsc::channel(8);
-        fanout.subscribe(None, DisplaySink::Local(gone_tx), &Fixed);
+        let (gone_slot, gone_rx) = frame_slot();
+        fanout.subscribe(None, DisplaySink::Local(gone_slot), &Fixed);
         drop(gone_rx);
+        assert!(matches!(
+            rx.recv().await.unwrap(),
+            DisplayFrame::Snapshot { .. }
+        ));
         fanout.publish(&office, 1, 5, &[change("b", 5)], &Fixed);
         fanout.publish(&office, 2, 7, &[change("a", 2), change("b", 5)], &Fixed);
         assert_eq!(fanout.len(), 1);
-        assert!(matches!(
-            rx.try_recv().unwrap(),
-            DisplayFrame::Snapshot { .. }
-        ));
-        match rx.try_recv().unwrap() {
+        match rx.recv().await.unwrap() {
             DisplayFrame::Delta {
                 version,
                 total,

@@ -4,11 +4,12 @@
 //! ractor has no restart strategies and stops a supervisor when any child exits by default:
 //! every supervisor here overrides `handle_supervisor_evt` and applies a [`RestartPolicy`].
 //! Mailboxes are unbounded, so work is bounded at the edges (the gateway's in-flight window per
-//! sensor connection) and display queues are bounded with conflation.
+//! sensor connection) and each display has one frame slot with conflation.
 
 mod census;
 mod display_fanout;
 mod error;
+mod frame_slot;
 mod node;
 mod office;
 mod persister;
@@ -26,6 +27,7 @@ mod write_retry;
 
 pub use display_fanout::DisplaySink;
 pub use error::ServiceError;
+pub use frame_slot::{FrameSlotReceiver, FrameSlotSender, Offered, frame_slot};
 pub use node::{NodeHandle, NodeMsg};
 pub use office::{OfficeMsg, office_occupancy, subscribe_display};
 pub use restart_policy::RestartPolicy;

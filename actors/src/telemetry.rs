@@ -25,9 +25,10 @@ pub const STORAGE_RESTARTS: &str = "tally_storage_restarts_total";
 pub const STORAGE_HEALTHY: &str = "tally_storage_healthy";
 /// Gauge: tenants quarantined on this node.
 pub const TENANTS_QUARANTINED: &str = "tally_tenants_quarantined";
-/// Counter: display connections that fell behind and were resynced with a snapshot.
+/// Counter: frames replaced by a fresh snapshot because their display had not taken the
+/// previous one yet (it fell behind, or waits for its pong).
 pub const DISPLAY_RESYNCS: &str = "tally_display_resyncs_total";
-/// Counter: display frames published by offices.
+/// Counter: display frames published by offices (conflations not included).
 pub const DISPLAY_FRAMES: &str = "tally_display_frames_total";
 /// Gauge: display subscriptions held by this node's offices.
 pub const DISPLAY_SUBSCRIPTIONS: &str = "tally_display_subscriptions";

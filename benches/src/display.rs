@@ -74,6 +74,40 @@ impl DisplayConn {
         }
     }
 
+    /// The office version of the last frame read.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Reads frames until one is at office version `version` or later; counts the frames (and
+    /// bytes) before it.
+    ///
+    /// # Errors
+    /// A close, an error frame, or nothing current within [`HANDSHAKE_TIMEOUT`].
+    pub(crate) async fn read_until_version(&mut self, version: u64) -> Result<CatchUp, Failure> {
+        let mut caught_up = CatchUp::default();
+        let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+        loop {
+            let (frame, bytes) = tokio::time::timeout_at(deadline, next_frame_sized(&mut self.ws))
+                .await
+                .map_err(|_| Failure::new("not_current_in_time"))??;
+            match frame {
+                DisplayFrame::Snapshot { version: v, .. }
+                | DisplayFrame::Delta { version: v, .. } => {
+                    self.version = v;
+                    if v >= version {
+                        return Ok(caught_up);
+                    }
+                    caught_up.stale_frames += 1;
+                    caught_up.stale_bytes += bytes;
+                }
+                DisplayFrame::Error { code, message } => {
+                    return Err(Failure::with_detail(format!("error_{code}"), message));
+                }
+            }
+        }
+    }
+
     /// Receives frames until `stop` turns true, then closes.
     pub(crate) async fn run(mut self, mut stop: watch::Receiver<bool>) -> DisplayOutcome {
         let mut out = DisplayOutcome::default();
@@ -114,18 +148,33 @@ impl DisplayConn {
     }
 }
 
+/// Frames read by a resumed display before it was current.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CatchUp {
+    /// Frames older than the version waited for.
+    pub(crate) stale_frames: u64,
+    /// Their bytes.
+    pub(crate) stale_bytes: u64,
+}
+
 /// The next display frame, skipping pings; a close or an undecodable frame is a failure.
 async fn next_frame(ws: &mut Ws) -> Result<DisplayFrame, Failure> {
+    next_frame_sized(ws).await.map(|(frame, _)| frame)
+}
+
+/// The next display frame and its size in bytes, as [`next_frame`].
+async fn next_frame_sized(ws: &mut Ws) -> Result<(DisplayFrame, u64), Failure> {
     loop {
-        let decoded = match ws.next().await {
-            Some(Ok(Message::Text(text))) => serde_json::from_str(text.as_str()),
-            Some(Ok(Message::Binary(bytes))) => serde_json::from_slice(&bytes),
+        let (decoded, size) = match ws.next().await {
+            Some(Ok(Message::Text(text))) => (serde_json::from_str(text.as_str()), text.len()),
+            Some(Ok(Message::Binary(bytes))) => (serde_json::from_slice(&bytes), bytes.len()),
             Some(Ok(Message::Close(frame))) => return Err(ws::close_failure(frame.as_ref())),
             Some(Ok(_)) => continue,
             Some(Err(e)) => return Err(Failure::with_detail("connection_error", e.to_string())),
             None => return Err(Failure::new("connection_closed")),
         };
         return decoded
+            .map(|frame| (frame, size as u64))
             .map_err(|e| Failure::with_detail("undecodable_display_frame", e.to_string()));
     }
 }

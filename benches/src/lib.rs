@@ -17,6 +17,7 @@ mod provision;
 mod report;
 mod run;
 mod sensor;
+mod stall;
 mod stats;
 mod ws;
 
@@ -26,4 +27,5 @@ pub use commit::{CommitFigures, CommitShape, group_commits};
 pub use noisy::{Phase, phase};
 pub use report::{DisplayFigures, Ratios, Report, RunConfig, SensorFigures};
 pub use run::run;
+pub use stall::{StallFigures, StallShape, stall_once};
 pub use stats::{ErrorCount, LatencySummary};

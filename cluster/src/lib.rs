@@ -21,7 +21,7 @@ pub mod testkit;
 mod transport;
 
 pub use coordination::{CoordinationConfig, CoordinationError, RedisUrl, telemetry};
-pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle};
+pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle, TenantStream};
 pub use local::LocalRouter;
 pub use node::{
     Node, NodeError, actor_settings, open_store, postgres_config, retention_defaults, scylla_config,

@@ -64,7 +64,7 @@ async fn a_hung_peer_is_noticed_by_the_heartbeat_and_its_pending_calls_fail_at_o
         .unwrap();
     assert_eq!(ack.durable().await.unwrap(), 1);
     let office_handle = nodes.office().await;
-    let mut display = office_handle.subscribe(None, 16).await.unwrap();
+    let mut display = office_handle.subscribe(None).await.unwrap();
     assert!(display.next().await.is_some(), "the first snapshot");
 
     nodes.owner.signal("STOP");

@@ -94,8 +94,8 @@ async fn displays_on_the_forwarding_node_share_one_relay_of_the_owners_frames() 
     let a = &nodes.a;
 
     let office_handle = nodes.office().await;
-    let mut first = office_handle.subscribe(None, 16).await.unwrap();
-    let mut second = office_handle.subscribe(None, 16).await.unwrap();
+    let mut first = office_handle.subscribe(None).await.unwrap();
+    let mut second = office_handle.subscribe(None).await.unwrap();
     assert_eq!(
         a.transport.relays(),
         1,
@@ -131,7 +131,7 @@ async fn displays_on_the_forwarding_node_share_one_relay_of_the_owners_frames() 
 
     // A display of one room is another relay; it starts with that room's snapshot.
     let mut single = office_handle
-        .subscribe(Some(nodes.rooms[1].clone()), 16)
+        .subscribe(Some(nodes.rooms[1].clone()))
         .await
         .unwrap();
     assert_eq!(a.transport.relays(), 2);

@@ -230,9 +230,9 @@ settings_table! {
         /// An office publishes at most one delta per interval; 1ms to 10s.
         #[serde(with = "values::duration")]
         pub coalesce_interval: Duration,
-        /// Frames queued per display connection before it is marked stale and later resynced with a snapshot; at least 2.
+        /// Frames sent to a display connection and not yet confirmed by the pong to the ping that follows each; meanwhile changes are conflated into one fresh snapshot, so a display that stalls reads the present when it resumes; 1 to 65536.
         #[serde(deserialize_with = "values::u32_from_number_or_text")]
-        pub queue_capacity: u32,
+        pub inflight_frames: u32,
     }
 }
 
@@ -240,7 +240,7 @@ impl Default for DisplaySettings {
     fn default() -> Self {
         DisplaySettings {
             coalesce_interval: Duration::from_millis(50),
-            queue_capacity: 64,
+            inflight_frames: 1,
         }
     }
 }

@@ -164,7 +164,13 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         Duration::from_secs(10),
         "10s",
     );
-    check.at_least("display.queue_capacity", display.queue_capacity, 2);
+    check.at_least("display.inflight_frames", display.inflight_frames, 1);
+    check.at_most(
+        "display.inflight_frames",
+        display.inflight_frames,
+        65536,
+        "65536",
+    );
 
     check.at_least("supervision.max_restarts", supervision.max_restarts, 1);
     check.positive("supervision.restart_window", supervision.restart_window);
@@ -546,7 +552,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 46] = [
+        let cases: [(Change, &str); 47] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -587,7 +593,8 @@ mod tests {
             (|s| postgres(s).tls_ca_file = Some(PathBuf::from("/ca.pem")), "storage.postgres.tls_ca_file: is set, but storage.postgres.tls is \"disable\""),
             (|s| s.display.coalesce_interval = Duration::from_micros(999), "display.coalesce_interval: must be >= 1ms, got 999us"),
             (|s| s.display.coalesce_interval = Duration::from_millis(10_001), "display.coalesce_interval: must be <= 10s, got 10001ms"),
-            (|s| s.display.queue_capacity = 1, "display.queue_capacity: must be >= 2, got 1"),
+            (|s| s.display.inflight_frames = 0, "display.inflight_frames: must be >= 1, got 0"),
+            (|s| s.display.inflight_frames = 65537, "display.inflight_frames: must be <= 65536, got 65537"),
             (|s| s.supervision.max_restarts = 0, "supervision.max_restarts: must be >= 1, got 0"),
             (|s| s.supervision.restart_window = Duration::ZERO, "supervision.restart_window: must be > 0, got 0s"),
             (|s| s.retention.sweep_interval = Duration::from_millis(999), "retention.sweep_interval: must be >= 1s"),
@@ -617,7 +624,7 @@ mod tests {
             s.quotas.max_connections = 1;
             s.quotas.max_inflight = 65536;
             s.display.coalesce_interval = Duration::from_millis(1);
-            s.display.queue_capacity = 2;
+            s.display.inflight_frames = 65536;
         });
         assert_eq!(errors, Vec::<String>::new());
     }

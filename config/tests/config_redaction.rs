@@ -37,7 +37,7 @@ fn customized() -> Settings {
     settings.persister.max_batch_rows = 128;
     settings.persister.retry_for = Duration::from_secs(5);
     settings.display.coalesce_interval = Duration::from_millis(250);
-    settings.display.queue_capacity = 8;
+    settings.display.inflight_frames = 8;
     settings.supervision.max_restarts = 3;
     settings.supervision.restart_window = Duration::from_secs(60);
     settings.log.filter = "tally_gateway=debug,info".to_string();

@@ -9,6 +9,7 @@
 
 mod api;
 pub mod auth;
+pub mod demo;
 mod display;
 pub mod error;
 mod ingest;

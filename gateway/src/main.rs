@@ -1,5 +1,5 @@
-//! The `tally` binary: `tally run` starts a node, `tally config` prints its configuration,
-//! `tally ctl …` inspects a running cluster.
+//! The `tally` binary: `tally run` starts a node, `tally demo` a node with a simulated demo
+//! tenant, `tally config` prints its configuration, `tally ctl …` inspects a running cluster.
 
 use std::path::PathBuf;
 
@@ -23,6 +23,9 @@ struct Cli {
 enum Command {
     /// Run a node (the default).
     Run,
+    /// Run a node in a fresh data directory with a demo tenant and simulated sensors, and print
+    /// its wall display URLs.
+    Demo,
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
     /// Operate a cluster (reads the `[cluster]` settings).
@@ -75,7 +78,32 @@ fn main() -> anyhow::Result<()> {
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(run(settings))
         }
+        Command::Demo => {
+            init_tracing(&settings)?;
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            runtime.block_on(demo(settings))
+        }
     }
+}
+
+async fn demo(settings: Settings) -> anyhow::Result<()> {
+    let demo = tally_gateway::demo::start(settings).await?;
+    println!(
+        "tally demo: tenant \"{}\" on http://{}, simulated sensors posting a working day (one hour every 20 s)",
+        tally_gateway::demo::DEMO_TENANT,
+        demo.node.addr()
+    );
+    println!("Open on a screen (the token is in the URL fragment, never sent to the server):");
+    for url in &demo.urls {
+        println!("  {url}");
+    }
+    println!("Data: {}", demo.data_dir.display());
+    println!("Ctrl-C stops the demo.");
+    let sensors = demo.sensors;
+    let result = demo.node.run_until(shutdown_signal()).await;
+    sensors.abort();
+    result
 }
 
 fn init_tracing(settings: &Settings) -> anyhow::Result<()> {

@@ -27,6 +27,15 @@ pub(crate) enum Incoming {
     Closed,
 }
 
+/// What the peer sent, pongs included.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A data frame, or the end of the connection.
+    Incoming(Incoming),
+    /// A pong, with the payload of the ping it answers.
+    Pong(Bytes),
+}
+
 /// A WebSocket speaking one codec.
 #[derive(Debug)]
 pub(crate) struct WsConn {
@@ -58,26 +67,47 @@ impl WsConn {
         self.socket.send(message).await
     }
 
+    /// Sends a ping; the peer answers with a pong carrying `payload` once it has read every
+    /// frame sent before it.
+    ///
+    /// # Errors
+    /// If the connection failed.
+    pub(crate) async fn ping(&mut self, payload: Bytes) -> Result<(), axum::Error> {
+        self.socket.send(Message::Ping(payload)).await
+    }
+
     /// The next data frame, skipping pings and pongs.
     ///
     /// # Cancel safety
     /// Cancel safe: a frame is either returned or left in the socket.
     pub(crate) async fn recv(&mut self) -> Incoming {
         loop {
-            match self.socket.recv().await {
-                Some(Ok(Message::Binary(bytes))) => return Incoming::Data(bytes),
-                Some(Ok(Message::Text(text))) => {
-                    return Incoming::Data(Bytes::from(text));
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            if let Event::Incoming(incoming) = self.recv_event().await {
+                return incoming;
+            }
+        }
+    }
+
+    /// The next data frame or pong, skipping pings (answered by the WebSocket layer).
+    ///
+    /// # Cancel safety
+    /// Cancel safe: a frame is either returned or left in the socket.
+    pub(crate) async fn recv_event(&mut self) -> Event {
+        loop {
+            let incoming = match self.socket.recv().await {
+                Some(Ok(Message::Binary(bytes))) => Incoming::Data(bytes),
+                Some(Ok(Message::Text(text))) => Incoming::Data(Bytes::from(text)),
+                Some(Ok(Message::Pong(payload))) => return Event::Pong(payload),
+                Some(Ok(Message::Ping(_))) => continue,
                 Some(Ok(Message::Close(_))) => {
                     // The reply to the peer's close frame is queued; send it, so the peer sees
                     // a clean close instead of a dropped connection (1006).
                     let _ = self.socket.flush().await;
-                    return Incoming::Closed;
+                    Incoming::Closed
                 }
-                Some(Err(_)) | None => return Incoming::Closed,
-            }
+                Some(Err(_)) | None => Incoming::Closed,
+            };
+            return Event::Incoming(incoming);
         }
     }
 

@@ -38,7 +38,7 @@ fn invalid_configuration_fails_at_start_naming_each_field() {
     let file = dir.path().join("tally.toml");
     std::fs::write(
         &file,
-        "[ingest]\ninflight_window = 8\nmax_batch_items = 9\n\n[display]\nqueue_capacity = 1\n",
+        "[ingest]\ninflight_window = 8\nmax_batch_items = 9\n\n[display]\ninflight_frames = 0\n",
     )
     .unwrap();
     let output = tally()
@@ -51,7 +51,7 @@ fn invalid_configuration_fails_at_start_naming_each_field() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("ingest.max_batch_items"), "{stderr}");
-    assert!(stderr.contains("display.queue_capacity"), "{stderr}");
+    assert!(stderr.contains("display.inflight_frames"), "{stderr}");
 
     let output = tally()
         .arg("run")

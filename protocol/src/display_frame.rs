@@ -7,7 +7,8 @@ use crate::{ErrorCode, OfficeId, RoomId, TimestampMs};
 /// A request sent by a display.
 ///
 /// # Examples
-/// `{"type":"subscribe","office":"hq"}` or `{"type":"subscribe","office":"hq","room":"r1"}`.
+/// `{"type":"subscribe","office":"hq"}`, `{"type":"subscribe","office":"hq","room":"r1"}` or
+/// `{"type":"subscribe_tenant"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DisplayRequest {
@@ -20,6 +21,9 @@ pub enum DisplayRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomId>,
     },
+    /// Subscribe to every office of the token's tenant: their totals and capacities
+    /// ([`crate::TenantFrame`]). Replaces any earlier subscription of the connection.
+    SubscribeTenant,
 }
 
 /// The live occupancy of one room.

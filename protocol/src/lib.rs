@@ -13,6 +13,7 @@ mod limits;
 mod reading;
 mod sensor_frame;
 mod service_error;
+mod tenant_frame;
 
 pub use codec::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 pub use display_frame::{DisplayFrame, DisplayRequest, RoomOccupancy};
@@ -22,3 +23,4 @@ pub use limits::Limits;
 pub use reading::{MAX_SEQ, MIN_TIMESTAMP_MS, Reading, TimestampMs, now_ms, validate_batch};
 pub use sensor_frame::{ReadingBatch, SensorFrame, ServerFrame};
 pub use service_error::ServiceError;
+pub use tenant_frame::{OfficeOccupancy, TenantFrame};

@@ -226,9 +226,6 @@ impl Actor for OfficeActor {
             OfficeMsg::Publish => {
                 state.publish_scheduled = false;
                 state.publish();
-                if state.fanout.has_stale() {
-                    state.schedule_publish(&myself);
-                }
             }
         }
         Ok(())
@@ -293,7 +290,6 @@ impl OfficeState {
     /// Publishes one delta with every room changed since the last one.
     fn publish(&mut self) {
         if self.dirty.is_empty() {
-            self.fanout.resync_stale(&self.view);
             return;
         }
         self.view.version += 1;

@@ -4,6 +4,8 @@
 
 mod office;
 mod room;
+mod tenant;
 
 pub use office::{DisplayStream, OfficeHandle};
 pub use room::{PendingAck, RoomHandle};
+pub use tenant::TenantStream;

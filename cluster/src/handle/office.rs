@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use ractor::ActorRef;
-use tally_actors::{DisplaySink, OfficeMsg, office_occupancy, subscribe_display};
+use tally_actors::{
+    DisplaySink, FrameSlotReceiver, OfficeMsg, frame_slot, office_occupancy, subscribe_display,
+};
 use tally_protocol::{DisplayFrame, RoomId, ServiceError};
-use tokio::sync::mpsc;
 
 use crate::transport::{RelayLease, RemoteOffice};
 
@@ -31,11 +32,13 @@ pub struct OfficeHandle {
 
 /// A display's subscription: a snapshot first, then deltas; ends when the office stops.
 ///
-/// The queue behind it is bounded; a display that does not keep up skips deltas and gets a
-/// fresh snapshot once it reads again (conflation), so it never slows the office.
+/// At most one frame waits for the display: a display that has not taken its frame when the
+/// office publishes again finds one fresh snapshot in its place (conflation), so it never slows
+/// the office and reads the present, not a backlog, whenever it reads. A display of a remote
+/// office gets the same from this node's relay.
 #[derive(Debug)]
 pub struct DisplayStream {
-    frames: mpsc::Receiver<DisplayFrame>,
+    frames: FrameSlotReceiver,
     /// Told when the stream is dropped, so it releases the subscription at once.
     release: Release,
 }
@@ -66,29 +69,24 @@ impl OfficeHandle {
         }
     }
 
-    /// Subscribes a display to the office (or one of its rooms), with a queue of `queue`
-    /// frames. Displays of a remote office share one relay per office and room filter: the
+    /// Subscribes a display to the office (or one of its rooms). Displays of a remote office share one relay per office and room filter: the
     /// owner sends each frame once to this node, which fans it out.
     ///
     /// # Errors
     /// [`ServiceError::NotFound`] for a room not in the office; [`ServiceError::Unavailable`]
     /// if the office stopped or did not answer in time.
-    pub async fn subscribe(
-        &self,
-        room: Option<RoomId>,
-        queue: usize,
-    ) -> Result<DisplayStream, ServiceError> {
+    pub async fn subscribe(&self, room: Option<RoomId>) -> Result<DisplayStream, ServiceError> {
         match &self.target {
             OfficeTarget::Local(actor) => {
-                let (sender, frames) = mpsc::channel(queue.max(1));
-                subscribe_display(actor, room, DisplaySink::Local(sender), self.timeout).await?;
+                let (slot, frames) = frame_slot();
+                subscribe_display(actor, room, DisplaySink::Local(slot), self.timeout).await?;
                 Ok(DisplayStream {
                     frames,
                     release: Release::Office(actor.clone()),
                 })
             }
             OfficeTarget::Remote(remote) => {
-                let (frames, lease) = remote.subscribe(room, queue).await?;
+                let (frames, lease) = remote.subscribe(room).await?;
                 Ok(DisplayStream {
                     frames,
                     release: Release::Relay(lease),
@@ -122,7 +120,7 @@ impl DisplayStream {
     /// The next frame; `None` once the office stopped (subscribe again for a snapshot).
     ///
     /// # Cancel safety
-    /// Cancel safe: a frame is either returned or stays queued.
+    /// Cancel safe: a frame is taken only when it is returned.
     pub async fn next(&mut self) -> Option<DisplayFrame> {
         self.frames.recv().await
     }

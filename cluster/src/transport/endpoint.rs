@@ -238,7 +238,7 @@ async fn start_relay(
         .wait(&peer, shared.settings.handshake_timeout)
         .await?;
     let office = shared.router.office(&tenant, &office).await?;
-    let mut frames = office.subscribe(room, shared.settings.relay_queue).await?;
+    let mut frames = office.subscribe(room).await?;
     let served = shared.clone();
     let key = (peer.clone(), relay);
     let task = tokio::spawn(async move {

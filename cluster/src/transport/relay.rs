@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tally_actors::{FrameSlotReceiver, FrameSlotSender, Offered, frame_slot};
 use tally_protocol::{DisplayFrame, OfficeId, RoomId, RoomOccupancy, ServiceError, TenantId};
-use tokio::sync::mpsc;
 
 use crate::transport::link::{Link, unexpected};
 use crate::transport::wire::{Reply, Request};
@@ -47,9 +47,9 @@ struct Relay {
 
 #[derive(Debug)]
 struct LocalDisplay {
-    frames: mpsc::Sender<DisplayFrame>,
-    /// Skipped a frame (its queue was full, or it has not had a snapshot yet): gets a snapshot
-    /// from the mirror next.
+    frames: FrameSlotSender,
+    /// Has not had a snapshot yet, or missed a frame (the relay lost track of the office's
+    /// version): gets a snapshot from the mirror next.
     stale: bool,
 }
 
@@ -122,8 +122,8 @@ impl Mirror {
 
 impl Relay {
     /// Updates the mirror with `frame` and hands it to every display: a display that is stale
-    /// gets the mirror's snapshot instead, one whose queue is full turns stale, one that left
-    /// is dropped.
+    /// gets the mirror's snapshot instead, one that has not taken its previous frame finds the
+    /// mirror's snapshot in its slot (conflation), one that left is dropped.
     fn fan_out(&mut self, frame: &DisplayFrame) {
         if let Some(snapshot) = Mirror::from_snapshot(frame) {
             self.mirror = Some(snapshot);
@@ -132,26 +132,24 @@ impl Relay {
         {
             self.mirror = None;
         }
-        let snapshot = self.mirror.as_ref().map(Mirror::snapshot);
+        let mirror = self.mirror.as_ref();
         self.subscribers.retain(|_, display| {
+            let Some(mirror) = mirror else {
+                // Lost track of the office's version: wait for its next snapshot.
+                display.stale = true;
+                return !display.frames.is_closed();
+            };
             let next = if display.stale {
-                match &snapshot {
-                    Some(snapshot) => snapshot.clone(),
-                    None => return true,
-                }
+                mirror.snapshot()
             } else {
                 frame.clone()
             };
-            match display.frames.try_send(next) {
-                Ok(()) => {
+            match display.frames.offer(next, || mirror.snapshot()) {
+                Offered::Closed => false,
+                Offered::Queued | Offered::Conflated => {
                     display.stale = false;
                     true
                 }
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    display.stale = true;
-                    true
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
             }
         });
     }
@@ -162,7 +160,11 @@ impl Relay {
         else {
             return;
         };
-        if display.frames.try_send(mirror.snapshot()).is_ok() {
+        if display
+            .frames
+            .offer(mirror.snapshot(), || mirror.snapshot())
+            != Offered::Closed
+        {
             display.stale = false;
         }
     }
@@ -192,7 +194,7 @@ pub(crate) struct RelayTarget {
 }
 
 impl Relays {
-    /// Subscribes a local display with a queue of `queue` frames to an office of the peer
+    /// Subscribes a local display (one frame slot) to an office of the peer
     /// behind `target.link`: joins the running relay of that office and room filter, or asks
     /// the owner for a new one.
     ///
@@ -203,9 +205,8 @@ impl Relays {
         self: &Arc<Self>,
         target: &RelayTarget,
         room: Option<RoomId>,
-        queue: usize,
-    ) -> Result<(mpsc::Receiver<DisplayFrame>, RelayLease), ServiceError> {
-        let (frames, receiver) = mpsc::channel(queue.max(1));
+    ) -> Result<(FrameSlotReceiver, RelayLease), ServiceError> {
+        let (frames, receiver) = frame_slot();
         let key = RelayKey {
             peer: target.link.peer().to_owned(),
             tenant: target.tenant.clone(),

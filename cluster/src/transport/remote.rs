@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
+use tally_actors::FrameSlotReceiver;
 use tally_protocol::{DisplayFrame, Reading, RoomId, SensorId, ServiceError, TimestampMs};
-use tokio::sync::mpsc;
 
 use crate::transport::link::{Link, PendingReply, unexpected};
 use crate::transport::relay::{RelayLease, RelayTarget, Relays};
@@ -98,9 +98,8 @@ impl RemoteOffice {
     pub(crate) async fn subscribe(
         &self,
         room: Option<RoomId>,
-        queue: usize,
-    ) -> Result<(mpsc::Receiver<DisplayFrame>, RelayLease), ServiceError> {
-        self.relays.subscribe(&self.target, room, queue).await
+    ) -> Result<(FrameSlotReceiver, RelayLease), ServiceError> {
+        self.relays.subscribe(&self.target, room).await
     }
 
     /// The office's (or a room's) occupancy now, asked of the owner.

@@ -34,8 +34,6 @@ pub struct TransportSettings {
     /// The inter-node protocol version this node speaks (a peer of another one is refused).
     /// Always [`PROTOCOL_VERSION`] outside tests.
     pub protocol_version: u32,
-    /// Frames a relayed display subscription queues on the owner before it conflates.
-    pub relay_queue: usize,
 }
 
 impl TransportSettings {
@@ -53,7 +51,6 @@ impl TransportSettings {
             redial_min: Duration::from_millis(100),
             redial_max: Duration::from_secs(5),
             protocol_version: PROTOCOL_VERSION,
-            relay_queue: 64,
         }
     }
 }

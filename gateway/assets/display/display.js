@@ -1,4 +1,6 @@
-// tally wall display: one office, live over the display WebSocket (`GET /v1/live`).
+// tally wall display: one office (`/display/{tenant}/{office}`, a tile per room), or every
+// office of a tenant (`/display/{tenant}`, a tile per office with its total and capacity), live
+// over the display WebSocket (`GET /v1/live`).
 //
 // - The viewer token comes in the URL fragment (`#token=…`, which browsers never send to a
 //   server), is kept in localStorage and removed from the address bar. REST reads send it in the
@@ -31,6 +33,7 @@
   const parts = location.pathname.split('/');
   const tenant = decodeURIComponent(parts[2] || '');
   const office = decodeURIComponent(parts[3] || '');
+  const wholeTenant = office === ''; // tenant-wide: tiles are offices
   const storeKey = `tally.display.token.${tenant}`;
   const base = `/v1/tenants/${encodeURIComponent(tenant)}/offices`;
 
@@ -114,6 +117,12 @@
   /** Room and office names (REST), so that tiles show names rather than ids. */
   async function fetchNames() {
     state.namesFetchedAt = Date.now();
+    if (wholeTenant) {
+      const offices = await fetchJson(base);
+      for (const o of offices) state.names.set(o.id, o.name || o.id);
+      state.officeName = tenant;
+      return;
+    }
     const [rooms, offices] = await Promise.all([
       fetchJson(`${base}/${encodeURIComponent(office)}/rooms`),
       fetchJson(base).catch(() => []),
@@ -169,7 +178,7 @@
     const ws = state.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     state.version = null;
-    ws.send(JSON.stringify({ type: 'subscribe', office }));
+    ws.send(JSON.stringify(wholeTenant ? { type: 'subscribe_tenant' } : { type: 'subscribe', office }));
     clearTimeout(state.answerTimer);
     // Over a dead connection close() may wait long for its handshake: reconnect at once.
     state.answerTimer = setTimeout(() => {
@@ -180,7 +189,20 @@
     }, ANSWER_MS);
   }
 
+  /** A tenant frame in the shape of an office frame: offices become the tiles. */
+  function asOfficeFrame(frame) {
+    const type = frame.type === 'tenant_snapshot' ? 'snapshot' : 'delta';
+    const rooms = frame.offices.map((o) => ({
+      room: o.office, count: o.total, capacity: o.capacity, stale_sensors: o.stale_rooms,
+    }));
+    for (const o of frame.offices) state.names.set(o.office, o.name || o.office);
+    return { ...frame, type, office: '', rooms };
+  }
+
   function onFrame(frame) {
+    if (wholeTenant && (frame.type === 'tenant_snapshot' || frame.type === 'tenant_delta')) {
+      frame = asOfficeFrame(frame);
+    }
     clearTimeout(state.quietTimer);
     state.quietTimer = setTimeout(subscribe, QUIET_MS);
     if (frame.type === 'snapshot' && frame.office === office) {
@@ -242,7 +264,8 @@
     const said = (message || '').replace(/^[a-z_]+: /, '');
     $('help-reason').textContent = said && !/expired/.test(said) ? `(${said})` : '';
     $('help-command').textContent = `POST /v1/tenants/${tenant}/tokens  {"role":"viewer"}`;
-    $('help-url').textContent = `${location.origin}/display/${tenant}/${office}#token=…`;
+    const page = wholeTenant ? tenant : `${tenant}/${office}`;
+    $('help-url').textContent = `${location.origin}/display/${page}#token=…`;
     $('help').hidden = false;
     setConn('auth', expired ? 'Not connected: the token has expired' : 'Not connected: no valid token', 'auth');
   }
@@ -266,7 +289,7 @@
     label.className = 'label';
     const offline = document.createElement('div');
     offline.className = 'offline';
-    offline.textContent = '⚠ Sensor offline';
+    offline.textContent = wholeTenant ? '⚠ Sensors offline' : '⚠ Sensor offline';
     tile.append(name, count, label, offline);
     state.tiles.set(id, tile);
     return tile;
@@ -306,6 +329,7 @@
 
   function renderHeader() {
     $('office-name').textContent = state.officeName;
+    $('total-label').textContent = wholeTenant ? 'In all offices' : 'In the office';
     document.title = `${state.officeName} · tally`;
     $('total-count').textContent = state.lastUpdate ? state.total : '–';
     $('total-capacity').textContent = state.lastUpdate ? state.capacity : '–';

@@ -1,5 +1,7 @@
 //! `GET /display/{tenant}/{office}`: the wall display page, plain HTML/CSS/JS compiled into the
 //! binary (no build step, nothing loaded from elsewhere: nodes often have no internet).
+//! `GET /display/{tenant}` is the same page showing every office of the tenant (a tile per office
+//! with its total and capacity).
 //!
 //! The page is static and needs no auth: it reads the tenant and office from its own path, the
 //! viewer token from the URL fragment (never sent to the server), and the data over the display
@@ -33,6 +35,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; connect-src 'self' ws
 /// The page and its assets.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/display/{tenant}", get(tenant_page))
         .route("/display/{tenant}/{office}", get(page))
         .route(&format!("{ASSETS_PATH}/display.css"), get(css))
         .route(&format!("{ASSETS_PATH}/display.js"), get(js))
@@ -40,6 +43,11 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// The page of one office; the same for every valid pair of ids.
 async fn page(ApiPath((_tenant, _office)): ApiPath<(TenantId, OfficeId)>) -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+/// The page of a whole tenant; the same for every valid tenant id.
+async fn tenant_page(ApiPath(_tenant): ApiPath<TenantId>) -> Response {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
 

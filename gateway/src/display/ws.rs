@@ -1,8 +1,12 @@
 //! `GET /v1/live`: a display's WebSocket. Authenticated with a tenant JWT (header, or the
 //! `access_token` query parameter for browsers); the display sends `subscribe` for an office (or
-//! one room) of its tenant, gets a snapshot, then coalesced deltas. If the office restarts, the
+//! one room) of its tenant, gets a snapshot, then coalesced deltas; or `subscribe_tenant` for
+//! every office of its tenant ([`TenantStream`]). If the office restarts, the
 //! display is resubscribed and gets a fresh snapshot. The socket closes with 4401 when the token
 //! expires.
+//!
+//! Frames in flight are bounded by pongs ([`FrameWindow`]): a display that stops reading holds
+//! up at most `display.inflight_frames` frames, and reads the present when it resumes.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,18 +14,20 @@ use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use tally_cluster::DisplayStream;
+use serde::Serialize;
+use tally_cluster::{DisplayStream, TenantStream};
 use tally_protocol::{
     Codec, DisplayFrame, DisplayRequest, ErrorCode, OfficeId, RoomId, SUBPROTOCOL_JSON,
-    SUBPROTOCOL_MSGPACK, TenantId,
+    SUBPROTOCOL_MSGPACK, ServiceError, TenantFrame, TenantId,
 };
 
+use super::flow::FrameWindow;
 use crate::auth::DisplayViewer;
 use crate::error::{ApiError, hide_tenant};
 use crate::listener::ConnectionSlot;
 use crate::state::AppState;
 use crate::telemetry;
-use crate::ws_conn::{Incoming, WsConn};
+use crate::ws_conn::{Event, Incoming, WsConn};
 
 /// Upgrades a display connection (JSON unless `tally.v1.msgpack` is requested).
 pub(crate) async fn connect(
@@ -55,10 +61,23 @@ pub(crate) async fn connect(
 
 /// The current subscription of a display.
 #[derive(Debug)]
-struct Subscription {
-    office: OfficeId,
-    room: Option<RoomId>,
-    frames: DisplayStream,
+enum Subscription {
+    /// An office, or one room of it.
+    Office {
+        office: OfficeId,
+        room: Option<RoomId>,
+        frames: DisplayStream,
+    },
+    /// Every office of the tenant.
+    Tenant(TenantStream),
+}
+
+/// A frame of either kind of subscription (each carries its own `type` tag).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Outgoing {
+    Office(DisplayFrame),
+    Tenant(TenantFrame),
 }
 
 async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId, exp: u64) {
@@ -67,33 +86,43 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
     let expiry = tokio::time::sleep(until(exp));
     tokio::pin!(expiry);
     let mut subscription: Option<Subscription> = None;
+    let mut window = FrameWindow::new(state.settings.display.inflight_frames);
     loop {
         tokio::select! {
             () = &mut expiry => return conn.close(ErrorCode::TokenExpired, "the token has expired").await,
             () = state.shutdown.stopping() => return conn.close_going_away("the node is stopping; reconnect").await,
-            frame = next_frame(&mut subscription) => match frame {
+            frame = next_frame(&mut subscription), if window.has_room() => match frame {
                 Some(frame) => {
-                    if conn.send(&frame).await.is_err() {
+                    if conn.send(&frame).await.is_err() || conn.ping(window.sent()).await.is_err() {
                         return;
                     }
                 }
                 None => {
-                    // The office stopped (restart or passivation): subscribe again for a snapshot.
-                    let Some(old) = subscription.take() else { continue };
-                    match subscribe(&state, &tenant, old.office, old.room).await {
+                    // An office stopped (restart or passivation): subscribe again for a snapshot.
+                    let renewed = match subscription.take() {
+                        Some(Subscription::Office { office, room, .. }) => subscribe(&state, &tenant, office, room).await,
+                        Some(Subscription::Tenant(_)) => subscribe_tenant(&state, &tenant).await,
+                        None => continue,
+                    };
+                    match renewed {
                         Ok(renewed) => subscription = Some(renewed),
                         Err(err) => return conn.close(err.code, &err.message).await,
                     }
                 }
             },
-            incoming = conn.recv() => {
-                let bytes = match incoming {
-                    Incoming::Data(bytes) => bytes,
-                    Incoming::Closed => return,
+            event = conn.recv_event() => {
+                let bytes = match event {
+                    Event::Pong(payload) => {
+                        window.pong(&payload);
+                        continue;
+                    }
+                    Event::Incoming(Incoming::Data(bytes)) => bytes,
+                    Event::Incoming(Incoming::Closed) => return,
                 };
                 let request = codec.decode::<DisplayRequest>(&bytes, &state.limits).map_err(ApiError::from);
                 let result = match request {
                     Ok(DisplayRequest::Subscribe { office, room }) => subscribe(&state, &tenant, office, room).await,
+                    Ok(DisplayRequest::SubscribeTenant) => subscribe_tenant(&state, &tenant).await,
                     Err(err) => Err(err),
                 };
                 match result {
@@ -111,11 +140,23 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
 }
 
 /// The next frame of the subscription; pending forever without one, `None` when it ended.
-async fn next_frame(subscription: &mut Option<Subscription>) -> Option<DisplayFrame> {
+async fn next_frame(subscription: &mut Option<Subscription>) -> Option<Outgoing> {
     match subscription {
-        Some(sub) => sub.frames.next().await,
+        Some(Subscription::Office { frames, .. }) => frames.next().await.map(Outgoing::Office),
+        Some(Subscription::Tenant(frames)) => frames.next().await.map(Outgoing::Tenant),
         None => std::future::pending().await,
     }
+}
+
+/// Subscribes to every office of the display's tenant.
+async fn subscribe_tenant(state: &AppState, tenant: &TenantId) -> Result<Subscription, ApiError> {
+    let offices = state
+        .store
+        .offices(tenant)
+        .await
+        .map_err(ServiceError::from)?;
+    let frames = TenantStream::subscribe(state.router.as_ref(), tenant, offices).await?;
+    Ok(Subscription::Tenant(frames))
 }
 
 /// Subscribes to an office of the display's tenant. Another tenant's office answers exactly as
@@ -131,9 +172,8 @@ async fn subscribe(
         .office(tenant, &office)
         .await
         .map_err(|err| hide_tenant(err, &office))?;
-    let queue = state.settings.display.queue_capacity as usize;
-    let frames = handle.subscribe(room.clone(), queue).await?;
-    Ok(Subscription {
+    let frames = handle.subscribe(room.clone()).await?;
+    Ok(Subscription::Office {
         office,
         room,
         frames,
