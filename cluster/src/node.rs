@@ -32,6 +32,14 @@ pub enum NodeError {
     /// The actor system could not start.
     #[error("cannot start the node supervisor: {0}")]
     Actors(String),
+    /// `cluster.enabled` asks for a mode this build does not serve yet.
+    #[error(
+        "cluster.enabled = true: this build has the cluster's membership, leases and transport \
+         but does not yet route offices between nodes, so several nodes on one store would serve \
+         the same offices; run one node per store with cluster.enabled = false (issue 7 tracks \
+         the wiring)"
+    )]
+    ClusterNotWired,
 }
 
 /// A running node: its store, its actors and the router the gateway talks to.
@@ -68,8 +76,13 @@ pub fn actor_settings(settings: &Settings) -> ActorSettings {
 ///
 /// # Errors
 /// [`NodeError::Store`] naming the store and why: the directory cannot be opened, or
-/// PostgreSQL is unreachable, refuses the role, or the role bypasses row-level security.
+/// PostgreSQL is unreachable, refuses the role, or the role bypasses row-level security;
+/// [`NodeError::ClusterNotWired`] when `cluster.enabled` is set.
 pub async fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
+    // Checked before the store is touched: nothing is migrated for a node that will not start.
+    if settings.cluster.enabled {
+        return Err(NodeError::ClusterNotWired);
+    }
     match settings.storage.backend {
         StorageBackend::Embedded => {
             let dir = settings.node.data_dir.join("store");
@@ -256,6 +269,21 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_cluster_node_is_refused_before_its_store_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        settings.node.data_dir = dir.path().to_path_buf();
+        settings.cluster.enabled = true;
+        let refused = open_store(&settings).await.unwrap_err();
+        assert!(matches!(refused, NodeError::ClusterNotWired), "{refused}");
+        assert!(
+            refused.to_string().contains("cluster.enabled = false"),
+            "{refused}"
+        );
+        assert!(!dir.path().join("store").exists(), "the store was opened");
+    }
 
     #[test]
     fn retention_defaults_are_the_storage_crate_defaults() {

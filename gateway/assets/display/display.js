@@ -252,6 +252,7 @@
 
   function stopForAuth(code, message) {
     state.stopped = true;
+    document.body.dataset.socketsAtStop = state.sockets;
     clearTimers();
     const ws = state.ws;
     state.ws = null;
