@@ -49,7 +49,9 @@ impl Gate {
                 return Box::pin(async {});
             }
             let n = hook.arrived.fetch_add(1, Ordering::SeqCst) + 1;
-            hook.arrivals.send_replace(n);
+            // Reads arrive concurrently: a later count must never be overwritten by an earlier
+            // one that was sent after it.
+            hook.arrivals.send_modify(|seen| *seen = (*seen).max(n));
             let mut open = hook.open.subscribe();
             Box::pin(async move {
                 let _ = open.wait_for(|open| *open).await;

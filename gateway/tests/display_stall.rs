@@ -90,9 +90,13 @@ async fn a_display_that_stalls_reads_the_present_within_one_frame_when_it_resume
         .map(|(room, name)| ((*name).to_owned(), count_in(ROUNDS, room) as u32))
         .collect();
     let live_version = live["version"].as_u64().unwrap();
+    // How many versions the office published depends on its coalescing and the machine's pace;
+    // what matters is that enough were published for a display replaying the past to read
+    // several stale frames (before the fix it read every one of them).
     assert!(
-        live_version > 50,
-        "the office published only {live_version} versions"
+        live_version >= view.version + 3,
+        "the office published only {} versions while the display stalled",
+        live_version - view.version
     );
 
     // The display resumes: it reads at most the one frame that was in flight, then the present.
