@@ -68,6 +68,9 @@ impl LoadSensor {
 }
 
 async fn run(addr: SocketAddr, key: String, seen: Arc<Seen>, stopped: watch::Receiver<bool>) {
+    // A reading is what it is: resent after an outage it carries the same time as when it was
+    // first sent (as a real sensor's buffered readings do), one millisecond per seq from here.
+    let origin = now_ms();
     while !*stopped.borrow() {
         let mut sensor = match SensorClient::try_connect(addr, &key, Codec::MsgPack).await {
             Ok(sensor) => sensor,
@@ -89,7 +92,7 @@ async fn run(addr: SocketAddr, key: String, seen: Arc<Seen>, stopped: watch::Rec
             let items: Vec<Reading> = (next..next + BATCH)
                 .map(|seq| Reading {
                     seq,
-                    ts: now_ms(),
+                    ts: origin + i64::try_from(seq).expect("seq fits a timestamp"),
                     count: count_for(seq),
                 })
                 .collect();
