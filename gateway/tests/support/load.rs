@@ -2,6 +2,7 @@
 //! closed or refused, resends everything after `welcome.last_seq`, and records the highest seq
 //! the node acknowledged, so that a test can check every acknowledged reading against storage.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,9 +69,9 @@ impl LoadSensor {
 }
 
 async fn run(addr: SocketAddr, key: String, seen: Arc<Seen>, stopped: watch::Receiver<bool>) {
-    // A reading is what it is: resent after an outage it carries the same time as when it was
-    // first sent (as a real sensor's buffered readings do), one millisecond per seq from here.
-    let origin = now_ms();
+    // A reading is what it is: resent after an outage it carries the time it was first sent
+    // with, as a real sensor's buffered readings do (until acknowledged, kept here by seq).
+    let mut first_sent: BTreeMap<u64, i64> = BTreeMap::new();
     while !*stopped.borrow() {
         let mut sensor = match SensorClient::try_connect(addr, &key, Codec::MsgPack).await {
             Ok(sensor) => sensor,
@@ -92,7 +93,7 @@ async fn run(addr: SocketAddr, key: String, seen: Arc<Seen>, stopped: watch::Rec
             let items: Vec<Reading> = (next..next + BATCH)
                 .map(|seq| Reading {
                     seq,
-                    ts: origin + i64::try_from(seq).expect("seq fits a timestamp"),
+                    ts: *first_sent.entry(seq).or_insert_with(now_ms),
                     count: count_for(seq),
                 })
                 .collect();
@@ -102,6 +103,7 @@ async fn run(addr: SocketAddr, key: String, seen: Arc<Seen>, stopped: watch::Rec
                 Next::Frame(ServerFrame::Ack { up_to_seq }) => {
                     assert!(up_to_seq < next, "ack {up_to_seq} for readings never sent");
                     seen.acked.fetch_max(up_to_seq, Ordering::SeqCst);
+                    first_sent = first_sent.split_off(&(up_to_seq + 1));
                 }
                 Next::Closed(_) => {
                     seen.refused.fetch_add(1, Ordering::SeqCst);
