@@ -229,7 +229,7 @@ mod tests {
         settings.storage.backend = StorageBackend::Postgres;
         settings.storage.postgres.url = Some("postgres://app@db/tally".to_string());
         settings.cluster.enabled = true;
-        settings.cluster.redis_url = Some("redis://:s3cret@127.0.0.1:6379".to_string());
+        settings.cluster.redis_url = Some("redis://:s3cret@127.0.0.1:16399".to_string());
         settings.cluster.cookie = Some("c".repeat(16));
         change(&mut settings);
         crate::validate::validate(&settings)
@@ -266,7 +266,7 @@ mod tests {
         #[rustfmt::skip]
         let cases: [(Change, &str); 12] = [
             (|s| s.cluster.redis_url = None, "cluster.redis_url: must be set when cluster.enabled is true"),
-            (|s| s.cluster.redis_url = Some("http://r:6379".into()), "cluster.redis_url: must start with redis:// or rediss://"),
+            (|s| s.cluster.redis_url = Some("http://r:16399".into()), "cluster.redis_url: must start with redis:// or rediss://"),
             (|s| s.cluster.redis_url = Some(format!("redis://:{REDACTED}@r")), "cluster.redis_url: holds the \"<redacted>\" placeholder"),
             (|s| s.cluster.key_prefix = "Tally".into(), "cluster.key_prefix: must be 1 to 64 characters"),
             (|s| s.cluster.advertise_addr = Some("node-1".into()), "cluster.advertise_addr: must be host:port"),
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn the_cookie_and_the_redis_password_are_hidden() {
         let settings = ClusterSettings {
-            redis_url: Some("redis://:s3cret@r:6379".into()),
+            redis_url: Some("redis://:s3cret@r:16399".into()),
             cookie: Some("cookie-0123456789".into()),
             ..ClusterSettings::default()
         };
@@ -293,7 +293,7 @@ mod tests {
         let redacted = settings.redacted();
         assert_eq!(
             redacted.redis_url.as_deref(),
-            Some("redis://:<redacted>@r:6379")
+            Some("redis://:<redacted>@r:16399")
         );
         assert_eq!(redacted.cookie.as_deref(), Some(REDACTED));
     }
