@@ -10,8 +10,8 @@ use tally_config::{
     redact_url,
 };
 use tally_storage::{
-    EmbeddedStore, PostgresConfig, PostgresStore, RetentionPolicy, ScyllaConfig, ScyllaConsistency,
-    ScyllaStore, SharedStore, TlsMode,
+    EmbeddedStore, JournalLoss, PostgresConfig, PostgresStore, RetentionPolicy, ScyllaConfig,
+    ScyllaConsistency, ScyllaStore, SharedStore, TlsMode,
 };
 use tokio::task::JoinHandle;
 
@@ -86,7 +86,8 @@ pub async fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
     match settings.storage.backend {
         StorageBackend::Embedded => {
             let dir = settings.node.data_dir.join("store");
-            let store = EmbeddedStore::open(&dir).map_err(|err| NodeError::Store {
+            let loss = JournalLoss::accepted_if(settings.storage.embedded.accept_journal_loss);
+            let store = EmbeddedStore::open_with(&dir, loss).map_err(|err| NodeError::Store {
                 store: format!("embedded store in {}", dir.display()),
                 reason: err.to_string(),
             })?;

@@ -61,7 +61,7 @@ pub use settings::{
     NodeSettings, PersisterSettings, REDACTED, Settings, SupervisionSettings,
 };
 pub use storage::{
-    PostgresSettings, PostgresTls, ScyllaConsistency, ScyllaSettings, StorageBackend,
-    StorageSettings, redact_url,
+    EmbeddedSettings, PostgresSettings, PostgresTls, ScyllaConsistency, ScyllaSettings,
+    StorageBackend, StorageSettings, redact_url,
 };
 pub use values::format_duration;

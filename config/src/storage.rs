@@ -25,6 +25,18 @@ settings_table! {
         pub postgres: PostgresSettings,
         /// The ScyllaDB backend, used when backend is "scylla".
         pub scylla: ScyllaSettings,
+        /// The embedded backend, used when backend is "embedded".
+        pub embedded: EmbeddedSettings,
+    }
+}
+
+settings_table! {
+    /// The embedded (fjall) backend (`[storage.embedded]`).
+    #[derive(Debug, Clone, PartialEq, Default)]
+    pub struct EmbeddedSettings {
+        /// Start even though the journal lost writes that had been acknowledged (tally's commit mark is ahead of what recovery found, e.g. after a corrupt byte in the journal): the node logs the loss at WARN and serves what was recovered. Set it only for the one start after deciding not to restore a backup; false refuses to start and names the loss.
+        #[serde(deserialize_with = "values::bool_from_bool_or_text")]
+        pub accept_journal_loss: bool,
     }
 }
 

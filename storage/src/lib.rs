@@ -26,7 +26,7 @@ mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testkit;
 
-pub use embedded::EmbeddedStore;
+pub use embedded::{EmbeddedStore, JournalLoss};
 pub use erasure::{ErasedCounts, ErasureReport};
 pub use error::StoreError;
 #[cfg(any(test, feature = "testsuite"))]

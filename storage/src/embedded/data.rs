@@ -76,7 +76,7 @@ pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), Store
             fjall_batch.insert(keyspace, key, value);
         }
     }
-    fjall_batch.commit().map_err(backend)
+    inner.commit(fjall_batch)
 }
 
 /// The stored owner token of an office (0 without one).
@@ -114,7 +114,7 @@ pub(super) fn acquire_office(
         keys::office_owner(tenant, office),
         next.to_be_bytes(),
     );
-    batch.commit().map_err(backend)?;
+    inner.commit(batch)?;
     Ok(next)
 }
 

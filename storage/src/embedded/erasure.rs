@@ -108,7 +108,7 @@ fn save(inner: &Inner, record: &ErasureReport) -> Result<(), StoreError> {
         keys::erasure(&record.tenant),
         encode(record)?,
     );
-    batch.commit().map_err(backend)
+    inner.commit(batch)
 }
 
 /// Deletes the keys `next()` returns until it returns none, one durable batch per chunk that
@@ -135,7 +135,7 @@ fn delete_chunks(
             keys::erasure(&record.tenant),
             encode(&*record)?,
         );
-        batch.commit().map_err(backend)?;
+        inner.commit(batch)?;
     }
 }
 

@@ -12,6 +12,7 @@
 //! commit, so each is atomic with respect to the others.
 
 pub(crate) mod codec;
+mod commit_mark;
 mod data;
 mod erasure;
 mod keys;
@@ -30,6 +31,8 @@ use tally_protocol::TenantId;
 
 use crate::StoreError;
 use codec::backend;
+use commit_mark::CommitMark;
+pub use commit_mark::JournalLoss;
 
 /// The embedded store: a fjall database in a local directory. Cheap to clone.
 #[derive(Clone)]
@@ -48,6 +51,10 @@ struct Inner {
     rollups: Keyspace,
     office_owners: Keyspace,
     erasures: Keyspace,
+    /// The number of the newest commit, kept in every batch and in the mark file.
+    commits: Keyspace,
+    /// The commit counter and its mark file; taken last, around each commit.
+    mark: Mutex<CommitMark>,
     /// Serialises every write that checks before it commits, so check-then-write cannot race.
     write_lock: Mutex<()>,
 }
@@ -56,6 +63,15 @@ impl Inner {
     /// A write batch that is fsynced when committed.
     fn durable_batch(&self) -> OwnedWriteBatch {
         self.db.batch().durability(Some(PersistMode::SyncAll))
+    }
+
+    /// Commits `batch` (made by [`Inner::durable_batch`]) with the next commit number, then
+    /// records that number in the mark file.
+    fn commit(&self, batch: OwnedWriteBatch) -> Result<(), StoreError> {
+        self.mark
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .commit(&self.commits, batch)
     }
 
     /// Takes the write lock; a poisoned lock is still usable (every write is one batch).
@@ -82,12 +98,24 @@ impl Inner {
 }
 
 impl EmbeddedStore {
-    /// Opens the store in `path`, creating the directory if needed.
+    /// Opens the store in `path`, creating the directory if needed, and refuses a store whose
+    /// journal lost acknowledged writes ([`JournalLoss::Refuse`]).
+    ///
+    /// # Errors
+    /// As [`EmbeddedStore::open_with`].
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, JournalLoss::Refuse)
+    }
+
+    /// Opens the store in `path`, creating the directory if needed; `loss` says whether a
+    /// journal that lost acknowledged writes (detected by the commit mark, see
+    /// `commit_mark.rs`) refuses the open or is accepted with a WARN log.
     ///
     /// # Errors
     /// [`StoreError::Backend`] if the directory cannot be created or the database not opened
-    /// (for example, another process holds it).
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// (for example, another process holds it); [`StoreError::Corrupt`] naming the lost
+    /// commits when the journal lost acknowledged writes and `loss` refuses it.
+    pub fn open_with(path: &Path, loss: JournalLoss) -> Result<Self, StoreError> {
         std::fs::create_dir_all(path)
             .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", path.display())))?;
         let db = Database::builder(path).open().map_err(backend)?;
@@ -95,6 +123,8 @@ impl EmbeddedStore {
             db.keyspace(name, KeyspaceCreateOptions::default)
                 .map_err(backend)
         };
+        let commits = keyspace(commit_mark::KEYSPACE)?;
+        let mark = CommitMark::open(path, &commits, loss)?;
         let inner = Inner {
             path: path.to_path_buf(),
             registry: keyspace("registry")?,
@@ -104,6 +134,8 @@ impl EmbeddedStore {
             rollups: keyspace("rollups")?,
             office_owners: keyspace("office_owners")?,
             erasures: keyspace("erasures")?,
+            commits,
+            mark: Mutex::new(mark),
             write_lock: Mutex::new(()),
             db,
         };

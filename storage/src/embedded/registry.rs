@@ -64,7 +64,7 @@ pub(super) fn create_tenant(inner: &Inner, tenant: &Tenant) -> Result<(), StoreE
     ensure_absent(inner, &key, "tenant", tenant.id.as_str())?;
     let mut batch = inner.durable_batch();
     batch.insert(&inner.registry, key, encode(tenant)?);
-    batch.commit().map_err(backend)
+    inner.commit(batch)
 }
 
 /// Creates an office of an existing tenant.
@@ -81,7 +81,7 @@ pub(super) fn create_office(inner: &Inner, office: &Office) -> Result<(), StoreE
     ensure_absent(inner, &key, "office", office.id.as_str())?;
     let mut batch = inner.durable_batch();
     batch.insert(&inner.registry, key, encode(office)?);
-    batch.commit().map_err(backend)
+    inner.commit(batch)
 }
 
 /// Creates a room in an existing office; room ids are unique per tenant.
@@ -100,7 +100,7 @@ pub(super) fn create_room(inner: &Inner, room: &Room) -> Result<(), StoreError> 
         value.clone(),
     );
     batch.insert(&inner.registry, key, value);
-    batch.commit().map_err(backend)
+    inner.commit(batch)
 }
 
 /// Creates a sensor in an existing room of its office; the key hash is unique globally.
@@ -142,7 +142,7 @@ pub(super) fn create_sensor(
     );
     batch.insert(&inner.registry, key, value);
     batch.insert(&inner.sensor_keys, hash_key, encode(&row)?);
-    batch.commit().map_err(backend)
+    inner.commit(batch)
 }
 
 /// The sensor a key hash belongs to.
@@ -190,7 +190,7 @@ pub(super) fn set_retention(
         Some(policy) => batch.insert(&inner.registry, keys::retention(tenant), encode(policy)?),
         None => batch.remove(&inner.registry, keys::retention(tenant)),
     }
-    batch.commit().map_err(backend)
+    inner.commit(batch)
 }
 
 /// Lowercase hex of a key hash, for error messages.

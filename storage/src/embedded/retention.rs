@@ -95,7 +95,7 @@ fn delete_range(
         for key in &chunk {
             batch.remove(keyspace, key.clone());
         }
-        batch.commit().map_err(backend)?;
+        inner.commit(batch)?;
         deleted += chunk.len() as u64;
     }
 }
