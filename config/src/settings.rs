@@ -98,6 +98,20 @@ settings_table! {
         /// Lifetime of JWTs minted by POST /v1/tenants/{tenant}/tokens; 1m to 365d.
         #[serde(with = "values::duration")]
         pub token_ttl: Duration,
+        /// Accept tenant JWTs signed HS256 with jwt_secret, and mint them at POST /v1/tenants/{tenant}/tokens; set false when an identity provider issues every token.
+        #[serde(deserialize_with = "values::bool_from_bool_or_text")]
+        pub jwt_hs256: bool,
+        /// Directory of PEM public keys of tenant JWTs, one per file named `<kid>.pem`: RSA keys verify RS256, P-256 keys ES256; several at once for rotation.
+        pub jwt_keys_dir: Option<PathBuf>,
+        /// JWKS file (`{"keys":[...]}`) of public keys of tenant JWTs, selected by `kid`: RSA keys verify RS256, P-256 keys ES256.
+        pub jwks_file: Option<PathBuf>,
+        /// Required `iss` of tenant JWTs (also written into minted ones); unset accepts any.
+        pub jwt_issuer: Option<String>,
+        /// Required `aud` of tenant JWTs (also written into minted ones); unset accepts any.
+        pub jwt_audience: Option<String>,
+        /// Clock skew allowed when checking `exp` and `nbf` of tenant JWTs; at most 5m.
+        #[serde(with = "values::duration")]
+        pub jwt_leeway: Duration,
     }
 }
 
@@ -108,6 +122,12 @@ impl Default for AuthSettings {
             jwt_secret: None,
             metrics_token: None,
             token_ttl: Duration::from_secs(24 * 3600),
+            jwt_hs256: true,
+            jwt_keys_dir: None,
+            jwks_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_leeway: Duration::from_secs(30),
         }
     }
 }
@@ -120,6 +140,12 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_secret", &redact(&self.jwt_secret))
             .field("metrics_token", &redact(&self.metrics_token))
             .field("token_ttl", &self.token_ttl)
+            .field("jwt_hs256", &self.jwt_hs256)
+            .field("jwt_keys_dir", &self.jwt_keys_dir)
+            .field("jwks_file", &self.jwks_file)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_leeway", &self.jwt_leeway)
             .finish()
     }
 }

@@ -73,6 +73,13 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     });
     check.at_least("auth.token_ttl", auth.token_ttl, MINUTE);
     check.at_most("auth.token_ttl", auth.token_ttl, 365 * DAY, "365d");
+    check.at_most("auth.jwt_leeway", auth.jwt_leeway, 5 * MINUTE, "5m");
+    if !auth.jwt_hs256 && auth.jwt_keys_dir.is_none() && auth.jwks_file.is_none() {
+        check.fail(
+            "auth.jwt_hs256",
+            "is false but neither auth.jwt_keys_dir nor auth.jwks_file is set: no tenant JWT could be verified".to_string(),
+        );
+    }
 
     check.at_least("http.header_read_timeout", http.header_read_timeout, SECOND);
     check.at_most(
@@ -552,7 +559,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 47] = [
+        let cases: [(Change, &str); 49] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -565,6 +572,8 @@ mod tests {
             (|s| s.auth.jwt_secret = Some(REDACTED.to_string()), "auth.jwt_secret: is the \"<redacted>\" placeholder"),
             (|s| s.auth.token_ttl = Duration::from_secs(59), "auth.token_ttl: must be >= 1m, got 59s"),
             (|s| s.auth.token_ttl = 366 * DAY, "auth.token_ttl: must be <= 365d, got 8784h"),
+            (|s| s.auth.jwt_leeway = Duration::from_secs(301), "auth.jwt_leeway: must be <= 5m, got 301s"),
+            (|s| s.auth.jwt_hs256 = false, "auth.jwt_hs256: is false but neither auth.jwt_keys_dir nor auth.jwks_file is set"),
             (|s| s.ingest.inflight_window = 0, "ingest.inflight_window: must be >= 1, got 0"),
             (|s| s.ingest.inflight_window = 65537, "ingest.inflight_window: must be <= 65536, got 65537"),
             (|s| s.ingest.max_batch_items = 0, "ingest.max_batch_items: must be >= 1, got 0"),

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::api::ErasureConfirmations;
-use crate::auth::{Authenticator, NodeSecrets};
+use crate::auth::{Authenticator, Identity, NodeSecrets};
 use crate::listener;
 use crate::routes::routes;
 use crate::shutdown::Shutdown;
@@ -52,8 +52,10 @@ pub async fn start_with_store(
     telemetry::install();
     let secrets = NodeSecrets::load_or_generate(&settings)?;
     let node = Node::start(&settings, store.clone()).await?;
+    let identity = Identity::from_settings(&settings.auth, &secrets.jwt_secret)?;
     let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret)
-        .with_metrics_token(&secrets.metrics_token);
+        .with_metrics_token(&secrets.metrics_token)
+        .with_identity(identity);
     let listener = tokio::net::TcpListener::bind(settings.node.http_addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;

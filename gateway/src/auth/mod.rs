@@ -1,6 +1,8 @@
 //! Who is calling: the superadmin (admin token from the configuration) or a tenant principal
-//! (HS256 JWT with a tenant claim). Handlers check the tenant where they read data.
+//! (a JWT with a tenant claim: HS256, RS256 or ES256, see `identity.rs`). Handlers check the
+//! tenant where they read data.
 
+mod identity;
 mod keys;
 mod secrets;
 
@@ -9,14 +11,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, TenantId};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub use identity::{Audience, Claims, Identity};
 pub use keys::{SENSOR_KEY_PREFIX, hash_key, new_sensor_key, random_secret, secrets_equal};
 pub(crate) use secrets::NodeSecrets;
 
@@ -28,21 +29,6 @@ pub enum Role {
     Admin,
     /// Read live occupancy and connect displays.
     Viewer,
-}
-
-/// Claims of a tally JWT.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    /// Subject (free text: who the token was minted for).
-    pub sub: String,
-    /// The tenant the token is bound to.
-    pub tenant: TenantId,
-    /// The role within the tenant.
-    pub role: Role,
-    /// Issued at, seconds since the epoch.
-    pub iat: u64,
-    /// Expiry, seconds since the epoch.
-    pub exp: u64,
 }
 
 /// An authenticated caller.
@@ -116,9 +102,7 @@ impl Principal {
 pub struct Authenticator {
     admin_token: String,
     metrics_token: String,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    identity: Identity,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -138,16 +122,17 @@ impl Authenticator {
     /// An authenticator for the node's admin token and JWT secret (no scrape token but the
     /// admin token; see [`Authenticator::with_metrics_token`]).
     pub fn new(admin_token: &str, jwt_secret: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 5;
-        validation.set_required_spec_claims(&["exp", "sub"]);
         Self {
             admin_token: admin_token.to_owned(),
             metrics_token: admin_token.to_owned(),
-            encoding: EncodingKey::from_secret(jwt_secret.as_bytes()),
-            decoding: DecodingKey::from_secret(jwt_secret.as_bytes()),
-            validation,
+            identity: Identity::hs256(jwt_secret),
         }
+    }
+
+    /// Verifies and mints tenant JWTs as `identity` says (keys, issuer, audience, leeway).
+    pub fn with_identity(mut self, identity: Identity) -> Self {
+        self.identity = identity;
+        self
     }
 
     /// Also accepts `metrics_token` for the Prometheus scrape of `/metrics`.
@@ -178,27 +163,19 @@ impl Authenticator {
     /// # Errors
     /// `token_expired` or `unauthenticated`.
     pub fn authenticate_jwt(&self, credential: &str) -> Result<Principal, ApiError> {
-        match jsonwebtoken::decode::<Claims>(credential, &self.decoding, &self.validation) {
-            Ok(data) => Ok(Principal::Tenant {
-                tenant: data.claims.tenant,
-                role: data.claims.role,
-                exp: data.claims.exp,
-            }),
-            Err(err) if matches!(err.kind(), ErrorKind::ExpiredSignature) => Err(ApiError::new(
-                ErrorCode::TokenExpired,
-                "the token has expired",
-            )),
-            Err(err) => Err(ApiError::new(
-                ErrorCode::Unauthenticated,
-                format!("invalid token: {err}"),
-            )),
-        }
+        let claims = self.identity.verify(credential)?;
+        Ok(Principal::Tenant {
+            tenant: claims.tenant,
+            role: claims.role,
+            exp: claims.exp,
+        })
     }
 
-    /// Mints a JWT for a tenant.
+    /// Mints an HS256 JWT for a tenant, with a fresh `jti`.
     ///
     /// # Errors
-    /// `internal` if signing fails.
+    /// `forbidden` if this node does not mint (`auth.jwt_hs256 = false`), `internal` if signing
+    /// fails.
     pub fn mint(
         &self,
         tenant: TenantId,
@@ -214,12 +191,12 @@ impl Authenticator {
             role,
             iat,
             exp,
+            nbf: None,
+            jti: Some(random_secret()),
+            iss: None,
+            aud: None,
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|err| {
-            ApiError::new(ErrorCode::Internal, format!("cannot sign token: {err}"))
-        })?;
-        Ok((token, exp))
+        Ok((self.identity.mint(claims)?, exp))
     }
 }
 
@@ -400,9 +377,12 @@ mod tests {
             role: Role::Viewer,
             iat: 1,
             exp: 2,
+            nbf: None,
+            jti: None,
+            iss: None,
+            aud: None,
         };
-        let token =
-            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &auth.encoding).unwrap();
+        let token = auth.identity.mint(claims).unwrap();
         assert_eq!(
             auth.authenticate(&token).unwrap_err().code,
             ErrorCode::TokenExpired

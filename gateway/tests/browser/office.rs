@@ -141,6 +141,10 @@ pub fn expired_viewer_token() -> String {
         role: tally_gateway::auth::Role::Viewer,
         iat: now - 7200,
         exp: now - 3600,
+        nbf: None,
+        jti: None,
+        iss: None,
+        aud: None,
     };
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
