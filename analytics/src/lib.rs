@@ -1,0 +1,21 @@
+//! Utilization math for tally, pure (no I/O, no actors): a room's count as a step function of
+//! sensor time ([`Series`]), its buckets in an office's local time ([`Calendar`],
+//! [`Resolution`]), each bucket's statistics ([`BucketStats`]: how long each count was held,
+//! from which the mean, median, peak, minimum, occupied time, time above a target and coverage
+//! follow), the cascade 1 min → 15 min → 1 h → 1 d ([`roll_up`], [`coarsen`], [`cascade`]) and the
+//! aggregation of rooms to an office or tenant ([`Series::sum`]).
+//!
+//! A crate of its own because both the room actors (rolling up what they count) and the
+//! gateway (answering analytics queries, which never sees an actor) need the same definitions.
+
+mod calendar;
+mod error;
+mod rollup;
+mod series;
+mod stats;
+
+pub use calendar::{Bucket, Calendar, Resolution};
+pub use error::AnalyticsError;
+pub use rollup::{cascade, coarsen, roll_up};
+pub use series::{Series, Step};
+pub use stats::BucketStats;
