@@ -133,6 +133,11 @@ impl Calendar {
         Ok((weekday as u8, minute))
     }
 
+    /// The local date of `ts`, `YYYY-MM-DD`.
+    pub fn local_date(&self, ts: TimestampMs) -> Result<String, AnalyticsError> {
+        Ok(timestamp(ts)?.to_zoned(self.tz.clone()).date().to_string())
+    }
+
     fn day(&self, instant: Timestamp) -> Result<Bucket, AnalyticsError> {
         let out_of_range = |_| AnalyticsError::TimeOutOfRange(instant.as_millisecond());
         let local = instant.to_zoned(self.tz.clone());
@@ -251,6 +256,7 @@ mod tests {
                 .len(),
             25
         );
+        assert_eq!(cal.local_date(day.end - 1).unwrap(), "2026-11-01");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub use calendar::{Bucket, Calendar, Resolution};
 pub use error::AnalyticsError;
 pub use heat_map::heat_map;
 pub use rollup::{cascade, coarsen, roll_up};
-pub use series::{Series, Step};
+pub use series::{Combine, Series, Step};
 pub use stats::BucketStats;
 pub use utilization::{Capacity, Utilization};
 pub use working_hours::WorkingHours;

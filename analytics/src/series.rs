@@ -14,6 +14,15 @@ pub struct Step {
     pub readings: u32,
 }
 
+/// How [`Series::combine`] combines counts at the same instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Combine {
+    /// Add them (disjoint areas; rooms of an office).
+    Sum,
+    /// Take the largest (overlapping sensors).
+    Max,
+}
+
 /// A step function of time, ordered by `ts` with at most one step per instant. Before the
 /// first step nothing is known (not covered).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,6 +93,14 @@ impl Series {
     /// live then, live when at least one room is (sums of counts at the same instants, not of
     /// their peaks). Its samples are the rooms' readings.
     pub fn sum(rooms: &[Series]) -> Self {
+        Self::combine(rooms, Combine::Sum)
+    }
+
+    /// Combines several series instant by instant (a room's sensors, an office's rooms): at
+    /// every instant the sum or the largest of the counts of the series live then; live when
+    /// at least one is. Its samples are all their readings.
+    pub fn combine(parts: &[Series], how: Combine) -> Self {
+        let rooms = parts;
         let mut events: Vec<(TimestampMs, usize, Step)> = rooms
             .iter()
             .enumerate()
@@ -91,6 +108,7 @@ impl Series {
             .collect();
         events.sort_by_key(|(ts, i, _)| (*ts, *i));
         let mut current: Vec<Option<u32>> = vec![None; rooms.len()];
+        let mut live_counts: std::collections::BTreeMap<u32, usize> = Default::default();
         let (mut total, mut live) = (0u64, 0usize);
         let mut steps: Vec<Step> = Vec::new();
         let mut at = 0;
@@ -102,16 +120,26 @@ impl Series {
                 if let Some(old) = current[room] {
                     total -= u64::from(old);
                     live -= 1;
+                    if let Some(n) = live_counts.get_mut(&old) {
+                        *n -= 1;
+                        if *n == 0 {
+                            live_counts.remove(&old);
+                        }
+                    }
                 }
                 if let Some(new) = step.count {
                     total += u64::from(new);
                     live += 1;
+                    *live_counts.entry(new).or_default() += 1;
                 }
                 current[room] = step.count;
                 readings += step.readings;
                 at += 1;
             }
-            let count = (live > 0).then(|| u32::try_from(total).unwrap_or(u32::MAX));
+            let count = match how {
+                Combine::Sum => (live > 0).then(|| u32::try_from(total).unwrap_or(u32::MAX)),
+                Combine::Max => live_counts.keys().next_back().copied(),
+            };
             match steps.last_mut() {
                 Some(last) if last.count == count => last.readings += readings,
                 _ => steps.push(Step {
@@ -200,6 +228,21 @@ mod tests {
                 step(50, Some(5), 1),
                 step(100, Some(3), 1),
                 step(150, Some(0), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn max_takes_the_largest_live_count() {
+        let a = Series::from_steps(vec![step(0, Some(2), 1), step(100, None, 0)]).unwrap();
+        let b = Series::from_steps(vec![step(50, Some(1), 1), step(150, Some(5), 1)]).unwrap();
+        let max = Series::combine(&[a, b], Combine::Max);
+        assert_eq!(
+            max.steps(),
+            [
+                step(0, Some(2), 2),
+                step(100, Some(1), 0),
+                step(150, Some(5), 1)
             ]
         );
     }
