@@ -18,6 +18,7 @@ mod error;
 #[cfg(any(test, feature = "testsuite"))]
 mod fault_injection;
 mod model;
+mod office_calendar;
 mod paging;
 mod postgres;
 mod retention;
@@ -35,6 +36,7 @@ pub use model::{
     CountMode, KeyHash, Office, Resolution, Rollup, RollupAccumulator, Room, RoomState, RoomWrite,
     Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
 };
+pub use office_calendar::OfficeCalendar;
 pub use paging::{MAX_PAGE_LIMIT, Page, PageRequest, ReadingCursor, ReadingsPage, RollupsPage};
 pub use postgres::{PostgresConfig, PostgresStore, TlsMode};
 pub use retention::{RetentionPolicy, RetentionReport};

@@ -9,8 +9,8 @@ use tally_storage::conformance::support::{
     add_office, add_room, add_tenant, reading, rollup, room_write, sensor,
 };
 use tally_storage::{
-    KeyHash, PostgresStore, Resolution, RetentionPolicy, Rollup, RoomState, RoomWrite, Store,
-    StoredReading, WriteBatch,
+    KeyHash, OfficeCalendar, PostgresStore, Resolution, RetentionPolicy, Rollup, RoomState,
+    RoomWrite, Store, StoredReading, WriteBatch,
     testkit::{APP_ROLE, OWNER_ROLE, PostgresServer, ReadAll, TestDatabase},
 };
 use tokio_postgres::{Client, error::SqlState};
@@ -27,6 +27,7 @@ const TABLES: &[&str] = &[
     "rollups",
     "office_owners",
     "retention_overrides",
+    "office_calendars",
 ];
 
 fn now_ms() -> i64 {
@@ -34,8 +35,8 @@ fn now_ms() -> i64 {
     i64::try_from(since.as_millis()).unwrap()
 }
 
-/// Creates tenant `id` with an office, a room, a sensor and one batch: readings today (a day
-/// partition) and in 1970 (the default partition), its state and a rollup.
+/// Creates tenant `id` with an office (and its calendar), a room, a sensor and one batch:
+/// readings today (a day partition) and in 1970 (the default partition), its state and a rollup.
 async fn populate(store: &PostgresStore, id: &str, key: u8) {
     let tenant = add_tenant(store, id).await;
     let office = add_office(store, &tenant, "hq").await;
@@ -57,6 +58,16 @@ async fn populate(store: &PostgresStore, id: &str, key: u8) {
         .unwrap();
     store
         .set_retention(&tenant, Some(&RetentionPolicy::default()))
+        .await
+        .unwrap();
+    let calendar = OfficeCalendar {
+        time_zone: "Europe/Berlin".into(),
+        work_days: vec![0, 1, 2, 3, 4],
+        work_start: "08:00".into(),
+        work_end: "18:00".into(),
+    };
+    store
+        .set_office_calendar(&tenant, &office, &calendar)
         .await
         .unwrap();
 }

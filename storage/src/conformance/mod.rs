@@ -19,6 +19,7 @@
 mod data;
 mod erasure;
 mod fencing;
+mod office_calendar;
 mod paging;
 mod registry;
 mod retention;
@@ -34,6 +35,7 @@ pub use erasure::{erasure_is_idempotent, erasure_removes_everything};
 pub use fencing::{
     acquire_strictly_increasing, fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
 };
+pub use office_calendar::office_calendars;
 pub use paging::{readings_paging, rollups_paging};
 pub use registry::{
     concurrent_creates, duplicate_key_hash, duplicate_office, duplicate_room, duplicate_sensor,
@@ -60,7 +62,7 @@ macro_rules! conformance_tests {
             fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
             acquire_strictly_increasing, readings_paging, rollups_paging,
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
-            erasure_is_idempotent
+            erasure_is_idempotent, office_calendars
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {

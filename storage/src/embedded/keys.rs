@@ -70,6 +70,14 @@ pub(super) fn office(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
     Key(offices(tenant)).id(office.as_str()).0
 }
 
+/// Registry: the calendar of an office.
+pub(super) fn office_calendar(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
+    Key::table("office_calendar")
+        .id(tenant.as_str())
+        .id(office.as_str())
+        .0
+}
+
 /// Registry: prefix of the offices of a tenant.
 pub(super) fn offices(tenant: &TenantId) -> Vec<u8> {
     Key::table("office").id(tenant.as_str()).0
@@ -157,6 +165,7 @@ pub(super) fn retention(tenant: &TenantId) -> Vec<u8> {
 pub(super) fn registry_of_tenant(tenant: &TenantId) -> Vec<Vec<u8>> {
     let mut prefixes: Vec<Vec<u8>> = [
         "office",
+        "office_calendar",
         "room",
         "room_by_office",
         "sensor",

@@ -6,14 +6,14 @@
 //! by-parent index together.
 
 use serde::{Deserialize, Serialize};
-use tally_protocol::{SensorId, TenantId};
+use tally_protocol::{OfficeId, SensorId, TenantId};
 
 use super::{
     Inner,
     codec::{backend, encode, get},
     keys,
 };
-use crate::{KeyHash, Office, RetentionPolicy, Room, Sensor, StoreError, Tenant};
+use crate::{KeyHash, Office, OfficeCalendar, RetentionPolicy, Room, Sensor, StoreError, Tenant};
 
 /// Value of the `sensor_keys` keyspace: which sensor a key hash belongs to.
 #[derive(Debug, Serialize, Deserialize)]
@@ -191,6 +191,30 @@ pub(super) fn set_retention(
         None => batch.remove(&inner.registry, keys::retention(tenant)),
     }
     inner.commit(batch)
+}
+
+/// Sets an office's calendar.
+pub(super) fn set_office_calendar(
+    inner: &Inner,
+    tenant: &TenantId,
+    office: &OfficeId,
+    calendar: &OfficeCalendar,
+) -> Result<(), StoreError> {
+    let _guard = inner.lock();
+    inner.ensure_not_erased(tenant)?;
+    ensure_present(
+        inner,
+        &keys::office(tenant, office),
+        "office",
+        office.as_str(),
+    )?;
+    let mut batch = inner.durable_batch();
+    batch.insert(
+        &inner.registry,
+        keys::office_calendar(tenant, office),
+        encode(calendar)?,
+    );
+    batch.commit().map_err(backend)
 }
 
 /// Lowercase hex of a key hash, for error messages.

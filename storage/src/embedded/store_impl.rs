@@ -8,9 +8,9 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::{EmbeddedStore, codec, data, erasure, keys, registry, retention};
 use crate::{
-    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
-    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store, StoreError,
-    Tenant, TimeRange, WriteBatch,
+    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
+    StoreError, Tenant, TimeRange, WriteBatch,
 };
 
 #[async_trait]
@@ -65,6 +65,29 @@ impl Store for EmbeddedStore {
         let prefix = keys::offices(tenant);
         self.read(tenant, move |inner| {
             codec::scan_prefix(&inner.registry, &prefix, "office")
+        })
+        .await
+    }
+
+    async fn set_office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        calendar: &OfficeCalendar,
+    ) -> Result<(), StoreError> {
+        let (tenant, office, calendar) = (tenant.clone(), office.clone(), calendar.clone());
+        self.run(move |inner| registry::set_office_calendar(inner, &tenant, &office, &calendar))
+            .await
+    }
+
+    async fn office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<OfficeCalendar>, StoreError> {
+        let key = keys::office_calendar(tenant, office);
+        self.read(tenant, move |inner| {
+            codec::get(&inner.registry, &key, "office calendar")
         })
         .await
     }

@@ -24,12 +24,13 @@ use super::{
 use crate::{ErasedCounts, ErasureReport, StoreError};
 
 /// Every tenant table, in deletion order (children first), with the count each adds to.
-const TABLES: [(&str, Kind); 10] = [
+const TABLES: [(&str, Kind); 11] = [
     ("readings", Kind::Readings),
     ("rollups", Kind::Rollups),
     ("room_state", Kind::RoomStates),
     ("office_owners", Kind::Registry),
     ("retention_overrides", Kind::Registry),
+    ("office_calendars", Kind::Registry),
     ("sensor_keys", Kind::Registry),
     ("sensors", Kind::Registry),
     ("rooms", Kind::Registry),

@@ -7,7 +7,8 @@
 //! MessagePack in a `bytea`: the row is only ever read and written whole, in the encoding the
 //! embedded store uses, and it stays compact on the hot path), `readings` (partitioned by range
 //! of `ts` into UTC days, plus a default partition; see `partitions.rs`), `rollups`,
-//! `office_owners` (owner tokens, `fencing.rs`) and `retention_overrides`. Every one of these
+//! `office_owners` (owner tokens, `fencing.rs`), `retention_overrides` and `office_calendars`
+//! (`office_calendar.rs`). Every one of these
 //! tenant tables has `tenant_id`. `erasures` (the audit records of erased tenants) is platform
 //! data, not a tenant table: see below. Migrations (`schema.rs`) are versioned and run at start-up under a
 //! `pg_advisory_lock`, so several nodes may start at once.
@@ -73,6 +74,7 @@ mod data;
 mod erasure;
 mod errors;
 mod fencing;
+mod office_calendar;
 mod partitions;
 mod registry;
 mod retention;

@@ -32,6 +32,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "fencing_retention_erasure",
         sql: include_str!("migrations/0002_fencing_retention_erasure.sql"),
     },
+    Migration {
+        version: 3,
+        name: "office_calendars",
+        sql: include_str!("migrations/0003_office_calendars.sql"),
+    },
 ];
 
 /// First key of the advisory lock every migrating node takes (the ASCII of `tall`); the second
@@ -174,7 +179,8 @@ async fn grant(client: &Client, quoted: &str, runtime_role: &str) -> Result<(), 
              GRANT SELECT, INSERT, UPDATE, DELETE ON
                  {quoted}.tenants, {quoted}.offices, {quoted}.rooms, {quoted}.sensors,
                  {quoted}.sensor_keys, {quoted}.room_state, {quoted}.readings, {quoted}.rollups,
-                 {quoted}.office_owners, {quoted}.retention_overrides
+                 {quoted}.office_owners, {quoted}.retention_overrides,
+                 {quoted}.office_calendars
                  TO {role};
              GRANT EXECUTE ON FUNCTION
                  {quoted}.list_tenants(), {quoted}.sensor_by_key_hash(bytea),

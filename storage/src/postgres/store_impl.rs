@@ -7,14 +7,14 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::{
-    PostgresStore, data, erasure, fencing,
+    PostgresStore, data, erasure, fencing, office_calendar,
     registry::{self, RoomFilter, SensorFilter},
     retention,
 };
 use crate::{
-    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
-    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store, StoreError,
-    Tenant, TimeRange, WriteBatch,
+    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
+    StoreError, Tenant, TimeRange, WriteBatch,
 };
 
 #[async_trait]
@@ -47,6 +47,23 @@ impl Store for PostgresStore {
 
     async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
         registry::offices(&self.inner, tenant, None).await
+    }
+
+    async fn set_office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        calendar: &OfficeCalendar,
+    ) -> Result<(), StoreError> {
+        office_calendar::set(&self.inner, tenant, office, calendar).await
+    }
+
+    async fn office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<OfficeCalendar>, StoreError> {
+        office_calendar::get(&self.inner, tenant, office).await
     }
 
     async fn create_room(&self, room: &Room) -> Result<(), StoreError> {

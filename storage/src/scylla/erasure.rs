@@ -122,7 +122,7 @@ impl ScyllaStore {
         Ok(())
     }
 
-    /// Deletes the tenant's sensors (and their key hashes), rooms and offices.
+    /// Deletes the tenant's sensors (and their key hashes), rooms, office calendars and offices.
     async fn erase_registry(
         &self,
         tenant: &TenantId,
@@ -143,6 +143,9 @@ impl ScyllaStore {
             self.rows(&self.statements.select_rooms, (t,)).await?;
         deleted.registry += rooms.len() as u64;
         self.execute(&self.statements.delete_rooms, (t,)).await?;
+        deleted.registry += self.office_calendar_count(tenant).await? as u64;
+        self.execute(&self.statements.delete_office_calendars, (t,))
+            .await?;
         deleted.registry += self.offices(tenant).await?.len() as u64;
         self.execute(&self.statements.delete_offices, (t,)).await?;
         Ok(())
@@ -157,6 +160,10 @@ impl ScyllaStore {
         let left = [
             ("data partitions", partitions.len()),
             ("offices", self.offices(tenant).await?.len()),
+            (
+                "office calendars",
+                self.office_calendar_count(tenant).await?,
+            ),
             ("sensors", self.all_sensors(tenant).await?.len()),
             ("owner tokens", control.tokens.len()),
             ("retention", usize::from(control.retention.is_some())),

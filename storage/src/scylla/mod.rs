@@ -63,6 +63,7 @@ mod control;
 mod data;
 mod erasure;
 mod errors;
+mod office_calendar;
 mod registry;
 mod retention;
 mod schema;

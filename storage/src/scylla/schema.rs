@@ -27,6 +27,8 @@
 //! - `tenant_partitions`: partitioned by tenant, clustered by `(kind, room, bucket)`: every data
 //!   partition a tenant ever wrote, so that range reads find a room's days and erasure and
 //!   retention find a tenant's partitions without scanning the cluster.
+//! - `office_calendars`: partitioned by tenant, clustered by office, like `offices`; a
+//!   separate table (added by migration 2) so the office rows keep their shape.
 //! - `erasures`: the audit record of an erasure, by tenant; it survives the erasure.
 
 use scylla::client::session::Session;
@@ -43,51 +45,61 @@ struct Migration {
 }
 
 /// Every migration, in version order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "registry, owner tokens, room states, readings, rollups, partition index, erasures",
-    statements: &[
-        "CREATE TABLE IF NOT EXISTS {ks}.tenants (directory int, id text, name text, \
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "registry, owner tokens, room states, readings, rollups, partition index, erasures",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {ks}.tenants (directory int, id text, name text, \
          PRIMARY KEY ((directory), id))",
-        "CREATE TABLE IF NOT EXISTS {ks}.offices (tenant text, id text, name text, \
+            "CREATE TABLE IF NOT EXISTS {ks}.offices (tenant text, id text, name text, \
          PRIMARY KEY ((tenant), id))",
-        "CREATE TABLE IF NOT EXISTS {ks}.rooms (tenant text, id text, office text, name text, \
+            "CREATE TABLE IF NOT EXISTS {ks}.rooms (tenant text, id text, office text, name text, \
          capacity int, count_mode text, PRIMARY KEY ((tenant), id))",
-        "CREATE TABLE IF NOT EXISTS {ks}.sensors (tenant text, id text, office text, room text, \
+            "CREATE TABLE IF NOT EXISTS {ks}.sensors (tenant text, id text, office text, room text, \
          key_hash blob, PRIMARY KEY ((tenant), id))",
-        "CREATE TABLE IF NOT EXISTS {ks}.sensors_by_key_hash (key_hash blob PRIMARY KEY, \
+            "CREATE TABLE IF NOT EXISTS {ks}.sensors_by_key_hash (key_hash blob PRIMARY KEY, \
          tenant text, office text, room text, sensor text)",
-        "CREATE TABLE IF NOT EXISTS {ks}.tenant_control (tenant text, office text, \
+            "CREATE TABLE IF NOT EXISTS {ks}.tenant_control (tenant text, office text, \
          erased boolean static, retention blob static, owner_token bigint, \
          PRIMARY KEY ((tenant), office))",
-        "CREATE TABLE IF NOT EXISTS {ks}.room_state (tenant text, room text, state blob, \
+            "CREATE TABLE IF NOT EXISTS {ks}.room_state (tenant text, room text, state blob, \
          PRIMARY KEY ((tenant, room)))",
-        "CREATE TABLE IF NOT EXISTS {ks}.readings (tenant text, room text, day bigint, \
+            "CREATE TABLE IF NOT EXISTS {ks}.readings (tenant text, room text, day bigint, \
          ts bigint, sensor text, seq bigint, count int, received_at bigint, \
          PRIMARY KEY ((tenant, room, day), ts, sensor, seq)) \
          WITH compaction = {'class': 'TimeWindowCompactionStrategy', \
          'compaction_window_unit': 'DAYS', 'compaction_window_size': 1}",
-        "CREATE TABLE IF NOT EXISTS {ks}.rollups_minute (tenant text, room text, bucket bigint, \
+            "CREATE TABLE IF NOT EXISTS {ks}.rollups_minute (tenant text, room text, bucket bigint, \
          bucket_start bigint, avg double, peak int, occupied_s double, samples int, \
          PRIMARY KEY ((tenant, room, bucket), bucket_start)) \
          WITH compaction = {'class': 'TimeWindowCompactionStrategy', \
          'compaction_window_unit': 'DAYS', 'compaction_window_size': 7}",
-        "CREATE TABLE IF NOT EXISTS {ks}.rollups_fifteen_minutes (tenant text, room text, \
+            "CREATE TABLE IF NOT EXISTS {ks}.rollups_fifteen_minutes (tenant text, room text, \
          bucket bigint, bucket_start bigint, avg double, peak int, occupied_s double, \
          samples int, PRIMARY KEY ((tenant, room, bucket), bucket_start))",
-        "CREATE TABLE IF NOT EXISTS {ks}.rollups_hour (tenant text, room text, bucket bigint, \
+            "CREATE TABLE IF NOT EXISTS {ks}.rollups_hour (tenant text, room text, bucket bigint, \
          bucket_start bigint, avg double, peak int, occupied_s double, samples int, \
          PRIMARY KEY ((tenant, room, bucket), bucket_start))",
-        "CREATE TABLE IF NOT EXISTS {ks}.rollups_day (tenant text, room text, bucket bigint, \
+            "CREATE TABLE IF NOT EXISTS {ks}.rollups_day (tenant text, room text, bucket bigint, \
          bucket_start bigint, avg double, peak int, occupied_s double, samples int, \
          PRIMARY KEY ((tenant, room, bucket), bucket_start))",
-        "CREATE TABLE IF NOT EXISTS {ks}.tenant_partitions (tenant text, kind text, room text, \
+            "CREATE TABLE IF NOT EXISTS {ks}.tenant_partitions (tenant text, kind text, room text, \
          bucket bigint, PRIMARY KEY ((tenant), kind, room, bucket))",
-        "CREATE TABLE IF NOT EXISTS {ks}.erasures (tenant text PRIMARY KEY, requested_by text, \
+            "CREATE TABLE IF NOT EXISTS {ks}.erasures (tenant text PRIMARY KEY, requested_by text, \
          requested_at bigint, finished_at bigint, readings bigint, rollups bigint, \
          room_states bigint, registry bigint)",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        description: "office calendars",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {ks}.office_calendars (tenant text, office text, \
+         calendar blob, PRIMARY KEY ((tenant), office))",
+        ],
+    },
+];
 
 /// Creates the keyspace if missing, then applies every migration not yet recorded.
 ///

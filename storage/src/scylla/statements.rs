@@ -90,6 +90,10 @@ pub(super) struct Statements {
     pub(super) delete_partition: PreparedStatement,
     /// Per resolution, in the order of `crate::retention::RESOLUTIONS`.
     pub(super) rollups: [RollupStatements; 4],
+    pub(super) insert_office_calendar: PreparedStatement,
+    pub(super) select_office_calendar: PreparedStatement,
+    pub(super) select_office_calendars: PreparedStatement,
+    pub(super) delete_office_calendars: PreparedStatement,
 }
 
 /// What a statement may be retried as.
@@ -327,6 +331,26 @@ impl Statements {
             )
             .await?,
             rollups,
+            insert_office_calendar: p(
+                "INSERT INTO {ks}.office_calendars (tenant, office, calendar) VALUES (?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_office_calendar: p(
+                "SELECT calendar FROM {ks}.office_calendars WHERE tenant = ? AND office = ?",
+                Idempotent,
+            )
+            .await?,
+            select_office_calendars: p(
+                "SELECT office FROM {ks}.office_calendars WHERE tenant = ?",
+                Idempotent,
+            )
+            .await?,
+            delete_office_calendars: p(
+                "DELETE FROM {ks}.office_calendars WHERE tenant = ?",
+                Idempotent,
+            )
+            .await?,
         })
     }
 

@@ -8,9 +8,9 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::ScyllaStore;
 use crate::{
-    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
-    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store, StoreError,
-    Tenant, TimeRange, WriteBatch,
+    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
+    StoreError, Tenant, TimeRange, WriteBatch,
 };
 
 #[async_trait]
@@ -41,6 +41,23 @@ impl Store for ScyllaStore {
 
     async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
         ScyllaStore::offices(self, tenant).await
+    }
+
+    async fn set_office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        calendar: &OfficeCalendar,
+    ) -> Result<(), StoreError> {
+        ScyllaStore::set_office_calendar(self, tenant, office, calendar).await
+    }
+
+    async fn office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<OfficeCalendar>, StoreError> {
+        ScyllaStore::office_calendar(self, tenant, office).await
     }
 
     async fn create_room(&self, room: &Room) -> Result<(), StoreError> {

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
-    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store, StoreError,
-    Tenant, TimeRange, WriteBatch,
+    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
+    StoreError, Tenant, TimeRange, WriteBatch,
 };
 
 /// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
@@ -20,7 +20,7 @@ pub trait StoreLayer: Send + Sync + std::fmt::Debug + 'static {
     fn inner(&self) -> &dyn Store;
 
     /// Awaited before every tenant-scoped read, with the method's name and the id it reads (the
-    /// tenant for `tenant`, `offices` and `retention`; the office for `office` and `rooms`; the
+    /// tenant for `tenant`, `offices` and `retention`; the office for `office`, `office_calendar` and `rooms`; the
     /// room for `room`, `sensors`, `room_state`, `readings` and `rollups`; the sensor for
     /// `sensor`).
     async fn before_read(&self, _method: &'static str, _id: &str) {}
@@ -63,6 +63,25 @@ impl<L: StoreLayer> Store for L {
     async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError> {
         self.before_read("offices", tenant.as_str()).await;
         self.inner().offices(tenant).await
+    }
+    async fn set_office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        calendar: &OfficeCalendar,
+    ) -> Result<(), StoreError> {
+        self.before_write("set_office_calendar").await?;
+        self.inner()
+            .set_office_calendar(tenant, office, calendar)
+            .await
+    }
+    async fn office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<OfficeCalendar>, StoreError> {
+        self.before_read("office_calendar", office.as_str()).await;
+        self.inner().office_calendar(tenant, office).await
     }
     async fn create_room(&self, room: &Room) -> Result<(), StoreError> {
         self.before_write("create_room").await?;

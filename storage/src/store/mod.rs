@@ -31,9 +31,9 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    ErasureReport, KeyHash, Office, PageRequest, ReadingCursor, ReadingsPage, Resolution,
-    RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, StoreError, Tenant,
-    TimeRange, WriteBatch,
+    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, StoreError,
+    Tenant, TimeRange, WriteBatch,
 };
 pub use layer::StoreLayer;
 
@@ -71,6 +71,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Office>, StoreError>;
     /// Every office of a tenant, ordered by id.
     async fn offices(&self, tenant: &TenantId) -> Result<Vec<Office>, StoreError>;
+    /// Sets an office's calendar (time zone and working hours), replacing any earlier one.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without the office.
+    async fn set_office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        calendar: &OfficeCalendar,
+    ) -> Result<(), StoreError>;
+    /// An office's calendar, if one was set.
+    async fn office_calendar(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<OfficeCalendar>, StoreError>;
 
     /// Creates a room.
     ///

@@ -1,0 +1,127 @@
+//! An office's calendar over HTTP: `GET` for viewers, `PUT` for the tenant's admin; a time zone
+//! this build does not know or working hours off quarter hours answer `invalid_request`.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use tally_analytics::{Calendar, WorkingHours};
+use tally_protocol::{ErrorCode, OfficeId, TenantId};
+use tally_storage::OfficeCalendar;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiJson, ApiPath};
+use crate::state::AppState;
+
+/// An office's calendar as the API shows and takes it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CalendarView {
+    /// IANA time zone name.
+    pub(crate) time_zone: String,
+    /// Working days and hours in that zone.
+    pub(crate) working_hours: WorkingHours,
+}
+
+/// What analytics of an office use: its calendar, or UTC and Monday–Friday 08:00–18:00 when
+/// none was set.
+#[derive(Debug)]
+pub(super) struct OfficeClock {
+    /// Buckets in the office's local time.
+    pub(super) calendar: Calendar,
+    /// Its working hours.
+    pub(super) working_hours: WorkingHours,
+    /// The IANA name of its zone.
+    pub(super) time_zone: String,
+}
+
+impl CalendarView {
+    fn default_view() -> Self {
+        Self {
+            time_zone: "UTC".into(),
+            working_hours: WorkingHours::office_default(),
+        }
+    }
+
+    fn clock(self) -> Result<OfficeClock, ApiError> {
+        let invalid = |err: tally_analytics::AnalyticsError| {
+            ApiError::new(ErrorCode::InvalidRequest, err.to_string())
+        };
+        let calendar = Calendar::new(&self.time_zone).map_err(invalid)?;
+        self.working_hours.window().map_err(invalid)?;
+        Ok(OfficeClock {
+            calendar,
+            working_hours: self.working_hours,
+            time_zone: self.time_zone,
+        })
+    }
+}
+
+impl From<OfficeCalendar> for CalendarView {
+    fn from(stored: OfficeCalendar) -> Self {
+        Self {
+            time_zone: stored.time_zone,
+            working_hours: WorkingHours {
+                weekdays: stored.work_days,
+                start: stored.work_start,
+                end: stored.work_end,
+            },
+        }
+    }
+}
+
+/// Checks the caller may read `office` of `tenant` and that it exists, then its clock.
+pub(super) async fn office_clock(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &TenantId,
+    office: &OfficeId,
+) -> Result<OfficeClock, ApiError> {
+    principal.require_read(tenant, ("office", office))?;
+    if state.store.office(tenant, office).await?.is_none() {
+        return Err(ApiError::not_found("office", office));
+    }
+    let stored = state.store.office_calendar(tenant, office).await?;
+    stored
+        .map_or_else(CalendarView::default_view, CalendarView::from)
+        .clock()
+}
+
+/// `GET …/calendar`: the office's calendar (the default one if none was set).
+pub(crate) async fn get_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, office)): ApiPath<(TenantId, OfficeId)>,
+) -> Result<Json<CalendarView>, ApiError> {
+    let clock = office_clock(&state, &principal, &tenant, &office).await?;
+    Ok(Json(CalendarView {
+        time_zone: clock.time_zone,
+        working_hours: clock.working_hours,
+    }))
+}
+
+/// `PUT …/calendar`: sets the office's calendar after checking it.
+pub(crate) async fn put_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, office)): ApiPath<(TenantId, OfficeId)>,
+    ApiJson(view): ApiJson<CalendarView>,
+) -> Result<Json<CalendarView>, ApiError> {
+    principal.require_admin(&tenant)?;
+    view.clone().clock()?;
+    let stored = OfficeCalendar {
+        time_zone: view.time_zone.clone(),
+        work_days: view.working_hours.weekdays.clone(),
+        work_start: view.working_hours.start.clone(),
+        work_end: view.working_hours.end.clone(),
+    };
+    match state
+        .store
+        .set_office_calendar(&tenant, &office, &stored)
+        .await
+    {
+        Err(tally_storage::StoreError::NotFound { .. }) => {
+            Err(ApiError::not_found("office", &office))
+        }
+        other => Ok(other.map(|()| Json(view))?),
+    }
+}

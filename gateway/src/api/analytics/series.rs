@@ -1,0 +1,108 @@
+//! From stored readings to bucket statistics: each sensor's readings held for the sensor
+//! timeout, combined as the room combines its sensors, rolled up in the office's local time.
+
+use std::collections::BTreeMap;
+
+use tally_analytics::{BucketStats, Combine, Resolution, Series, coarsen, roll_up};
+use tally_protocol::{ErrorCode, SensorId, TenantId};
+use tally_storage::{CountMode, MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
+
+use super::calendar::OfficeClock;
+use super::window::Window;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The count of `room` over the window, from its raw readings (and those one sensor timeout
+/// before it, whose counts still hold at its start).
+pub(super) async fn room_series(
+    state: &AppState,
+    tenant: &TenantId,
+    room: &Room,
+    window: &Window,
+) -> Result<Series, ApiError> {
+    let hold = i64::try_from(state.settings.ingest.sensor_timeout.as_millis()).unwrap_or(i64::MAX);
+    let range = TimeRange {
+        from: window.from.saturating_sub(hold),
+        to: window.to,
+    };
+    let mut by_sensor: BTreeMap<SensorId, Vec<(i64, u32)>> = BTreeMap::new();
+    let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
+    while let Some(page_request) = request {
+        let page = state
+            .store
+            .readings(tenant, &room.id, range, page_request)
+            .await?;
+        request = page.next_request(MAX_PAGE_LIMIT);
+        for (sensor, reading) in page.items {
+            by_sensor
+                .entry(sensor)
+                .or_default()
+                .push((reading.ts, reading.count));
+        }
+    }
+    let sensors: Vec<Series> = by_sensor
+        .into_values()
+        .map(|readings| Series::from_readings(readings, hold))
+        .collect();
+    let how = match room.count_mode {
+        CountMode::Sum => Combine::Sum,
+        CountMode::Max => Combine::Max,
+    };
+    Ok(Series::combine(&sensors, how))
+}
+
+/// The buckets of the window's resolution; with working hours, only the working part of each
+/// (quarter hours, or minutes at minute resolution, kept and merged).
+pub(super) fn buckets(
+    clock: &OfficeClock,
+    window: &Window,
+    resolution: Resolution,
+    series: &Series,
+) -> Result<Vec<BucketStats>, ApiError> {
+    let failed = |err: tally_analytics::AnalyticsError| {
+        ApiError::new(ErrorCode::InvalidRequest, err.to_string())
+    };
+    let calendar = &clock.calendar;
+    if !window.working_hours {
+        return roll_up(series, calendar, resolution, window.from, window.to).map_err(failed);
+    }
+    let fine = resolution.min(Resolution::FifteenMinutes);
+    let all = roll_up(series, calendar, fine, window.from, window.to).map_err(failed)?;
+    let kept = clock.working_hours.keep(calendar, all).map_err(failed)?;
+    if fine == resolution {
+        Ok(kept)
+    } else {
+        coarsen(&kept, calendar, resolution).map_err(failed)
+    }
+}
+
+/// Every bucket merged into one over the window.
+pub(super) fn total(window: &Window, buckets: &[BucketStats]) -> BucketStats {
+    let mut total = BucketStats {
+        start: window.from,
+        end: window.to,
+        ..BucketStats::default()
+    };
+    for bucket in buckets {
+        total.merge(bucket);
+    }
+    total
+}
+
+/// The office's rooms, or the one asked for (`not_found` if it is not in the office).
+pub(super) async fn rooms(
+    state: &AppState,
+    tenant: &TenantId,
+    office: &tally_protocol::OfficeId,
+    only: Option<&tally_protocol::RoomId>,
+) -> Result<Vec<Room>, ApiError> {
+    let rooms = state.store.rooms(tenant, office).await?;
+    match only {
+        None => Ok(rooms),
+        Some(id) => rooms
+            .into_iter()
+            .find(|r| &r.id == id)
+            .map(|r| vec![r])
+            .ok_or_else(|| ApiError::not_found("room", id)),
+    }
+}

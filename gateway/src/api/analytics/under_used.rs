@@ -1,0 +1,86 @@
+//! `GET …/under-used`: the office's rooms below a utilization, least used first, with the
+//! numbers behind the ranking ("meeting rooms under 30 % in working hours over 30 days").
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use tally_analytics::{Capacity, Utilization};
+use tally_protocol::{OfficeId, RoomId, TenantId};
+
+use super::calendar::office_clock;
+use super::series::{buckets, room_series, rooms, total};
+use super::window::{ApiQuery, WindowQuery};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiPath};
+use crate::state::AppState;
+
+/// One ranked room.
+#[derive(Debug, Serialize)]
+pub(crate) struct RankedRoom {
+    room: RoomId,
+    name: String,
+    capacity: u32,
+    /// Its figures over the whole range.
+    figures: Utilization,
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct UnderUsed {
+    tenant: TenantId,
+    office: OfficeId,
+    time_zone: String,
+    working_hours: bool,
+    /// The threshold: rooms with a utilization below it are listed.
+    below: f64,
+    /// Rooms under the threshold, least utilized first.
+    rooms: Vec<RankedRoom>,
+    /// Rooms that cannot be ranked: capacity unset, or no sensor data in the range.
+    unranked: Vec<RoomId>,
+}
+
+/// `GET /v1/tenants/{tenant}/offices/{office}/under-used`
+pub(crate) async fn under_used(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, office)): ApiPath<(TenantId, OfficeId)>,
+    ApiQuery(query): ApiQuery<WindowQuery>,
+) -> Result<Json<UnderUsed>, ApiError> {
+    let clock = office_clock(&state, &principal, &tenant, &office).await?;
+    let (window, _) = query.check(&clock, false)?;
+    let (mut ranked, mut unranked) = (Vec::new(), Vec::new());
+    for room in rooms(&state, &tenant, &office, None).await? {
+        let series = room_series(&state, &tenant, &room, &window).await?;
+        let days = buckets(&clock, &window, window.resolution, &series)?;
+        let capacity = Capacity {
+            seats: room.capacity,
+            target: window.target,
+        };
+        let figures = Utilization::of(&total(&window, &days), capacity);
+        match figures.utilization {
+            None => unranked.push(room.id),
+            Some(u) if u < window.below => ranked.push(RankedRoom {
+                room: room.id,
+                name: room.name,
+                capacity: room.capacity,
+                figures,
+            }),
+            Some(_) => {}
+        }
+    }
+    ranked.sort_by(|a, b| {
+        a.figures
+            .utilization
+            .partial_cmp(&b.figures.utilization)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(Json(UnderUsed {
+        tenant,
+        office,
+        time_zone: clock.time_zone,
+        working_hours: window.working_hours,
+        below: window.below,
+        rooms: ranked,
+        unranked,
+    }))
+}

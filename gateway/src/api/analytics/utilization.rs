@@ -1,0 +1,92 @@
+//! `GET …/utilization`: the figures of an office (its rooms' counts summed at the same
+//! instants) or of one room, per bucket and over the whole range.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use tally_analytics::{Capacity, Resolution, Series, Utilization};
+use tally_protocol::{OfficeId, RoomId, TenantId};
+
+use super::calendar::office_clock;
+use super::series::{buckets, room_series, rooms, total};
+use super::window::{ApiQuery, WindowQuery};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiPath};
+use crate::state::AppState;
+
+/// The answer of a utilization query.
+#[derive(Debug, Serialize)]
+pub(crate) struct UtilizationReport {
+    tenant: TenantId,
+    office: OfficeId,
+    /// The room, or `null` for the whole office.
+    room: Option<RoomId>,
+    /// The office's time zone, which the buckets follow.
+    time_zone: String,
+    resolution: Resolution,
+    /// Whether only working hours count.
+    working_hours: bool,
+    /// Seats: the room's capacity, or the sum of the office's rooms'.
+    capacity: u32,
+    /// Target utilization used for `above_target_s`.
+    target: f64,
+    /// The whole range as one bucket.
+    total: Utilization,
+    /// Every bucket of the range (with working hours, those that hold working time).
+    buckets: Vec<Utilization>,
+}
+
+/// `GET /v1/tenants/{tenant}/offices/{office}/utilization`
+pub(crate) async fn office_utilization(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, office)): ApiPath<(TenantId, OfficeId)>,
+    ApiQuery(query): ApiQuery<WindowQuery>,
+) -> Result<Json<UtilizationReport>, ApiError> {
+    report(&state, &principal, tenant, office, None, &query).await
+}
+
+/// `GET /v1/tenants/{tenant}/offices/{office}/rooms/{room}/utilization`
+pub(crate) async fn room_utilization(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, office, room)): ApiPath<(TenantId, OfficeId, RoomId)>,
+    ApiQuery(query): ApiQuery<WindowQuery>,
+) -> Result<Json<UtilizationReport>, ApiError> {
+    report(&state, &principal, tenant, office, Some(room), &query).await
+}
+
+async fn report(
+    state: &AppState,
+    principal: &Principal,
+    tenant: TenantId,
+    office: OfficeId,
+    room: Option<RoomId>,
+    query: &WindowQuery,
+) -> Result<Json<UtilizationReport>, ApiError> {
+    let clock = office_clock(state, principal, &tenant, &office).await?;
+    let rooms = rooms(state, &tenant, &office, room.as_ref()).await?;
+    let (window, _) = query.check(&clock, true)?;
+    let mut parts = Vec::with_capacity(rooms.len());
+    for room in &rooms {
+        parts.push(room_series(state, &tenant, room, &window).await?);
+    }
+    let series = Series::sum(&parts);
+    let stats = buckets(&clock, &window, window.resolution, &series)?;
+    let capacity = Capacity {
+        seats: rooms.iter().map(|r| r.capacity).sum(),
+        target: window.target,
+    };
+    Ok(Json(UtilizationReport {
+        tenant,
+        office,
+        room,
+        time_zone: clock.time_zone,
+        resolution: window.resolution,
+        working_hours: window.working_hours,
+        capacity: capacity.seats,
+        target: capacity.target,
+        total: Utilization::of(&total(&window, &stats), capacity),
+        buckets: stats.iter().map(|b| Utilization::of(b, capacity)).collect(),
+    }))
+}
