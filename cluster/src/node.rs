@@ -104,7 +104,10 @@ pub async fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
             Ok(Arc::new(store))
         }
         StorageBackend::Scylla => {
-            let config = scylla_config(&settings.storage.scylla);
+            let config = ScyllaConfig {
+                default_retention: retention_defaults(&settings.retention),
+                ..scylla_config(&settings.storage.scylla)
+            };
             let store = Box::pin(ScyllaStore::connect(&config))
                 .await
                 .map_err(|err| NodeError::Store {

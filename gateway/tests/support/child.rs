@@ -4,6 +4,7 @@
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use tally_storage::testkit::{APP_ROLE, CassandraNode, OWNER_ROLE, TestDatabase};
 
@@ -13,6 +14,8 @@ use super::{ADMIN_TOKEN, JWT_SECRET, PATIENCE};
 pub struct ChildNode {
     pub child: std::process::Child,
     pub addr: SocketAddr,
+    /// Every line the node logged so far.
+    pub log: Arc<Mutex<Vec<String>>>,
 }
 
 /// The environment that puts a node on `db`: queries as [`APP_ROLE`], migrations as
@@ -76,6 +79,8 @@ impl ChildNode {
             .expect("tally binary starts");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let shared_log = log.clone();
         std::thread::spawn(move || {
             let mut logged = Vec::new();
             for line in std::io::BufReader::new(stderr)
@@ -87,6 +92,7 @@ impl ChildNode {
                 {
                     let _ = tx.send(Ok(addr.trim().to_owned()));
                 }
+                shared_log.lock().unwrap().push(line.clone());
                 logged.push(line);
             }
             // The node exited (or closed stderr) without listening: what it said.
@@ -96,6 +102,7 @@ impl ChildNode {
             Ok(addr) => Ok(Self {
                 child,
                 addr: addr.parse().expect("address parses"),
+                log,
             }),
             Err(logged) => {
                 let status = child.wait().expect("child reaped");
@@ -115,6 +122,15 @@ impl ChildNode {
             .expect("kill runs");
         assert!(sent.success(), "SIGTERM sent");
         self.child.wait().expect("child reaped")
+    }
+
+    /// Whether a logged line contains `text`.
+    pub fn logged(&self, text: &str) -> bool {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains(text))
     }
 
     /// `kill -9`.

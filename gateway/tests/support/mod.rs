@@ -164,7 +164,8 @@ impl Api {
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens a WebSocket with an optional subprotocol; returns the socket or the HTTP rejection.
+/// Opens a WebSocket with an optional subprotocol; returns the socket or the HTTP rejection
+/// (status 0 when the connection fails: the node is down, as a sensor reconnecting may find it).
 pub async fn open_ws(url: &str, subprotocol: Option<&str>) -> Result<Socket, (u16, String)> {
     let mut request = url.into_client_request().unwrap();
     if let Some(proto) = subprotocol {
@@ -182,6 +183,9 @@ pub async fn open_ws(url: &str, subprotocol: Option<&str>) -> Result<Socket, (u1
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default();
             Err((response.status().as_u16(), body))
+        }
+        Err(tokio_tungstenite::tungstenite::Error::Io(err)) => {
+            Err((0, format!("no node answered: {err}")))
         }
         Err(other) => panic!("websocket connect failed: {other}"),
     }
@@ -230,7 +234,8 @@ async fn send_frame<T: serde::Serialize>(socket: &mut Socket, codec: Codec, fram
         Codec::MsgPack => Message::Binary(bytes.into()),
         Codec::Json => Message::Text(String::from_utf8(bytes).unwrap().into()),
     };
-    socket.send(message).await.expect("frame sent");
+    // A socket the node dropped (it exited) fails here; the next read reports it closed.
+    let _ = socket.send(message).await;
 }
 
 /// A sensor connected and welcomed.

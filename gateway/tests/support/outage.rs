@@ -13,10 +13,10 @@ use tally_protocol::{RoomId, SensorId, TenantId};
 use tally_storage::{SharedStore, TimeRange, testkit::ReadAll};
 
 /// The sensors of the scenario: (tenant, room), each with its one sensor `<room>-s`.
-const SENSORS: [(&str, &str); 3] = [("acme", "r1"), ("acme", "r2"), ("globex", "r1")];
+pub const SENSORS: [(&str, &str); 3] = [("acme", "r1"), ("acme", "r2"), ("globex", "r1")];
 
 /// The value of a metric (summed over its labels), 0 if the node has not exported it yet.
-async fn metric(api: &Api, name: &str) -> f64 {
+pub async fn metric(api: &Api, name: &str) -> f64 {
     let (_, text) = api.get("/metrics", ADMIN_TOKEN).await;
     let text = text.as_str().unwrap_or_default().to_owned();
     text.lines()
@@ -28,12 +28,12 @@ async fn metric(api: &Api, name: &str) -> f64 {
         .sum()
 }
 
-async fn readyz(api: &Api) -> u16 {
+pub async fn readyz(api: &Api) -> u16 {
     api.get("/readyz", ADMIN_TOKEN).await.0
 }
 
 /// Every stored reading of a sensor's room, by seq (panics on a duplicate seq).
-async fn stored(store: &SharedStore, tenant: &str, room: &str) -> BTreeMap<u64, u32> {
+pub async fn stored(store: &SharedStore, tenant: &str, room: &str) -> BTreeMap<u64, u32> {
     let (tenant, room) = (TenantId::new(tenant).unwrap(), RoomId::new(room).unwrap());
     let all = TimeRange {
         from: 0,
