@@ -2,6 +2,7 @@
 
 mod erasure;
 mod health;
+mod identity_keys;
 mod live;
 mod registry;
 mod retention;
@@ -22,4 +23,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(live::routes())
         .merge(retention::routes())
         .merge(erasure::routes())
+        .merge(identity_keys::routes())
 }
