@@ -56,6 +56,7 @@ pub async fn start_with_store(
     let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret)
         .with_metrics_token(&secrets.metrics_token)
         .with_identity(identity);
+    crate::auth::reload_on_sighup(auth.clone(), settings.auth.clone());
     let listener = tokio::net::TcpListener::bind(settings.node.http_addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;

@@ -4,6 +4,7 @@
 mod analytics;
 mod erasure;
 mod health;
+mod identity_keys;
 mod live;
 mod registry;
 mod retention;
@@ -25,4 +26,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(retention::routes())
         .merge(erasure::routes())
         .merge(analytics::routes())
+        .merge(identity_keys::routes())
 }

@@ -4,9 +4,10 @@
 
 mod identity;
 mod keys;
+mod reload;
 mod secrets;
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -19,6 +20,7 @@ use crate::state::AppState;
 
 pub use identity::{Audience, Claims, Identity};
 pub use keys::{SENSOR_KEY_PREFIX, hash_key, new_sensor_key, random_secret, secrets_equal};
+pub(crate) use reload::reload_on_sighup;
 pub(crate) use secrets::NodeSecrets;
 
 /// What a tenant principal may do.
@@ -102,7 +104,9 @@ impl Principal {
 pub struct Authenticator {
     admin_token: String,
     metrics_token: String,
-    identity: Identity,
+    jwt_secret: String,
+    /// Shared by clones, so a reload reaches every holder.
+    identity: Arc<RwLock<Arc<Identity>>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -125,14 +129,40 @@ impl Authenticator {
         Self {
             admin_token: admin_token.to_owned(),
             metrics_token: admin_token.to_owned(),
-            identity: Identity::hs256(jwt_secret),
+            jwt_secret: jwt_secret.to_owned(),
+            identity: Arc::new(RwLock::new(Arc::new(Identity::hs256(jwt_secret)))),
         }
     }
 
     /// Verifies and mints tenant JWTs as `identity` says (keys, issuer, audience, leeway).
-    pub fn with_identity(mut self, identity: Identity) -> Self {
-        self.identity = identity;
+    pub fn with_identity(self, identity: Identity) -> Self {
+        *self
+            .identity
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(identity);
         self
+    }
+
+    /// Re-reads the public keys of `auth.jwt_keys_dir` and `auth.jwks_file` (key rotation
+    /// without a restart); returns the key ids now trusted.
+    ///
+    /// # Errors
+    /// As [`Identity::from_settings`]; the keys in use then stay.
+    pub fn reload_identity(
+        &self,
+        auth: &tally_config::AuthSettings,
+    ) -> anyhow::Result<Vec<String>> {
+        let identity = Identity::from_settings(auth, &self.jwt_secret)?;
+        let key_ids = identity.key_ids().map(str::to_owned).collect();
+        *self
+            .identity
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(identity);
+        Ok(key_ids)
+    }
+
+    fn identity(&self) -> Arc<Identity> {
+        Arc::clone(&self.identity.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Also accepts `metrics_token` for the Prometheus scrape of `/metrics`.
@@ -163,7 +193,7 @@ impl Authenticator {
     /// # Errors
     /// `token_expired` or `unauthenticated`.
     pub fn authenticate_jwt(&self, credential: &str) -> Result<Principal, ApiError> {
-        let claims = self.identity.verify(credential)?;
+        let claims = self.identity().verify(credential)?;
         Ok(Principal::Tenant {
             tenant: claims.tenant,
             role: claims.role,
@@ -196,7 +226,7 @@ impl Authenticator {
             iss: None,
             aud: None,
         };
-        Ok((self.identity.mint(claims)?, exp))
+        Ok((self.identity().mint(claims)?, exp))
     }
 }
 
@@ -382,7 +412,7 @@ mod tests {
             iss: None,
             aud: None,
         };
-        let token = auth.identity.mint(claims).unwrap();
+        let token = auth.identity().mint(claims).unwrap();
         assert_eq!(
             auth.authenticate(&token).unwrap_err().code,
             ErrorCode::TokenExpired

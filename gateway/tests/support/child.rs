@@ -133,6 +133,15 @@ impl ChildNode {
             .any(|line| line.contains(text))
     }
 
+    /// `kill -HUP` (reload what the node reloads).
+    pub fn hangup(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGHUP sent");
+    }
+
     /// `kill -9`.
     pub fn kill9(mut self) {
         self.child.kill().expect("SIGKILL sent");

@@ -1,0 +1,44 @@
+//! `POST /v1/admin/auth/reload-keys` (admin token): re-reads the JWT public keys of
+//! `auth.jwt_keys_dir` and `auth.jwks_file`, so an identity provider's key can be rotated
+//! without a restart (SIGHUP does the same).
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+use tally_protocol::ErrorCode;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The JWT key routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/v1/admin/auth/reload-keys", post(reload_keys))
+}
+
+/// The key ids trusted after a reload.
+#[derive(Debug, Serialize)]
+pub(crate) struct ReloadedKeys {
+    key_ids: Vec<String>,
+}
+
+/// 200 with the key ids now trusted; 400 `invalid_request` naming the bad file when the keys
+/// cannot be read, and then the keys in use stay.
+async fn reload_keys(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<ReloadedKeys>, ApiError> {
+    principal.require_superadmin()?;
+    let key_ids = state
+        .auth
+        .reload_identity(&state.settings.auth)
+        .map_err(|err| {
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                format!("keys not reloaded, the keys in use stay: {err:#}"),
+            )
+        })?;
+    tracing::info!(?key_ids, "reloaded JWT keys (admin API)");
+    Ok(Json(ReloadedKeys { key_ids }))
+}
