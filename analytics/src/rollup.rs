@@ -140,6 +140,23 @@ mod tests {
     }
 
     #[test]
+    fn a_repeated_count_on_an_edge_counts_in_the_later_bucket() {
+        let t0 = ms("2026-03-04T09:00:00Z");
+        let room = Series::from_readings([(t0, 0), (t0 + MIN, 0)], HOUR);
+        let office = Series::sum(&[room]);
+        let minutes = roll_up(
+            &office,
+            &Calendar::utc(),
+            Resolution::Minute,
+            t0,
+            t0 + 2 * MIN,
+        )
+        .unwrap();
+        let samples: Vec<u32> = minutes.iter().map(|m| m.samples).collect();
+        assert_eq!(samples, [1, 1]);
+    }
+
+    #[test]
     fn silence_after_the_sensor_timeout_is_not_covered() {
         let t0 = ms("2026-03-04T09:00:00Z");
         let series = Series::from_readings([(t0, 2)], 90_000);

@@ -140,8 +140,10 @@ impl Series {
                 Combine::Sum => (live > 0).then(|| u32::try_from(total).unwrap_or(u32::MAX)),
                 Combine::Max => live_counts.keys().next_back().copied(),
             };
-            match steps.last_mut() {
-                Some(last) if last.count == count => last.readings += readings,
+            // A change that leaves the count as it was and brings no reading adds no step; a
+            // reading always does, so that it counts in the bucket of its own time.
+            match steps.last() {
+                Some(last) if last.count == count && readings == 0 => {}
                 _ => steps.push(Step {
                     ts,
                     count,
@@ -240,7 +242,8 @@ mod tests {
         assert_eq!(
             max.steps(),
             [
-                step(0, Some(2), 2),
+                step(0, Some(2), 1),
+                step(50, Some(2), 1),
                 step(100, Some(1), 0),
                 step(150, Some(5), 1)
             ]

@@ -26,7 +26,7 @@ async fn send(addr: std::net::SocketAddr, key: &str, readings: &[(&str, u32)]) {
         .map(|(seq, (ts, count))| Reading {
             seq,
             ts: ms(ts),
-            count: *count,
+            count: i64::from(*count),
         })
         .collect();
     sensor.send_and_ack(items).await;
@@ -137,7 +137,7 @@ async fn analytics_endpoints_answer_hand_computed_figures() {
         close(&first["occupied_s"], 2_700.0) && close(&first["above_target_s"], 0.0),
         "{first}"
     );
-    assert_eq!(first["samples"].as_u64(), Some(5));
+    assert_eq!(first["samples"].as_u64(), Some(5), "{office}");
     assert!(close(&first["coverage"], 1.0), "{first}");
     assert!(close(&office["buckets"][1]["mean"], 2.0), "{office}");
     assert!(

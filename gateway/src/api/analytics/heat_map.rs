@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use tally_analytics::{Capacity, Resolution, Series, Utilization};
+use tally_analytics::{Resolution, Utilization};
 use tally_protocol::{ErrorCode, OfficeId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, room_series, rooms};
+use super::series::{buckets, capacity, rooms, rooms_series};
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -49,17 +49,11 @@ pub(crate) async fn heat_map(
     let clock = office_clock(&state, &principal, &tenant, &office).await?;
     let rooms = rooms(&state, &tenant, &office, None).await?;
     let (window, _) = query.check(&clock, false)?;
-    let mut parts = Vec::with_capacity(rooms.len());
-    for room in &rooms {
-        parts.push(room_series(&state, &tenant, room, &window).await?);
-    }
-    let hours = buckets(&clock, &window, Resolution::Hour, &Series::sum(&parts))?;
+    let series = rooms_series(&state, &tenant, &rooms, &window).await?;
+    let hours = buckets(&clock, &window, Resolution::Hour, &series)?;
     let grid = tally_analytics::heat_map(&clock.calendar, &hours)
         .map_err(|err| ApiError::new(ErrorCode::InvalidRequest, err.to_string()))?;
-    let capacity = Capacity {
-        seats: rooms.iter().map(|r| r.capacity).sum(),
-        target: window.target,
-    };
+    let capacity = capacity(&rooms, window.target);
     let cells = (0u8..)
         .zip(&grid)
         .flat_map(|(weekday, row)| {

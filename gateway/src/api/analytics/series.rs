@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use tally_analytics::{BucketStats, Combine, Resolution, Series, coarsen, roll_up};
+use tally_analytics::{BucketStats, Capacity, Combine, Resolution, Series, coarsen, roll_up};
 use tally_protocol::{ErrorCode, SensorId, TenantId};
 use tally_storage::{CountMode, MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
 
@@ -49,6 +49,28 @@ pub(super) async fn room_series(
         CountMode::Max => Combine::Max,
     };
     Ok(Series::combine(&sensors, how))
+}
+
+/// The count of several rooms (an office) over the window: summed at the same instants.
+pub(super) async fn rooms_series(
+    state: &AppState,
+    tenant: &TenantId,
+    rooms: &[Room],
+    window: &Window,
+) -> Result<Series, ApiError> {
+    let mut parts = Vec::with_capacity(rooms.len());
+    for room in rooms {
+        parts.push(room_series(state, tenant, room, window).await?);
+    }
+    Ok(Series::sum(&parts))
+}
+
+/// The capacity of several rooms together: the sum of their seats.
+pub(super) fn capacity(rooms: &[Room], target: f64) -> Capacity {
+    Capacity {
+        seats: rooms.iter().map(|r| r.capacity).sum(),
+        target,
+    }
 }
 
 /// The buckets of the window's resolution; with working hours, only the working part of each

@@ -4,11 +4,11 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use tally_analytics::{Capacity, Resolution, Series, Utilization};
+use tally_analytics::{Resolution, Utilization};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, room_series, rooms, total};
+use super::series::{buckets, capacity, rooms, rooms_series, total};
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -67,16 +67,9 @@ async fn report(
     let clock = office_clock(state, principal, &tenant, &office).await?;
     let rooms = rooms(state, &tenant, &office, room.as_ref()).await?;
     let (window, _) = query.check(&clock, true)?;
-    let mut parts = Vec::with_capacity(rooms.len());
-    for room in &rooms {
-        parts.push(room_series(state, &tenant, room, &window).await?);
-    }
-    let series = Series::sum(&parts);
+    let series = rooms_series(state, &tenant, &rooms, &window).await?;
     let stats = buckets(&clock, &window, window.resolution, &series)?;
-    let capacity = Capacity {
-        seats: rooms.iter().map(|r| r.capacity).sum(),
-        target: window.target,
-    };
+    let capacity = capacity(&rooms, window.target);
     Ok(Json(UtilizationReport {
         tenant,
         office,
