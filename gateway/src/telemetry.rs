@@ -53,6 +53,17 @@ pub fn install() -> &'static PrometheusHandle {
 
 /// `GET /metrics`: Prometheus text format, for the scrape token (or the admin token) only: it
 /// names every tenant and its volume.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security(("metrics_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The node's metrics, Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn render(_scraper: crate::auth::MetricsScraper) -> String {
     install().render()
 }

@@ -25,6 +25,7 @@ pub const MIN_TIMESTAMP_MS: TimestampMs = 946_684_800_000;
 /// # Examples
 /// JSON form: `{"seq": 42, "ts": 1764000000000, "count": 7}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Reading {
     /// Per-sensor sequence number, starting at 1.

@@ -6,6 +6,7 @@ use tally_protocol::{TenantId, TimestampMs};
 /// The audit record of the erasure of a tenant. It is kept outside the tenant's rows (platform
 /// data) and survives the erasure: who asked, when, whether it finished and what it deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErasureReport {
     /// The erased tenant.
     pub tenant: TenantId,
@@ -21,6 +22,7 @@ pub struct ErasureReport {
 
 /// Rows deleted by an erasure, by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErasedCounts {
     /// Raw readings.
     pub readings: u64,

@@ -21,7 +21,7 @@ pub use keys::{SENSOR_KEY_PREFIX, hash_key, new_sensor_key, random_secret, secre
 pub(crate) use secrets::NodeSecrets;
 
 /// What a tenant principal may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Manage the tenant's registry and read everything of the tenant.
