@@ -78,6 +78,29 @@ async fn the_document_is_valid_openapi_31() {
         if let Err(e) = jsonschema::meta::validate(component) {
             panic!("components.schemas.{name} is not a valid JSON Schema: {e}");
         }
+        // Named after tally's types, never after a primitive an alias stands for.
+        assert!(name.starts_with(char::is_uppercase), "schema {name}");
+    }
+
+    // The id schema accepts exactly the ids the node accepts.
+    let id_schema = jsonschema::validator_for(&document["components"]["schemas"]["TenantId"])
+        .expect("the id schema compiles");
+    for id in [
+        "acme",
+        "acme-2",
+        "9to5",
+        "-a",
+        "Acme",
+        "a b",
+        "",
+        &"a".repeat(64),
+        &"a".repeat(65),
+    ] {
+        assert_eq!(
+            id_schema.is_valid(&json!(id)),
+            tally_protocol::TenantId::new(id).is_ok(),
+            "{id:?}"
+        );
     }
 
     let mut found = Vec::new();

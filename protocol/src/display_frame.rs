@@ -38,6 +38,7 @@ pub struct RoomOccupancy {
     /// Seats or people the room is meant for.
     pub capacity: u32,
     /// Sensor time of the reading that set the count (0 before the first reading).
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub ts: TimestampMs,
     /// Sensors of the room silent longer than the sensor timeout: they no longer count.
     #[serde(default)]

@@ -31,6 +31,7 @@ pub struct Reading {
     /// Per-sensor sequence number, starting at 1.
     pub seq: u64,
     /// Sensor time of the count, milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub ts: TimestampMs,
     /// People counted. Signed on the wire so that a negative count gets a clear error.
     pub count: i64,

@@ -13,8 +13,10 @@ pub struct ErasureReport {
     /// Who asked for it (an operator or admin identity, as given by the caller).
     pub requested_by: String,
     /// When it was first asked for.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub requested_at: TimestampMs,
     /// When every row was verified gone (`None` while unfinished, e.g. after a crash halfway).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub finished_at: Option<TimestampMs>,
     /// Rows deleted, summed over every call.
     pub deleted: ErasedCounts,
