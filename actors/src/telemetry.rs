@@ -44,3 +44,80 @@ pub const RETENTION_PARTITIONS_DROPPED: &str = "tally_retention_partitions_dropp
 pub const RETENTION_SWEEP_SECONDS: &str = "tally_retention_sweep_seconds";
 /// Room writes rejected because a newer owner of their office took over (a stale owner token).
 pub const FENCED_WRITES: &str = "tally_fenced_writes_total";
+
+/// Gives every metric above its Prometheus HELP text (from the comments above); call once
+/// the recorder is installed.
+pub fn describe() {
+    metrics::describe_counter!(READINGS_APPLIED, "Readings applied (label tenant).");
+    metrics::describe_counter!(
+        READINGS_DUPLICATE,
+        "Readings dropped because their seq was already applied (label tenant)."
+    );
+    metrics::describe_counter!(
+        READINGS_LATE,
+        "Readings older than the open rollup bucket; stored raw, not rolled up (label tenant)."
+    );
+    metrics::describe_counter!(PERSIST_BATCHES, "Group commits written.");
+    metrics::describe_histogram!(
+        PERSIST_BATCH_ROWS,
+        "Rows (readings + states + rollups) per group commit."
+    );
+    metrics::describe_histogram!(
+        PERSIST_SECONDS,
+        "Seconds one group commit took to become durable."
+    );
+    metrics::describe_counter!(
+        PERSIST_FAILURES,
+        "Group commits that failed (nothing acknowledged)."
+    );
+    metrics::describe_counter!(
+        ACTOR_RESTARTS,
+        "Child actors restarted by their supervisor (label kind: room, office)."
+    );
+    metrics::describe_counter!(
+        ACTOR_FAILURES,
+        "Child actors that failed (label kind: room, office, tenant)."
+    );
+    metrics::describe_counter!(
+        STORAGE_RESTARTS,
+        "Child actors restarted from storage after a failed write, outside restart intensity (label kind: room)."
+    );
+    metrics::describe_gauge!(
+        STORAGE_HEALTHY,
+        "1 while the node's store takes writes, 0 while it is degraded or failed."
+    );
+    metrics::describe_gauge!(TENANTS_QUARANTINED, "Tenants quarantined on this node.");
+    metrics::describe_counter!(
+        DISPLAY_RESYNCS,
+        "Frames replaced by a fresh snapshot because their display had not taken the previous one yet (it fell behind, or waits for its pong)."
+    );
+    metrics::describe_counter!(
+        DISPLAY_FRAMES,
+        "Display frames published by offices (conflations not included)."
+    );
+    metrics::describe_gauge!(
+        DISPLAY_SUBSCRIPTIONS,
+        "Display subscriptions held by this node's offices."
+    );
+    metrics::describe_gauge!(
+        ACTORS_LIVE,
+        "Actors alive on this node (label kind: node, persister, tenant, office, room)."
+    );
+    metrics::describe_counter!(
+        RETENTION_SWEEPS,
+        "Retention sweeps run (label outcome: ok, error)."
+    );
+    metrics::describe_counter!(
+        RETENTION_DELETED,
+        "Rows deleted by retention sweeps (label kind: readings, rollups)."
+    );
+    metrics::describe_counter!(
+        RETENTION_PARTITIONS_DROPPED,
+        "Whole time partitions of raw readings dropped by retention sweeps (PostgreSQL)."
+    );
+    metrics::describe_histogram!(RETENTION_SWEEP_SECONDS, "Seconds one retention sweep took.");
+    metrics::describe_counter!(
+        FENCED_WRITES,
+        "Room writes refused because a newer owner of their office took over (a stale owner token)."
+    );
+}

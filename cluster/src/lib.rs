@@ -24,7 +24,8 @@ pub use coordination::{CoordinationConfig, CoordinationError, RedisUrl, telemetr
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle, TenantStream};
 pub use local::LocalRouter;
 pub use node::{
-    Node, NodeError, actor_settings, open_store, postgres_config, retention_defaults, scylla_config,
+    Node, NodeError, actor_settings, describe_metrics, open_store, postgres_config,
+    retention_defaults, scylla_config,
 };
 pub use router::{Router, SharedRouter};
 pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus};

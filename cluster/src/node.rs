@@ -52,6 +52,14 @@ pub struct Node {
     exit: JoinHandle<()>,
 }
 
+/// Gives every metric of the actors and of the cluster its Prometheus HELP text; call once the
+/// metrics recorder is installed.
+pub fn describe_metrics() {
+    tally_actors::telemetry::describe();
+    crate::coordination::telemetry::describe();
+    crate::transport::telemetry::describe();
+}
+
 /// The actor tunables a configuration asks for.
 pub fn actor_settings(settings: &Settings) -> ActorSettings {
     ActorSettings {

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 
 for install in storage/scripts/install-postgres.sh storage/scripts/fetch-cassandra.sh \
     cluster/scripts/install-redis.sh \
-    gateway/scripts/install-chromium.sh; do
+    gateway/scripts/install-chromium.sh gateway/scripts/install-prometheus.sh; do
     if [ -f "$install" ]; then
         bash "$install"
     fi

@@ -14,6 +14,7 @@ mod display;
 pub mod error;
 mod ingest;
 mod listener;
+mod openapi;
 mod quota;
 mod routes;
 mod server;

@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Counter: HTTP requests (labels `route`, `status`).
 pub const HTTP_REQUESTS: &str = "tally_http_requests_total";
@@ -27,16 +27,64 @@ pub const QUOTA_REFUSALS: &str = "tally_quota_refusals_total";
 /// Histogram: seconds from receiving a sensor frame to acknowledging it.
 pub const ACK_SECONDS: &str = "tally_sensor_ack_seconds";
 
+/// Gives every metric above its Prometheus HELP text (from the comments above); call once
+/// the recorder is installed.
+pub fn describe() {
+    metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests (labels route, status).");
+    metrics::describe_histogram!(HTTP_SECONDS, "HTTP request seconds (label route).");
+    metrics::describe_gauge!(SENSOR_CONNECTIONS, "Open sensor WebSocket connections.");
+    metrics::describe_gauge!(DISPLAY_CONNECTIONS, "Open display WebSocket connections.");
+    metrics::describe_counter!(
+        CONNECTIONS_REFUSED,
+        "Connections closed at once because the node or their source address was at its connection limit (http.max_connections, http.max_connections_per_source)."
+    );
+    metrics::describe_counter!(REJECTED, "Frames and requests rejected (label code).");
+    metrics::describe_counter!(
+        QUOTA_REFUSALS,
+        "Requests, frames and connections refused for a tenant's quota (labels tenant, quota: readings, requests, connections)."
+    );
+    metrics::describe_histogram!(
+        ACK_SECONDS,
+        "Seconds from receiving a sensor frame to acknowledging it."
+    );
+}
+
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Buckets of every `…_seconds` histogram (latencies: an ack, a group commit, an HTTP request, a
+/// retention sweep), from half a millisecond to a minute, so that quantiles across nodes are a
+/// PromQL `histogram_quantile` over summed buckets.
+pub const SECONDS_BUCKETS: [f64; 16] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
+/// Buckets of every `…_rows` histogram (rows per group commit).
+pub const ROWS_BUCKETS: [f64; 12] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0,
+];
+
+/// Histograms (never summaries, whose quantiles cannot be combined across nodes) with the
+/// buckets above.
+fn buckets(builder: PrometheusBuilder) -> PrometheusBuilder {
+    let with = |builder: PrometheusBuilder, suffix: &str, buckets: &[f64]| {
+        builder
+            .set_buckets_for_metric(Matcher::Suffix(suffix.to_owned()), buckets)
+            .expect("bucket lists are non-empty")
+    };
+    let builder = with(builder, "_seconds", &SECONDS_BUCKETS);
+    with(builder, "_rows", &ROWS_BUCKETS)
+}
 
 /// Installs the Prometheus recorder once per process (later calls reuse it).
 pub fn install() -> &'static PrometheusHandle {
     PROMETHEUS.get_or_init(|| {
-        let recorder = PrometheusBuilder::new().build_recorder();
+        let recorder = buckets(PrometheusBuilder::new()).build_recorder();
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was already installed; /metrics shows only what reaches this one");
         }
+        tally_cluster::describe_metrics();
+        describe();
         let upkeep = handle.clone();
         std::thread::Builder::new()
             .name("metrics-upkeep".into())
@@ -53,6 +101,17 @@ pub fn install() -> &'static PrometheusHandle {
 
 /// `GET /metrics`: Prometheus text format, for the scrape token (or the admin token) only: it
 /// names every tenant and its volume.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security(("metrics_token" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The node's metrics, Prometheus text format", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 403, response = crate::openapi::Forbidden),
+    )
+)]
 pub async fn render(_scraper: crate::auth::MetricsScraper) -> String {
     install().render()
 }

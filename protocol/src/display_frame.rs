@@ -10,6 +10,7 @@ use crate::{ErrorCode, OfficeId, RoomId, TimestampMs};
 /// `{"type":"subscribe","office":"hq"}`, `{"type":"subscribe","office":"hq","room":"r1"}` or
 /// `{"type":"subscribe_tenant"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DisplayRequest {
     /// Subscribe to an office of the token's tenant, or to one room of it. Replaces any earlier
@@ -28,6 +29,7 @@ pub enum DisplayRequest {
 
 /// The live occupancy of one room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoomOccupancy {
     /// The room.
     pub room: RoomId,
@@ -36,6 +38,7 @@ pub struct RoomOccupancy {
     /// Seats or people the room is meant for.
     pub capacity: u32,
     /// Sensor time of the reading that set the count (0 before the first reading).
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub ts: TimestampMs,
     /// Sensors of the room silent longer than the sensor timeout: they no longer count.
     #[serde(default)]
@@ -53,6 +56,7 @@ pub struct RoomOccupancy {
 /// {"type":"delta","office":"hq","version":8,"total":13,"rooms":[{"room":"r1","count":13,"capacity":40,"ts":1764000001000}]}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DisplayFrame {
     /// The whole office (or the subscribed room) now.

@@ -60,6 +60,25 @@ fn validate_slug(kind: &'static str, value: &str) -> Result<(), IdError> {
     Ok(())
 }
 
+/// The slug rules as a regular expression (for the OpenAPI document; [`validate_slug`] is what
+/// decides).
+pub const SLUG_PATTERN: &str = "^[a-z0-9][a-z0-9-]*$";
+
+/// The schema of a slug id, described as `kind`.
+#[cfg(feature = "openapi")]
+fn slug_schema(kind: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(format!(
+            "{kind}: 1 to {MAX_ID_LEN} lowercase letters, digits and '-', starting with a letter or digit"
+        )))
+        .pattern(Some(SLUG_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(MAX_ID_LEN))
+        .into()
+}
+
 macro_rules! slug_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal) => {
         $(#[$doc])*
@@ -109,6 +128,17 @@ macro_rules! slug_id {
                 Self::new(value).map_err(serde::de::Error::custom)
             }
         }
+
+        /// A slug string: [`SLUG_PATTERN`], at most [`MAX_ID_LEN`] characters.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                slug_schema(stringify!($name))
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 

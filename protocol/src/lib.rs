@@ -18,7 +18,7 @@ mod tenant_frame;
 pub use codec::{Codec, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK};
 pub use display_frame::{DisplayFrame, DisplayRequest, RoomOccupancy};
 pub use error::{ErrorBody, ErrorCode, ErrorDetail, ProtocolError};
-pub use ids::{IdError, MAX_ID_LEN, OfficeId, RoomId, SensorId, TenantId};
+pub use ids::{IdError, MAX_ID_LEN, OfficeId, RoomId, SLUG_PATTERN, SensorId, TenantId};
 pub use limits::Limits;
 pub use reading::{MAX_SEQ, MIN_TIMESTAMP_MS, Reading, TimestampMs, now_ms, validate_batch};
 pub use sensor_frame::{ReadingBatch, SensorFrame, ServerFrame};

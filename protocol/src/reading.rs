@@ -25,11 +25,13 @@ pub const MIN_TIMESTAMP_MS: TimestampMs = 946_684_800_000;
 /// # Examples
 /// JSON form: `{"seq": 42, "ts": 1764000000000, "count": 7}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Reading {
     /// Per-sensor sequence number, starting at 1.
     pub seq: u64,
     /// Sensor time of the count, milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub ts: TimestampMs,
     /// People counted. Signed on the wire so that a negative count gets a clear error.
     pub count: i64,

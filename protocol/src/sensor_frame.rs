@@ -13,6 +13,7 @@ use crate::{ErrorCode, OfficeId, Reading, RoomId, SensorId, TenantId};
 /// {"type":"readings","items":[{"seq":1,"ts":1764000000000,"count":3}]}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SensorFrame {
     /// First frame of a connection: authenticates with the sensor key.
@@ -36,6 +37,7 @@ pub enum SensorFrame {
 /// {"type":"error","code":"count_out_of_range","message":"reading 43: count -1 is outside 0..=100000","seq":43}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// Answer to a valid `hello`: where the sensor is and the last seq the node has durably applied.
@@ -75,6 +77,7 @@ pub enum ServerFrame {
 /// # Examples
 /// `{"items":[{"seq":1,"ts":1764000000000,"count":3}]}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReadingBatch {
     /// The readings, in rising `seq` order.

@@ -7,6 +7,7 @@ use crate::{OfficeId, TenantId};
 
 /// The live occupancy of one office, as a tenant-wide display shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfficeOccupancy {
     /// The office.
     pub office: OfficeId,
@@ -31,6 +32,7 @@ pub struct OfficeOccupancy {
 /// {"type":"tenant_delta","tenant":"acme","version":2,"total":31,"offices":[{"office":"hq","name":"HQ","total":31,"capacity":120,"stale_rooms":0}]}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TenantFrame {
     /// Every office of the tenant now.

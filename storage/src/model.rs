@@ -7,6 +7,7 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 /// A tenant: one customer company.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tenant {
     /// Its id.
     pub id: TenantId,
@@ -16,6 +17,7 @@ pub struct Tenant {
 
 /// An office of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Office {
     /// Owning tenant.
     pub tenant: TenantId,
@@ -27,6 +29,7 @@ pub struct Office {
 
 /// How a room combines the counts of its sensors.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CountMode {
     /// Sensors cover disjoint areas: add their counts.
@@ -55,6 +58,7 @@ impl CountMode {
 
 /// A room of an office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Room {
     /// Owning tenant.
     pub tenant: TenantId,
@@ -72,6 +76,7 @@ pub struct Room {
 
 /// A people-counting sensor, placed in one room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sensor {
     /// Owning tenant.
     pub tenant: TenantId,

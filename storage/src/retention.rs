@@ -17,22 +17,28 @@ const DAY: Duration = Duration::from_secs(86_400);
 /// The node's defaults come from its configuration; a tenant may have its own
 /// ([`crate::Store::set_retention`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RetentionPolicy {
     /// Raw readings (default 30 days).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
     pub readings: Duration,
     /// Minute rollups (default 30 days).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
     pub minute: Duration,
     /// Fifteen-minute rollups (default 365 days).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
     pub fifteen_minutes: Duration,
     /// Hourly rollups (default 2 years).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
     pub hour: Duration,
     /// Daily rollups (default 5 years).
     #[serde(with = "humantime_serde")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
     pub day: Duration,
 }
 
@@ -76,6 +82,7 @@ pub(crate) const RESOLUTIONS: [Resolution; 4] = [
 
 /// What one retention sweep deleted (for metrics and logs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionReport {
     /// Tenants swept.
     pub tenants: u64,

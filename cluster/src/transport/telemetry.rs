@@ -14,3 +14,33 @@ pub const PEERS_LINKED: &str = "tally_cluster_peers_linked";
 pub const CALL_TIMEOUTS: &str = "tally_cluster_call_timeouts_total";
 /// Counter: peers refused (label `reason`: protocol_version, wrong_node).
 pub const PEER_REFUSED: &str = "tally_cluster_peer_refused_total";
+
+/// Gives every metric above its Prometheus HELP text (from the comments above); call once
+/// the recorder is installed.
+pub fn describe() {
+    metrics::describe_counter!(
+        FORWARDED_READINGS,
+        "Readings forwarded to their office's owner through a remote room handle."
+    );
+    metrics::describe_counter!(
+        RELAYED_FRAMES,
+        "Display frames an office's owner relayed to an interested peer."
+    );
+    metrics::describe_counter!(
+        PEER_UP,
+        "Links to peers that came up (hello answered with our protocol version)."
+    );
+    metrics::describe_counter!(
+        PEER_DOWN,
+        "Links to peers that went down (label reason: heartbeat, disconnected, shutdown)."
+    );
+    metrics::describe_gauge!(PEERS_LINKED, "Peers linked now.");
+    metrics::describe_counter!(
+        CALL_TIMEOUTS,
+        "Calls to a peer that got no answer within the call timeout."
+    );
+    metrics::describe_counter!(
+        PEER_REFUSED,
+        "Peers refused (label reason: protocol_version, wrong_node)."
+    );
+}

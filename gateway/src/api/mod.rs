@@ -9,18 +9,18 @@ mod live;
 mod registry;
 mod retention;
 
-use axum::Router;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub(crate) use erasure::ErasureConfirmations;
 
 use crate::state::AppState;
 
-/// Health, registry, live-read, retention and erasure routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+/// Health, registry, live-read, retention and erasure routes, each with its description.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
         .merge(registry::routes())
         .merge(live::routes())
         .merge(retention::routes())

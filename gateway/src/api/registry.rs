@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, OfficeId, RoomId, SensorId, TenantId};
 use tally_storage::{CountMode, Office, Room, Sensor, Tenant};
@@ -14,29 +13,19 @@ use tally_storage::{CountMode, Office, Room, Sensor, Tenant};
 use crate::auth::{Principal, Role, hash_key, new_sensor_key};
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Registry routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/tenants", post(create_tenant).get(list_tenants))
-        .route(
-            "/v1/tenants/{tenant}/offices",
-            post(create_office).get(list_offices),
-        )
-        .route(
-            "/v1/tenants/{tenant}/offices/{office}/rooms",
-            post(create_room).get(list_rooms),
-        )
-        .route(
-            "/v1/tenants/{tenant}/offices/{office}/rooms/{room}/sensors",
-            post(create_sensor).get(list_sensors),
-        )
-        .route("/v1/tenants/{tenant}/tokens", post(mint_token))
-        .route(
-            "/v1/tenants/{tenant}/quarantine",
-            axum::routing::delete(release_quarantine),
-        )
-        .route("/v1/tenants/{tenant}", get(get_tenant))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_tenant, list_tenants))
+        .routes(routes!(create_office, list_offices))
+        .routes(routes!(create_room, list_rooms))
+        .routes(routes!(create_sensor, list_sensors))
+        .routes(routes!(mint_token))
+        .routes(routes!(release_quarantine))
+        .routes(routes!(get_tenant))
 }
 
 /// Parses an id from a request body; a bad one answers `invalid_id`.
@@ -65,15 +54,29 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 }
 
 /// Body of `POST /v1/tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewTenant {
     /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    #[schema(value_type = TenantId)]
     id: String,
+    /// Display name (at most 200 characters).
     #[serde(default)]
     name: String,
 }
 
+/// Creates a tenant.
+#[utoipa::path(
+    post,
+    path = "/v1/tenants",
+    tag = "registry",
+    request_body = NewTenant,
+    security(("admin_token" = [])),
+    responses(
+        (status = 201, description = "Created", body = Tenant),
+        crate::openapi::CreateErrors,
+    )
+)]
 async fn create_tenant(
     State(state): State<AppState>,
     principal: Principal,
@@ -90,6 +93,17 @@ async fn create_tenant(
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
+/// Lists every tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants",
+    tag = "registry",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every tenant", body = Vec<Tenant>),
+        crate::openapi::NodeErrors,
+    )
+)]
 async fn list_tenants(
     State(state): State<AppState>,
     principal: Principal,
@@ -98,6 +112,18 @@ async fn list_tenants(
     Ok(Json(state.store.tenants().await?))
 }
 
+/// Reads a tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}",
+    tag = "registry",
+    params(crate::openapi::TenantPath),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The tenant", body = Tenant),
+        crate::openapi::ReadErrors,
+    )
+)]
 async fn get_tenant(
     State(state): State<AppState>,
     principal: Principal,
@@ -113,15 +139,30 @@ async fn get_tenant(
 }
 
 /// Body of `POST /v1/tenants/{tenant}/offices`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewOffice {
     /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    #[schema(value_type = OfficeId)]
     id: String,
+    /// Display name (at most 200 characters).
     #[serde(default)]
     name: String,
 }
 
+/// Creates an office of a tenant.
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{tenant}/offices",
+    tag = "registry",
+    params(crate::openapi::TenantPath),
+    request_body = NewOffice,
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 201, description = "Created", body = Office),
+        crate::openapi::CreateErrors,
+    )
+)]
 async fn create_office(
     State(state): State<AppState>,
     principal: Principal,
@@ -139,6 +180,18 @@ async fn create_office(
     Ok((StatusCode::CREATED, Json(office)))
 }
 
+/// Lists the offices of a tenant.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices",
+    tag = "registry",
+    params(crate::openapi::TenantPath),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every office of the tenant", body = Vec<Office>),
+        crate::openapi::ReadErrors,
+    )
+)]
 async fn list_offices(
     State(state): State<AppState>,
     principal: Principal,
@@ -152,18 +205,35 @@ async fn list_offices(
 }
 
 /// Body of `POST /v1/tenants/{tenant}/offices/{office}/rooms`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewRoom {
     /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    #[schema(value_type = RoomId)]
     id: String,
+    /// Display name (at most 200 characters).
     #[serde(default)]
     name: String,
+    /// People the room is meant for.
     capacity: u32,
+    /// How the counts of the room's sensors combine (`sum` when absent).
     #[serde(default)]
     count_mode: CountMode,
 }
 
+/// Creates a room in an office.
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{tenant}/offices/{office}/rooms",
+    tag = "registry",
+    params(crate::openapi::OfficePath),
+    request_body = NewRoom,
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 201, description = "Created", body = Room),
+        crate::openapi::CreateErrors,
+    )
+)]
 async fn create_room(
     State(state): State<AppState>,
     principal: Principal,
@@ -185,6 +255,18 @@ async fn create_room(
     Ok((StatusCode::CREATED, Json(room)))
 }
 
+/// Lists the rooms of an office.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/rooms",
+    tag = "registry",
+    params(crate::openapi::OfficePath),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every room of the office", body = Vec<Room>),
+        crate::openapi::ReadErrors,
+    )
+)]
 async fn list_rooms(
     State(state): State<AppState>,
     principal: Principal,
@@ -198,21 +280,36 @@ async fn list_rooms(
 }
 
 /// Body of `POST …/rooms/{room}/sensors`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewSensor {
     /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    #[schema(value_type = SensorId)]
     id: String,
 }
 
 /// A created sensor with its key: the only time the key is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CreatedSensor {
     #[serde(flatten)]
     sensor: Sensor,
+    /// The sensor key (`tsk_…`), shown only now: the node keeps only its hash.
     key: String,
 }
 
+/// Creates a sensor in a room and returns its key, once.
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{tenant}/offices/{office}/rooms/{room}/sensors",
+    tag = "registry",
+    params(crate::openapi::RoomPath),
+    request_body = NewSensor,
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 201, description = "Created; the key is never shown again", body = CreatedSensor),
+        crate::openapi::CreateErrors,
+    )
+)]
 async fn create_sensor(
     State(state): State<AppState>,
     principal: Principal,
@@ -231,6 +328,18 @@ async fn create_sensor(
     Ok((StatusCode::CREATED, Json(CreatedSensor { sensor, key })))
 }
 
+/// Lists the sensors of a room (without keys).
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/rooms/{room}/sensors",
+    tag = "registry",
+    params(crate::openapi::RoomPath),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every sensor of the room", body = Vec<Sensor>),
+        crate::openapi::ReadErrors,
+    )
+)]
 async fn list_sensors(
     State(state): State<AppState>,
     principal: Principal,
@@ -246,9 +355,10 @@ async fn list_sensors(
 }
 
 /// Body of `POST /v1/tenants/{tenant}/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewToken {
+    /// The role the token grants within the tenant.
     role: Role,
     /// Free text naming the holder (e.g. "lobby wall display").
     #[serde(default)]
@@ -259,13 +369,27 @@ pub(crate) struct NewToken {
 }
 
 /// A minted token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct MintedToken {
+    /// The JWT, for `Authorization: Bearer …` (or a display's `access_token`).
     token: String,
     /// Expiry in milliseconds since the epoch.
     expires_at: u64,
 }
 
+/// Mints a JWT of the tenant for a display or a reader.
+#[utoipa::path(
+    post,
+    path = "/v1/tenants/{tenant}/tokens",
+    tag = "registry",
+    params(crate::openapi::TenantPath),
+    request_body = NewToken,
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 201, description = "The token and its expiry", body = MintedToken),
+        crate::openapi::AdminBodyErrors,
+    )
+)]
 async fn mint_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -302,6 +426,18 @@ async fn mint_token(
 
 /// `DELETE /v1/tenants/{tenant}/quarantine` (admin token): lifts a tenant's quarantine once an
 /// operator has fixed the cause. 204 if it was quarantined, 404 `not_found` if not.
+#[utoipa::path(
+    delete,
+    path = "/v1/tenants/{tenant}/quarantine",
+    tag = "registry",
+    summary = "Lifts the quarantine of a tenant",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "The tenant was quarantined and is no longer"),
+        crate::openapi::AdminErrors,
+    )
+)]
 async fn release_quarantine(
     State(state): State<AppState>,
     principal: Principal,

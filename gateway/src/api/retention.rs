@@ -11,9 +11,8 @@
 //!
 //! Another tenant's retention answers `not_found`, exactly like a missing tenant's.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Serialize;
 use tally_config::format_duration;
 use tally_protocol::{ErrorCode, TenantId};
@@ -22,21 +21,18 @@ use tally_storage::{RetentionPolicy, RetentionReport};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Retention routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/tenants/{tenant}/retention",
-            get(get_retention)
-                .put(put_retention)
-                .delete(clear_retention),
-        )
-        .route("/v1/admin/retention/sweep", post(sweep_now))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_retention, put_retention, clear_retention))
+        .routes(routes!(sweep_now))
 }
 
 /// A tenant's retention as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RetentionView {
     tenant: TenantId,
     /// What the sweeps apply to the tenant: its override, else the defaults.
@@ -50,12 +46,18 @@ pub(crate) struct RetentionView {
 
 /// A [`RetentionPolicy`] with each duration in its largest exact unit ("720h", "90m"), as the
 /// configuration reference writes durations; PUT accepts any humantime text.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PolicyView {
+    /// Raw readings.
+    #[schema(example = "720h")]
     readings: String,
+    /// Minute rollups.
     minute: String,
+    /// Fifteen-minute rollups.
     fifteen_minutes: String,
+    /// Hourly rollups.
     hour: String,
+    /// Daily rollups.
     day: String,
 }
 
@@ -91,6 +93,18 @@ async fn view(
     })
 }
 
+/// Reads a tenant's retention: in force, its own override and the node's defaults.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/retention",
+    tag = "retention",
+    params(crate::openapi::TenantPath),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The tenant's retention", body = RetentionView),
+        crate::openapi::AdminErrors,
+    )
+)]
 async fn get_retention(
     State(state): State<AppState>,
     principal: Principal,
@@ -99,6 +113,19 @@ async fn get_retention(
     view(&state, &principal, tenant).await.map(Json)
 }
 
+/// Sets the tenant's own retention (every duration, as humantime text: "30days", "12h").
+#[utoipa::path(
+    put,
+    path = "/v1/tenants/{tenant}/retention",
+    tag = "retention",
+    params(crate::openapi::TenantPath),
+    request_body = RetentionPolicy,
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The tenant's retention now", body = RetentionView),
+        crate::openapi::AdminBodyErrors,
+    )
+)]
 async fn put_retention(
     State(state): State<AppState>,
     principal: Principal,
@@ -126,6 +153,18 @@ async fn put_retention(
     view(&state, &principal, tenant).await.map(Json)
 }
 
+/// Drops the tenant's own retention: the node's defaults apply again.
+#[utoipa::path(
+    delete,
+    path = "/v1/tenants/{tenant}/retention",
+    tag = "retention",
+    params(crate::openapi::TenantPath),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The tenant's retention now", body = RetentionView),
+        crate::openapi::AdminErrors,
+    )
+)]
 async fn clear_retention(
     State(state): State<AppState>,
     principal: Principal,
@@ -137,6 +176,17 @@ async fn clear_retention(
     view(&state, &principal, tenant).await.map(Json)
 }
 
+/// Runs one retention sweep over every tenant now.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/retention/sweep",
+    tag = "retention",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "What the sweep deleted", body = RetentionReport),
+        crate::openapi::NodeErrors,
+    )
+)]
 async fn sweep_now(
     State(state): State<AppState>,
     principal: Principal,

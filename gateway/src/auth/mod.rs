@@ -24,7 +24,7 @@ pub(crate) use reload::reload_on_sighup;
 pub(crate) use secrets::NodeSecrets;
 
 /// What a tenant principal may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Manage the tenant's registry and read everything of the tenant.

@@ -30,6 +30,22 @@ use crate::telemetry;
 use crate::ws_conn::{Event, Incoming, WsConn};
 
 /// Upgrades a display connection (JSON unless `tally.v1.msgpack` is requested).
+#[utoipa::path(
+    get,
+    path = "/v1/live",
+    tag = "displays",
+    summary = "A display's WebSocket",
+    description = "A WebSocket (subprotocol `tally.v1.json`, the default, or `tally.v1.msgpack`) \
+        authenticated with a tenant JWT. The display sends `DisplayRequest`s: `subscribe` for an \
+        office (or one room) of its tenant, answered by a `DisplayFrame` snapshot then coalesced \
+        deltas; or `subscribe_tenant`, answered by `TenantFrame`s. Every frame carries a \
+        version; on a gap, subscribe again. Closes with 4401 when the token expires.",
+    security(("tenant_jwt" = []), ("viewer_token" = [])),
+    responses(
+        (status = 101, description = "Switching Protocols: the WebSocket is open; frames are `DisplayRequest` (to the node) and `DisplayFrame` or `TenantFrame` (to the display)"),
+        crate::openapi::DisplaySocketErrors,
+    )
+)]
 pub(crate) async fn connect(
     State(state): State<AppState>,
     DisplayViewer { tenant, exp }: DisplayViewer,

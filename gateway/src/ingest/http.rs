@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Answer of `POST /v1/readings`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct BatchAck {
     /// Every reading of the sensor with `seq <= up_to_seq` is durable.
     pub up_to_seq: u64,
@@ -28,6 +28,28 @@ pub(crate) struct BatchAck {
 /// The documented codes: `unauthenticated`, `unknown_sensor_key`, `frame_too_large`,
 /// `malformed_frame`, reading validation codes, `rate_limited` (with `Retry-After`),
 /// `unavailable`, `storage_failure`.
+#[utoipa::path(
+    post,
+    path = "/v1/readings",
+    tag = "sensors",
+    summary = "Send a batch of readings over HTTP",
+    description = "The sensor path for gateways that cannot keep a socket: the same checks as \
+        the WebSocket; answers after the durable write. A sensor sends its next batch only after \
+        the answer to the previous one, and resends on 503 (dedup makes that exactly-once).",
+    security(("sensor_key" = [])),
+    request_body(content(
+        (ReadingBatch = "application/json"),
+        (ReadingBatch = "application/msgpack"),
+    )),
+    responses(
+        (status = 200, description = "Every reading of the sensor up to `up_to_seq` is durable", body = BatchAck),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthenticated),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 429, response = crate::openapi::RateLimited),
+        (status = 503, response = crate::openapi::Unavailable),
+    )
+)]
 pub(crate) async fn post_readings(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -41,6 +41,22 @@ use crate::telemetry;
 use crate::ws_conn::{Incoming, WsConn};
 
 /// Upgrades a sensor connection; the subprotocol picks the codec.
+#[utoipa::path(
+    get,
+    path = "/v1/sensors/connect",
+    tag = "sensors",
+    summary = "A sensor's WebSocket",
+    description = "A WebSocket with subprotocol `tally.v1.msgpack` (or `tally.v1.json` for \
+        debugging). The sensor sends `SensorFrame`s: first `hello` with its sensor key (within \
+        `ingest.hello_timeout`), then `readings`; the node answers `ServerFrame`s: `welcome` \
+        with the last durable seq, `ack` once a batch is durable (in order), `error` for a bad \
+        frame. Closes with 4000 + the HTTP status of the error (e.g. 4401 for an unknown key, \
+        4503 when the node cannot take readings: reconnect and resend after `welcome.last_seq`).",
+    responses(
+        (status = 101, description = "Switching Protocols: the WebSocket is open; frames are `SensorFrame` (to the node) and `ServerFrame` (to the sensor)"),
+        crate::openapi::SensorSocketErrors,
+    )
+)]
 pub(crate) async fn connect(
     State(state): State<AppState>,
     slot: Option<Extension<ConnectionSlot>>,

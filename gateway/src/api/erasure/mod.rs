@@ -15,9 +15,8 @@
 
 mod confirmation;
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, TenantId, now_ms};
 use tally_storage::ErasureReport;
@@ -27,25 +26,21 @@ pub(crate) use confirmation::ErasureConfirmations;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Longest `requested_by`.
 const MAX_REQUESTED_BY: usize = 200;
 
 /// Erasure routes (admin token only).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/admin/tenants/{tenant}/erasure",
-            post(request_erasure).get(audit_record),
-        )
-        .route(
-            "/v1/admin/tenants/{tenant}/erasure/confirm",
-            post(confirm_erasure),
-        )
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(request_erasure, audit_record))
+        .routes(routes!(confirm_erasure))
 }
 
 /// Body of `POST /v1/admin/tenants/{tenant}/erasure`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ErasureRequest {
     /// Who asks (an operator's name or ticket), recorded in the audit record.
@@ -53,8 +48,9 @@ pub(crate) struct ErasureRequest {
 }
 
 /// The answer to an erasure request: what confirms it, until when.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PendingErasure {
+    /// The tenant to erase.
     tenant: TenantId,
     /// The token to send to the confirm route.
     confirmation: String,
@@ -65,9 +61,10 @@ pub(crate) struct PendingErasure {
 }
 
 /// Body of `POST /v1/admin/tenants/{tenant}/erasure/confirm`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ErasureConfirmation {
+    /// The token the erasure request answered.
     confirmation: String,
 }
 
@@ -80,6 +77,19 @@ async fn erasable(state: &AppState, tenant: &TenantId) -> Result<(), ApiError> {
     }
 }
 
+/// Asks for the erasure of a tenant: answers the confirmation token; nothing is erased yet.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/tenants/{tenant}/erasure",
+    tag = "erasure",
+    params(crate::openapi::TenantPath),
+    request_body = ErasureRequest,
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The confirmation token and its expiry", body = PendingErasure),
+        crate::openapi::AdminBodyErrors,
+    )
+)]
 async fn request_erasure(
     State(state): State<AppState>,
     principal: Principal,
@@ -106,6 +116,19 @@ async fn request_erasure(
     }))
 }
 
+/// Erases a tenant, confirmed by the token of its erasure request; answers the audit record.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/tenants/{tenant}/erasure/confirm",
+    tag = "erasure",
+    params(crate::openapi::TenantPath),
+    request_body = ErasureConfirmation,
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Erased and verified empty: the audit record", body = ErasureReport),
+        crate::openapi::AdminBodyErrors,
+    )
+)]
 async fn confirm_erasure(
     State(state): State<AppState>,
     principal: Principal,
@@ -134,6 +157,18 @@ async fn confirm_erasure(
     Ok(Json(report))
 }
 
+/// Reads the audit record of a tenant's erasure, which survives the erasure.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/tenants/{tenant}/erasure",
+    tag = "erasure",
+    params(crate::openapi::TenantPath),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The audit record", body = ErasureReport),
+        crate::openapi::AdminErrors,
+    )
+)]
 async fn audit_record(
     State(state): State<AppState>,
     principal: Principal,
