@@ -1,7 +1,8 @@
-//! The REST API: health, the registry under `/v1/tenants`, live reads, retention, erasure and
-//! utilization analytics.
+//! The REST API: health, the registry under `/v1/tenants`, live reads, retention, erasure,
+//! utilization analytics, identity keys and the cluster's admin routes.
 
 mod analytics;
+mod cluster;
 mod erasure;
 mod health;
 mod identity_keys;
@@ -27,4 +28,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(erasure::routes())
         .merge(analytics::routes())
         .merge(identity_keys::routes())
+        .merge(cluster::routes())
 }
