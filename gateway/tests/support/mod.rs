@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 mod child;
+pub mod cluster;
 pub mod durability;
 pub mod load;
 pub mod outage;
@@ -164,7 +165,8 @@ impl Api {
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Opens a WebSocket with an optional subprotocol; returns the socket or the HTTP rejection.
+/// Opens a WebSocket with an optional subprotocol; returns the socket or the HTTP rejection
+/// (status 0: no HTTP answer at all, such as a refused or reset connection to a dead node).
 pub async fn open_ws(url: &str, subprotocol: Option<&str>) -> Result<Socket, (u16, String)> {
     let mut request = url.into_client_request().unwrap();
     if let Some(proto) = subprotocol {
@@ -183,7 +185,7 @@ pub async fn open_ws(url: &str, subprotocol: Option<&str>) -> Result<Socket, (u1
                 .unwrap_or_default();
             Err((response.status().as_u16(), body))
         }
-        Err(other) => panic!("websocket connect failed: {other}"),
+        Err(other) => Err((0, format!("websocket connect failed: {other}"))),
     }
 }
 

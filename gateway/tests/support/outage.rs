@@ -33,7 +33,7 @@ async fn readyz(api: &Api) -> u16 {
 }
 
 /// Every stored reading of a sensor's room, by seq (panics on a duplicate seq).
-async fn stored(store: &SharedStore, tenant: &str, room: &str) -> BTreeMap<u64, u32> {
+pub async fn stored(store: &SharedStore, tenant: &str, room: &str) -> BTreeMap<u64, u32> {
     let (tenant, room) = (TenantId::new(tenant).unwrap(), RoomId::new(room).unwrap());
     let all = TimeRange {
         from: 0,
