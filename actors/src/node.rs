@@ -15,9 +15,11 @@ use tokio::task::JoinHandle;
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
 use crate::office::room_actor;
+use crate::office_stops::{OfficeStopped, OfficeStops};
 use crate::persister::{Persister, PersisterArgs, PersisterMsg};
+use crate::settings::Activation;
 use crate::supervision::{ChildExit, Children, Started, spawn_child};
-use crate::tenant::{TenantArgs, TenantSupervisor};
+use crate::tenant::{OfficeActivation, TenantArgs, TenantSupervisor};
 use crate::{ActorSettings, OfficeMsg, RoomMsg, ServiceError, StorageHealth, TenantMsg, telemetry};
 
 /// Messages of the [`NodeSupervisor`].
@@ -75,6 +77,8 @@ pub(crate) struct NodeArgs {
     pub census: ActorCensus,
     /// The node's storage health (the persister keeps it).
     pub health: StorageHealth,
+    /// Where tenant supervisors announce stopped offices.
+    pub stops: OfficeStops,
 }
 
 /// State of the [`NodeSupervisor`].
@@ -232,6 +236,7 @@ impl NodeState {
             persister: self.persister.clone(),
             settings: self.args.settings,
             census: self.args.census.clone(),
+            stops: self.args.stops.clone(),
         };
         let node = myself.get_cell();
         self.tenants
@@ -252,6 +257,7 @@ pub struct NodeHandle {
     settings: ActorSettings,
     census: ActorCensus,
     health: StorageHealth,
+    stops: OfficeStops,
 }
 
 impl NodeHandle {
@@ -265,11 +271,13 @@ impl NodeHandle {
     ) -> Result<(Self, JoinHandle<()>), SpawnErr> {
         let census = ActorCensus::default();
         let health = StorageHealth::default();
+        let stops = OfficeStops::new();
         let args = NodeArgs {
             store,
             settings,
             census: census.clone(),
             health: health.clone(),
+            stops: stops.clone(),
         };
         let (node, join) = Actor::spawn(None, NodeSupervisor, args).await?;
         Ok((
@@ -278,6 +286,7 @@ impl NodeHandle {
                 settings,
                 census,
                 health,
+                stops,
             },
             join,
         ))
@@ -307,17 +316,98 @@ impl NodeHandle {
         Some(self.settings.call_timeout)
     }
 
-    /// The actor of an office, activating its tenant and the office if needed.
+    /// The actor of an office. On a single node ([`Activation::OnDemand`]) its tenant and the
+    /// office are activated if needed; in a cluster ([`Activation::Claimed`]) only an office
+    /// activated with [`NodeHandle::activate_office`] is handed out.
     ///
     /// # Errors
     /// [`ServiceError::NotFound`] for an unknown tenant or office,
-    /// [`ServiceError::TenantQuarantined`], or [`ServiceError::Unavailable`].
+    /// [`ServiceError::TenantQuarantined`], or [`ServiceError::Unavailable`] (also for an office
+    /// not active here in a cluster).
     pub async fn office(
         &self,
         tenant: &TenantId,
         office: &OfficeId,
     ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
-        let tenant_actor = flatten_call(
+        let activation = match self.settings.activation {
+            Activation::OnDemand => OfficeActivation::OnDemand,
+            Activation::Claimed => OfficeActivation::ExistingOnly,
+        };
+        self.get_office(tenant, office, activation).await
+    }
+
+    /// Activates an office (and its tenant) under `owner_token`, the fencing token its owner
+    /// claimed: every room write of this activation carries it, and the store rejects them once
+    /// a higher token was taken (the office then stops, [`OfficeStopReason::Fenced`]). Already
+    /// active under the same token: returns it. Active under another token: that activation
+    /// is passivated first.
+    ///
+    /// [`OfficeStopReason::Fenced`]: crate::OfficeStopReason::Fenced
+    ///
+    /// # Errors
+    /// As [`NodeHandle::office`].
+    pub async fn activate_office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        owner_token: u64,
+    ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
+        let tenant_actor = self.tenant(tenant).await?;
+        let id = office.clone();
+        let current = tenant_actor
+            .call(
+                |reply| TenantMsg::OwnerToken { office: id, reply },
+                self.timeout(),
+            )
+            .await;
+        if let Some(current) = flatten_call("tenant", current.map(|a| a.map(Ok)))?
+            && current != owner_token
+        {
+            tracing::info!(tenant = %tenant, office = %office, current, owner_token, "office active under another owner token: passivating it first");
+            self.passivate_office(tenant, office).await?;
+        }
+        self.get_office(tenant, office, OfficeActivation::Claimed(owner_token))
+            .await
+    }
+
+    /// Stops an active office once what its rooms were sent is durable (its rooms drained, then
+    /// a persister barrier): its display streams end and its room handles fail with
+    /// `unavailable`. `false` if it was not active (a start in flight is cancelled).
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the node or the tenant's supervisor did not answer.
+    pub async fn passivate_office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<bool, ServiceError> {
+        let tenant_actor = match self.tenant(tenant).await {
+            Ok(actor) => actor,
+            // Nothing of a missing, erased or quarantined tenant runs here.
+            Err(ServiceError::NotFound { .. } | ServiceError::TenantQuarantined(_)) => {
+                return Ok(false);
+            }
+            Err(err) => return Err(err),
+        };
+        let office = office.clone();
+        // Draining the office and the persister's barrier each take up to the call timeout.
+        let answer = tenant_actor
+            .call(
+                |reply| TenantMsg::Passivate { office, reply },
+                Some(3 * self.settings.call_timeout),
+            )
+            .await;
+        flatten_call("tenant", answer.map(|a| a.map(Ok)))
+    }
+
+    /// Offices of this node that stop from now on (passivated, fenced off, failed).
+    pub fn office_stops(&self) -> tokio::sync::broadcast::Receiver<OfficeStopped> {
+        self.stops.subscribe()
+    }
+
+    /// The supervisor of a tenant, activating it if needed.
+    async fn tenant(&self, tenant: &TenantId) -> Result<ActorRef<TenantMsg>, ServiceError> {
+        flatten_call(
             "node",
             self.node
                 .call(
@@ -328,13 +418,26 @@ impl NodeHandle {
                     self.timeout(),
                 )
                 .await,
-        )?;
+        )
+    }
+
+    async fn get_office(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        activation: OfficeActivation,
+    ) -> Result<ActorRef<OfficeMsg>, ServiceError> {
+        let tenant_actor = self.tenant(tenant).await?;
         let office = office.clone();
         flatten_call(
             "tenant",
             tenant_actor
                 .call(
-                    |reply| TenantMsg::GetOffice { office, reply },
+                    |reply| TenantMsg::GetOffice {
+                        office,
+                        activation,
+                        reply,
+                    },
                     self.timeout(),
                 )
                 .await,

@@ -5,6 +5,15 @@
 //! flight, requests accumulate and go out together in the next write. Writes are strictly
 //! sequential, so an answer (or a [`PersisterMsg::Barrier`]) means every earlier request is durable.
 //!
+//! # When an office is fenced off
+//!
+//! A write whose owner token is lower than its office's stored one (a newer owner took the
+//! office over, see ARCHITECTURE's fencing invariant) makes the store reject the whole batch.
+//! The persister writes the rest again without that office (`fencing.rs`), answers the fenced
+//! office's waiters `unavailable` (the office moved; sensors reconnect and resend to its new
+//! owner), tells its rooms, which stop, and so does the office, and refuses its later writes
+//! at once. Nothing of it is acknowledged after that; the other offices see no difference.
+//!
 //! # When the store fails
 //!
 //! - **Transiently** ([`StoreError::is_retryable`]): the same batch is retried with capped
@@ -26,16 +35,17 @@
 //!   rebuilds all in-memory state from what is durable, which is exactly the recovery that the
 //!   kill -9 test proves. Sensors reconnect and resend after `welcome.last_seq`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
-use tally_protocol::{RoomId, TenantId};
+use tally_protocol::{OfficeId, RoomId, TenantId};
 use tally_storage::{RoomWrite, SharedStore, StoreError, WriteBatch};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
+use crate::fencing::{FencedOffice, write_unfenced};
 use crate::storage_health::ProbeTask;
-use crate::write_retry::{WriteRetry, write_with_retry};
+use crate::write_retry::WriteRetry;
 use crate::{RoomMsg, ServiceError, StorageHealth, telemetry};
 
 /// Answer port of a persisted request: the sensor's highest durable seq.
@@ -74,6 +84,10 @@ impl ractor::Message for PersisterMsg {}
 #[derive(Debug)]
 pub(crate) struct WrittenBatch {
     result: Result<(), StoreError>,
+    /// Offices taken out of the batch because a newer owner fenced them off.
+    fenced: Vec<FencedOffice>,
+    /// The rooms whose rows were taken out with them.
+    fenced_rooms: HashSet<ActorId>,
     waiting: Vec<Waiting>,
     /// The rooms whose rows were in the batch (one entry per room).
     writers: Vec<ActorRef<RoomMsg>>,
@@ -130,6 +144,9 @@ pub(crate) struct PersisterState {
     /// Room incarnations whose write failed: their memory is ahead of storage, so nothing more
     /// of theirs is written or acknowledged; they restart from storage.
     poisoned: HashMap<ActorId, Instant>,
+    /// Offices fenced off, with the highest token of theirs the store rejected: their writes
+    /// under that token or a lower one are refused without a write.
+    fenced: HashMap<(TenantId, OfficeId), u64>,
     health: StorageHealth,
     retry: WriteRetry,
     _probe: ProbeTask,
@@ -162,6 +179,7 @@ impl Actor for Persister {
             queued: Vec::new(),
             writing: false,
             poisoned: HashMap::new(),
+            fenced: HashMap::new(),
         })
     }
 
@@ -176,7 +194,7 @@ impl Actor for Persister {
             PersisterMsg::Barrier(reply) => state.queued.push(Waiting::Barrier(reply)),
             PersisterMsg::Written(batch) => {
                 state.writing = false;
-                finish(batch, &mut state.poisoned, &state.health)?;
+                finish(batch, state)?;
             }
         }
         if !state.writing && !state.queued.is_empty() {
@@ -188,18 +206,27 @@ impl Actor for Persister {
 
 /// Takes queued requests up to the row limit (at least one) and writes them in the background.
 fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
-    let poisoned = &state.poisoned;
-    let (rejected, kept): (Vec<Waiting>, Vec<Waiting>) =
-        std::mem::take(&mut state.queued).into_iter().partition(
-            |w| matches!(w, Waiting::Ack(request) if poisoned.contains_key(&request.room.get_id())),
-        );
+    let (poisoned, fenced) = (&state.poisoned, &state.fenced);
+    let (rejected, kept): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut state.queued)
+        .into_iter()
+        .partition(|w| match w {
+            Waiting::Ack(request) => {
+                poisoned.contains_key(&request.room.get_id()) || is_fenced(fenced, request)
+            }
+            Waiting::Barrier(_) => false,
+        });
     state.queued = kept;
     for waiting in rejected {
         if let Waiting::Ack(request) = waiting {
-            let reason = "an earlier write of this room failed; it restarts from storage";
-            let _ = request
-                .reply
-                .send(Err(ServiceError::Storage(reason.into())));
+            let answer = if is_fenced(&state.fenced, &request) {
+                metrics::counter!(telemetry::FENCED_WRITES).increment(1);
+                let _ = request.room.cast(RoomMsg::Fenced);
+                moved(request.write.as_ref().map(|w| &w.office))
+            } else {
+                let reason = "an earlier write of this room failed; it restarts from storage";
+                ServiceError::Storage(reason.into())
+            };
+            let _ = request.reply.send(Err(answer));
         }
     }
     if state.queued.is_empty() {
@@ -220,22 +247,38 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
     let (health, retry) = (state.health.clone(), state.retry);
     let myself = myself.clone();
     state.writing = true;
+    let writer_ids = writers.iter().map(|room| room.get_id()).collect();
     tokio::spawn(async move {
         let started = Instant::now();
-        let result = if batch.rooms.is_empty() {
-            Ok(())
-        } else {
-            write_with_retry(&store, batch, retry, &health).await
-        };
+        let written = write_unfenced(&store, batch, writer_ids, retry, &health).await;
         // If the persister is gone, the waiting reply ports drop and callers see an error.
         let _ = myself.cast(PersisterMsg::Written(WrittenBatch {
-            result,
+            result: written.result,
+            fenced: written.fenced,
+            fenced_rooms: written.fenced_rooms,
             waiting,
             writers,
             rows,
             started,
         }));
     });
+}
+
+/// Whether `request` writes for an office fenced off under its token.
+fn is_fenced(fenced: &HashMap<(TenantId, OfficeId), u64>, request: &PersistRequest) -> bool {
+    request.write.as_ref().is_some_and(|write| {
+        fenced
+            .get(&(write.tenant.clone(), write.office.clone()))
+            .is_some_and(|&token| write.owner_token <= token)
+    })
+}
+
+/// The answer to a sensor whose office was fenced off: it moved to a newer owner.
+fn moved(office: Option<&OfficeId>) -> ServiceError {
+    let office = office.map_or_else(|| "its office".to_owned(), |o| format!("office {o}"));
+    ServiceError::Unavailable(format!(
+        "{office} moved to another node (fenced off by a newer owner); reconnect and resend"
+    ))
 }
 
 /// Moves the requests' rows into one batch, merging the writes of the same room (readings and
@@ -274,18 +317,32 @@ fn merge(waiting: &mut [Waiting]) -> (WriteBatch, Vec<ActorRef<RoomMsg>>) {
 /// # Errors
 /// When the store failed for good ([`StoreError::Backend`]): the persister stops (see the
 /// module documentation), after answering everyone with the error.
-fn finish(
-    batch: WrittenBatch,
-    poisoned: &mut HashMap<ActorId, Instant>,
-    health: &StorageHealth,
-) -> Result<(), ActorProcessingErr> {
+fn finish(batch: WrittenBatch, state: &mut PersisterState) -> Result<(), ActorProcessingErr> {
     let WrittenBatch {
         result,
+        fenced,
+        fenced_rooms,
         waiting,
         writers,
         rows,
         started,
     } = batch;
+    for office in fenced {
+        let token = state
+            .fenced
+            .entry((office.tenant, office.office))
+            .or_default();
+        *token = (*token).max(office.token);
+    }
+    if !fenced_rooms.is_empty() {
+        metrics::counter!(telemetry::FENCED_WRITES).increment(fenced_rooms.len() as u64);
+    }
+    let (fenced_writers, writers): (Vec<_>, Vec<_>) = writers
+        .into_iter()
+        .partition(|room| fenced_rooms.contains(&room.get_id()));
+    for room in &fenced_writers {
+        let _ = room.cast(RoomMsg::Fenced);
+    }
     match &result {
         Ok(()) => {
             metrics::counter!(telemetry::PERSIST_BATCHES).increment(1);
@@ -295,12 +352,13 @@ fn finish(
         Err(err) => {
             if let StoreError::Backend(_) = err {
                 // Before anyone is answered: a sensor that reconnects is refused at once.
-                health.fail(err);
+                state.health.fail(err);
             }
             metrics::counter!(telemetry::PERSIST_FAILURES).increment(1);
             tracing::error!(error = %err, rows, "group commit failed; rooms restart from storage");
             // Poison first: whatever these rooms send from now on builds on unwritten state.
             let now = Instant::now();
+            let poisoned = &mut state.poisoned;
             poisoned.retain(|_, since| now.duration_since(*since) < POISON_MEMORY);
             for room in &writers {
                 if poisoned.insert(room.get_id(), now).is_none() {
@@ -313,6 +371,9 @@ fn finish(
         match waiting {
             Waiting::Barrier(reply) => {
                 let _ = reply.send(());
+            }
+            Waiting::Ack(request) if fenced_rooms.contains(&request.room.get_id()) => {
+                let _ = request.reply.send(Err(moved(None)));
             }
             Waiting::Ack(request) => {
                 let answer = match &result {

@@ -18,6 +18,11 @@ use crate::{OfficeMsg, ServiceError, telemetry};
 /// counting the restart toward restart intensity.
 pub(crate) const STORAGE_FAULT: &str = "storage fault: restart from storage";
 
+/// The stop reason of a room (and then of its office) whose write was rejected because a newer
+/// owner of its office took over (a higher owner token): the office moved to another node, so
+/// nothing of it restarts here and no supervisor counts it as a failure.
+pub(crate) const FENCED: &str = "fenced off: the office has a newer owner";
+
 /// How long a starting room waits for the persister to drain earlier writes.
 const BARRIER_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -39,6 +44,9 @@ pub enum RoomMsg {
     /// A write of this room failed: its memory is ahead of storage, so it stops on purpose (with
     /// [`STORAGE_FAULT`] as the reason) and its office restarts it from storage.
     PersistFailed,
+    /// A write of this room was rejected because its office has a newer owner: the room stops
+    /// (with [`FENCED`] as the reason) and so does its office.
+    Fenced,
     /// Re-evaluate which sensors are silent for too long (sent by the room to itself).
     CheckStale,
     /// Test-only fault: panic inside the handler.
@@ -69,6 +77,8 @@ pub(crate) struct RoomArgs {
     pub census: ActorCensus,
     /// A sensor silent this long stops counting.
     pub sensor_timeout: Duration,
+    /// The owner token of its office's activation, carried by every write.
+    pub owner_token: u64,
 }
 
 /// State of a [`RoomActor`].
@@ -84,6 +94,8 @@ pub(crate) struct RoomState {
     stale_check_at: Option<TimestampMs>,
     /// Stale sensors as last told to the office.
     published_stale: u32,
+    /// The owner token of its office's activation, carried by every write.
+    owner_token: u64,
 }
 
 impl Actor for RoomActor {
@@ -136,6 +148,7 @@ impl Actor for RoomActor {
             office: args.office,
             stale_check_at: None,
             published_stale: stale,
+            owner_token: args.owner_token,
         })
     }
 
@@ -166,6 +179,11 @@ impl Actor for RoomActor {
                 myself.stop(Some(STORAGE_FAULT.to_owned()));
                 Ok(())
             }
+            RoomMsg::Fenced => {
+                tracing::warn!(tenant = %state.room.tenant, office = %state.room.office, room = %state.room.id, owner_token = state.owner_token, "the office has a newer owner; stopping");
+                myself.stop(Some(FENCED.to_owned()));
+                Ok(())
+            }
             #[cfg(feature = "fault-injection")]
             RoomMsg::InjectPanic => panic!("injected fault in room {}", state.room.id),
         }
@@ -190,10 +208,6 @@ impl ReadingCounters {
         }
     }
 }
-
-/// The owner token rooms write under: 0, a single node's token, until the cluster hands each
-/// room its office's token from `Store::acquire_office`.
-const OWNER_TOKEN: u64 = 0;
 
 /// Applies a batch and sends its rows to the persister with the reply port.
 fn ingest(
@@ -222,7 +236,7 @@ fn ingest(
         tenant: state.room.tenant.clone(),
         office: state.room.office.clone(),
         room: state.room.id.clone(),
-        owner_token: OWNER_TOKEN,
+        owner_token: state.owner_token,
         readings: applied.readings,
         state: state.live.state().clone(),
         rollups: applied.rollups,
@@ -331,7 +345,7 @@ fn check_stale(myself: &ActorRef<RoomMsg>, state: &mut RoomState) {
             tenant: state.room.tenant.clone(),
             office: state.room.office.clone(),
             room: state.room.id.clone(),
-            owner_token: OWNER_TOKEN,
+            owner_token: state.owner_token,
             readings: Vec::new(),
             state: state.live.state().clone(),
             rollups,

@@ -19,6 +19,20 @@ pub struct ActorSettings {
     pub sensor_timeout: Duration,
     /// How the persister retries a group commit that failed transiently.
     pub write_retry: WriteRetry,
+    /// Whether offices activate on demand (a single node) or only when claimed (a cluster).
+    pub activation: Activation,
+}
+
+/// How a node's offices come to be active.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Activation {
+    /// A single node: looking up an office or room activates the office, with owner token 0.
+    #[default]
+    OnDemand,
+    /// A cluster: only offices activated with [`crate::NodeHandle::activate_office`] (under the
+    /// owner token the node claimed) are served; looking up any other office answers
+    /// `unavailable` and activates nothing.
+    Claimed,
 }
 
 impl Default for ActorSettings {
@@ -30,6 +44,7 @@ impl Default for ActorSettings {
             call_timeout: Duration::from_secs(10),
             sensor_timeout: Duration::from_secs(600),
             write_retry: WriteRetry::default(),
+            activation: Activation::OnDemand,
         }
     }
 }

@@ -20,7 +20,7 @@ use ractor::{
 use tokio::task::AbortHandle;
 
 use crate::restart_policy::{RestartPolicy, RestartTracker};
-use crate::room::STORAGE_FAULT;
+use crate::room::{FENCED, STORAGE_FAULT};
 use crate::{ServiceError, telemetry};
 
 /// Where a request for a child gets its answer.
@@ -70,6 +70,9 @@ pub(crate) enum ChildExit<K> {
     /// It stopped because the store failed (a room whose write failed): restart it from storage,
     /// without counting toward restart intensity.
     StorageFault(K),
+    /// It stopped because a newer owner of its office took over (see [`FENCED`]): not restarted
+    /// here, not counted as a failure.
+    Fenced(K),
 }
 
 /// A child whose start is in flight.
@@ -221,11 +224,9 @@ where
 
     /// Forgets a child that ended, if it is one of these; a failure is counted.
     pub(crate) fn exited(&mut self, event: &SupervisionEvent) -> Option<ChildExit<K>> {
-        let (cell, failure, storage_fault) = match event {
-            SupervisionEvent::ActorFailed(cell, err) => (cell, Some(err.to_string()), false),
-            SupervisionEvent::ActorTerminated(cell, _, reason) => {
-                (cell, None, reason.as_deref() == Some(STORAGE_FAULT))
-            }
+        let (cell, failure, reason) = match event {
+            SupervisionEvent::ActorFailed(cell, err) => (cell, Some(err.to_string()), None),
+            SupervisionEvent::ActorTerminated(cell, _, reason) => (cell, None, reason.as_deref()),
             _ => return None,
         };
         let key = self.by_actor.remove(&cell.get_id())?;
@@ -241,10 +242,11 @@ where
                 metrics::counter!(telemetry::ACTOR_FAILURES, "kind" => self.kind).increment(1);
                 ChildExit::Failed(key, err)
             }
-            None if storage_fault => {
+            None if reason == Some(STORAGE_FAULT) => {
                 metrics::counter!(telemetry::STORAGE_RESTARTS, "kind" => self.kind).increment(1);
                 ChildExit::StorageFault(key)
             }
+            None if reason == Some(FENCED) => ChildExit::Fenced(key),
             None => ChildExit::Stopped(key),
         })
     }

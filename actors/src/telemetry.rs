@@ -42,3 +42,5 @@ pub const RETENTION_DELETED: &str = "tally_retention_deleted_total";
 pub const RETENTION_PARTITIONS_DROPPED: &str = "tally_retention_partitions_dropped_total";
 /// Histogram: seconds one retention sweep took.
 pub const RETENTION_SWEEP_SECONDS: &str = "tally_retention_sweep_seconds";
+/// Room writes rejected because a newer owner of their office took over (a stale owner token).
+pub const FENCED_WRITES: &str = "tally_fenced_writes_total";

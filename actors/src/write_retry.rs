@@ -48,11 +48,10 @@ impl WriteRetry {
 /// at once for an error that is not retryable.
 pub(crate) async fn write_with_retry(
     store: &SharedStore,
-    batch: WriteBatch,
+    batch: Arc<WriteBatch>,
     retry: WriteRetry,
     health: &StorageHealth,
 ) -> Result<(), StoreError> {
-    let batch = Arc::new(batch);
     let started = Instant::now();
     let mut backoff = retry.first_backoff;
     let mut attempt = 1_u32;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use ractor::ActorRef;
 use tally_actors::{
-    NodeMsg, OfficeMsg, ServiceError, TenantMsg, ingest_readings, office_occupancy,
+    NodeMsg, OfficeActivation, OfficeMsg, ServiceError, TenantMsg, ingest_readings,
+    office_occupancy,
 };
 use tally_protocol::{DisplayFrame, OfficeId, Reading, RoomId, SensorId, TenantId};
 use tally_storage::{CountMode, FaultInjectingStore, Room, Store};
@@ -208,6 +209,7 @@ async fn requests_for_a_starting_office_share_one_activation() {
             tenant
                 .cast(TenantMsg::GetOffice {
                     office,
+                    activation: OfficeActivation::OnDemand,
                     reply: reply.into(),
                 })
                 .unwrap();
@@ -220,6 +222,7 @@ async fn requests_for_a_starting_office_share_one_activation() {
         .call(
             |reply| TenantMsg::GetOffice {
                 office: quick,
+                activation: OfficeActivation::OnDemand,
                 reply,
             },
             Some(PATIENCE),

@@ -19,6 +19,7 @@ use view::{OfficeView, RoomSlot};
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::display_fanout::{DisplayFanout, DisplaySink, SnapshotSource};
 use crate::persister::PersisterMsg;
+use crate::room::FENCED;
 use crate::supervision::{ChildExit, Children, Started};
 use crate::{ActorSettings, RoomMsg, ServiceError};
 
@@ -91,7 +92,10 @@ pub(crate) struct OfficeArgs {
     pub settings: ActorSettings,
     /// Where the node counts its live actors.
     pub census: ActorCensus,
+    /// The owner token of this activation (0 on a single node; the claimed one in a cluster).
+    pub owner_token: u64,
 }
+
 /// State of an [`OfficeActor`].
 #[derive(Debug)]
 pub(crate) struct OfficeState {
@@ -246,6 +250,8 @@ impl Actor for OfficeActor {
             // The store failed, not the room: restart it from storage, outside restart intensity.
             // If the store is still down the start fails, and the next request tries again.
             Some(ChildExit::StorageFault(room)) => state.start_room(&myself, room),
+            // A newer owner took the office over: the whole office stops here.
+            Some(ChildExit::Fenced(_)) => myself.stop(Some(FENCED.to_owned())),
             _ => {}
         }
         Ok(())

@@ -30,6 +30,7 @@ impl RoomStarter {
             office: self.office.clone(),
             census: self.args.census,
             sensor_timeout: self.args.settings.sensor_timeout,
+            owner_token: self.args.owner_token,
         };
         spawn_child("room", &room, RoomActor, args, self.office.get_cell()).await
     }
