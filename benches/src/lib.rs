@@ -10,8 +10,10 @@
 
 mod baseline;
 mod cli;
+mod cluster_rig;
 mod commit;
 mod display;
+mod failover;
 mod noisy;
 mod provision;
 mod report;
@@ -23,7 +25,9 @@ mod ws;
 
 pub use baseline::BaselineFigures;
 pub use cli::{LoadArgs, MAX_DURATION, WireCodec};
+pub use cluster_rig::ClusterRig;
 pub use commit::{CommitFigures, CommitShape, group_commits};
+pub use failover::{IngestShape, failover_once, forwarding_rates, median};
 pub use noisy::{Phase, phase};
 pub use report::{DisplayFigures, Ratios, Report, RunConfig, SensorFigures};
 pub use run::run;

@@ -140,7 +140,7 @@ async fn flood_once(
 }
 
 /// Connects a sensor and says hello: the socket and `welcome.last_seq`.
-async fn hello(url: &str, key: &str) -> anyhow::Result<(Ws, u64)> {
+pub(crate) async fn hello(url: &str, key: &str) -> anyhow::Result<(Ws, u64)> {
     let mut ws = connect(url, SUBPROTOCOL_MSGPACK)
         .await
         .map_err(|f| anyhow::anyhow!("connect: {f:?}"))?;
@@ -157,13 +157,15 @@ async fn hello(url: &str, key: &str) -> anyhow::Result<(Ws, u64)> {
     }
 }
 
-async fn send(ws: &mut Ws, frame: SensorFrame) -> anyhow::Result<()> {
+/// Sends one sensor frame (MessagePack).
+pub(crate) async fn send(ws: &mut Ws, frame: SensorFrame) -> anyhow::Result<()> {
     let bytes = Codec::MsgPack.encode(&frame);
     ws.send(Message::Binary(bytes.into())).await?;
     Ok(())
 }
 
-fn readings(first: u64, count: u64) -> SensorFrame {
+/// A `readings` frame of `count` readings from seq `first`, each counting 1, stamped now.
+pub(crate) fn readings(first: u64, count: u64) -> SensorFrame {
     let ts = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
@@ -174,7 +176,8 @@ fn readings(first: u64, count: u64) -> SensorFrame {
     }
 }
 
-async fn next_frame(ws: &mut Ws) -> anyhow::Result<ServerFrame> {
+/// The next server frame (pings skipped); an error on close or after 30 s.
+pub(crate) async fn next_frame(ws: &mut Ws) -> anyhow::Result<ServerFrame> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(30), ws.next())
             .await

@@ -43,9 +43,15 @@ pub struct LoadSensor {
 impl LoadSensor {
     /// Starts sending as the sensor with `key`.
     pub fn spawn(addr: SocketAddr, key: String) -> Self {
+        Self::spawn_any(vec![addr], key)
+    }
+
+    /// Starts sending as the sensor with `key` to the first of `addrs`; after each close or
+    /// refusal it reconnects to the next one (round robin), as behind a load balancer.
+    pub fn spawn_any(addrs: Vec<SocketAddr>, key: String) -> Self {
         let seen = Arc::new(Seen::default());
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(addr, key, seen.clone(), stopped));
+        let task = tokio::spawn(run(addrs, key, seen.clone(), stopped));
         Self { seen, stop, task }
     }
 
@@ -68,12 +74,15 @@ impl LoadSensor {
     }
 }
 
-async fn run(addr: SocketAddr, key: String, seen: Arc<Seen>, stopped: watch::Receiver<bool>) {
+async fn run(addrs: Vec<SocketAddr>, key: String, seen: Arc<Seen>, stopped: watch::Receiver<bool>) {
     // A reading is what it is: resent after an outage it carries the time it was first sent
     // with, as a real sensor's buffered readings do (until acknowledged, kept here by seq).
     let mut first_sent: BTreeMap<u64, i64> = BTreeMap::new();
-    while !*stopped.borrow() {
-        let mut sensor = match SensorClient::try_connect(addr, &key, Codec::MsgPack).await {
+    for addr in addrs.iter().cycle() {
+        if *stopped.borrow() {
+            break;
+        }
+        let mut sensor = match SensorClient::try_connect(*addr, &key, Codec::MsgPack).await {
             Ok(sensor) => sensor,
             Err(_) => {
                 seen.refused.fetch_add(1, Ordering::SeqCst);

@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 mod child;
+pub mod cluster;
 pub mod durability;
 pub mod load;
 pub mod outage;
@@ -165,7 +166,7 @@ impl Api {
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens a WebSocket with an optional subprotocol; returns the socket or the HTTP rejection
-/// (status 0 when the connection fails: the node is down, as a sensor reconnecting may find it).
+/// (status 0: no HTTP answer at all, such as a refused or reset connection to a dead node).
 pub async fn open_ws(url: &str, subprotocol: Option<&str>) -> Result<Socket, (u16, String)> {
     let mut request = url.into_client_request().unwrap();
     if let Some(proto) = subprotocol {
@@ -184,10 +185,7 @@ pub async fn open_ws(url: &str, subprotocol: Option<&str>) -> Result<Socket, (u1
                 .unwrap_or_default();
             Err((response.status().as_u16(), body))
         }
-        Err(tokio_tungstenite::tungstenite::Error::Io(err)) => {
-            Err((0, format!("no node answered: {err}")))
-        }
-        Err(other) => panic!("websocket connect failed: {other}"),
+        Err(other) => Err((0, format!("websocket connect failed: {other}"))),
     }
 }
 

@@ -1,0 +1,58 @@
+//! What the cluster tests check against the shared store and the nodes' metrics.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tally_storage::{PostgresStore, SharedStore};
+
+use super::super::ADMIN_TOKEN;
+use super::super::load::count_for;
+use super::super::outage::stored;
+use super::Cluster;
+
+impl Cluster {
+    /// The shared store, opened by the test as the runtime role (row-level security applies).
+    pub async fn store(&self) -> SharedStore {
+        Arc::new(PostgresStore::connect(&self.db.config()).await.unwrap())
+    }
+
+    /// The value of counter `name` (summed over its labels) on node `index`; 0 if it was
+    /// never incremented.
+    pub async fn counter(&self, index: usize, name: &str) -> f64 {
+        let (status, text) = self.api(index).get("/metrics", ADMIN_TOKEN).await;
+        assert_eq!(status, 200, "metrics of node {index}: {text}");
+        let text = text.as_str().expect("metrics are text").to_owned();
+        text.lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+/// Checks that the stored readings of `room` (one sensor, `{room}-s`) are exactly seqs
+/// `1..=mark` with the counts the sensor sent, with no seq twice, and that `mark` covers
+/// everything acknowledged (`acked`); returns `mark`. What lies past `acked` was sent and
+/// became durable without its ack arriving; the sensor resent it after `welcome.last_seq`,
+/// and deduplication kept one copy.
+pub async fn assert_exactly_acknowledged(
+    store: &SharedStore,
+    tenant: &str,
+    room: &str,
+    acked: u64,
+) -> u64 {
+    let stored: BTreeMap<u64, u32> = stored(store, tenant, room).await;
+    let mark = stored.keys().next_back().copied().unwrap_or(0);
+    assert!(
+        mark >= acked,
+        "{room}: acknowledged up to {acked}, stored only up to {mark}"
+    );
+    let expected: BTreeMap<u64, u32> = (1..=mark).map(|seq| (seq, count_for(seq) as u32)).collect();
+    if stored != expected {
+        let missing: Vec<u64> = (1..=mark).filter(|seq| !stored.contains_key(seq)).collect();
+        panic!("{room}: stored readings are not exactly 1..={mark}; missing {missing:?}");
+    }
+    mark
+}
