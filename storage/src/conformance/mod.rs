@@ -150,6 +150,7 @@ mod tests {
             include_str!("paging.rs"),
             include_str!("retention.rs"),
             include_str!("erasure.rs"),
+            include_str!("office_calendar.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()
