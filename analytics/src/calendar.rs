@@ -8,6 +8,7 @@ use tally_protocol::TimestampMs;
 use crate::AnalyticsError;
 
 /// Width of an analytics bucket, finest first; each nests in the next.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {

@@ -17,11 +17,14 @@ pub struct Capacity {
 
 /// The figures of one bucket. Counts are time-weighted over the covered time; utilization is
 /// count ÷ capacity, `None` when the capacity is unset (0) or nothing was covered.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Utilization {
     /// Bucket start (ms since the epoch).
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub start: TimestampMs,
     /// Bucket end, exclusive.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub end: TimestampMs,
     /// Time-weighted mean count.
     pub mean: Option<f64>,

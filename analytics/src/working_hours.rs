@@ -8,6 +8,7 @@ use crate::{AnalyticsError, BucketStats, Calendar};
 
 /// Working days and the daily window `[start, end)` of local clock time, on quarter hours, so
 /// that quarter-hour buckets are either wholly inside or wholly outside.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkingHours {
     /// Working days, 0 = Monday … 6 = Sunday.

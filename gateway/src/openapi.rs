@@ -61,7 +61,9 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
         (name = "live", description = "Live occupancy read over REST"),
         (name = "retention", description = "How long readings and rollups are kept"),
         (name = "erasure", description = "Erasure of a tenant and its audit record"),
-        (name = "operations", description = "Health, metrics and this document")
+        (name = "operations", description = "Health, metrics and this document"),
+        (name = "analytics", description = "Utilization of offices and rooms in their local time"),
+        (name = "cluster", description = "Membership and draining of the cluster's nodes")
     )
 )]
 pub(crate) struct ApiDoc;
@@ -233,6 +235,10 @@ error_sets! {
     ];
     /// A node-wide operation without a path parameter (the admin token only).
     NodeErrors = [Unauthenticated, Forbidden, RateLimited, Unavailable];
+    /// A node-wide operation whose input can be refused (the admin token only).
+    NodeActionErrors = [BadRequest, Unauthenticated, Forbidden, RateLimited, Unavailable];
+    /// A node-wide read of something this node may not have (the admin token only).
+    NodeLookupErrors = [Unauthenticated, Forbidden, NotFound, RateLimited, Unavailable];
     /// The opening of the sensor WebSocket (the key comes in its first frame).
     SensorSocketErrors = [BadRequest, UpgradeRequired];
     /// The opening of the display WebSocket.

@@ -13,11 +13,10 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tally_cluster::ClusterNode;
 use tally_cluster::membership::MemberStatus;
@@ -25,17 +24,20 @@ use tally_protocol::ErrorCode;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::state::AppState;
 
-/// Cluster admin routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/cluster", get(status))
-        .route("/v1/admin/cluster/nodes/{id}/drain", post(drain))
+/// Cluster admin routes, each with its description.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(drain))
 }
 
 /// `GET /v1/admin/cluster`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct StatusView {
     /// The node that answered.
     node: String,
@@ -47,7 +49,7 @@ struct StatusView {
 }
 
 /// One member in [`StatusView`].
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct MemberView {
     id: String,
     state: String,
@@ -74,7 +76,7 @@ impl From<MemberStatus> for MemberView {
 }
 
 /// The answer to a drain (`POST /v1/admin/cluster/nodes/{id}/drain`).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 struct DrainView {
     /// The drained node.
     node: String,
@@ -100,6 +102,18 @@ fn redis_unavailable(err: impl std::fmt::Display) -> ApiError {
     )
 }
 
+/// The membership, the answering node and the offices it holds; `not_found` on a node that runs
+/// alone.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/cluster",
+    tag = "cluster",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The cluster as this node sees it", body = StatusView),
+        crate::openapi::NodeLookupErrors,
+    )
+)]
 async fn status(
     State(state): State<AppState>,
     principal: Principal,
@@ -115,6 +129,19 @@ async fn status(
     }))
 }
 
+/// Drains node `id` (forwarded to it when it is another member); answers once it holds no office,
+/// or after half of `http.request_timeout` with `drained: false`.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/cluster/nodes/{id}/drain",
+    tag = "cluster",
+    params(("id" = String, Path, description = "The node to drain")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Whether the node is drained", body = DrainView),
+        crate::openapi::AdminErrors,
+    )
+)]
 async fn drain(
     State(state): State<AppState>,
     principal: Principal,

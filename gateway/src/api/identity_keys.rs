@@ -2,29 +2,42 @@
 //! `auth.jwt_keys_dir` and `auth.jwks_file`, so an identity provider's key can be rotated
 //! without a restart (SIGHUP does the same).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Serialize;
 use tally_protocol::ErrorCode;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::state::AppState;
 
-/// The JWT key routes.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/v1/admin/auth/reload-keys", post(reload_keys))
+/// The JWT key routes, with their description.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(reload_keys))
 }
 
 /// The key ids trusted after a reload.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReloadedKeys {
     key_ids: Vec<String>,
 }
 
-/// 200 with the key ids now trusted; 400 `invalid_request` naming the bad file when the keys
-/// cannot be read, and then the keys in use stay.
+/// Re-reads the JWT public keys (`auth.jwt_keys_dir`, `auth.jwks_file`): 200 with the key ids now
+/// trusted; 400 `invalid_request` naming the bad file when the keys cannot be read, and then the
+/// keys in use stay.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/auth/reload-keys",
+    tag = "operations",
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The key ids trusted now", body = ReloadedKeys),
+        crate::openapi::NodeActionErrors,
+    )
+)]
 async fn reload_keys(
     State(state): State<AppState>,
     principal: Principal,

@@ -13,10 +13,11 @@ use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 
 /// An office's calendar as the API shows and takes it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CalendarView {
     /// IANA time zone name.
+    #[schema(example = "Europe/Berlin")]
     pub(crate) time_zone: String,
     /// Working days and hours in that zone.
     pub(crate) working_hours: WorkingHours,
@@ -86,7 +87,19 @@ pub(super) async fn office_clock(
         .clock()
 }
 
-/// `GET …/calendar`: the office's calendar (the default one if none was set).
+/// `GET …/calendar`: the office's calendar (the default one, UTC and Monday–Friday
+/// 08:00–18:00, if none was set).
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/calendar",
+    tag = "analytics",
+    params(crate::openapi::OfficePath),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The office's calendar", body = CalendarView),
+        crate::openapi::ReadErrors,
+    )
+)]
 pub(crate) async fn get_calendar(
     State(state): State<AppState>,
     principal: Principal,
@@ -99,7 +112,20 @@ pub(crate) async fn get_calendar(
     }))
 }
 
-/// `PUT …/calendar`: sets the office's calendar after checking it.
+/// `PUT …/calendar`: sets the office's calendar after checking it (a time zone this build does
+/// not know or working hours off quarter hours answer `invalid_request`).
+#[utoipa::path(
+    put,
+    path = "/v1/tenants/{tenant}/offices/{office}/calendar",
+    tag = "analytics",
+    params(crate::openapi::OfficePath),
+    request_body = CalendarView,
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The office's calendar now", body = CalendarView),
+        crate::openapi::AdminBodyErrors,
+    )
+)]
 pub(crate) async fn put_calendar(
     State(state): State<AppState>,
     principal: Principal,

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiPath};
 use crate::state::AppState;
 
 /// One room's coverage of a day.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RoomCoverage {
     room: RoomId,
     /// Share of the day (or of its working hours) with a live sensor, 0 to 1.
@@ -23,7 +23,7 @@ pub(crate) struct RoomCoverage {
 }
 
 /// One local day.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DayStatus {
     /// Local date, `YYYY-MM-DD`.
     date: String,
@@ -38,7 +38,7 @@ pub(crate) struct DayStatus {
 }
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DataStatus {
     tenant: TenantId,
     office: OfficeId,
@@ -47,7 +47,19 @@ pub(crate) struct DataStatus {
     days: Vec<DayStatus>,
 }
 
-/// `GET /v1/tenants/{tenant}/offices/{office}/data-status`
+/// How complete each local day of the range is: the share of room-time with a live sensor, and
+/// each room's share.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/data-status",
+    tag = "analytics",
+    params(crate::openapi::OfficePath, WindowQuery),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "One entry per local day", body = DataStatus),
+        crate::openapi::ReadErrors,
+    )
+)]
 pub(crate) async fn data_status(
     State(state): State<AppState>,
     principal: Principal,

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiPath};
 use crate::state::AppState;
 
 /// One cell: every such local hour of the range merged.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct HeatCell {
     /// 0 = Monday … 6 = Sunday.
     weekday: u8,
@@ -31,7 +31,7 @@ pub(crate) struct HeatCell {
 }
 
 /// The answer: 168 cells, Monday 00:00 first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct HeatMap {
     tenant: TenantId,
     office: OfficeId,
@@ -39,7 +39,18 @@ pub(crate) struct HeatMap {
     cells: Vec<HeatCell>,
 }
 
-/// `GET /v1/tenants/{tenant}/offices/{office}/heat-map`
+/// The office's busiest hours: one cell per local weekday and hour of the range.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/heat-map",
+    tag = "analytics",
+    params(crate::openapi::OfficePath, WindowQuery),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "168 cells, Monday 00:00 first", body = HeatMap),
+        crate::openapi::ReadErrors,
+    )
+)]
 pub(crate) async fn heat_map(
     State(state): State<AppState>,
     principal: Principal,

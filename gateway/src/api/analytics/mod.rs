@@ -21,31 +21,18 @@ mod under_used;
 mod utilization;
 mod window;
 
-use axum::Router;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// Analytics routes.
-pub(crate) fn routes() -> Router<AppState> {
-    let office = "/v1/tenants/{tenant}/offices/{office}";
-    Router::new()
-        .route(
-            &format!("{office}/calendar"),
-            get(calendar::get_calendar).put(calendar::put_calendar),
-        )
-        .route(
-            &format!("{office}/utilization"),
-            get(utilization::office_utilization),
-        )
-        .route(
-            &format!("{office}/rooms/{{room}}/utilization"),
-            get(utilization::room_utilization),
-        )
-        .route(&format!("{office}/heat-map"), get(heat_map::heat_map))
-        .route(&format!("{office}/under-used"), get(under_used::under_used))
-        .route(
-            &format!("{office}/data-status"),
-            get(data_status::data_status),
-        )
+/// Analytics routes, each with its description.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(calendar::get_calendar, calendar::put_calendar))
+        .routes(routes!(utilization::office_utilization))
+        .routes(routes!(utilization::room_utilization))
+        .routes(routes!(heat_map::heat_map))
+        .routes(routes!(under_used::under_used))
+        .routes(routes!(data_status::data_status))
 }

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiPath};
 use crate::state::AppState;
 
 /// One ranked room.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RankedRoom {
     room: RoomId,
     name: String,
@@ -25,7 +25,7 @@ pub(crate) struct RankedRoom {
 }
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct UnderUsed {
     tenant: TenantId,
     office: OfficeId,
@@ -39,7 +39,18 @@ pub(crate) struct UnderUsed {
     unranked: Vec<RoomId>,
 }
 
-/// `GET /v1/tenants/{tenant}/offices/{office}/under-used`
+/// The office's rooms below a utilization (`below`), least used first.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/under-used",
+    tag = "analytics",
+    params(crate::openapi::OfficePath, WindowQuery),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The ranked and the unrankable rooms", body = UnderUsed),
+        crate::openapi::ReadErrors,
+    )
+)]
 pub(crate) async fn under_used(
     State(state): State<AppState>,
     principal: Principal,

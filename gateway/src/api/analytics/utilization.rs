@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiPath};
 use crate::state::AppState;
 
 /// The answer of a utilization query.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct UtilizationReport {
     tenant: TenantId,
     office: OfficeId,
@@ -36,7 +36,19 @@ pub(crate) struct UtilizationReport {
     buckets: Vec<Utilization>,
 }
 
-/// `GET /v1/tenants/{tenant}/offices/{office}/utilization`
+/// An office's utilization (its rooms' counts summed at the same instants), per bucket and
+/// over the whole range.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/utilization",
+    tag = "analytics",
+    params(crate::openapi::OfficePath, WindowQuery),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The office's figures", body = UtilizationReport),
+        crate::openapi::ReadErrors,
+    )
+)]
 pub(crate) async fn office_utilization(
     State(state): State<AppState>,
     principal: Principal,
@@ -46,7 +58,18 @@ pub(crate) async fn office_utilization(
     report(&state, &principal, tenant, office, None, &query).await
 }
 
-/// `GET /v1/tenants/{tenant}/offices/{office}/rooms/{room}/utilization`
+/// A room's utilization, per bucket and over the whole range.
+#[utoipa::path(
+    get,
+    path = "/v1/tenants/{tenant}/offices/{office}/rooms/{room}/utilization",
+    tag = "analytics",
+    params(crate::openapi::RoomPath, WindowQuery),
+    security(("tenant_jwt" = []), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "The room's figures", body = UtilizationReport),
+        crate::openapi::ReadErrors,
+    )
+)]
 pub(crate) async fn room_utilization(
     State(state): State<AppState>,
     principal: Principal,

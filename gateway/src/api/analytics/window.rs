@@ -14,7 +14,8 @@ pub(crate) const MAX_RANGE_DAYS: i64 = 400;
 pub(crate) const MAX_BUCKETS: usize = 2_000;
 
 /// `?from=…&to=…&resolution=…&working_hours=…&target=…`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WindowQuery {
     /// Start, RFC 3339 (`2026-03-02T00:00:00Z` or with an offset).
