@@ -4,7 +4,10 @@
 //! This crate does no I/O. Decoding is strict: a frame over the size limit, a batch over the item
 //! limit, a count out of range or a timestamp in the far future is a typed [`ProtocolError`] that
 //! maps to a stable [`ErrorCode`].
+//!
+//! [`analytics`] defines the utilization figures tally answers (pure math over readings).
 
+pub mod analytics;
 mod codec;
 mod display_frame;
 mod error;

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use tally_analytics::{Calendar, WorkingHours};
+use tally_protocol::analytics::{Calendar, WorkingHours};
 use tally_protocol::{ErrorCode, OfficeId, TenantId};
 use tally_storage::OfficeCalendar;
 
@@ -44,7 +44,7 @@ impl CalendarView {
     }
 
     fn clock(self) -> Result<OfficeClock, ApiError> {
-        let invalid = |err: tally_analytics::AnalyticsError| {
+        let invalid = |err: tally_protocol::analytics::AnalyticsError| {
             ApiError::new(ErrorCode::InvalidRequest, err.to_string())
         };
         let calendar = Calendar::new(&self.time_zone).map_err(invalid)?;

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use tally_analytics::Resolution;
+use tally_protocol::analytics::Resolution;
 use tally_protocol::{ErrorCode, OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;

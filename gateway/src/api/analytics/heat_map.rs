@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use tally_analytics::{Resolution, Utilization};
+use tally_protocol::analytics::{Resolution, Utilization};
 use tally_protocol::{ErrorCode, OfficeId, TenantId};
 
 use super::calendar::office_clock;
@@ -62,7 +62,7 @@ pub(crate) async fn heat_map(
     let (window, _) = query.check(&clock, false)?;
     let series = rooms_series(&state, &tenant, &rooms, &window).await?;
     let hours = buckets(&clock, &window, Resolution::Hour, &series)?;
-    let grid = tally_analytics::heat_map(&clock.calendar, &hours)
+    let grid = tally_protocol::analytics::heat_map(&clock.calendar, &hours)
         .map_err(|err| ApiError::new(ErrorCode::InvalidRequest, err.to_string()))?;
     let capacity = capacity(&rooms, window.target);
     let cells = (0u8..)

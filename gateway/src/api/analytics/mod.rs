@@ -1,5 +1,5 @@
 //! Utilization analytics of an office and its rooms (tenant viewers and admins), computed with
-//! `tally-analytics` from the stored raw readings in the office's local time:
+//! `tally_protocol::analytics` from the stored raw readings in the office's local time:
 //!
 //! - `GET|PUT /v1/tenants/{tenant}/offices/{office}/calendar`: the office's IANA time zone and
 //!   working hours (`calendar.rs`; PUT needs the tenant's admin).

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use tally_analytics::{BucketStats, Capacity, Combine, Resolution, Series, coarsen, roll_up};
+use tally_protocol::analytics::{
+    BucketStats, Capacity, Combine, Resolution, Series, coarsen, roll_up,
+};
 use tally_protocol::{ErrorCode, SensorId, TenantId};
 use tally_storage::{CountMode, MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
 
@@ -81,7 +83,7 @@ pub(super) fn buckets(
     resolution: Resolution,
     series: &Series,
 ) -> Result<Vec<BucketStats>, ApiError> {
-    let failed = |err: tally_analytics::AnalyticsError| {
+    let failed = |err: tally_protocol::analytics::AnalyticsError| {
         ApiError::new(ErrorCode::InvalidRequest, err.to_string())
     };
     let calendar = &clock.calendar;

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use tally_analytics::{Capacity, Utilization};
+use tally_protocol::analytics::{Capacity, Utilization};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;

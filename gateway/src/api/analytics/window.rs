@@ -2,7 +2,7 @@
 //! the bounds that keep a query small.
 
 use serde::Deserialize;
-use tally_analytics::{Bucket, Resolution};
+use tally_protocol::analytics::{Bucket, Resolution};
 use tally_protocol::{ErrorCode, TimestampMs};
 
 use super::calendar::OfficeClock;

@@ -6,8 +6,10 @@
 //! aggregation of rooms to an office or tenant ([`Series::sum`]), the figures a facility team reads
 //! ([`Utilization`]), working hours ([`WorkingHours`]) and the busiest-hours [`heat_map`].
 //!
-//! A crate of its own because both the room actors (rolling up what they count) and the
-//! gateway (answering analytics queries, which never sees an actor) need the same definitions.
+//! It lives in `tally-protocol` because it is the one definition of the figures tally answers,
+//! shared by the gateway (answering analytics queries, which never sees an actor) and the rooms
+//! (rolling up what they count), and because, like the rest of this crate, it is pure and does
+//! no I/O.
 
 mod calendar;
 mod error;

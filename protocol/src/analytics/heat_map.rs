@@ -1,6 +1,6 @@
 //! The busiest hours of the week: buckets merged by local weekday and hour of day.
 
-use crate::{AnalyticsError, BucketStats, Calendar};
+use crate::analytics::{AnalyticsError, BucketStats, Calendar};
 
 /// Merges hourly (or finer) buckets into one cell per local weekday (0 = Monday) and hour of
 /// day: `cells[weekday][hour]`. A cell's mean is the time-weighted mean over every such hour in
@@ -30,7 +30,7 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::{Resolution, Series, roll_up};
+    use crate::analytics::{Resolution, Series, roll_up};
 
     fn ms(rfc3339: &str) -> i64 {
         rfc3339.parse::<Timestamp>().unwrap().as_millisecond()

@@ -4,7 +4,7 @@
 use jiff::civil::Time;
 use serde::{Deserialize, Serialize};
 
-use crate::{AnalyticsError, BucketStats, Calendar};
+use crate::analytics::{AnalyticsError, BucketStats, Calendar};
 
 /// Working days and the daily window `[start, end)` of local clock time, on quarter hours, so
 /// that quarter-hour buckets are either wholly inside or wholly outside.
@@ -80,7 +80,7 @@ mod tests {
     use jiff::Timestamp;
 
     use super::*;
-    use crate::{Resolution, Series, roll_up};
+    use crate::analytics::{Resolution, Series, roll_up};
 
     fn ms(rfc3339: &str) -> i64 {
         rfc3339.parse::<Timestamp>().unwrap().as_millisecond()

@@ -2,9 +2,8 @@
 //! 1 min → 15 min → 1 h → 1 d): both give the same result, because [`BucketStats`] merge by
 //! adding.
 
-use tally_protocol::TimestampMs;
-
-use crate::{AnalyticsError, BucketStats, Calendar, Resolution, Series};
+use crate::TimestampMs;
+use crate::analytics::{AnalyticsError, BucketStats, Calendar, Resolution, Series};
 
 /// The buckets of `resolution` that overlap `[from, to)`, whole, each with the holds and
 /// readings of `series` inside it (buckets without a live sensor are present, uncovered).

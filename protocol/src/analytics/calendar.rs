@@ -3,9 +3,9 @@
 
 use jiff::{Timestamp, tz::TimeZone};
 use serde::{Deserialize, Serialize};
-use tally_protocol::TimestampMs;
 
-use crate::AnalyticsError;
+use crate::TimestampMs;
+use crate::analytics::AnalyticsError;
 
 /// Width of an analytics bucket, finest first; each nests in the next.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

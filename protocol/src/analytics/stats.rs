@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tally_protocol::TimestampMs;
+
+use crate::TimestampMs;
 
 /// One bucket `[start, end)` of a room, office or tenant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

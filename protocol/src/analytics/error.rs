@@ -1,6 +1,6 @@
 //! Errors of the analytics math.
 
-use tally_protocol::TimestampMs;
+use crate::TimestampMs;
 
 /// Why an analytics computation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

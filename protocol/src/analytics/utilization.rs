@@ -2,9 +2,9 @@
 //! room's capacity and time above the target utilization.
 
 use serde::Serialize;
-use tally_protocol::TimestampMs;
 
-use crate::BucketStats;
+use crate::TimestampMs;
+use crate::analytics::BucketStats;
 
 /// What a room (or an office or tenant, with the sum of its rooms' capacities) is meant for.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,7 +1,7 @@
 //! A room's count as a step function of sensor time: each count holds until the next step
 //! (last observation carried forward), and a step without a count is sensor silence.
 
-use tally_protocol::TimestampMs;
+use crate::TimestampMs;
 
 /// From `ts` on, the count is `count` until the next step; `None` means no live sensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
