@@ -159,6 +159,8 @@ mod tests {
             "auth.jwks_file",
             "auth.jwt_issuer",
             "auth.jwt_audience",
+            "http.tls_cert_file",
+            "http.tls_key_file",
             "cluster.redis_url",
             "cluster.advertise_addr",
             "cluster.http_advertise_addr",
@@ -180,7 +182,16 @@ mod tests {
                 "unset" => "\"0123456789abcdef0123456789abcdef\"".to_string(),
                 default => default.trim_matches('`').to_string(),
             };
-            let toml = format!("[{table}]\n{field} = {value}\n");
+            let mut toml = format!("[{table}]\n{field} = {value}\n");
+            // Settings that only come in pairs.
+            let partner = match key.as_str() {
+                "http.tls_cert_file" => Some("tls_key_file"),
+                "http.tls_key_file" => Some("tls_cert_file"),
+                _ => None,
+            };
+            if let Some(partner) = partner {
+                toml.push_str(&format!("{partner} = {value}\n"));
+            }
             let loaded = Settings::from_sources(Some(&toml), []);
             assert!(loaded.is_ok(), "{key}: {loaded:?}");
         }

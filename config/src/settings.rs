@@ -167,6 +167,10 @@ settings_table! {
         /// Open connections one source address may hold; more are closed at once; at least 1.
         #[serde(deserialize_with = "values::u32_from_number_or_text")]
         pub max_connections_per_source: u32,
+        /// PEM certificate chain (leaf first) to serve HTTPS and WSS with; set together with tls_key_file; re-read on SIGHUP. Unset serves plain HTTP.
+        pub tls_cert_file: Option<PathBuf>,
+        /// PEM private key (PKCS#8, PKCS#1 or SEC1) of tls_cert_file; re-read on SIGHUP.
+        pub tls_key_file: Option<PathBuf>,
     }
 }
 
@@ -177,6 +181,8 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             max_connections: 20_000,
             max_connections_per_source: 1_000,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }

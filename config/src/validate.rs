@@ -81,6 +81,12 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         );
     }
 
+    if http.tls_cert_file.is_some() != http.tls_key_file.is_some() {
+        check.fail(
+            "http.tls_cert_file",
+            "and http.tls_key_file must be set together".to_string(),
+        );
+    }
     check.at_least("http.header_read_timeout", http.header_read_timeout, SECOND);
     check.at_most(
         "http.header_read_timeout",
@@ -559,7 +565,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 49] = [
+        let cases: [(Change, &str); 50] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -573,6 +579,7 @@ mod tests {
             (|s| s.auth.token_ttl = Duration::from_secs(59), "auth.token_ttl: must be >= 1m, got 59s"),
             (|s| s.auth.token_ttl = 366 * DAY, "auth.token_ttl: must be <= 365d, got 8784h"),
             (|s| s.auth.jwt_leeway = Duration::from_secs(301), "auth.jwt_leeway: must be <= 5m, got 301s"),
+            (|s| s.http.tls_key_file = Some(PathBuf::from("key.pem")), "http.tls_cert_file: and http.tls_key_file must be set together"),
             (|s| s.auth.jwt_hs256 = false, "auth.jwt_hs256: is false but neither auth.jwt_keys_dir nor auth.jwks_file is set"),
             (|s| s.ingest.inflight_window = 0, "ingest.inflight_window: must be >= 1, got 0"),
             (|s| s.ingest.inflight_window = 65537, "ingest.inflight_window: must be <= 65536, got 65537"),

@@ -22,6 +22,7 @@ mod shutdown;
 mod slots;
 mod state;
 pub mod telemetry;
+mod tls;
 mod ws_conn;
 
 pub use server::{RunningNode, start, start_with_store};

@@ -9,6 +9,7 @@
 //!   `http.max_connections_per_source` from one source address; a connection past either is
 //!   closed as soon as it is accepted. A WebSocket keeps its [`ConnectionSlot`] (handed to the
 //!   handler as a request extension) for as long as it is open.
+//! - With TLS (`tls.rs`) the handshake must finish within `http.header_read_timeout` too.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tally_config::HttpSettings;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::slots::{Slot, Slots};
@@ -32,8 +34,8 @@ use crate::telemetry;
 /// connection ended, and any WebSocket it was upgraded to closed).
 pub(crate) type ConnectionSlot = Slot<IpAddr>;
 
-/// Serves `app` on `listener` until `shutdown` resolves, then waits for open HTTP requests to
-/// finish (upgraded WebSockets end with the node's actors).
+/// Serves `app` on `listener` (over TLS when `tls` is given) until `shutdown` resolves, then
+/// waits for open HTTP requests to finish (upgraded WebSockets end with the node's actors).
 ///
 /// # Errors
 /// Never today; accept errors (e.g. out of file descriptors) are logged and retried.
@@ -41,6 +43,7 @@ pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
     settings: &HttpSettings,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let slots = Slots::new(
@@ -78,12 +81,32 @@ pub(crate) async fn serve(
                 request.extensions_mut().insert(slot.clone());
                 request.map(Body::new)
             });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let service = TowerToHyperService::new(service);
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let handshake_timeout = settings.header_read_timeout;
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let served = match tls {
+                None => {
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+                Some(tls) => {
+                    let stream =
+                        match tokio::time::timeout(handshake_timeout, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(err)) => {
+                                return tracing::debug!(error = %err, "TLS handshake failed");
+                            }
+                            Err(_) => return tracing::debug!("TLS handshake timed out"),
+                        };
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(connection.into_owned()).await
+                }
+            };
+            if let Err(err) = served {
                 tracing::trace!(error = %err, "connection ended with an error");
             }
         });

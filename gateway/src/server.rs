@@ -66,6 +66,8 @@ pub async fn start_with_store(
         .with_metrics_token(&secrets.metrics_token)
         .with_identity(identity);
     crate::auth::reload_on_sighup(auth.clone(), settings.auth.clone());
+    let tls = crate::tls::acceptor(&settings.http)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let http_settings = settings.http.clone();
     let health = node.storage_health().clone();
     let erasure =
@@ -87,9 +89,9 @@ pub async fn start_with_store(
         let shutdown = async move {
             let _ = stopped.await;
         };
-        listener::serve(listener, app, &http_settings, shutdown).await
+        listener::serve(listener, app, &http_settings, tls, shutdown).await
     });
-    tracing::info!(%addr, "listening");
+    tracing::info!(scheme, %addr, "listening");
     Ok(RunningNode {
         addr,
         secrets,
