@@ -114,6 +114,14 @@ impl ClusterNode {
         if let Err(err) = membership.set_state(MemberState::Active).await {
             warn!(node = %node_id, %err, "cannot announce this node active yet; the heartbeat will");
         }
+        // Serving starts with a view that places offices here (bounded: the heartbeat writes
+        // the state if the announcement was lost).
+        let mut routed = router.view();
+        let active = |view: &ClusterView| {
+            view.member(&node_id)
+                .is_some_and(|me| me.state == MemberState::Active)
+        };
+        let _ = tokio::time::timeout(coordination.heartbeat_ttl, routed.wait_for(active)).await;
         info!(node = %node_id, addr = %transport.local_addr(), "cluster node serving");
         Ok(Self {
             node_id,

@@ -12,46 +12,13 @@ use tally_cluster::lease::LeaseManager;
 use tally_cluster::membership::{MemberState, Membership};
 use tally_cluster::placement::owner;
 use tally_cluster::testkit::{AWAIT_LIMIT, RedisServer, fast_config, member};
-use tally_config::Settings;
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
 use tally_storage::conformance::support::{add_office, add_room, add_tenant, unique};
 use tally_storage::{EmbeddedStore, SharedStore};
-use tokio::sync::watch;
 
-const REGION: &str = "eu";
+mod support;
 
-/// Settings of cluster node `node-a` against `server`, with the test timings.
-fn settings(server: &RedisServer, prefix: &str) -> Settings {
-    let fast = fast_config(server, prefix);
-    let mut settings = Settings::default();
-    settings.node.node_id = "node-a".into();
-    settings.node.region = REGION.into();
-    let cluster = &mut settings.cluster;
-    cluster.enabled = true;
-    cluster.redis_url = Some(server.url());
-    cluster.key_prefix = prefix.into();
-    cluster.listen_addr = "127.0.0.1:0".parse().unwrap();
-    cluster.http_advertise_addr = Some("127.0.0.1:1".into());
-    cluster.cookie = Some("cluster-router-test-cookie".into());
-    cluster.heartbeat_interval = fast.heartbeat_interval;
-    cluster.heartbeat_ttl = fast.heartbeat_ttl;
-    cluster.view_refresh_interval = fast.view_refresh_interval;
-    cluster.lease_ttl = fast.lease_ttl;
-    cluster.lease_renew_interval = fast.lease_renew_interval;
-    cluster.redis_timeout = fast.redis_timeout;
-    settings
-}
-
-async fn await_held(held: &mut watch::Receiver<usize>, expected: usize, what: &str) {
-    let reached = tokio::time::timeout(AWAIT_LIMIT, held.wait_for(|held| *held == expected))
-        .await
-        .is_ok();
-    assert!(
-        reached,
-        "{what}: holds {} offices, expected {expected}",
-        *held.borrow()
-    );
-}
+use support::cluster::{REGION, await_held, cluster_settings};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_serves_only_what_placement_gives_it_and_hands_the_rest_off() {
@@ -66,7 +33,7 @@ async fn a_node_serves_only_what_placement_gives_it_and_hands_the_rest_off() {
         let room = add_room(store.as_ref(), &tenant, &office, &unique("room")).await;
         offices.push((office, room.id));
     }
-    let node = Node::start(&settings(&server, prefix), store.clone())
+    let node = Node::start(&cluster_settings(&server, prefix), store.clone())
         .await
         .unwrap();
     let cluster = node.cluster().expect("a cluster node");

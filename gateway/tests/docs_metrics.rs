@@ -1,5 +1,5 @@
 //! The README documents every metric the node exports (names are defined once, in the
-//! `telemetry` modules of the actors, cluster transport and gateway crates).
+//! `telemetry` modules of the actors, cluster transport, cluster router and gateway crates).
 
 #[test]
 fn every_metric_is_in_the_readme() {
@@ -8,6 +8,7 @@ fn every_metric_is_in_the_readme() {
         include_str!("../../actors/src/telemetry.rs"),
         include_str!("../src/telemetry.rs"),
         include_str!("../../cluster/src/transport/telemetry.rs"),
+        include_str!("../../cluster/src/cluster_router/telemetry.rs"),
     ];
     let names: Vec<&str> = sources
         .iter()

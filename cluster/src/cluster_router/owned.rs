@@ -204,16 +204,20 @@ impl OwnedOffices {
             }
             Err(ClaimError::Store(error)) => return Err(error.into()),
         };
+        // Logged before the office runs, and ended by a `hand_off` or `drop` line: the lines of
+        // all nodes show who held which office when.
+        info!(tenant = %tenant, office = %office, owner = %self.node_id, epoch,
+              token = claim.token, decision = "activate", "placement");
         if let Err(error) = self
             .actors
             .activate_office(tenant, office, claim.token)
             .await
         {
+            warn!(tenant = %tenant, office = %office, node = %self.node_id, token = claim.token,
+                  reason = "activation_failed", %error, decision = "drop", "placement");
             let _ = claim.lease.release().await;
             return Err(error);
         }
-        info!(tenant = %tenant, office = %office, owner = %self.node_id, epoch,
-              token = claim.token, decision = "activate", "placement");
         metrics::counter!(telemetry::ACTIVATIONS).increment(1);
         let keeper = keeper::spawn(self.clone(), key, claim.token, claim.lease.lost());
         *held = Some(Held {
@@ -241,11 +245,12 @@ impl OwnedOffices {
                   "passivating a handed-off office failed; its lease is released anyway, the \
                    new owner's token fences off anything it still writes");
         }
-        self.give_up(taken).await;
+        // Logged before the lease is released: the next owner's activation comes after.
         info!(tenant = %tenant, office = %office, from = %self.node_id,
               owner = new_owner.as_ref().map_or("none", |owner| owner.id.as_str()),
               epoch = new_owner.as_ref().map_or(0, |owner| owner.epoch), reason = reason.as_str(),
               decision = "hand_off", "placement");
+        self.give_up(taken).await;
         metrics::counter!(telemetry::HANDOFFS, "reason" => reason.as_str()).increment(1);
         self.count(-1);
         true
@@ -267,9 +272,9 @@ impl OwnedOffices {
         {
             warn!(tenant = %tenant, office = %office, %error, "passivating an office whose lease was lost failed");
         }
-        self.give_up(taken).await;
         warn!(tenant = %tenant, office = %office, node = %self.node_id, token, reason,
               decision = "drop", "placement");
+        self.give_up(taken).await;
         metrics::counter!(telemetry::OFFICES_DROPPED, "reason" => reason).increment(1);
         self.count(-1);
     }

@@ -19,6 +19,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin};
 use tokio::sync::mpsc;
 
+pub mod cluster;
+
 /// The cookie of the test clusters.
 pub const COOKIE: &str = "transport-test-cookie";
 /// How long a test waits for anything before it fails.
