@@ -2,11 +2,14 @@
 //! a node (store, actors, router).
 //!
 //! The gateway talks to [`RoomHandle`]s and [`OfficeHandle`]s from a [`Router`], never to actors.
-//! For now the router is local ([`LocalRouter`]); the inter-node [`Transport`] (on
-//! ractor_cluster) already gives handles on rooms and offices of other nodes behind the same
-//! API, and multi-node placement (rendezvous hashing over the active members in Redis, fenced
-//! leases) will route to it.
+//! A single node routes to its own actors ([`LocalRouter`]); a cluster node routes with the
+//! [`ClusterRouter`]: placement (rendezvous hashing over the active members in Redis) names
+//! each office's owner, the owner activates it under a fenced claim (Redis lease, then the
+//! store's owner token), and every other node reaches it through the inter-node [`Transport`]
+//! (on ractor_cluster) behind the same handles.
 
+mod cluster_node;
+pub mod cluster_router;
 mod coordination;
 mod handle;
 pub mod lease;
@@ -20,6 +23,8 @@ mod router;
 pub mod testkit;
 mod transport;
 
+pub use cluster_node::{ClusterNode, NodeClusterStatus};
+pub use cluster_router::ClusterRouter;
 pub use coordination::{CoordinationConfig, CoordinationError, RedisUrl, telemetry};
 pub use handle::{DisplayStream, OfficeHandle, PendingAck, RoomHandle, TenantStream};
 pub use local::LocalRouter;
@@ -29,6 +34,6 @@ pub use node::{
 pub use router::{Router, SharedRouter};
 pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus};
 pub use transport::{
-    PROTOCOL_VERSION, Peer, Transport, TransportError, TransportSettings,
+    PROTOCOL_VERSION, Peer, ServedOffices, Transport, TransportError, TransportSettings,
     telemetry as transport_telemetry,
 };

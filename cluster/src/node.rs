@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use tally_actors::{
-    ActorSettings, NodeHandle, RestartPolicy, RetentionSweeper, StorageHealth, WriteRetry,
+    Activation, ActorSettings, NodeHandle, RestartPolicy, RetentionSweeper, StorageHealth,
+    WriteRetry,
 };
 use tally_config::{
     PostgresSettings, PostgresTls, RetentionSettings, ScyllaSettings, Settings, StorageBackend,
@@ -15,7 +16,7 @@ use tally_storage::{
 };
 use tokio::task::JoinHandle;
 
-use crate::{LocalRouter, SharedRouter};
+use crate::{ClusterNode, LocalRouter, SharedRouter};
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +33,9 @@ pub enum NodeError {
     /// The actor system could not start.
     #[error("cannot start the node supervisor: {0}")]
     Actors(String),
-    /// `cluster.enabled` asks for a mode this build does not serve yet.
-    #[error(
-        "cluster.enabled = true: this build has the cluster's membership, leases and transport \
-         but does not yet route offices between nodes, so several nodes on one store would serve \
-         the same offices; run one node per store with cluster.enabled = false (issue 7 tracks \
-         the wiring)"
-    )]
-    ClusterNotWired,
+    /// The node could not join its cluster.
+    #[error("cannot start the cluster node: {0}")]
+    Cluster(String),
 }
 
 /// A running node: its store, its actors and the router the gateway talks to.
@@ -48,13 +44,20 @@ pub struct Node {
     store: SharedStore,
     actors: NodeHandle,
     router: SharedRouter,
+    cluster: Option<Arc<ClusterNode>>,
     sweeper: RetentionSweeper,
     exit: JoinHandle<()>,
 }
 
-/// The actor tunables a configuration asks for.
+/// The actor tunables a configuration asks for. A cluster node activates only the offices it
+/// claimed ([`Activation::Claimed`]).
 pub fn actor_settings(settings: &Settings) -> ActorSettings {
     ActorSettings {
+        activation: if settings.cluster.enabled {
+            Activation::Claimed
+        } else {
+            Activation::OnDemand
+        },
         coalesce_interval: settings.display.coalesce_interval,
         restart: RestartPolicy {
             max_restarts: settings.supervision.max_restarts,
@@ -76,13 +79,8 @@ pub fn actor_settings(settings: &Settings) -> ActorSettings {
 ///
 /// # Errors
 /// [`NodeError::Store`] naming the store and why: the directory cannot be opened, or
-/// PostgreSQL is unreachable, refuses the role, or the role bypasses row-level security;
-/// [`NodeError::ClusterNotWired`] when `cluster.enabled` is set.
+/// PostgreSQL is unreachable, refuses the role, or the role bypasses row-level security.
 pub async fn open_store(settings: &Settings) -> Result<SharedStore, NodeError> {
-    // Checked before the store is touched: nothing is migrated for a node that will not start.
-    if settings.cluster.enabled {
-        return Err(NodeError::ClusterNotWired);
-    }
     match settings.storage.backend {
         StorageBackend::Embedded => {
             let dir = settings.node.data_dir.join("store");
@@ -191,15 +189,31 @@ pub fn postgres_config(settings: &PostgresSettings) -> PostgresConfig {
 }
 
 impl Node {
-    /// Starts the actors over `store` and the router over them.
+    /// Starts the actors over `store` and the router over them: with `cluster.enabled`, the
+    /// node joins its cluster ([`ClusterNode`]) and routes with a [`crate::ClusterRouter`].
     ///
     /// # Errors
-    /// [`NodeError::Actors`] if the node supervisor could not start.
+    /// [`NodeError::Actors`] if the node supervisor could not start, [`NodeError::Cluster`] if
+    /// the node could not join its cluster.
     pub async fn start(settings: &Settings, store: SharedStore) -> Result<Self, NodeError> {
         let (actors, exit) = NodeHandle::start(store.clone(), actor_settings(settings))
             .await
             .map_err(|err| NodeError::Actors(err.to_string()))?;
-        let router: SharedRouter = Arc::new(LocalRouter::new(actors.clone(), store.clone()));
+        let (router, cluster): (SharedRouter, _) = if settings.cluster.enabled {
+            let cluster = match ClusterNode::start(settings, actors.clone(), store.clone()).await {
+                Ok(cluster) => cluster,
+                Err(err) => {
+                    actors.shutdown().await;
+                    return Err(err);
+                }
+            };
+            (cluster.router(), Some(Arc::new(cluster)))
+        } else {
+            (
+                Arc::new(LocalRouter::new(actors.clone(), store.clone())),
+                None,
+            )
+        };
         let sweeper = RetentionSweeper::start(
             store.clone(),
             retention_defaults(&settings.retention),
@@ -210,9 +224,15 @@ impl Node {
             store,
             actors,
             router,
+            cluster,
             sweeper,
             exit,
         })
+    }
+
+    /// This node's part in its cluster; `None` for a single node.
+    pub fn cluster(&self) -> Option<Arc<ClusterNode>> {
+        self.cluster.clone()
     }
 
     /// The router over this node's offices and rooms.
@@ -259,8 +279,12 @@ impl Node {
     }
 
     /// Stops every actor in order: rooms finish what they were sent, their writes become
-    /// durable, then the persister and the supervisors stop.
+    /// durable, then the persister and the supervisors stop. A cluster node first hands its
+    /// offices off and leaves the cluster.
     pub async fn shutdown(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.stop().await;
+        }
         self.sweeper.stop();
         self.actors.shutdown().await;
     }
@@ -269,21 +293,6 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn a_cluster_node_is_refused_before_its_store_is_opened() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut settings = Settings::default();
-        settings.node.data_dir = dir.path().to_path_buf();
-        settings.cluster.enabled = true;
-        let refused = open_store(&settings).await.unwrap_err();
-        assert!(matches!(refused, NodeError::ClusterNotWired), "{refused}");
-        assert!(
-            refused.to_string().contains("cluster.enabled = false"),
-            "{refused}"
-        );
-        assert!(!dir.path().join("store").exists(), "the store was opened");
-    }
 
     #[test]
     fn retention_defaults_are_the_storage_crate_defaults() {

@@ -24,7 +24,7 @@ settings_table! {
     /// `Debug` and `Settings::to_toml_redacted` hide the cookie and the password in the Redis URL.
     #[derive(Clone, PartialEq)]
     pub struct ClusterSettings {
-        /// Join a cluster: register in Redis, own the offices placed on this node and forward the others; false runs a single node without Redis. Needs a shared store (postgres or scylla). Not served by this build yet: a node with it set refuses to start (see the README's Status).
+        /// Join a cluster: register in Redis, own the offices placed on this node and forward the others; false runs a single node without Redis. Needs a shared store (postgres or scylla).
         #[serde(deserialize_with = "values::bool_from_bool_or_text")]
         pub enabled: bool,
         /// Redis that holds membership and leases: redis://[user:password@]host:port[/db], or rediss:// for TLS. Required when enabled.

@@ -1,6 +1,8 @@
 //! The `tally` binary: `tally run` starts a node, `tally demo` a node with a simulated demo
 //! tenant, `tally config` prints its configuration, `tally ctl …` inspects a running cluster.
 
+mod ctl;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -42,6 +44,11 @@ enum CtlCommand {
         #[command(subcommand)]
         command: ClusterCommand,
     },
+    /// Drain a node: it hands its offices over one by one; returns once it can be stopped.
+    Drain {
+        /// The node's id.
+        node: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,19 +65,17 @@ fn main() -> anyhow::Result<()> {
             print!("{}", settings.to_toml_redacted());
             Ok(())
         }
-        Command::Ctl {
-            command:
-                CtlCommand::Cluster {
-                    command: ClusterCommand::Status,
-                },
-        } => {
-            let config = tally_cluster::CoordinationConfig::from_settings(&settings.cluster)
-                .context("cluster.enabled is false: this node runs alone, there is no cluster")?;
+        Command::Ctl { command } => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            let status = runtime.block_on(tally_cluster::membership::cluster_status(&config))?;
-            print!("{status}");
-            Ok(())
+            match command {
+                CtlCommand::Cluster {
+                    command: ClusterCommand::Status,
+                } => runtime.block_on(ctl::cluster_status_command(&settings)),
+                CtlCommand::Drain { node } => {
+                    runtime.block_on(ctl::drain_command(&settings, &node))
+                }
+            }
         }
         Command::Run => {
             init_tracing(&settings)?;

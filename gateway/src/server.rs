@@ -46,23 +46,28 @@ pub async fn start(settings: Settings) -> anyhow::Result<RunningNode> {
 /// # Errors
 /// If the secrets cannot be loaded or the address cannot be bound.
 pub async fn start_with_store(
-    settings: Settings,
+    mut settings: Settings,
     store: SharedStore,
 ) -> anyhow::Result<RunningNode> {
     telemetry::install();
     let secrets = NodeSecrets::load_or_generate(&settings)?;
-    let node = Node::start(&settings, store.clone()).await?;
-    let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret)
-        .with_metrics_token(&secrets.metrics_token);
     let listener = tokio::net::TcpListener::bind(settings.node.http_addr)
         .await
         .with_context(|| format!("cannot listen on {}", settings.node.http_addr))?;
     let addr = listener.local_addr()?;
+    // A cluster member publishes the address it serves HTTP on (the port picked, for port 0).
+    settings
+        .cluster
+        .http_advertise_addr
+        .get_or_insert_with(|| addr.to_string());
+    let node = Node::start(&settings, store.clone()).await?;
+    let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret)
+        .with_metrics_token(&secrets.metrics_token);
     let http_settings = settings.http.clone();
     let health = node.storage_health().clone();
     let erasure =
         ErasureConfirmations::new(&secrets.jwt_secret, settings.retention.erasure_confirm_ttl);
-    let admin = (node.retention_sweeper().clone(), erasure);
+    let admin = (node.retention_sweeper().clone(), erasure, node.cluster());
     let shutdown = Shutdown::default();
     let state = AppState::new(
         settings,

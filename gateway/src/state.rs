@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use tally_cluster::{RetentionSweeper, SharedRouter, StorageHealth};
+use tally_cluster::{ClusterNode, RetentionSweeper, SharedRouter, StorageHealth};
 use tally_config::Settings;
 use tally_protocol::Limits;
 use tally_storage::SharedStore;
@@ -43,6 +43,8 @@ pub(crate) struct AppInner {
     pub(crate) sweeper: RetentionSweeper,
     /// Mints and checks the confirmations of tenant erasures.
     pub(crate) erasure: ErasureConfirmations,
+    /// This node's part in its cluster (admin: status, drain); `None` for a single node.
+    pub(crate) cluster: Option<Arc<ClusterNode>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -72,7 +74,11 @@ impl AppState {
         router: SharedRouter,
         health: StorageHealth,
         auth: Authenticator,
-        admin: (RetentionSweeper, ErasureConfirmations),
+        admin: (
+            RetentionSweeper,
+            ErasureConfirmations,
+            Option<Arc<ClusterNode>>,
+        ),
         shutdown: Shutdown,
     ) -> Self {
         let ingest = &settings.ingest;
@@ -97,6 +103,7 @@ impl AppState {
             health,
             sweeper: admin.0,
             erasure: admin.1,
+            cluster: admin.2,
         }))
     }
 }

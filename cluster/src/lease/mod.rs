@@ -102,6 +102,11 @@ impl LeaseManager {
         })
     }
 
+    /// How often held leases are renewed.
+    pub fn renew_interval(&self) -> Duration {
+        self.renew_interval
+    }
+
     /// What this node's leases hold in Redis (`node_id/nonce`).
     pub fn holder(&self) -> &str {
         &self.holder

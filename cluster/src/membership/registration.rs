@@ -129,8 +129,8 @@ impl Membership {
     ///
     /// # Errors
     /// [`CoordinationError`] if Redis cannot be reached; the record then expires with its
-    /// heartbeat.
-    pub async fn leave(self) -> Result<(), CoordinationError> {
+    /// heartbeat. Once left, the node stays gone: nothing renews its heartbeat any more.
+    pub async fn leave(&self) -> Result<(), CoordinationError> {
         self.heartbeat.abort();
         let mut conn = self.conn.clone();
         let epoch = scripts::leave(&mut conn, &self.keys, &self.id)

@@ -1,5 +1,5 @@
 //! The endpoint: the one actor of a node that peers reach through ractor_cluster. It decodes a
-//! peer's versioned request and serves it with this node's local router (rooms and offices stay
+//! peer's versioned request and serves it from the offices this node owns (rooms and offices stay
 //! local-only actors), and takes the relayed frames of offices this node's displays watch.
 
 use std::collections::HashMap;
@@ -9,11 +9,11 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
 use tokio::task::AbortHandle;
 
+use crate::RoomHandle;
 use crate::transport::Shared;
 use crate::transport::link::Link;
 use crate::transport::telemetry;
 use crate::transport::wire::{self, EndpointMsg, Envelope, Reply, Request, WireError};
-use crate::{RoomHandle, Router};
 
 /// The pg group every node's endpoint joins; ractor_cluster announces its members to peers.
 pub(crate) const ENDPOINT_GROUP: &str = "tally.transport.endpoint";
@@ -152,7 +152,7 @@ fn serve_call(shared: &Arc<Shared>, envelope: Envelope, reply: RpcReplyPort<Vec<
             office,
             room,
         } => answer(shared, reply, async move {
-            let handle = this.router.room(&tenant, &office, &room).await?;
+            let handle = this.offices.room(&tenant, &office, &room).await?;
             this.served
                 .rooms
                 .lock()
@@ -186,7 +186,7 @@ fn serve_call(shared: &Arc<Shared>, envelope: Envelope, reply: RpcReplyPort<Vec<
             office,
             room,
         } => answer(shared, reply, async move {
-            let office = this.router.office(&tenant, &office).await?;
+            let office = this.offices.office(&tenant, &office).await?;
             Ok(Reply::Frame(office.occupancy(room).await?))
         }),
         Request::Subscribe {
@@ -199,7 +199,7 @@ fn serve_call(shared: &Arc<Shared>, envelope: Envelope, reply: RpcReplyPort<Vec<
             Ok(Reply::Done)
         }),
         Request::OpenOffice { tenant, office } => answer(shared, reply, async move {
-            this.router.office(&tenant, &office).await?;
+            this.offices.office(&tenant, &office).await?;
             Ok(Reply::Done)
         }),
         cast => {
@@ -237,7 +237,7 @@ async fn start_relay(
         .links
         .wait(&peer, shared.settings.handshake_timeout)
         .await?;
-    let office = shared.router.office(&tenant, &office).await?;
+    let office = shared.offices.office(&tenant, &office).await?;
     let mut frames = office.subscribe(room).await?;
     let served = shared.clone();
     let key = (peer.clone(), relay);

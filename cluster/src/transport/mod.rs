@@ -25,6 +25,7 @@ mod links;
 mod peer;
 mod relay;
 mod remote;
+mod served_offices;
 mod settings;
 pub mod telemetry;
 mod wire;
@@ -46,12 +47,13 @@ pub(crate) use link::PendingReply;
 pub(crate) use links::Links;
 pub(crate) use relay::{RelayLease, RelayTarget, Relays};
 pub(crate) use remote::{RemoteOffice, RemoteRoom, durable_seq};
+pub use served_offices::ServedOffices;
 pub use settings::{Peer, TransportSettings};
 pub use wire::PROTOCOL_VERSION;
 
 use crate::transport::link::unexpected;
 use crate::transport::wire::{EndpointMsg, Reply, Request};
-use crate::{LocalRouter, OfficeHandle, RoomHandle};
+use crate::{OfficeHandle, RoomHandle};
 
 /// Why the transport could not start.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +75,7 @@ pub enum TransportError {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) settings: TransportSettings,
-    pub(crate) router: LocalRouter,
+    pub(crate) offices: Arc<dyn ServedOffices>,
     pub(crate) links: Links,
     pub(crate) relays: Arc<Relays>,
     pub(crate) served: Served,
@@ -113,23 +115,31 @@ pub struct Transport {
     shared: Arc<Shared>,
     addr: SocketAddr,
     server: ActorRef<NodeServerMessage>,
-    server_done: JoinHandle<()>,
     endpoint: ActorRef<EndpointMsg>,
-    endpoint_done: JoinHandle<()>,
-    peers_done: JoinHandle<()>,
+    /// What [`Transport::shutdown`] waits for; taken by the first shutdown.
+    running: std::sync::Mutex<Option<Running>>,
     _slot: ProcessSlot,
 }
 
+/// The tasks of a running transport.
+#[derive(Debug)]
+struct Running {
+    server_done: JoinHandle<()>,
+    endpoint_done: JoinHandle<()>,
+    peers_done: JoinHandle<()>,
+}
+
 impl Transport {
-    /// Listens on `settings.listen`, serves peers from `router` (this node's own actors), and
-    /// keeps the peers of `peers` linked as the list changes.
+    /// Listens on `settings.listen`, serves peers from `served` (the offices this node owns:
+    /// a [`crate::LocalRouter`] serves all of its actors), and keeps the peers of `peers` linked
+    /// as the list changes.
     ///
     /// # Errors
     /// [`TransportError::Listen`] if the address cannot be bound, [`TransportError::Start`] if
     /// an actor cannot start or another transport runs in this process.
     pub async fn start(
         settings: TransportSettings,
-        router: LocalRouter,
+        served: impl ServedOffices,
         peers: watch::Receiver<Vec<Peer>>,
     ) -> Result<Self, TransportError> {
         let slot = ProcessSlot::take()?;
@@ -152,7 +162,7 @@ impl Transport {
                 })?;
         let shared = Arc::new(Shared {
             settings,
-            router,
+            offices: Arc::new(served),
             links: Links::default(),
             relays: Arc::default(),
             served: Served::default(),
@@ -187,10 +197,12 @@ impl Transport {
             shared,
             addr,
             server,
-            server_done,
             endpoint,
-            endpoint_done,
-            peers_done,
+            running: std::sync::Mutex::new(Some(Running {
+                server_done,
+                endpoint_done,
+                peers_done,
+            })),
             _slot: slot,
         })
     }
@@ -281,13 +293,17 @@ impl Transport {
         self.shared.relays.len()
     }
 
-    /// Closes every link (pending calls fail with `unavailable`) and stops listening.
-    pub async fn shutdown(self) {
+    /// Closes every link (pending calls fail with `unavailable`) and stops listening. Later
+    /// calls return at once.
+    pub async fn shutdown(&self) {
+        let Some(running) = self.running.lock().unwrap().take() else {
+            return;
+        };
         self.server.stop(Some("shutdown".into()));
-        let _ = self.server_done.await;
-        let _ = self.peers_done.await;
+        let _ = running.server_done.await;
+        let _ = running.peers_done.await;
         self.endpoint.stop(Some("shutdown".into()));
-        let _ = self.endpoint_done.await;
+        let _ = running.endpoint_done.await;
     }
 }
 

@@ -1,5 +1,7 @@
-//! The REST API: health, the registry under `/v1/tenants`, live reads, retention and erasure.
+//! The REST API: health, the registry under `/v1/tenants`, live reads, retention and erasure,
+//! and the cluster's admin routes.
 
+mod cluster;
 mod erasure;
 mod health;
 mod live;
@@ -22,4 +24,5 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(live::routes())
         .merge(retention::routes())
         .merge(erasure::routes())
+        .merge(cluster::routes())
 }

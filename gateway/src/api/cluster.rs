@@ -1,0 +1,183 @@
+//! The cluster as operators see it over HTTP (admin token only):
+//!
+//! - `GET /v1/admin/cluster`: the membership (epoch; each member's state, region, addresses,
+//!   protocol version, heartbeat), the id of the answering node and the offices it holds.
+//! - `POST /v1/admin/cluster/nodes/{id}/drain`: drains node `id`. Only a node can drain
+//!   itself: asked for another member, this node forwards the request (with the caller's
+//!   token) to that member's advertised HTTP address. The answer comes once the node holds no
+//!   office (`drained: true`: it can be stopped), or after at most half of
+//!   `http.request_timeout` with `drained: false` and what it still holds; asking again
+//!   waits again (draining is idempotent).
+//!
+//! A node that runs alone answers `not_found` (there is no cluster).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tally_cluster::ClusterNode;
+use tally_cluster::membership::MemberStatus;
+use tally_protocol::ErrorCode;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiPath};
+use crate::state::AppState;
+
+/// Cluster admin routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/cluster", get(status))
+        .route("/v1/admin/cluster/nodes/{id}/drain", post(drain))
+}
+
+/// `GET /v1/admin/cluster`.
+#[derive(Debug, Serialize)]
+struct StatusView {
+    /// The node that answered.
+    node: String,
+    /// Offices that node holds now.
+    offices_held: usize,
+    /// The membership epoch.
+    epoch: u64,
+    members: Vec<MemberView>,
+}
+
+/// One member in [`StatusView`].
+#[derive(Debug, Serialize)]
+struct MemberView {
+    id: String,
+    state: String,
+    region: String,
+    cluster_addr: String,
+    http_addr: String,
+    protocol_version: u32,
+    heartbeating: bool,
+}
+
+impl From<MemberStatus> for MemberView {
+    fn from(status: MemberStatus) -> Self {
+        let member = status.member;
+        Self {
+            id: member.id,
+            state: member.state.to_string(),
+            region: member.region,
+            cluster_addr: member.cluster_addr,
+            http_addr: member.http_addr,
+            protocol_version: member.protocol_version,
+            heartbeating: status.heartbeating,
+        }
+    }
+}
+
+/// The answer to a drain (`POST /v1/admin/cluster/nodes/{id}/drain`).
+#[derive(Debug, Serialize, Deserialize)]
+struct DrainView {
+    /// The drained node.
+    node: String,
+    /// Whether it holds no office any more: it can be stopped.
+    drained: bool,
+    /// Offices it still holds.
+    offices_held: usize,
+}
+
+fn cluster_of(state: &AppState) -> Result<Arc<ClusterNode>, ApiError> {
+    state.cluster.clone().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "this node runs alone (cluster.enabled = false): there is no cluster",
+        )
+    })
+}
+
+fn redis_unavailable(err: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        ErrorCode::Unavailable,
+        format!("cannot read the membership from redis: {err}"),
+    )
+}
+
+async fn status(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<StatusView>, ApiError> {
+    principal.require_superadmin()?;
+    let cluster = cluster_of(&state)?;
+    let status = cluster.status().await.map_err(redis_unavailable)?;
+    Ok(Json(StatusView {
+        node: status.node_id,
+        offices_held: status.offices_held,
+        epoch: status.cluster.epoch,
+        members: status.cluster.members.into_iter().map(Into::into).collect(),
+    }))
+}
+
+async fn drain(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<DrainView>, ApiError> {
+    principal.require_superadmin()?;
+    let cluster = cluster_of(&state)?;
+    if id != cluster.node_id() {
+        return forward_drain(&cluster, &id, &headers).await.map(Json);
+    }
+    let patience = state.settings.http.request_timeout / 2;
+    let draining = cluster.clone();
+    // Draining goes on if this request ends first; a later request waits for it again.
+    let drained = tokio::spawn(async move { draining.drain().await });
+    let outcome = tokio::time::timeout(patience, drained).await;
+    if let Ok(Ok(Err(err))) = &outcome {
+        tracing::warn!(%err, "drained, but the draining state is not yet written to redis");
+    }
+    let offices_held = *cluster.router().held().borrow();
+    Ok(Json(DrainView {
+        node: id,
+        drained: offices_held == 0 && outcome.is_ok(),
+        offices_held,
+    }))
+}
+
+/// Asks member `id` to drain itself, at its advertised HTTP address.
+async fn forward_drain(
+    cluster: &ClusterNode,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<DrainView, ApiError> {
+    let status = cluster.status().await.map_err(redis_unavailable)?;
+    let member = status
+        .cluster
+        .members
+        .into_iter()
+        .find(|status| status.member.id == id)
+        .ok_or_else(|| ApiError::not_found("node", id))?
+        .member;
+    let url = format!(
+        "http://{}/v1/admin/cluster/nodes/{id}/drain",
+        member.http_addr
+    );
+    let unreachable = |err: &dyn std::fmt::Display| {
+        ApiError::new(
+            ErrorCode::Unavailable,
+            format!(
+                "only node {id:?} can drain itself, and it cannot be reached at {} ({err}); ask it there",
+                member.http_addr
+            ),
+        )
+    };
+    let mut request = reqwest::Client::new().post(&url);
+    if let Some(token) = headers.get(AUTHORIZATION) {
+        request = request.header(AUTHORIZATION, token);
+    }
+    let response = request.send().await.map_err(|err| unreachable(&err))?;
+    if !response.status().is_success() {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        return Err(unreachable(&format!("it answered {status}: {body}")));
+    }
+    response.json().await.map_err(|err| unreachable(&err))
+}
