@@ -13,16 +13,17 @@ use tally_protocol::{Codec, Reading};
 /// as a real sensor does while the cluster settles (a node whose view or links lag).
 async fn connect_settled(addr: std::net::SocketAddr, key: &str) -> SensorClient {
     let mut sensor = None;
-    eventually("a sensor is welcomed", async || {
-        match SensorClient::try_connect(addr, key, Codec::MsgPack).await {
+    eventually(
+        "a sensor is welcomed",
+        async || match SensorClient::try_connect(addr, key, Codec::MsgPack).await {
             Ok(welcomed) => {
                 sensor = Some(welcomed);
                 true
             }
             Err(Next::Closed(Some(close))) if u16::from(close.code) == 4503 => false,
             Err(other) => panic!("expected welcome, got {other:?}"),
-        }
-    })
+        },
+    )
     .await;
     sensor.expect("welcomed")
 }
