@@ -61,6 +61,8 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+# A signal ends the script through its EXIT trap (bash skips it when killed by an untrapped one).
+trap 'exit 130' INT TERM
 
 # PostgreSQL: a superuser for set-up, the owner role (migrations) and the runtime role.
 run_pg=()

@@ -83,7 +83,9 @@ settings_table! {
         /// Longest wait for a pooled connection, or to open one, before an operation fails as unavailable; more than 0.
         #[serde(with = "values::duration")]
         pub connect_timeout: Duration,
-        /// Longest a single statement may run (PostgreSQL's statement_timeout); more than 0.
+        /// Longest a single statement may run (PostgreSQL's statement_timeout), and the longest a
+        /// session may sit idle inside a transaction (idle_in_transaction_session_timeout: the
+        /// open transaction of a stalled node is ended and its locks released); more than 0.
         #[serde(with = "values::duration")]
         pub statement_timeout: Duration,
         /// TLS to the server: "disable" or "require" (certificate and host name verified, no fallback to plain TCP).

@@ -6,8 +6,27 @@ mod support;
 
 use support::cluster::{Cluster, assert_exactly_acknowledged, provision};
 use support::load::{LoadSensor, count_for, eventually};
-use support::{SensorClient, assert_closed_with, now_ms};
+use support::{Next, SensorClient, assert_closed_with, now_ms};
 use tally_protocol::{Codec, Reading};
+
+/// Connects a sensor through `addr`, reconnecting while the node answers `unavailable` (4503),
+/// as a real sensor does while the cluster settles (a node whose view or links lag).
+async fn connect_settled(addr: std::net::SocketAddr, key: &str) -> SensorClient {
+    let mut sensor = None;
+    eventually(
+        "a sensor is welcomed",
+        async || match SensorClient::try_connect(addr, key, Codec::MsgPack).await {
+            Ok(welcomed) => {
+                sensor = Some(welcomed);
+                true
+            }
+            Err(Next::Closed(Some(close))) if u16::from(close.code) == 4503 => false,
+            Err(other) => panic!("expected welcome, got {other:?}"),
+        },
+    )
+    .await;
+    sensor.expect("welcomed")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_owner_loses_its_office_and_is_fenced_off_when_it_resumes() {
@@ -25,7 +44,7 @@ async fn a_paused_owner_loses_its_office_and_is_fenced_off_when_it_resumes() {
     let [(room1, key1), (room2, key2), (room3, key3)] = &office.rooms[..] else {
         unreachable!("three rooms")
     };
-    let mut direct = SensorClient::connect(cluster.addr(owner), key1, Codec::MsgPack).await;
+    let mut direct = connect_settled(cluster.addr(owner), key1).await;
     for _ in 0..5 {
         direct.count(count_for(direct.last_seq + 1)).await;
     }
@@ -81,7 +100,7 @@ async fn a_paused_owner_loses_its_office_and_is_fenced_off_when_it_resumes() {
         "the old owner's stale writes were fenced off ({fenced})"
     );
 
-    let mut direct = SensorClient::connect(others[0], key1, Codec::MsgPack).await;
+    let mut direct = connect_settled(others[0], key1).await;
     assert_eq!(
         direct.last_seq, acked_direct,
         "the unacknowledged batch was not stored"

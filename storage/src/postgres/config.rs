@@ -42,7 +42,9 @@ pub struct PostgresConfig {
     #[serde(default = "default_connect_timeout", with = "humantime_serde")]
     pub connect_timeout: Duration,
     /// Longest a single statement may run (PostgreSQL's `statement_timeout`); a statement that
-    /// takes longer fails as unavailable.
+    /// takes longer fails as unavailable. Also the longest a session may sit idle inside a
+    /// transaction (`idle_in_transaction_session_timeout`): the server ends the transaction of a
+    /// stalled node and releases its locks, so a newer owner can take its offices.
     #[serde(default = "default_statement_timeout", with = "humantime_serde")]
     pub statement_timeout: Duration,
     /// Whether connections use TLS.

@@ -217,10 +217,17 @@ fn pg_config(
     let mut options = pg.get_options().map(str::to_owned).unwrap_or_default();
     options.push_str(" -c synchronous_commit=on");
     if runtime {
+        // tally sends a transaction's statements back to back, so a session idle inside a
+        // transaction for a whole statement timeout belongs to a stalled node (a GC-like pause,
+        // `kill -STOP`): the server ends it, rolling its batch back and releasing the owner-row
+        // locks it holds, so a newer owner can take the office's token instead of waiting for
+        // the stalled node to resume. The stalled node's commit then fails and its retry is
+        // fenced off.
+        let timeout = config.statement_timeout.as_millis();
         options.push_str(&format!(
-            " -c search_path={} -c statement_timeout={}",
+            " -c search_path={} -c statement_timeout={timeout} \
+             -c idle_in_transaction_session_timeout={timeout}",
             config.schema,
-            config.statement_timeout.as_millis()
         ));
     }
     pg.options(options.trim())

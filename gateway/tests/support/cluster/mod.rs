@@ -120,6 +120,12 @@ impl Cluster {
                     format!("127.0.0.1:{}", slot.http_port),
                 ),
                 ("TALLY_DISPLAY__COALESCE_INTERVAL", "10ms".to_owned()),
+                // A paused node's open transaction is ended after this (and its owner-row locks
+                // released), so its offices move within the tests' patience.
+                (
+                    "TALLY_STORAGE__POSTGRES__STATEMENT_TIMEOUT",
+                    "3s".to_owned(),
+                ),
                 ("TALLY_CLUSTER__ENABLED", "true".to_owned()),
                 ("TALLY_CLUSTER__REDIS_URL", self.redis.url()),
                 ("TALLY_CLUSTER__KEY_PREFIX", self.prefix.clone()),
