@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use support::load::{LoadSensor, count_for, eventually};
-use support::outage::{SENSORS, metric, readyz, stored};
+use support::load::{LoadSensor, eventually};
+use support::outage::{assert_acknowledged_stored, metric, readyz};
 use support::*;
 use tally_storage::{EmbeddedStore, SharedStore};
 
@@ -161,21 +161,13 @@ async fn a_full_disk_acknowledges_nothing_unwritten_quarantines_nobody_and_a_res
     })
     .await;
     assert_eq!(metric(&api, "tally_tenants_quarantined").await, 0.0);
-    for sensor in sensors {
-        sensor.stop().await;
+    for (sensor, acked) in sensors.into_iter().zip(&mut acked) {
+        *acked = sensor.stop().await;
     }
     node.kill9();
 
-    // Every reading acknowledged before the disk filled is in the store, with its count.
+    // Every reading acknowledged, before the disk filled and after the restart, is in the
+    // store with its count.
     let store: SharedStore = Arc::new(EmbeddedStore::open(&data.join("store")).unwrap());
-    for ((tenant, room), acked) in SENSORS.into_iter().zip(acked) {
-        let stored = stored(&store, tenant, room).await;
-        for seq in 1..=acked {
-            assert_eq!(
-                stored.get(&seq).copied(),
-                Some(count_for(seq) as u32),
-                "{tenant}/{room}: acknowledged seq {seq} lost"
-            );
-        }
-    }
+    assert_acknowledged_stored(&store, &acked).await;
 }

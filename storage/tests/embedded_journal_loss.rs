@@ -4,57 +4,22 @@
 
 use std::{
     io::Write,
-    path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
 use tally_protocol::TenantId;
-use tally_storage::{EmbeddedStore, JournalLoss, Store, StoreError, Tenant};
+use tally_storage::{
+    EmbeddedStore, JournalLoss, Store, StoreError, Tenant, testkit::corrupt_journal_before,
+};
 
 /// Tenants created, one acknowledged (fsynced) commit each.
 const TENANTS: usize = 100;
 
 fn tenant(n: usize) -> Tenant {
     Tenant {
-        id: TenantId::new(&format!("t{n:03}")).unwrap(),
+        id: TenantId::new(format!("t{n:03}")).unwrap(),
         name: format!("tenant number {n:03}"),
     }
-}
-
-/// Every `.jnl` file under `dir`.
-fn journals(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            found.extend(journals(&path));
-        } else if path.extension().is_some_and(|ext| ext == "jnl") {
-            found.push(path);
-        }
-    }
-    found
-}
-
-/// Flips the tag of the start marker of the journal batch holding `needle` (tag 1, then the
-/// batch's item count, 2, as a u32 LE): the corruption fjall recovers from by silently
-/// truncating. (A flipped byte inside an item fails the batch checksum instead, and fjall then
-/// refuses to open on its own.)
-fn corrupt_batch_start_before(dir: &Path, needle: &[u8]) {
-    const START_OF_TWO_ITEMS: [u8; 5] = [1, 2, 0, 0, 0];
-    for path in journals(dir) {
-        let mut bytes = std::fs::read(&path).unwrap();
-        let Some(item) = bytes.windows(needle.len()).position(|w| w == needle) else {
-            continue;
-        };
-        let start = bytes[..item]
-            .windows(START_OF_TWO_ITEMS.len())
-            .rposition(|w| w == START_OF_TWO_ITEMS)
-            .expect("no batch start before the item");
-        bytes[start] = 0xFF;
-        std::fs::write(&path, bytes).unwrap();
-        return;
-    }
-    panic!("{needle:?} is in no journal under {}", dir.display());
 }
 
 /// A log sink that tests can read back.
@@ -97,7 +62,8 @@ async fn a_journal_that_lost_acknowledged_commits_refuses_to_open_unless_accepte
             store.create_tenant(&tenant(n)).await.unwrap();
         }
     }
-    corrupt_batch_start_before(dir.path(), b"tenant number 050");
+    // Each commit holds the tenant and the commit number: two items.
+    corrupt_journal_before(dir.path(), b"tenant number 050", 2);
 
     let log = Captured::default();
     let refused = log.during(|| EmbeddedStore::open(dir.path()));

@@ -131,9 +131,14 @@ pub async fn store_outage_under_load(
     node.kill9();
 
     // Every reading ever acknowledged is in the store, with its count.
-    let store = open_store().await;
-    for ((tenant, room), acked) in SENSORS.into_iter().zip(acked) {
-        let stored = stored(&store, tenant, room).await;
+    assert_acknowledged_stored(&open_store().await, &acked).await;
+}
+
+/// Every reading up to `acked[i]` of the `i`-th of [`SENSORS`] is in `store`, with its count,
+/// once.
+pub async fn assert_acknowledged_stored(store: &SharedStore, acked: &[u64]) {
+    for ((tenant, room), &acked) in SENSORS.into_iter().zip(acked) {
+        let stored = stored(store, tenant, room).await;
         for seq in 1..=acked {
             assert_eq!(
                 stored.get(&seq).copied(),
