@@ -121,6 +121,9 @@ impl ClusterRig {
                 "cluster-bench-jwt-secret-of-32-bytes-or-more",
             )
             .env("TALLY_LOG__FILTER", "warn,tally_gateway::server=info")
+            // The bench measures the cluster, not the per-tenant quotas (one tenant drives it).
+            .env("TALLY_QUOTAS__READINGS_PER_SECOND", "100000000")
+            .env("TALLY_QUOTAS__READINGS_BURST", "100000000")
             .env("TALLY_STORAGE__BACKEND", "postgres")
             .env("TALLY_STORAGE__POSTGRES__URL", self.db.url(APP_ROLE))
             .env(
