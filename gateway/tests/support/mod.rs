@@ -80,6 +80,19 @@ impl Api {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.try_request(method, path, token, body)
+            .await
+            .expect("request answered")
+    }
+
+    /// As [`Api::request`], but a request the node never answers (it was killed) is an error.
+    pub async fn try_request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), reqwest::Error> {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -87,13 +100,13 @@ impl Api {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.expect("request sent");
+        let response = request.send().await?;
         let status = response.status().as_u16();
-        let text = response.text().await.expect("body read");
-        (
+        let text = response.text().await?;
+        Ok((
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        ))
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
