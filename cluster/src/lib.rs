@@ -16,6 +16,7 @@ pub mod lease;
 mod local;
 pub mod membership;
 mod node;
+pub mod ownership;
 pub mod placement;
 mod retired;
 mod router;

@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use super::owned::{OfficeKey, OwnedOffices};
 use crate::lease::LeaseLost;
+use crate::ownership::decision::{self, LeaseLossDecision};
 
 /// Watches the lease of `key`, held with `token`, until the office is given up.
 pub(super) fn spawn(
@@ -42,8 +43,8 @@ async fn keep(
             // The lease was released: the office was given up.
             Err(_) => return,
         };
-        match reason {
-            Some(LeaseLost::Expired) => {
+        match reason.map(decision::on_lease_lost) {
+            Some(LeaseLossDecision::ServeOnAndRetake) => {
                 let (tenant, office) = &key;
                 warn!(tenant = %tenant, office = %office, token,
                       "office lease expired while redis was unreachable; serving on under the \

@@ -23,6 +23,7 @@ use super::keeper;
 use super::telemetry;
 use crate::lease::{ClaimError, HeldLease, LeaseManager, claim_office};
 use crate::membership::ClusterView;
+use crate::ownership::decision::{self, ClaimDecision, GIVE_UP_STEPS, GiveUpStep};
 use crate::{LocalRouter, OfficeHandle, RoomHandle, Router, ServedOffices, placement};
 
 /// A tenant's office: the unit of placement.
@@ -172,16 +173,18 @@ impl OwnedOffices {
         let key = (tenant.clone(), office.clone());
         let slot = self.slot(&key);
         let mut held = slot.lock().await;
-        if held.is_some() {
-            return Ok(());
-        }
         let owner = self.owner(tenant, office);
-        if self.draining() || owner.as_ref().is_none_or(|owner| owner.id != self.node_id) {
-            metrics::counter!(telemetry::CLAIMS_REFUSED, "reason" => "not_owner").increment(1);
-            return Err(ServiceError::Unavailable(format!(
-                "office {office} is not served by node {}; connect again",
-                self.node_id
-            )));
+        let owner_is_me = owner.as_ref().is_some_and(|owner| owner.id == self.node_id);
+        match decision::on_request(held.is_some(), owner_is_me, self.draining()) {
+            ClaimDecision::Serve => return Ok(()),
+            ClaimDecision::Claim => {}
+            ClaimDecision::Refuse => {
+                metrics::counter!(telemetry::CLAIMS_REFUSED, "reason" => "not_owner").increment(1);
+                return Err(ServiceError::Unavailable(format!(
+                    "office {office} is not served by node {}; connect again",
+                    self.node_id
+                )));
+            }
         }
         let epoch = owner.map_or(0, |owner| owner.epoch);
         // No token for an office that does not exist (nor for another tenant's).
@@ -240,17 +243,14 @@ impl OwnedOffices {
         };
         let (tenant, office) = key;
         let new_owner = self.owner(tenant, office);
-        if let Err(error) = self.actors.passivate_office(tenant, office).await {
-            warn!(tenant = %tenant, office = %office, %error,
-                  "passivating a handed-off office failed; its lease is released anyway, the \
-                   new owner's token fences off anything it still writes");
-        }
-        // Logged before the lease is released: the next owner's activation comes after.
-        info!(tenant = %tenant, office = %office, from = %self.node_id,
-              owner = new_owner.as_ref().map_or("none", |owner| owner.id.as_str()),
-              epoch = new_owner.as_ref().map_or(0, |owner| owner.epoch), reason = reason.as_str(),
-              decision = "hand_off", "placement");
-        self.give_up(taken).await;
+        self.give_up_in_order(key, taken, true, || {
+            // Logged before the lease is released: the next owner's activation comes after.
+            info!(tenant = %tenant, office = %office, from = %self.node_id,
+                  owner = new_owner.as_ref().map_or("none", |owner| owner.id.as_str()),
+                  epoch = new_owner.as_ref().map_or(0, |owner| owner.epoch),
+                  reason = reason.as_str(), decision = "hand_off", "placement");
+        })
+        .await;
         metrics::counter!(telemetry::HANDOFFS, "reason" => reason.as_str()).increment(1);
         self.count(-1);
         true
@@ -262,19 +262,18 @@ impl OwnedOffices {
     pub(crate) async fn forget(&self, key: &OfficeKey, token: u64, reason: &'static str) {
         let slot = self.slot(key);
         let mut held = slot.lock().await;
-        if held.as_ref().is_none_or(|held| held.token != token) {
+        if !decision::concerns(held.as_ref().map(|held| held.token), token) {
             return;
         }
         let Some(taken) = held.take() else { return };
         let (tenant, office) = key;
-        if reason == "lease_taken"
-            && let Err(error) = self.actors.passivate_office(tenant, office).await
-        {
-            warn!(tenant = %tenant, office = %office, %error, "passivating an office whose lease was lost failed");
-        }
-        warn!(tenant = %tenant, office = %office, node = %self.node_id, token, reason,
-              decision = "drop", "placement");
-        self.give_up(taken).await;
+        // Only an office whose lease went elsewhere still runs; one that stopped by itself has
+        // passivated already.
+        self.give_up_in_order(key, taken, reason == "lease_taken", || {
+            warn!(tenant = %tenant, office = %office, node = %self.node_id, token, reason,
+                  decision = "drop", "placement");
+        })
+        .await;
         metrics::counter!(telemetry::OFFICES_DROPPED, "reason" => reason).increment(1);
         self.count(-1);
     }
@@ -293,6 +292,38 @@ impl OwnedOffices {
                 drop(held);
                 let _ = lease.release().await;
                 false
+            }
+        }
+    }
+
+    /// Gives `taken` up in the order of [`GIVE_UP_STEPS`]: passivates the office (if
+    /// `passivate`), then logs (`log`) and releases its lease.
+    async fn give_up_in_order(
+        &self,
+        (tenant, office): &OfficeKey,
+        taken: Held,
+        passivate: bool,
+        log: impl FnOnce(),
+    ) {
+        let (mut taken, mut log) = (Some(taken), Some(log));
+        for step in GIVE_UP_STEPS {
+            match step {
+                GiveUpStep::Passivate if passivate => {
+                    if let Err(error) = self.actors.passivate_office(tenant, office).await {
+                        warn!(tenant = %tenant, office = %office, %error,
+                              "passivating an office given up failed; its lease is released \
+                               anyway, the next owner's token fences off anything it still writes");
+                    }
+                }
+                GiveUpStep::Passivate => {}
+                GiveUpStep::Release => {
+                    if let Some(log) = log.take() {
+                        log();
+                    }
+                    if let Some(taken) = taken.take() {
+                        self.give_up(taken).await;
+                    }
+                }
             }
         }
     }

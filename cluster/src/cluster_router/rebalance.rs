@@ -7,6 +7,7 @@ use tokio::task::JoinHandle;
 use tracing::warn;
 
 use super::owned::{HandoffReason, OwnedOffices};
+use crate::ownership::decision;
 
 /// On every new view, hands off (one by one) each held office whose owner is no longer this
 /// node; runs until the view's sender is gone.
@@ -31,7 +32,7 @@ pub(super) async fn hand_off_moved(owned: &OwnedOffices) {
         let mine = owned
             .owner(tenant, office)
             .is_some_and(|owner| owner.id == owned.node_id);
-        if owned.draining() || !mine {
+        if decision::hand_off_on_view(mine, owned.draining()) {
             owned.hand_off(&key, reason).await;
         }
     }

@@ -1,0 +1,146 @@
+//! An in-memory Redis: `SET NX PX` with expiry in simulated time, the lease scripts (renew and
+//! release only if still ours), heartbeats, a counter (for the mutation that takes tokens from
+//! Redis), and a restart that loses what was written since the last snapshot.
+
+use std::collections::BTreeMap;
+
+/// Who holds a key: a node and its incarnation (the production nonce).
+pub(crate) type Holder = (usize, u64);
+
+#[derive(Debug, Clone, Default)]
+struct Data {
+    /// Lease of office → holder, expiry.
+    leases: BTreeMap<usize, (Holder, u64)>,
+    /// Heartbeat of node → expiry.
+    heartbeats: BTreeMap<usize, u64>,
+    /// Counter per office (mutation only).
+    counters: BTreeMap<usize, u64>,
+}
+
+impl Data {
+    fn expire(&mut self, now: u64) {
+        self.leases.retain(|_, (_, until)| *until > now);
+        self.heartbeats.retain(|_, until| *until > now);
+    }
+}
+
+/// The answer to a lease command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LeaseAnswer {
+    /// Done (set, extended or deleted).
+    Done,
+    /// Another holder has it, or it is gone.
+    NotOurs,
+}
+
+/// The Redis model.
+#[derive(Debug, Default)]
+pub(crate) struct RedisModel {
+    data: Data,
+    snapshot: Data,
+    /// Down until this time (restarting).
+    down_until: u64,
+}
+
+impl RedisModel {
+    /// Whether Redis answers at `now`.
+    pub(crate) fn up(&self, now: u64) -> bool {
+        now >= self.down_until
+    }
+
+    /// Persists what is held now (what survives the next restart).
+    pub(crate) fn snapshot(&mut self) {
+        self.snapshot = self.data.clone();
+    }
+
+    /// Restarts: down until `until`, then with the last snapshot only.
+    pub(crate) fn restart(&mut self, until: u64) {
+        self.down_until = until;
+        self.data = self.snapshot.clone();
+    }
+
+    /// Ends a restart now if it still lasts.
+    pub(crate) fn restart_done(&mut self, now: u64) {
+        self.down_until = self.down_until.min(now);
+    }
+
+    /// `SET lease:office holder NX PX ttl`.
+    pub(crate) fn acquire(
+        &mut self,
+        now: u64,
+        office: usize,
+        holder: Holder,
+        ttl: u64,
+    ) -> LeaseAnswer {
+        self.data.expire(now);
+        if self.data.leases.contains_key(&office) {
+            return LeaseAnswer::NotOurs;
+        }
+        self.data.leases.insert(office, (holder, now + ttl));
+        LeaseAnswer::Done
+    }
+
+    /// `PEXPIRE` if the lease still holds `holder`.
+    pub(crate) fn renew(
+        &mut self,
+        now: u64,
+        office: usize,
+        holder: Holder,
+        ttl: u64,
+    ) -> LeaseAnswer {
+        self.data.expire(now);
+        match self.data.leases.get_mut(&office) {
+            Some((held, until)) if *held == holder => {
+                *until = now + ttl;
+                LeaseAnswer::Done
+            }
+            _ => LeaseAnswer::NotOurs,
+        }
+    }
+
+    /// `DEL` if the lease still holds `holder`.
+    pub(crate) fn release(&mut self, now: u64, office: usize, holder: Holder) {
+        self.data.expire(now);
+        if self
+            .data
+            .leases
+            .get(&office)
+            .is_some_and(|(held, _)| *held == holder)
+        {
+            self.data.leases.remove(&office);
+        }
+    }
+
+    /// Writes `node`'s heartbeat and reads the live members.
+    pub(crate) fn heartbeat(&mut self, now: u64, node: usize, ttl: u64) -> Vec<usize> {
+        self.data.expire(now);
+        self.data.heartbeats.insert(node, now + ttl);
+        self.data.heartbeats.keys().copied().collect()
+    }
+
+    /// `INCR counter:office`.
+    pub(crate) fn incr(&mut self, office: usize) -> u64 {
+        let counter = self.data.counters.entry(office).or_default();
+        *counter += 1;
+        *counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_is_exclusive_until_it_expires_and_a_restart_forgets_recent_writes() {
+        let mut redis = RedisModel::default();
+        assert_eq!(redis.acquire(0, 1, (0, 0), 100), LeaseAnswer::Done);
+        assert_eq!(redis.acquire(50, 1, (1, 0), 100), LeaseAnswer::NotOurs);
+        assert_eq!(redis.renew(60, 1, (1, 0), 100), LeaseAnswer::NotOurs);
+        assert_eq!(redis.acquire(100, 1, (1, 0), 1_000), LeaseAnswer::Done);
+        redis.snapshot();
+        redis.release(120, 1, (1, 0));
+        redis.restart(200);
+        assert!(!redis.up(150));
+        assert_eq!(redis.acquire(200, 1, (2, 0), 100), LeaseAnswer::NotOurs);
+    }
+}
