@@ -8,7 +8,7 @@
 //! after ([`crate::Node::shutdown`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use tally_actors::NodeHandle;
 use tally_config::Settings;
@@ -22,17 +22,18 @@ use crate::lease::LeaseManager;
 use crate::membership::{
     ClusterStatus, ClusterView, Member, MemberState, Membership, cluster_status,
 };
-use crate::{CoordinationConfig, NodeError, Peer, Transport, TransportSettings};
+use crate::{CoordinationConfig, NodeError, Peer, Transport, TransportSettings, TransportTls};
 
 /// This node as a member of a cluster: what [`crate::Node`] adds in cluster mode.
 #[derive(Debug)]
 pub struct ClusterNode {
     node_id: String,
     coordination: CoordinationConfig,
-    membership: Membership,
+    membership: Arc<Membership>,
     transport: Arc<Transport>,
     router: Arc<ClusterRouter>,
     follow: JoinHandle<()>,
+    publish_held: JoinHandle<()>,
 }
 
 /// What [`ClusterNode::status`] reports: the membership and what this node holds.
@@ -77,8 +78,9 @@ impl ClusterNode {
             leases,
             view_rx,
         );
-        let transport_settings =
+        let mut transport_settings =
             TransportSettings::new(node_id.clone(), cluster.listen_addr, cookie(settings)?);
+        transport_settings.tls = transport_tls(settings)?;
         let transport = Transport::start(transport_settings, owned.clone(), peers_rx)
             .await
             .map_err(|err| fail("cannot start the inter-node transport", err.to_string()))?;
@@ -111,6 +113,11 @@ impl ClusterNode {
         ));
         let transport = Arc::new(transport);
         let router = Arc::new(ClusterRouter::start(owned, transport.clone()));
+        let membership = Arc::new(membership);
+        let publish_held = tokio::spawn(publish_offices_held(
+            router.held(),
+            Arc::downgrade(&membership),
+        ));
         if let Err(err) = membership.set_state(MemberState::Active).await {
             warn!(node = %node_id, %err, "cannot announce this node active yet; the heartbeat will");
         }
@@ -130,6 +137,7 @@ impl ClusterNode {
             transport,
             router,
             follow,
+            publish_held,
         })
     }
 
@@ -182,6 +190,7 @@ impl ClusterNode {
             warn!(node = %self.node_id, %err, "cannot leave the cluster; the record expires with its heartbeat");
         }
         self.follow.abort();
+        self.publish_held.abort();
         self.transport.shutdown().await;
     }
 }
@@ -203,6 +212,21 @@ fn cookie(settings: &Settings) -> Result<String, NodeError> {
             "cluster.cookie: must be set (or cluster.cookie_file)".into(),
         )),
     }
+}
+
+/// TLS on the inter-node links, when `cluster.tls_cert_file` (with its key and CA) is set.
+fn transport_tls(settings: &Settings) -> Result<Option<TransportTls>, NodeError> {
+    let cluster = &settings.cluster;
+    let (Some(cert), Some(key), Some(ca)) = (
+        &cluster.tls_cert_file,
+        &cluster.tls_key_file,
+        &cluster.tls_ca_file,
+    ) else {
+        return Ok(None);
+    };
+    TransportTls::from_pem_files(cert, key, ca)
+        .map(Some)
+        .map_err(|err| NodeError::Cluster(format!("cluster.tls_cert_file: {err}")))
 }
 
 /// Passes every view of the membership on to the router, and the peers it lists to the
@@ -234,6 +258,21 @@ async fn follow_view(
         });
         view.send_replace(current);
         if membership.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Publishes every count of the offices this node holds in its membership record, as long as
+/// the membership exists (dropping it stops the heartbeat, like a crash).
+async fn publish_offices_held(mut held: watch::Receiver<usize>, membership: Weak<Membership>) {
+    loop {
+        let Some(membership) = membership.upgrade() else {
+            return;
+        };
+        membership.set_offices_held(*held.borrow_and_update());
+        drop(membership);
+        if held.changed().await.is_err() {
             return;
         }
     }

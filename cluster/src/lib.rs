@@ -37,5 +37,5 @@ pub use router::{Router, SharedRouter};
 pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus};
 pub use transport::{
     PROTOCOL_VERSION, Peer, ServedOffices, Transport, TransportError, TransportSettings,
-    telemetry as transport_telemetry,
+    TransportTls, telemetry as transport_telemetry,
 };

@@ -176,3 +176,38 @@ async fn status_lists_a_silent_member_as_not_heartbeating_without_removing_it() 
         tokio::time::sleep(config.heartbeat_interval).await;
     }
 }
+
+#[tokio::test]
+async fn a_member_publishes_the_offices_it_holds_without_raising_the_epoch() {
+    let server = RedisServer::start().await.unwrap();
+    let config = fast_config(&server, "offices");
+    let node = Membership::join(&config, member("node-a", "eu"))
+        .await
+        .unwrap();
+    let before = cluster_status(&config).await.unwrap();
+    assert_eq!(before.members[0].offices_held, None, "no count yet");
+
+    node.set_offices_held(4);
+    let deadline = Instant::now() + tally_cluster::testkit::AWAIT_LIMIT;
+    let status = loop {
+        let status = cluster_status(&config).await.unwrap();
+        if status.members[0].offices_held == Some(4) {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the count was never published");
+        // The count is written by the heartbeat task; its write has no event to await here.
+        tokio::time::sleep(config.heartbeat_interval / 4).await;
+    };
+    assert_eq!(
+        status.epoch, before.epoch,
+        "a count is not a membership change"
+    );
+    assert!(status.to_string().lines().nth(2).unwrap().contains(" 4 ok"));
+
+    // A state change rewrites the record; the count stays in it.
+    node.set_state(MemberState::Active).await.unwrap();
+    let status = cluster_status(&config).await.unwrap();
+    assert_eq!(status.members[0].offices_held, Some(4));
+    assert!(status.epoch > before.epoch);
+    node.leave().await.unwrap();
+}

@@ -1,6 +1,7 @@
 //! The transport when peers misbehave: a peer of another protocol version is refused; a peer
 //! that hangs (`kill -STOP`) is noticed by the heartbeat, which fails pending calls at once;
-//! a peer that comes back (resumed, or restarted after `kill -9`) is dialed again.
+//! a peer that comes back (resumed, or restarted after `kill -9`) is dialed again; a paused
+//! peer is sent at most the bound of unconfirmed bytes, then refused clearly until it catches up.
 
 mod support;
 
@@ -128,6 +129,77 @@ async fn a_restarted_peer_is_dialed_again() {
     );
     let ack = room.send(sensor, readings(4, 1, 2), now_ms()).unwrap();
     assert_eq!(ack.durable().await.unwrap(), 4);
+
+    drop(room);
+    nodes.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_peer_is_sent_at_most_the_bound_then_refused_until_it_catches_up() {
+    const BOUND: u64 = 16 * 1024;
+    let metrics = metrics();
+    // The heartbeat must not take the link down first: here only the bound refuses.
+    let nodes = TwoNodes::linked(1, |settings| {
+        settings.max_unconfirmed_bytes = BOUND;
+        settings.heartbeat_timeout = PATIENCE * 4;
+        settings.call_timeout = PATIENCE * 4;
+    })
+    .await;
+    let room = nodes.room(0).await;
+    let sensor = SensorId::new("s1").unwrap();
+    let ack = room
+        .send(sensor.clone(), readings(1, 1, 2), now_ms())
+        .unwrap();
+    assert_eq!(ack.durable().await.unwrap(), 1);
+
+    nodes.owner.signal("STOP");
+    // Batches of ten readings (each well over 100 bytes framed) until one is refused.
+    let mut pending = Vec::new();
+    let mut next = 2;
+    let refusal = loop {
+        match room.send(sensor.clone(), readings(next, 10, 1), now_ms()) {
+            Ok(ack) => {
+                pending.push(ack);
+                next += 10;
+            }
+            Err(err) => break err,
+        }
+        assert!(pending.len() <= (BOUND / 100) as usize, "never refused");
+    };
+    match &refusal {
+        ServiceError::Unavailable(reason) => assert!(
+            reason.contains("peer b is not keeping up") && reason.contains("bound 16384"),
+            "{reason}"
+        ),
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+    assert!(!pending.is_empty(), "the bound lets some batches through");
+    let rendered = metrics.render();
+    assert!(
+        rendered.contains(r#"tally_cluster_peer_backlog_refused_total{kind="call"}"#),
+        "{rendered}"
+    );
+
+    // Resumed, the peer answers everything sent; its pongs confirm the bytes and the link
+    // takes batches again (a client retries after a refusal).
+    nodes.owner.signal("CONT");
+    for ack in pending {
+        ack.durable().await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let ack = loop {
+        match room.send(sensor.clone(), readings(next, 1, 2), now_ms()) {
+            Ok(ack) => break ack,
+            Err(err) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "still refused: {err}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(ack.durable().await.unwrap(), next);
 
     drop(room);
     nodes.stop().await;

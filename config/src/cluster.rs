@@ -60,6 +60,12 @@ settings_table! {
         /// Longest wait for Redis to connect or answer before the attempt counts as Redis unavailable; more than 0, less than heartbeat_ttl.
         #[serde(with = "values::duration")]
         pub redis_timeout: Duration,
+        /// PEM file with this node's certificate chain for TLS on the inter-node links; its subjectAltName must carry the node id as a DNS name. Set with tls_key_file and tls_ca_file; unset: plaintext links (cookie only).
+        pub tls_cert_file: Option<PathBuf>,
+        /// PEM file with the private key of tls_cert_file.
+        pub tls_key_file: Option<PathBuf>,
+        /// PEM file with the CA certificate(s) that sign every node's certificate: peers are accepted and dialed only with a certificate it signed.
+        pub tls_ca_file: Option<PathBuf>,
     }
 }
 
@@ -80,6 +86,9 @@ impl Default for ClusterSettings {
             lease_ttl: Duration::from_secs(3),
             lease_renew_interval: Duration::from_secs(1),
             redis_timeout: Duration::from_secs(1),
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_ca_file: None,
         }
     }
 }
@@ -101,6 +110,9 @@ impl std::fmt::Debug for ClusterSettings {
             .field("lease_ttl", &self.lease_ttl)
             .field("lease_renew_interval", &self.lease_renew_interval)
             .field("redis_timeout", &self.redis_timeout)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish()
     }
 }
@@ -181,6 +193,19 @@ pub(crate) fn check(check: &mut Checker, cluster: &ClusterSettings, storage: &St
                 format!("must be at least {MIN_COOKIE_CHARS} characters, got {chars} characters")
             })
         }),
+    }
+    let tls = [
+        &cluster.tls_cert_file,
+        &cluster.tls_key_file,
+        &cluster.tls_ca_file,
+    ];
+    if tls.iter().any(|file| file.is_some()) && !tls.iter().all(|file| file.is_some()) {
+        check.fail(
+            "cluster.tls_cert_file",
+            "TLS on the inter-node links needs cluster.tls_cert_file, cluster.tls_key_file and \
+             cluster.tls_ca_file together"
+                .to_string(),
+        );
     }
     check.positive("cluster.heartbeat_interval", cluster.heartbeat_interval);
     check.at_least(

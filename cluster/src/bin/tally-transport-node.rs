@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use tally_cluster::{LocalRouter, Node, Peer, Transport, TransportSettings};
+use tally_cluster::{LocalRouter, Node, Peer, Transport, TransportSettings, TransportTls};
 use tally_config::Settings;
 use tally_storage::EmbeddedStore;
 use tokio::io::AsyncReadExt;
@@ -41,6 +41,15 @@ struct Args {
     /// Heartbeat timeout in milliseconds.
     #[arg(long, default_value_t = 1000)]
     heartbeat_timeout_ms: u64,
+    /// TLS on the links: this node's certificate chain (PEM), with --tls-key and --tls-ca.
+    #[arg(long, requires_all = ["tls_key", "tls_ca"])]
+    tls_cert: Option<PathBuf>,
+    /// TLS: this node's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// TLS: the CA certificate(s) that sign every node's certificate (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_ca: Option<PathBuf>,
 }
 
 fn parse_peer(value: &str) -> Result<Peer, String> {
@@ -73,6 +82,10 @@ async fn main() -> anyhow::Result<()> {
     settings.protocol_version = args.protocol_version;
     settings.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
     settings.heartbeat_timeout = Duration::from_millis(args.heartbeat_timeout_ms);
+    if let (Some(cert), Some(key), Some(ca)) = (&args.tls_cert, &args.tls_key, &args.tls_ca) {
+        settings.tls =
+            Some(TransportTls::from_pem_files(cert, key, ca).map_err(anyhow::Error::msg)?);
+    }
     let (_peers, peer_list) = tokio::sync::watch::channel(args.peers);
     let transport = Transport::start(settings, router, peer_list).await?;
     println!("listening {}", transport.local_addr());

@@ -137,9 +137,15 @@ impl Router for ClusterRouter {
     }
 
     fn room_created(&self, room: Room) {
-        // The owner's office starts a room it is asked for; only a local one is told now.
-        if matches!(self.remote_owner(&room.tenant, &room.office), Ok(None)) {
-            self.owned.actors.room_created(room);
+        // The owner's office starts it now (and finds it anyway when first asked for it).
+        match self.remote_owner(&room.tenant, &room.office) {
+            Ok(None) => self.owned.actors.room_created(room),
+            Ok(Some(owner)) => {
+                if let Err(err) = self.transport.room_created(&owner, room) {
+                    debug!(%owner, %err, "room_created not forwarded");
+                }
+            }
+            Err(_) => {}
         }
     }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tally_actors::NodeHandle;
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
-use tally_storage::SharedStore;
+use tally_storage::{Room, SharedStore};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tracing::{info, warn};
@@ -366,5 +366,10 @@ impl ServedOffices for OwnedOffices {
     ) -> Result<OfficeHandle, ServiceError> {
         self.ensure(tenant, office).await?;
         Router::office(&self.local, tenant, office).await
+    }
+
+    fn room_created(&self, room: Room) {
+        // Reaches the office only if it runs here, i.e. this node holds it.
+        self.actors.room_created(room);
     }
 }

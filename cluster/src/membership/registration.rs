@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tracing::{info, warn};
 
-use super::scripts;
+use super::scripts::{self, Beat};
 use super::view::{ClusterView, Member, MemberState};
 use super::watcher::MembershipWatcher;
 use crate::coordination::telemetry;
@@ -25,6 +25,8 @@ use crate::coordination::{CoordinationConfig, CoordinationError, Keys};
 pub struct Membership {
     id: String,
     record: watch::Sender<Member>,
+    /// The offices this node holds, published with every heartbeat and at once when it changes.
+    offices_held: watch::Sender<Option<usize>>,
     /// Set when a state change could not be written; the heartbeat rewrites the record.
     record_pending: Arc<AtomicBool>,
     conn: ConnectionManager,
@@ -46,20 +48,26 @@ impl Membership {
     ) -> Result<Membership, CoordinationError> {
         let mut conn = config.connect()?;
         let keys = config.keys();
+        let unknown = Beat {
+            member: &member,
+            offices_held: None,
+        };
         let first =
-            scripts::heartbeat(&mut conn, &keys, &member, config.heartbeat_ttl, 0, true).await?;
+            scripts::heartbeat(&mut conn, &keys, unknown, config.heartbeat_ttl, 0, true).await?;
         info!(node = %member.id, region = %member.region, state = %member.state,
               epoch = first.epoch, "registered in the cluster");
         let watcher = MembershipWatcher::start(config, Some(member.id.clone())).await?;
         let id = member.id.clone();
         let (record, record_rx) = watch::channel(member);
         let record_pending = Arc::new(AtomicBool::new(false));
+        let (offices_held, offices_rx) = watch::channel(None);
         let heartbeat = tokio::spawn(
             Heartbeat {
                 conn: conn.clone(),
                 keys: keys.clone(),
                 ttl: config.heartbeat_ttl,
                 record: record_rx,
+                offices_held: offices_rx,
                 record_pending: record_pending.clone(),
                 view: watcher.view(),
             }
@@ -68,6 +76,7 @@ impl Membership {
         Ok(Membership {
             id,
             record,
+            offices_held,
             record_pending,
             conn,
             keys,
@@ -92,6 +101,16 @@ impl Membership {
         self.watcher.redis_up()
     }
 
+    /// Publishes how many offices this node holds (in its record, field `offices_held`, for
+    /// operators: `tally ctl cluster status`): written at once, then with every heartbeat.
+    pub fn set_offices_held(&self, held: usize) {
+        self.offices_held.send_if_modified(|published| {
+            let changed = *published != Some(held);
+            *published = Some(held);
+            changed
+        });
+    }
+
     /// Moves this node to `state` (e.g. active once ready, draining before removal) and
     /// announces it; returns the new epoch.
     ///
@@ -103,10 +122,14 @@ impl Membership {
         let member = self.record.borrow().clone();
         let known_epoch = self.watcher.view().borrow().epoch;
         let mut conn = self.conn.clone();
+        let beat = Beat {
+            member: &member,
+            offices_held: *self.offices_held.borrow(),
+        };
         let written = scripts::heartbeat(
             &mut conn,
             &self.keys,
-            &member,
+            beat,
             self.heartbeat_ttl,
             known_epoch,
             true,
@@ -155,6 +178,7 @@ struct Heartbeat {
     keys: Keys,
     ttl: Duration,
     record: watch::Receiver<Member>,
+    offices_held: watch::Receiver<Option<usize>>,
     record_pending: Arc<AtomicBool>,
     view: watch::Receiver<ClusterView>,
 }
@@ -166,14 +190,22 @@ impl Heartbeat {
         ticker.tick().await; // join just wrote the record
         let mut failing = false;
         loop {
-            ticker.tick().await;
+            tokio::select! {
+                _ = ticker.tick() => {}
+                // A new count is published at once; the ticker keeps the beats regular.
+                Ok(()) = self.offices_held.changed() => {}
+            }
             let member = self.record.borrow().clone();
+            let offices_held = *self.offices_held.borrow_and_update();
             let force = self.record_pending.swap(false, Ordering::SeqCst);
             let known_epoch = self.view.borrow().epoch;
             let beat = scripts::heartbeat(
                 &mut self.conn,
                 &self.keys,
-                &member,
+                Beat {
+                    member: &member,
+                    offices_held,
+                },
                 self.ttl,
                 known_epoch,
                 force,

@@ -11,20 +11,29 @@ use redis::aio::ConnectionManager;
 use super::view::Member;
 use crate::coordination::{CoordinationError, Keys, millis};
 
-/// Renews the heartbeat key; (re)writes the record when it is missing or `force` is set, then
-/// raises the epoch (never below `known_epoch`, so a Redis that lost its data does not restart
-/// the epochs) and announces it. Returns `{epoch, recreated}`, epoch 0 when nothing changed.
+/// Renews the heartbeat key and writes the member's count of offices held (field
+/// `offices_held`, when known: not a membership change, so no epoch); (re)writes the record
+/// when it is missing or `force` is set, then raises the epoch (never below `known_epoch`, so a
+/// Redis that lost its data does not restart the epochs) and announces it. Returns
+/// `{epoch, recreated}`, epoch 0 when nothing changed.
 static HEARTBEAT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-        -- KEYS: members, member, alive, epoch; ARGV: id, ttl_ms, known_epoch, channel, force, fields...
+        -- KEYS: members, member, alive, epoch
+        -- ARGV: id, ttl_ms, known_epoch, channel, force, offices_held ('' if unknown), fields...
         redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
         local added = redis.call('SADD', KEYS[1], ARGV[1])
         local recreated = added == 1 or redis.call('EXISTS', KEYS[2]) == 0
         if not recreated and ARGV[5] == '0' then
+            if ARGV[6] ~= '' then
+                redis.call('HSET', KEYS[2], 'offices_held', ARGV[6])
+            end
             return {0, 0}
         end
-        redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+        redis.call('HSET', KEYS[2], unpack(ARGV, 7))
+        if ARGV[6] ~= '' then
+            redis.call('HSET', KEYS[2], 'offices_held', ARGV[6])
+        end
         local current = tonumber(redis.call('GET', KEYS[4]) or '0')
         if current < tonumber(ARGV[3]) then
             redis.call('SET', KEYS[4], ARGV[3])
@@ -91,15 +100,25 @@ pub(crate) struct Heartbeat {
     pub(crate) recreated: bool,
 }
 
-/// Renews `member`'s heartbeat; see [`HEARTBEAT`].
+/// What a heartbeat writes: the member's record and its count of offices held, if known.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Beat<'m> {
+    /// The record.
+    pub(crate) member: &'m Member,
+    /// Offices the member holds now (`None` before it counted them).
+    pub(crate) offices_held: Option<usize>,
+}
+
+/// Renews `beat.member`'s heartbeat; see [`HEARTBEAT`].
 pub(crate) async fn heartbeat(
     conn: &mut ConnectionManager,
     keys: &Keys,
-    member: &Member,
+    beat: Beat<'_>,
     ttl: Duration,
     known_epoch: u64,
     force: bool,
 ) -> Result<Heartbeat, CoordinationError> {
+    let member = beat.member;
     let mut invocation = HEARTBEAT.prepare_invoke();
     invocation
         .key(keys.members())
@@ -110,7 +129,8 @@ pub(crate) async fn heartbeat(
         .arg(millis(ttl))
         .arg(known_epoch)
         .arg(keys.channel())
-        .arg(u8::from(force));
+        .arg(u8::from(force))
+        .arg(beat.offices_held.map(|n| n.to_string()).unwrap_or_default());
     for (name, value) in member.to_fields() {
         invocation.arg(name).arg(value);
     }
@@ -146,6 +166,8 @@ pub(crate) struct ViewRead {
     pub(crate) epoch: u64,
     /// The listed members.
     pub(crate) members: Vec<Member>,
+    /// The offices each listed member said it holds at its last heartbeat, by id.
+    pub(crate) offices_held: HashMap<String, usize>,
     /// Members removed by this read because their heartbeat had expired.
     pub(crate) expired: Vec<String>,
     /// Listed members whose heartbeat has expired (only when not expiring).
@@ -168,16 +190,25 @@ pub(crate) async fn read_view(
         .arg(keys.channel())
         .invoke_async(conn)
         .await?;
+    let mut offices_held = HashMap::new();
     let members = records
         .into_iter()
         // A record deleted between SMEMBERS and HGETALL cannot happen inside the script; an
         // empty one is a member listed without a record, which a heartbeat will re-create.
         .filter(|fields| !fields.is_empty())
-        .map(Member::from_fields)
-        .collect::<Result<_, _>>()?;
+        .map(|mut fields| {
+            let held = fields.remove("offices_held").and_then(|n| n.parse().ok());
+            let member = Member::from_fields(fields)?;
+            if let Some(held) = held {
+                offices_held.insert(member.id.clone(), held);
+            }
+            Ok(member)
+        })
+        .collect::<Result<_, CoordinationError>>()?;
     Ok(ViewRead {
         epoch,
         members,
+        offices_held,
         expired,
         silent,
     })

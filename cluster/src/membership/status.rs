@@ -1,4 +1,5 @@
-//! The membership as an operator sees it (`tally ctl cluster status`).
+//! The membership as an operator sees it (`tally ctl cluster status`), with the offices each
+//! member said it holds at its last heartbeat.
 
 use std::fmt;
 
@@ -23,6 +24,8 @@ pub struct MemberStatus {
     /// Whether its heartbeat key is present (false: it will be expired at the next refresh
     /// of any member's watcher).
     pub heartbeating: bool,
+    /// The offices it said it holds at its last heartbeat (`None` before it published a count).
+    pub offices_held: Option<usize>,
 }
 
 /// Reads the members with their state, region and addresses, and the epoch. Read-only: a
@@ -40,6 +43,7 @@ pub async fn cluster_status(
         .into_iter()
         .map(|member| MemberStatus {
             heartbeating: !read.silent.contains(&member.id),
+            offices_held: read.offices_held.get(&member.id).copied(),
             member,
         })
         .collect();
@@ -56,23 +60,26 @@ impl fmt::Display for ClusterStatus {
         writeln!(f, "epoch {}, {} members", self.epoch, self.members.len())?;
         writeln!(
             f,
-            "{:<24} {:<9} {:<12} {:<24} {:<24} {:>8} heartbeat",
-            "node", "state", "region", "cluster_addr", "http_addr", "protocol"
+            "{:<24} {:<9} {:<12} {:<24} {:<24} {:>8} {:>7} heartbeat",
+            "node", "state", "region", "cluster_addr", "http_addr", "protocol", "offices"
         )?;
         for MemberStatus {
             member,
             heartbeating,
+            offices_held,
         } in &self.members
         {
+            let offices = offices_held.map_or_else(|| "?".to_owned(), |n| n.to_string());
             writeln!(
                 f,
-                "{:<24} {:<9} {:<12} {:<24} {:<24} {:>8} {}",
+                "{:<24} {:<9} {:<12} {:<24} {:<24} {:>8} {:>7} {}",
                 member.id,
                 member.state,
                 member.region,
                 member.cluster_addr,
                 member.http_addr,
                 member.protocol_version,
+                offices,
                 if *heartbeating { "ok" } else { "expired" }
             )?;
         }
@@ -99,6 +106,7 @@ mod tests {
                     protocol_version: 1,
                 },
                 heartbeating: false,
+                offices_held: Some(12),
             }],
         };
         let table = status.to_string();
@@ -115,6 +123,7 @@ mod tests {
                 "10.0.0.1:8090",
                 "10.0.0.1:8080",
                 "1",
+                "12",
                 "expired"
             ]
         );

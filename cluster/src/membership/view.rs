@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::coordination::CoordinationError;
 
 /// Version of the inter-node protocol this build speaks, published in its member record.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = crate::transport::PROTOCOL_VERSION;
 
 /// Where a member is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

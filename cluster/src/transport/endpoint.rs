@@ -221,6 +221,7 @@ fn serve_cast(shared: &Arc<Shared>, envelope: Envelope) {
         Request::Unsubscribe { relay } => shared.served.stop_relay(&from, relay),
         Request::Frame { relay, frame } => shared.relays.deliver(&from, relay, &frame),
         Request::RelayEnded { relay } => shared.relays.ended(&from, relay),
+        Request::RoomCreated { room } => shared.offices.room_created(room),
         call => tracing::warn!(peer = %from, request = ?call, "a peer cast what is a call"),
     }
 }

@@ -1,7 +1,15 @@
 //! [`Link`]: calls and casts to one peer's endpoint, with timeouts, failing at once when the
-//! peer goes down.
+//! peer goes down, and a bound on what may be on its way to a peer that does not keep up.
+//!
+//! ractor_cluster queues whatever is sent to a peer without bound (its session's mailbox and
+//! socket writer): a slow or paused peer would make this node's memory grow. A link counts the
+//! bytes it sent; the heartbeat's pings confirm them (the session is one ordered stream: a pong
+//! means everything sent before its ping arrived). Calls and casts that would take the bytes
+//! sent and not yet confirmed past `TransportSettings::max_unconfirmed_bytes` are refused at
+//! once with `unavailable` naming the peer (and counted); pings are never refused.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use ractor::ActorRef;
@@ -22,6 +30,11 @@ pub(crate) struct Link {
     this_node: String,
     version: u32,
     call_timeout: Duration,
+    max_unconfirmed: u64,
+    /// Bytes sent to the peer since the link came up.
+    sent: AtomicU64,
+    /// Of those, the bytes a pong confirmed arrived.
+    confirmed: AtomicU64,
 }
 
 /// Why a call got no usable answer.
@@ -71,7 +84,48 @@ impl Link {
             this_node: settings.node_id.clone(),
             version: settings.protocol_version,
             call_timeout: settings.call_timeout,
+            max_unconfirmed: settings.max_unconfirmed_bytes,
+            sent: AtomicU64::new(0),
+            confirmed: AtomicU64::new(0),
         }
+    }
+
+    /// Counts `frame` as sent, if the bytes not yet confirmed stay within the bound.
+    fn admit(&self, frame: &[u8], kind: &'static str) -> Result<(), ServiceError> {
+        let len = frame.len() as u64;
+        let unconfirmed = self
+            .sent
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.confirmed.load(Ordering::SeqCst));
+        if unconfirmed + len > self.max_unconfirmed {
+            metrics::counter!(telemetry::BACKLOG_REFUSED, "kind" => kind).increment(1);
+            return Err(ServiceError::Unavailable(format!(
+                "peer {} is not keeping up: {unconfirmed} bytes sent to it are not confirmed yet \
+                 (bound {}); try again",
+                self.peer, self.max_unconfirmed
+            )));
+        }
+        self.sent.fetch_add(len, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Sends a heartbeat ping (never refused); answers its reply and the count of bytes sent
+    /// up to it, to pass to [`Link::confirm`] once it is answered.
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if the link is down.
+    pub(crate) fn ping(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Result<(PendingReply, u64), ServiceError> {
+        let frame = self.frame(Request::Ping);
+        let mark = self.sent.fetch_add(frame.len() as u64, Ordering::SeqCst) + frame.len() as u64;
+        Ok((self.send_call(frame, timeout)?, mark))
+    }
+
+    /// Everything sent up to `mark` (from [`Link::ping`]) reached the peer.
+    pub(crate) fn confirm(&self, mark: u64) {
+        self.confirmed.fetch_max(mark, Ordering::SeqCst);
     }
 
     /// The peer's node id.
@@ -116,7 +170,7 @@ impl Link {
     /// As [`Link::start`], waiting at most `timeout`.
     ///
     /// # Errors
-    /// As [`Link::start`].
+    /// As [`Link::start`], and [`ServiceError::Unavailable`] if the peer is not keeping up.
     pub(crate) fn start_with_timeout(
         self: &Arc<Self>,
         request: Request,
@@ -125,10 +179,23 @@ impl Link {
         if self.is_down() {
             return Err(self.unavailable());
         }
+        let frame = self.frame(request);
+        self.admit(&frame, "call")?;
+        self.send_call(frame, timeout)
+    }
+
+    fn send_call(
+        self: &Arc<Self>,
+        request: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<PendingReply, ServiceError> {
+        if self.is_down() {
+            return Err(self.unavailable());
+        }
         let (reply, answer) = oneshot::channel();
         self.endpoint
             .send_message(EndpointMsg::Call {
-                request: self.frame(request),
+                request,
                 reply: (reply, timeout).into(),
             })
             .map_err(|_| self.unavailable())?;
@@ -150,15 +217,15 @@ impl Link {
     /// Sends a one-way message.
     ///
     /// # Errors
-    /// [`ServiceError::Unavailable`] if the link is down.
+    /// [`ServiceError::Unavailable`] if the link is down or the peer is not keeping up.
     pub(crate) fn cast(&self, request: Request) -> Result<(), ServiceError> {
         if self.is_down() {
             return Err(self.unavailable());
         }
+        let message = self.frame(request);
+        self.admit(&message, "cast")?;
         self.endpoint
-            .send_message(EndpointMsg::Cast {
-                message: self.frame(request),
-            })
+            .send_message(EndpointMsg::Cast { message })
             .map_err(|_| self.unavailable())
     }
 }

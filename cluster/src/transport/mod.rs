@@ -28,6 +28,7 @@ mod remote;
 mod served_offices;
 mod settings;
 pub mod telemetry;
+mod tls;
 mod wire;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,8 +38,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ractor::{Actor, ActorRef};
 use ractor_cluster::node::NodeConnectionMode;
-use ractor_cluster::{NodeServer, NodeServerMessage};
+use ractor_cluster::{IncomingEncryptionMode, NodeServer, NodeServerMessage};
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
+use tally_storage::Room;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -49,6 +51,7 @@ pub(crate) use relay::{RelayLease, RelayTarget, Relays};
 pub(crate) use remote::{RemoteOffice, RemoteRoom, durable_seq};
 pub use served_offices::ServedOffices;
 pub use settings::{Peer, TransportSettings};
+pub use tls::TransportTls;
 pub use wire::PROTOCOL_VERSION;
 
 use crate::transport::link::unexpected;
@@ -149,7 +152,10 @@ impl Transport {
             settings.cookie.clone(),
             settings.node_id.clone(),
             addr.ip().to_string(),
-            None,
+            settings
+                .tls
+                .as_ref()
+                .map(|tls| IncomingEncryptionMode::Tls(tls.acceptor())),
             Some(NodeConnectionMode::Isolated),
         )
         .with_listen_addr(addr.ip());
@@ -285,6 +291,19 @@ impl Transport {
             }
             other => Err(unexpected(&other)),
         }
+    }
+
+    /// Tells `peer`, the owner of `room`'s office, that `room` was added to the registry, so
+    /// that its office starts the room now (at most once: if the link is down, or the message
+    /// is lost, the office finds the room in the registry when it is first asked for).
+    ///
+    /// # Errors
+    /// [`ServiceError::Unavailable`] if there is no link to `peer`.
+    pub fn room_created(&self, peer: &str, room: Room) -> Result<(), ServiceError> {
+        self.shared
+            .links
+            .get(peer)?
+            .cast(Request::RoomCreated { room })
     }
 
     /// Display relays this node holds from its peers now (one per peer, office and room filter,

@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use crate::transport::endpoint::ENDPOINT_GROUP;
 use crate::transport::link::{CallError, Link};
 use crate::transport::wire::{EndpointMsg, Reply, Request, WireError};
-use crate::transport::{Peer, Shared, telemetry};
+use crate::transport::{Peer, Shared, TransportSettings, telemetry};
 
 /// A ractor_cluster session event.
 #[derive(Debug)]
@@ -228,6 +228,25 @@ async fn drain_until(
     }
 }
 
+/// Opens a connection to `peer` at `addr`: TLS when configured (the peer's certificate must
+/// name `peer`), else plain TCP; the session's handshake follows.
+async fn dial_peer(
+    settings: &TransportSettings,
+    server: &ActorRef<NodeServerMessage>,
+    peer: &str,
+    addr: SocketAddr,
+) -> Result<(), String> {
+    let Some(tls) = &settings.tls else {
+        return ractor_cluster::client_connect(server, addr)
+            .await
+            .map_err(|err| err.to_string());
+    };
+    let (connector, name) = tls.connector(peer).map_err(|err| format!("tls: {err}"))?;
+    ractor_cluster::client_connect_enc(server, addr, connector, name)
+        .await
+        .map_err(|err| format!("tls: {err}"))
+}
+
 /// A ready session with `peer`: dialed (and given `handshake_timeout` to authenticate), or
 /// waited for if this node does not dial it.
 async fn session(
@@ -251,11 +270,16 @@ async fn session(
     let mut deadline = pin!(deadline);
     match tokio::time::timeout(
         settings.handshake_timeout,
-        ractor_cluster::client_connect(server, addr),
+        dial_peer(settings, server, peer, addr),
     )
     .await
     {
         Ok(Ok(())) => {}
+        Ok(Err(err)) if err.starts_with("tls:") => {
+            tracing::warn!(%peer, %addr, error = %err, "cannot open a TLS link to the peer");
+            metrics::counter!(telemetry::PEER_REFUSED, "reason" => "tls").increment(1);
+            return Err(Outcome::Retry);
+        }
         Ok(Err(err)) => {
             tracing::debug!(%peer, %addr, error = %err, "cannot dial peer");
             return Err(Outcome::Retry);
@@ -378,16 +402,18 @@ async fn heartbeat(
     loop {
         let ping = async {
             tokio::time::sleep(settings.heartbeat_interval).await;
-            link.start_with_timeout(Request::Ping, settings.heartbeat_timeout)?
-                .reply()
-                .await
+            let (pending, mark) = link.ping(settings.heartbeat_timeout)?;
+            pending.reply().await.map(|reply| (reply, mark))
         };
         let mut ping = pin!(ping);
         loop {
             tokio::select! {
                 answer = &mut ping => match answer {
-                    Ok(Reply::Pong) => break,
-                    Ok(other) => {
+                    Ok((Reply::Pong, mark)) => {
+                        link.confirm(mark);
+                        break;
+                    }
+                    Ok((other, _)) => {
                         tracing::warn!(peer = link.peer(), answer = ?other, "peer answered a ping unexpectedly");
                         return ("heartbeat", Outcome::Retry);
                     }

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
+use tally_storage::Room;
 
 use crate::{LocalRouter, OfficeHandle, RoomHandle, Router};
 
@@ -32,6 +33,9 @@ pub trait ServedOffices: Send + Sync + std::fmt::Debug + 'static {
         tenant: &TenantId,
         office: &OfficeId,
     ) -> Result<OfficeHandle, ServiceError>;
+
+    /// A room was added to the registry through a peer: the office starts it if it runs here.
+    fn room_created(&self, room: Room);
 }
 
 #[async_trait]
@@ -51,5 +55,9 @@ impl ServedOffices for LocalRouter {
         office: &OfficeId,
     ) -> Result<OfficeHandle, ServiceError> {
         Router::office(self, tenant, office).await
+    }
+
+    fn room_created(&self, room: Room) {
+        Router::room_created(self, room);
     }
 }

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::transport::TransportTls;
 use crate::transport::wire::PROTOCOL_VERSION;
 
 /// How a node's transport listens, authenticates and decides a peer is gone.
@@ -34,11 +35,19 @@ pub struct TransportSettings {
     /// The inter-node protocol version this node speaks (a peer of another one is refused).
     /// Always [`PROTOCOL_VERSION`] outside tests.
     pub protocol_version: u32,
+    /// Most bytes sent to a peer and not yet confirmed by its heartbeat; past it, calls and
+    /// casts to that peer are refused with `unavailable` (a slow or paused peer must not make
+    /// this node's memory grow).
+    pub max_unconfirmed_bytes: u64,
+    /// TLS on every link (both ways, certificates checked against the cluster's CA); `None`:
+    /// plaintext TCP, authenticated by the cookie only.
+    pub tls: Option<TransportTls>,
 }
 
 impl TransportSettings {
     /// Defaults for a node called `node_id` listening on `listen` with `cookie`: ping every
-    /// 500 ms, down after 1.5 s of silence, calls wait 5 s, redial between 100 ms and 5 s.
+    /// 500 ms, down after 1.5 s of silence, calls wait 5 s, redial between 100 ms and 5 s, at
+    /// most 64 MiB on the way to a peer.
     pub fn new(node_id: impl Into<String>, listen: SocketAddr, cookie: impl Into<String>) -> Self {
         Self {
             node_id: node_id.into(),
@@ -51,6 +60,8 @@ impl TransportSettings {
             redial_min: Duration::from_millis(100),
             redial_max: Duration::from_secs(5),
             protocol_version: PROTOCOL_VERSION,
+            max_unconfirmed_bytes: 64 * 1024 * 1024,
+            tls: None,
         }
     }
 }

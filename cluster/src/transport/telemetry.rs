@@ -12,8 +12,11 @@ pub const PEER_DOWN: &str = "tally_cluster_peer_down_total";
 pub const PEERS_LINKED: &str = "tally_cluster_peers_linked";
 /// Counter: calls to a peer that got no answer within the call timeout.
 pub const CALL_TIMEOUTS: &str = "tally_cluster_call_timeouts_total";
-/// Counter: peers refused (label `reason`: protocol_version, wrong_node).
+/// Counter: peers refused (label `reason`: protocol_version, wrong_node, tls).
 pub const PEER_REFUSED: &str = "tally_cluster_peer_refused_total";
+/// Counter: calls and casts to a peer refused because too many bytes sent to it were not yet
+/// confirmed by its heartbeat (label `kind`: call, cast).
+pub const BACKLOG_REFUSED: &str = "tally_cluster_peer_backlog_refused_total";
 
 /// Gives every metric above its Prometheus HELP text (from the comments above); call once
 /// the recorder is installed.
@@ -41,6 +44,10 @@ pub fn describe() {
     );
     metrics::describe_counter!(
         PEER_REFUSED,
-        "Peers refused (label reason: protocol_version, wrong_node)."
+        "Peers refused (label reason: protocol_version, wrong_node, tls)."
+    );
+    metrics::describe_counter!(
+        BACKLOG_REFUSED,
+        "Calls and casts to a peer refused because too many bytes sent to it were not yet confirmed by its heartbeat (label kind: call, cast)."
     );
 }

@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tally_protocol::{
     DisplayFrame, OfficeId, Reading, RoomId, SensorId, ServiceError, TenantId, TimestampMs,
 };
+use tally_storage::Room;
 
 /// The inter-node protocol version this build speaks. Bump it on any change of [`Request`] or
 /// [`Reply`]; nodes of different versions refuse each other.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// What a node's endpoint actor receives: opaque framed bytes, from a peer or from this node.
 #[derive(Debug)]
@@ -177,6 +178,12 @@ pub(crate) enum Request {
     RelayEnded {
         /// The relay.
         relay: u64,
+    },
+    /// Cast to an office's owner: `room` was added to the registry through the caller; the
+    /// owner's office starts it now, if it runs (else it finds it when it starts).
+    RoomCreated {
+        /// The new room's record.
+        room: Room,
     },
 }
 

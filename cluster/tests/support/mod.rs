@@ -96,6 +96,18 @@ impl OwnerProcess {
         version: u32,
         peers: &[Peer],
     ) -> Self {
+        Self::start_with(store, node_id, listen, version, peers, &[]).await
+    }
+
+    /// As [`OwnerProcess::start`], with more command-line arguments (`--tls-cert …`).
+    pub async fn start_with(
+        store: &Path,
+        node_id: &str,
+        listen: SocketAddr,
+        version: u32,
+        peers: &[Peer],
+        args: &[String],
+    ) -> Self {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally-transport-node"));
         command
             .arg("--store")
@@ -103,6 +115,7 @@ impl OwnerProcess {
             .args(["--node-id", node_id, "--cookie", COOKIE])
             .args(["--listen", &listen.to_string()])
             .args(["--protocol-version", &version.to_string()])
+            .args(args)
             .env("RUST_LOG", "info,ractor_cluster=warn")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -282,11 +295,22 @@ impl TwoNodes {
         owner_version: u32,
         tune: impl FnOnce(&mut TransportSettings),
     ) -> Self {
+        Self::start_with(rooms, owner_version, &[], tune).await
+    }
+
+    /// As [`TwoNodes::start`], the owner started with more command-line arguments.
+    pub async fn start_with(
+        rooms: usize,
+        owner_version: u32,
+        owner_args: &[String],
+        tune: impl FnOnce(&mut TransportSettings),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         let (tenant, office, rooms) = seed_office(&store, rooms).await;
         let any_port = "127.0.0.1:0".parse().unwrap();
-        let owner = OwnerProcess::start(&store, "b", any_port, owner_version, &[]).await;
+        let owner =
+            OwnerProcess::start_with(&store, "b", any_port, owner_version, &[], owner_args).await;
         let a = LocalNode::start("a", vec![owner.peer("b")], tune).await;
         Self {
             store,
