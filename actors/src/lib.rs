@@ -25,6 +25,7 @@ mod storage_health;
 mod supervision;
 pub mod telemetry;
 mod tenant;
+mod tenant_labels;
 mod write_retry;
 
 pub use display_fanout::DisplaySink;
@@ -40,4 +41,7 @@ pub use room_live::RoomLive;
 pub use settings::{Activation, ActorSettings};
 pub use storage_health::{StorageHealth, StorageStatus};
 pub use tenant::{OfficeActivation, TenantMsg};
+pub use tenant_labels::{
+    DEFAULT_TOP_TENANTS, OTHER_TENANTS, TenantLabels, configure_tenant_labels, tenant_label,
+};
 pub use write_retry::WriteRetry;

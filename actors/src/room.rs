@@ -12,7 +12,8 @@ use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
 use crate::persister::{PersistRequest, PersisterMsg};
 use crate::room_live::RoomLive;
-use crate::{OfficeMsg, ServiceError, telemetry};
+use crate::tenant_labels::count_room_readings;
+use crate::{OfficeMsg, ServiceError};
 
 /// The stop reason of a room whose write failed: its supervisor restarts it from storage without
 /// counting the restart toward restart intensity.
@@ -85,7 +86,6 @@ pub(crate) struct RoomArgs {
 #[derive(Debug)]
 pub(crate) struct RoomState {
     _census: CensusGuard,
-    counters: ReadingCounters,
     room: Room,
     live: RoomLive,
     persister: ActorRef<PersisterMsg>,
@@ -141,7 +141,6 @@ impl Actor for RoomActor {
         tracing::debug!(tenant = %args.room.tenant, room = %args.room.id, count = live.count(), "room started");
         Ok(RoomState {
             _census: args.census.enter(ActorKind::Room),
-            counters: ReadingCounters::for_tenant(&args.room.tenant),
             room: args.room,
             live,
             persister: args.persister,
@@ -190,25 +189,6 @@ impl Actor for RoomActor {
     }
 }
 
-/// The room's reading counters, registered once (not looked up per batch).
-#[derive(Debug)]
-struct ReadingCounters {
-    applied: metrics::Counter,
-    duplicate: metrics::Counter,
-    late: metrics::Counter,
-}
-
-impl ReadingCounters {
-    fn for_tenant(tenant: &tally_protocol::TenantId) -> Self {
-        let tenant = tenant.as_str().to_owned();
-        Self {
-            applied: metrics::counter!(telemetry::READINGS_APPLIED, "tenant" => tenant.clone()),
-            duplicate: metrics::counter!(telemetry::READINGS_DUPLICATE, "tenant" => tenant.clone()),
-            late: metrics::counter!(telemetry::READINGS_LATE, "tenant" => tenant),
-        }
-    }
-}
-
 /// Applies a batch and sends its rows to the persister with the reply port.
 fn ingest(
     myself: ActorRef<RoomMsg>,
@@ -219,15 +199,12 @@ fn ingest(
     reply: RpcReplyPort<Result<u64, ServiceError>>,
 ) {
     let applied = state.live.apply(sensor, items, received_at);
-    state
-        .counters
-        .applied
-        .increment(applied.readings.len() as u64);
-    state
-        .counters
-        .duplicate
-        .increment(applied.duplicates as u64);
-    state.counters.late.increment(applied.late as u64);
+    count_room_readings(
+        state.room.tenant.as_str(),
+        applied.readings.len() as u64,
+        applied.duplicates as u64,
+        applied.late as u64,
+    );
     if applied.count_changed || !applied.readings.is_empty() {
         publish_count(state, received_at);
     }

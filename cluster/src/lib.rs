@@ -8,6 +8,7 @@
 //! store's owner token), and every other node reaches it through the inter-node [`Transport`]
 //! (on ractor_cluster) behind the same handles.
 
+mod alerted_series;
 mod cluster_node;
 pub mod cluster_router;
 mod coordination;
@@ -34,7 +35,7 @@ pub use node::{
     retention_defaults, scylla_config,
 };
 pub use router::{Router, SharedRouter};
-pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus};
+pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus, tenant_label};
 pub use transport::{
     PROTOCOL_VERSION, Peer, ServedOffices, Transport, TransportError, TransportSettings,
     TransportTls, telemetry as transport_telemetry,

@@ -208,6 +208,11 @@ impl Node {
     /// [`NodeError::Actors`] if the node supervisor could not start, [`NodeError::Cluster`] if
     /// the node could not join its cluster.
     pub async fn start(settings: &Settings, store: SharedStore) -> Result<Self, NodeError> {
+        tally_actors::configure_tenant_labels(tally_actors::TenantLabels::new(
+            settings.metrics.tenant_labels.clone(),
+            settings.metrics.top_tenants as usize,
+        ));
+        crate::alerted_series::register_alerted_series(settings.cluster.enabled);
         let (actors, exit) = NodeHandle::start(store.clone(), actor_settings(settings))
             .await
             .map_err(|err| NodeError::Actors(err.to_string()))?;

@@ -169,6 +169,13 @@ impl Describe for Duration {
     }
 }
 
+/// A list of text values.
+impl Describe for Vec<String> {
+    fn schema() -> Value {
+        json!({ "type": "array", "items": { "type": "string" } })
+    }
+}
+
 /// An optional value has the schema of its value; leaving the key out leaves it unset.
 impl<T: Describe> Describe for Option<T> {
     fn schema() -> Value {

@@ -42,6 +42,7 @@ mod cluster;
 mod documented;
 mod error;
 mod load;
+mod metrics;
 mod quotas;
 mod reference;
 mod retention;
@@ -53,6 +54,7 @@ mod values;
 
 pub use cluster::ClusterSettings;
 pub use error::{ConfigError, FieldError};
+pub use metrics::MetricsSettings;
 pub use quotas::QuotaSettings;
 pub use reference::{json_schema, reference_markdown};
 pub use retention::RetentionSettings;

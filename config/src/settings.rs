@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cluster::ClusterSettings;
 use crate::documented::{Describe, settings_table};
+use crate::metrics::MetricsSettings;
 use crate::quotas::QuotaSettings;
 use crate::retention::RetentionSettings;
 use crate::storage::{StorageSettings, redact_url};
@@ -53,6 +54,8 @@ settings_table! {
         pub log: LogSettings,
         /// Membership, placement and leases when the node runs in a cluster.
         pub cluster: ClusterSettings,
+        /// Labels of the node's Prometheus metrics: which tenants get their own series.
+        pub metrics: MetricsSettings,
     }
 }
 

@@ -110,6 +110,41 @@ pub(crate) fn u32_from_number_or_text<'de, D: Deserializer<'de>>(
     deserializer.deserialize_any(U32Visitor)
 }
 
+/// Reads a list of text values from a TOML array or from comma-separated text (environment
+/// values arrive as text); items are trimmed and empty ones dropped.
+pub(crate) fn list_from_array_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    struct ListVisitor;
+
+    impl<'de> Visitor<'de> for ListVisitor {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of strings or comma-separated text")
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Vec<String>, E> {
+            Ok(value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect())
+        }
+
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(item) = seq.next_element::<String>()? {
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+
+    deserializer.deserialize_any(ListVisitor)
+}
+
 /// Reads a `bool` from `true`/`false` or from that text: environment values arrive as text.
 pub(crate) fn bool_from_bool_or_text<'de, D: Deserializer<'de>>(
     deserializer: D,

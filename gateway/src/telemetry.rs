@@ -123,8 +123,8 @@ pub fn rejected(code: tally_protocol::ErrorCode) {
 
 /// Counts a refusal for `tenant`'s `quota` (readings, requests, connections).
 pub(crate) fn quota_refused(tenant: &tally_protocol::TenantId, quota: &'static str) {
-    metrics::counter!(QUOTA_REFUSALS, "tenant" => tenant.to_string(), "quota" => quota)
-        .increment(1);
+    let tenant = tally_cluster::tenant_label(tenant.as_str(), 0);
+    metrics::counter!(QUOTA_REFUSALS, "tenant" => tenant, "quota" => quota).increment(1);
 }
 
 /// Middleware: counts and times requests by matched route (bounded labels).
