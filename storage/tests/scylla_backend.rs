@@ -1,7 +1,8 @@
 //! The ScyllaDB backend beyond the conformance suite, on a real Cassandra 5.0 node this binary
 //! starts: two nodes racing to activate one office, paging across many day partitions,
-//! retention by TTL, erasure of a tenant spread over every table and many partitions, and an
-//! unresponsive node (`SIGSTOP`) under writes.
+//! retention by TTL (a tenant's own, and the node's defaults read back as `TTL(col)`), erasure
+//! of a tenant spread over every table and many partitions, and an unresponsive node
+//! (`SIGSTOP`) under writes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -363,4 +364,90 @@ async fn an_unresponsive_node_is_unavailable_then_serves_again() {
         store.room_state(&room.tenant, &room.id).await.unwrap(),
         Some(state(&sensor, 1, 20_000))
     );
+}
+
+/// A tenant without its own policy gets the node's `[retention]` defaults as the TTLs of its
+/// rows: readings (and the room's write intent, which holds readings), and each rollup
+/// resolution its own, read back with `TTL(col)`.
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_of_a_tenant_without_a_policy_get_the_node_defaults_as_ttls() {
+    let _node = NODE_IN_USE.read().await;
+    let days = |n: u64| Duration::from_secs(n * 86_400);
+    let defaults = RetentionPolicy {
+        readings: days(3),
+        minute: days(4),
+        fifteen_minutes: days(40),
+        hour: days(400),
+        day: days(4000),
+    };
+    assert_ne!(defaults, RetentionPolicy::default());
+    let store = store_with(|config| config.default_retention = defaults).await;
+    let room = fresh_room(&store).await;
+    let sensor = sensor_id(&unique("s"));
+    let rollups = [
+        Resolution::Minute,
+        Resolution::FifteenMinutes,
+        Resolution::Hour,
+        Resolution::Day,
+    ];
+    let write = room_write(
+        &room,
+        vec![(sensor.clone(), reading(1, 1_000, 1))],
+        state(&sensor, 1, 1_000),
+        rollups.iter().map(|r| rollup(*r, 0, 1.0)).collect(),
+    );
+    store
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
+        .await
+        .unwrap();
+
+    let node = CassandraNode::shared().await;
+    let session = scylla::client::session_builder::SessionBuilder::new()
+        .known_node(node.contact_point())
+        .build()
+        .await
+        .unwrap();
+    let key = (room.tenant.as_str(), room.id.as_str());
+    let ttl_of = |table: &str, column: &str, bucket: Option<&str>| {
+        let bucket = bucket.map_or(String::new(), |name| format!(" AND {name} = 0"));
+        format!(
+            "SELECT TTL({column}) FROM {KEYSPACE}.{table} WHERE tenant = ? AND room = ?{bucket}"
+        )
+    };
+    let mut expected = vec![
+        (ttl_of("readings", "count", Some("day")), defaults.readings),
+        (ttl_of("room_intents", "intent", None), defaults.readings),
+    ];
+    for resolution in rollups {
+        let table = match resolution {
+            Resolution::Minute => "rollups_minute",
+            Resolution::FifteenMinutes => "rollups_fifteen_minutes",
+            Resolution::Hour => "rollups_hour",
+            Resolution::Day => "rollups_day",
+        };
+        expected.push((
+            ttl_of(table, "avg", Some("bucket")),
+            defaults.rollups(resolution),
+        ));
+    }
+    for (cql, keep) in expected {
+        let rows = session
+            .query_unpaged(cql.as_str(), key)
+            .await
+            .unwrap()
+            .into_rows_result()
+            .unwrap();
+        let ttls: Vec<Option<i32>> = rows
+            .rows::<(Option<i32>,)>()
+            .unwrap()
+            .map(|row| row.unwrap().0)
+            .collect();
+        let keep = i32::try_from(keep.as_secs()).unwrap();
+        // Counted down from the write: a minute of slack for a slow machine, never more than
+        // the policy.
+        assert!(
+            matches!(ttls.as_slice(), [Some(ttl)] if *ttl <= keep && *ttl > keep - 60),
+            "{cql}: TTLs {ttls:?}, the node's default is {keep} s"
+        );
+    }
 }

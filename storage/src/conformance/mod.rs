@@ -19,6 +19,7 @@
 mod data;
 mod erasure;
 mod fencing;
+mod interrupted;
 mod office_calendar;
 mod paging;
 mod registry;
@@ -35,6 +36,7 @@ pub use erasure::{erasure_is_idempotent, erasure_removes_everything};
 pub use fencing::{
     acquire_strictly_increasing, fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
 };
+pub use interrupted::interrupted_batch_restamped_resend;
 pub use office_calendar::office_calendars;
 pub use paging::{readings_paging, rollups_paging};
 pub use registry::{
@@ -62,7 +64,7 @@ macro_rules! conformance_tests {
             fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
             acquire_strictly_increasing, readings_paging, rollups_paging,
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
-            erasure_is_idempotent, office_calendars
+            erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -151,6 +153,7 @@ mod tests {
             include_str!("retention.rs"),
             include_str!("erasure.rs"),
             include_str!("office_calendar.rs"),
+            include_str!("interrupted.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()

@@ -1,5 +1,5 @@
-//! Group-commit writes (checked, then written partition by partition, the room state last),
-//! room states and paged range reads over time-bucketed partitions.
+//! Group-commit writes (checked, then written partition by partition, the room state last) and
+//! paged range reads over time-bucketed partitions.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,11 +14,12 @@ use tally_protocol::{RoomId, SensorId, TenantId, TimestampMs};
 use super::ScyllaStore;
 use super::control::TenantControl;
 use super::errors::{corrupt, cql};
+use super::intent::Stamp;
 use super::statements::BucketedTable;
-use crate::embedded::codec::{decode, encode};
+use crate::embedded::codec::encode;
 use crate::{
-    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomState,
-    RoomWrite, StoreError, StoredReading, TimeRange, WriteBatch,
+    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomWrite,
+    StoreError, StoredReading, TimeRange, WriteBatch,
 };
 
 /// Rows per unlogged batch (all of one partition): well under the coordinator's batch size
@@ -32,7 +33,7 @@ const MAX_TTL_SECONDS: u64 = 630_720_000;
 pub(super) const STATE_KIND: &str = "room_state";
 
 /// A TTL in seconds for rows kept `keep`.
-fn ttl(keep: Duration) -> i32 {
+pub(super) fn ttl(keep: Duration) -> i32 {
     i32::try_from(keep.as_secs().clamp(1, MAX_TTL_SECONDS)).unwrap_or(i32::MAX)
 }
 
@@ -64,9 +65,21 @@ impl ScyllaStore {
             return Ok(());
         }
         let controls = self.check_batch(&batch).await?;
-        // 1. The partition index, one batch per tenant (its own partition).
+        self.write_rooms(&batch.rooms, &controls, Stamp::Now).await
+    }
+
+    /// Writes the rows of `rooms`, checked against `controls`: the partition index (and, for a
+    /// new write, each room's intent), then the readings and rollups, then last each room's
+    /// state with its dedup marks.
+    pub(super) async fn write_rooms(
+        &self,
+        rooms: &[RoomWrite],
+        controls: &BTreeMap<TenantId, TenantControl>,
+        stamp: Stamp,
+    ) -> Result<(), StoreError> {
+        // 1. The partition index, one batch per tenant (its own partition), with the intents.
         let mut index: BTreeMap<&TenantId, BTreeSet<(&'static str, &str, i64)>> = BTreeMap::new();
-        for room in &batch.rooms {
+        for room in rooms {
             let entries = index.entry(&room.tenant).or_default();
             entries.insert((STATE_KIND, room.room.as_str(), 0));
             let readings = &self.statements.readings;
@@ -93,30 +106,36 @@ impl ScyllaStore {
                 .map(|(kind, room, bucket)| (tenant.as_str(), kind, room, bucket))
                 .collect(),
         });
-        self.write_partitions(index_writes).await?;
+        let (index, intents) = tokio::join!(
+            self.write_partitions(index_writes, stamp),
+            self.write_intents(rooms, controls, stamp)
+        );
+        index?;
+        intents?;
         // 2. Readings and rollups, one batch per partition.
         let mut readings = Vec::new();
         let mut rollups = Vec::new();
-        for room in &batch.rooms {
+        for room in rooms {
             let policy = self.ttl_policy(&controls[&room.tenant]);
             readings.extend(self.reading_partitions(room, ttl(policy.readings))?);
             rollups.extend(self.rollup_partitions(room, |r| ttl(policy.rollups(r)))?);
         }
         let (readings, rollups) = tokio::join!(
-            self.write_partitions(readings),
-            self.write_partitions(rollups)
+            self.write_partitions(readings, stamp),
+            self.write_partitions(rollups, stamp)
         );
         readings?;
         rollups?;
         // 3. The room states with their dedup marks, last.
-        let mut states = Vec::with_capacity(batch.rooms.len());
-        for room in &batch.rooms {
+        let insert_state = stamp.on(&self.statements.insert_state);
+        let mut states = Vec::with_capacity(rooms.len());
+        for room in rooms {
             let values = (
                 room.tenant.as_str(),
                 room.room.as_str(),
                 encode(&room.state)?,
             );
-            states.push(self.execute(&self.statements.insert_state, values));
+            states.push(self.execute(&insert_state, values));
         }
         all_of(states).await.map(drop).map_err(outcome_unknown)
     }
@@ -237,6 +256,7 @@ impl ScyllaStore {
     async fn write_partitions<V: scylla::serialize::row::SerializeRow + Send + Sync>(
         &self,
         partitions: impl IntoIterator<Item = PartitionRows<V>>,
+        stamp: Stamp,
     ) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         for partition in partitions {
@@ -248,6 +268,7 @@ impl ScyllaStore {
                     batch.append_statement(partition.statement.clone());
                 }
                 batch.set_is_idempotent(true);
+                batch.set_timestamp(stamp.timestamp());
                 writes.push(self.write_unlogged(batch, values));
                 values = rest;
             }
@@ -266,21 +287,6 @@ impl ScyllaStore {
             .await
             .map(drop)
             .map_err(cql)
-    }
-
-    /// See [`crate::Store::room_state`].
-    pub(super) async fn room_state(
-        &self,
-        tenant: &TenantId,
-        room: &RoomId,
-    ) -> Result<Option<RoomState>, StoreError> {
-        let row: Option<(Vec<u8>,)> = self
-            .first_row(
-                &self.statements.select_state,
-                (tenant.as_str(), room.as_str()),
-            )
-            .await?;
-        row.map(|(bytes,)| decode("room state", &bytes)).transpose()
     }
 
     /// The buckets of `table` that hold rows of `room` between `from` and `to` (inclusive),
@@ -438,7 +444,7 @@ fn reading_row(
 
 /// Runs `futures` with at most [`WRITES_IN_FLIGHT`] at once; their outputs in order, or the
 /// first error.
-async fn all_of<T, F: Future<Output = Result<T, StoreError>>>(
+pub(super) async fn all_of<T, F: Future<Output = Result<T, StoreError>>>(
     futures: Vec<F>,
 ) -> Result<Vec<T>, StoreError> {
     stream::iter(futures)
@@ -449,7 +455,7 @@ async fn all_of<T, F: Future<Output = Result<T, StoreError>>>(
 
 /// A failed write after others of its batch may have landed: only `Unavailable` (outcome
 /// unknown, retry the whole batch) or a fatal error.
-fn outcome_unknown(error: StoreError) -> StoreError {
+pub(super) fn outcome_unknown(error: StoreError) -> StoreError {
     match error {
         StoreError::Unavailable(message) => StoreError::Unavailable(format!(
             "{message} (the batch may be partly written; it is safe to resend)"

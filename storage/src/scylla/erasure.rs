@@ -89,7 +89,7 @@ impl ScyllaStore {
             .await?;
         for (kind, room, bucket) in partitions {
             if kind == STATE_KIND {
-                let state: Option<(Vec<u8>,)> = self
+                let state: Option<(Vec<u8>, i64)> = self
                     .first_row(
                         &self.statements.select_state,
                         (tenant.as_str(), room.as_str()),
@@ -97,6 +97,11 @@ impl ScyllaStore {
                     .await?;
                 self.execute(
                     &self.statements.delete_state,
+                    (tenant.as_str(), room.as_str()),
+                )
+                .await?;
+                self.execute(
+                    &self.statements.delete_intent,
                     (tenant.as_str(), room.as_str()),
                 )
                 .await?;

@@ -63,6 +63,7 @@ mod control;
 mod data;
 mod erasure;
 mod errors;
+mod intent;
 mod office_calendar;
 mod registry;
 mod retention;
@@ -80,6 +81,7 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 use scylla::deserialize::row::DeserializeRow;
 use scylla::policies::load_balancing::DefaultPolicy;
+use scylla::policies::timestamp_generator::MonotonicTimestampGenerator;
 use scylla::response::{PagingState, PagingStateResponse};
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::prepared::PreparedStatement;
@@ -141,7 +143,10 @@ impl ScyllaStore {
         let mut builder = SessionBuilder::new()
             .known_nodes(&config.contact_points)
             .connection_timeout(config.connect_timeout)
-            .default_execution_profile_handle(profile.into_handle());
+            .default_execution_profile_handle(profile.into_handle())
+            // One monotonic clock for every write of this node: a room's state written after
+            // its intent has the later write time (see `intent.rs`).
+            .timestamp_generator(Arc::new(MonotonicTimestampGenerator::new()));
         if !translation.is_empty() {
             builder = builder.address_translator(Arc::new(translation));
         }

@@ -29,6 +29,9 @@
 //!   retention find a tenant's partitions without scanning the cluster.
 //! - `office_calendars`: partitioned by tenant, clustered by office, like `offices`; a
 //!   separate table (added by migration 2) so the office rows keep their shape.
+//! - `room_intents`: one partition per `(tenant, room)`, like `room_state`: the rows a room's
+//!   write is about to store, recorded before them (migration 5), so that a write cut off
+//!   part-way is completed when the room is next read rather than half-stored (`intent.rs`).
 //! - `erasures`: the audit record of an erasure, by tenant; it survives the erasure.
 
 use scylla::client::session::Session;
@@ -97,6 +100,14 @@ const MIGRATIONS: &[Migration] = &[
         statements: &[
             "CREATE TABLE IF NOT EXISTS {ks}.office_calendars (tenant text, office text, \
          calendar blob, PRIMARY KEY ((tenant), office))",
+        ],
+    },
+    Migration {
+        version: 5,
+        description: "room write intents",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {ks}.room_intents (tenant text, room text, \
+         intent blob, PRIMARY KEY ((tenant, room)))",
         ],
     },
 ];

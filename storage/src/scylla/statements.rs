@@ -79,6 +79,9 @@ pub(super) struct Statements {
     pub(super) insert_state: PreparedStatement,
     pub(super) select_state: PreparedStatement,
     pub(super) delete_state: PreparedStatement,
+    pub(super) insert_intent: PreparedStatement,
+    pub(super) select_intent: PreparedStatement,
+    pub(super) delete_intent: PreparedStatement,
     pub(super) insert_reading: PreparedStatement,
     pub(super) select_readings_from: PreparedStatement,
     pub(super) select_readings_after: PreparedStatement,
@@ -272,12 +275,28 @@ impl Statements {
             )
             .await?,
             select_state: p(
-                "SELECT state FROM {ks}.room_state WHERE tenant = ? AND room = ?",
+                "SELECT state, WRITETIME(state) FROM {ks}.room_state WHERE tenant = ? AND room = ?",
                 Idempotent,
             )
             .await?,
             delete_state: p(
                 "DELETE FROM {ks}.room_state WHERE tenant = ? AND room = ?",
+                Idempotent,
+            )
+            .await?,
+            insert_intent: p(
+                "INSERT INTO {ks}.room_intents (tenant, room, intent) VALUES (?, ?, ?) USING TTL ?",
+                Idempotent,
+            )
+            .await?,
+            select_intent: p(
+                "SELECT intent, WRITETIME(intent) FROM {ks}.room_intents \
+                 WHERE tenant = ? AND room = ?",
+                Idempotent,
+            )
+            .await?,
+            delete_intent: p(
+                "DELETE FROM {ks}.room_intents WHERE tenant = ? AND room = ?",
                 Idempotent,
             )
             .await?,
