@@ -61,6 +61,15 @@ async fn a_cluster_node_routes_readings_and_drains_over_its_admin_api() {
         .find(|m| m["id"] == node_id.as_str())
         .unwrap();
     assert_eq!(me["state"], "active");
+    support::load::eventually("this node publishes the office it holds", async || {
+        let (_, body) = api.get("/v1/admin/cluster", ADMIN_TOKEN).await;
+        body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == node_id.as_str() && m["offices_held"] == 1)
+    })
+    .await;
     assert_eq!(
         me["http_addr"],
         node.addr().to_string(),

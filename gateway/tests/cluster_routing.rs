@@ -1,13 +1,16 @@
 //! Three real `tally` nodes on one PostgreSQL store and one Redis: sensors and displays
 //! connect to any node, and every display sees every change of its office, whichever node the
-//! office lives on and whichever nodes the sensor and the display are connected to.
+//! office lives on and whichever nodes the sensor and the display are connected to; each
+//! node's count of offices held is published in its membership record, shown by
+//! `GET /v1/admin/cluster` and `tally ctl cluster status`.
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use support::cluster::{Cluster, provision};
-use support::{DisplayClient, SensorClient, room_count};
+use support::load::eventually;
+use support::{ADMIN_TOKEN, DisplayClient, SensorClient, room_count};
 use tally_protocol::Codec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,4 +66,37 @@ async fn every_display_sees_every_change_of_its_office_from_any_node() {
             office.office
         );
     }
+
+    // Every node published how many offices it holds: the admin API of any node and
+    // `tally ctl cluster status` list the offices placed on each node.
+    let mut placed: BTreeMap<String, u64> = BTreeMap::new();
+    for office in &offices {
+        let owner = cluster.placed_on("acme", &office.office);
+        *placed.entry(cluster.id(owner).to_owned()).or_default() += 1;
+    }
+    eventually(
+        "the admin api lists the offices of every node",
+        async || {
+            let (status, body) = cluster.api(2).get("/v1/admin/cluster", ADMIN_TOKEN).await;
+            assert_eq!(status, 200, "{body}");
+            let listed: BTreeMap<String, u64> = body["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|m| Some((m["id"].as_str()?.to_owned(), m["offices_held"].as_u64()?)))
+                .collect();
+            listed == placed
+        },
+    )
+    .await;
+    let table = cluster.ctl_cluster_status(0);
+    let listed: BTreeMap<String, u64> = table
+        .lines()
+        .skip(2)
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields[0].to_owned(), fields[6].parse().expect("a count"))
+        })
+        .collect();
+    assert_eq!(listed, placed, "{table}");
 }

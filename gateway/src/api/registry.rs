@@ -425,7 +425,8 @@ async fn mint_token(
 }
 
 /// `DELETE /v1/tenants/{tenant}/quarantine` (admin token): lifts a tenant's quarantine once an
-/// operator has fixed the cause. 204 if it was quarantined, 404 `not_found` if not.
+/// operator has fixed the cause, on every node of a cluster. 204 if it was quarantined, 404
+/// `not_found` if not.
 #[utoipa::path(
     delete,
     path = "/v1/tenants/{tenant}/quarantine",
@@ -441,10 +442,11 @@ async fn mint_token(
 async fn release_quarantine(
     State(state): State<AppState>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
     ApiPath(tenant): ApiPath<TenantId>,
 ) -> Result<StatusCode, ApiError> {
     principal.require_superadmin()?;
-    if state.router.release_tenant(&tenant).await? {
+    if super::cluster::release_everywhere(&state, &headers, &tenant).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("quarantine of tenant", &tenant))

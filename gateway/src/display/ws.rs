@@ -114,13 +114,10 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
                     }
                 }
                 None => {
-                    // An office stopped (restart or passivation): subscribe again for a snapshot.
-                    let renewed = match subscription.take() {
-                        Some(Subscription::Office { office, room, .. }) => subscribe(&state, &tenant, office, room).await,
-                        Some(Subscription::Tenant(_)) => subscribe_tenant(&state, &tenant).await,
-                        None => continue,
-                    };
-                    match renewed {
+                    // An office stopped (restart, passivation, handover to another node):
+                    // subscribe again for a snapshot.
+                    let Some(ended) = subscription.take() else { continue };
+                    match resubscribe(&state, &tenant, ended).await {
                         Ok(renewed) => subscription = Some(renewed),
                         Err(err) => return conn.close(err.code, &err.message).await,
                     }
@@ -161,6 +158,37 @@ async fn next_frame(subscription: &mut Option<Subscription>) -> Option<Outgoing>
         Some(Subscription::Office { frames, .. }) => frames.next().await.map(Outgoing::Office),
         Some(Subscription::Tenant(frames)) => frames.next().await.map(Outgoing::Tenant),
         None => std::future::pending().await,
+    }
+}
+
+/// Subscribes again to what the `ended` subscription followed. An office handed over to
+/// another node answers `unavailable` until its new owner holds it (the old owner releases its
+/// lease just after its office stopped): asked again after a short backoff, for at most twice
+/// `cluster.lease_ttl`, so that the display sees one fresh snapshot rather than a close.
+async fn resubscribe(
+    state: &AppState,
+    tenant: &TenantId,
+    ended: Subscription,
+) -> Result<Subscription, ApiError> {
+    let deadline = tokio::time::Instant::now() + 2 * state.settings.cluster.lease_ttl;
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        let renewed = match &ended {
+            Subscription::Office { office, room, .. } => {
+                subscribe(state, tenant, office.clone(), room.clone()).await
+            }
+            Subscription::Tenant(_) => subscribe_tenant(state, tenant).await,
+        };
+        match renewed {
+            Err(err)
+                if err.code == ErrorCode::Unavailable
+                    && tokio::time::Instant::now() + backoff < deadline =>
+            {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The cluster as operators see it over HTTP (admin token only):
 //!
 //! - `GET /v1/admin/cluster`: the membership (epoch; each member's state, region, addresses,
-//!   protocol version, heartbeat), the id of the answering node and the offices it holds.
+//!   protocol version, heartbeat, and the offices it holds as published in its record), the id
+//!   of the answering node and the offices it holds now.
 //! - `POST /v1/admin/cluster/nodes/{id}/drain`: drains node `id`. Only a node can drain
 //!   itself: asked for another member, this node forwards the request (with the caller's
 //!   token) to that member's advertised HTTP address. The answer comes once the node holds no
@@ -9,7 +10,13 @@
 //!   `http.request_timeout` with `drained: false` and what it still holds; asking again
 //!   waits again (draining is idempotent).
 //!
+//! - Tenant actions that reach every node (`tenants.rs`, over `fan_out.rs`): lifting a
+//!   quarantine, retiring a tenant for its erasure, and `GET /v1/admin/cluster/quarantined`.
+//!
 //! A node that runs alone answers `not_found` (there is no cluster).
+
+mod fan_out;
+mod tenants;
 
 use std::sync::Arc;
 
@@ -29,11 +36,14 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
+pub(crate) use tenants::{release_everywhere, retire_everywhere};
+
 /// Cluster admin routes, each with its description.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(status))
         .routes(routes!(drain))
+        .merge(tenants::routes())
 }
 
 /// `GET /v1/admin/cluster`.
@@ -58,6 +68,8 @@ struct MemberView {
     http_addr: String,
     protocol_version: u32,
     heartbeating: bool,
+    /// Offices the member said it holds at its last heartbeat (absent before its first count).
+    offices_held: Option<usize>,
 }
 
 impl From<MemberStatus> for MemberView {
@@ -71,6 +83,7 @@ impl From<MemberStatus> for MemberView {
             http_addr: member.http_addr,
             protocol_version: member.protocol_version,
             heartbeating: status.heartbeating,
+            offices_held: status.offices_held,
         }
     }
 }

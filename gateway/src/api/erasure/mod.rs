@@ -3,7 +3,7 @@
 //! 1. `POST /v1/admin/tenants/{tenant}/erasure` with `{"requested_by": "…"}` answers a
 //!    confirmation token valid for `retention.erasure_confirm_ttl`; nothing happens yet.
 //! 2. `POST /v1/admin/tenants/{tenant}/erasure/confirm` with `{"confirmation": "…"}` erases:
-//!    the tenant is retired on the node (never activated again: its sensors and readers get
+//!    the tenant is retired on the node, and in a cluster on every member (never activated again: its sensors and readers get
 //!    `not_found`, its actors stop after finishing what they were sent and their writes are
 //!    durable), then the store marks it erased, deletes every row of it and reads back that
 //!    nothing remains. The answer is the audit record.
@@ -132,6 +132,7 @@ async fn request_erasure(
 async fn confirm_erasure(
     State(state): State<AppState>,
     principal: Principal,
+    headers: axum::http::HeaderMap,
     ApiPath(tenant): ApiPath<TenantId>,
     ApiJson(body): ApiJson<ErasureConfirmation>,
 ) -> Result<Json<ErasureReport>, ApiError> {
@@ -140,7 +141,8 @@ async fn confirm_erasure(
     erasable(&state, &tenant).await?;
     // Nothing of the tenant is accepted from here on, and nothing of it is written after the
     // store marks it erased (a write of an erased tenant would fail its whole group commit).
-    state.router.retire_tenant(&tenant).await?;
+    // In a cluster, on every node: the erasure waits for all of them.
+    super::cluster::retire_everywhere(&state, &headers, &tenant).await?;
     let report = state
         .store
         .erase_tenant(&tenant, &claims.requested_by, now_ms())

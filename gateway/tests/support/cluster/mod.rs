@@ -5,6 +5,7 @@
 //! seconds. Readiness is awaited on the membership view, never on a sleep.
 
 mod checks;
+mod displays;
 mod ledger;
 mod process;
 
@@ -21,6 +22,7 @@ use tally_storage::testkit::{PostgresServer, TestDatabase};
 use tokio::sync::watch;
 
 pub use checks::assert_exactly_acknowledged;
+pub use displays::{DisplaySeen, WatchedDisplay};
 pub use ledger::{Activation, Ledger};
 pub use process::{Logs, NodeProcess, field, message};
 
@@ -263,6 +265,21 @@ impl Cluster {
     pub async fn await_gone(&self, id: &str) -> ClusterView {
         self.await_view(&format!("{id} gone"), |view| view.member(id).is_none())
             .await
+    }
+
+    /// What `tally ctl cluster status` prints, run with node `index`'s configuration.
+    pub fn ctl_cluster_status(&self, index: usize) -> String {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args(["ctl", "cluster", "status"])
+            .envs(self.env(index))
+            .output()
+            .expect("tally ctl runs");
+        assert!(
+            output.status.success(),
+            "tally ctl cluster status: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("utf-8 status")
     }
 
     /// The id of the node whose lease holds `office` now, if any.
