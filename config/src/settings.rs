@@ -115,6 +115,9 @@ settings_table! {
         /// Clock skew allowed when checking `exp` and `nbf` of tenant JWTs; at most 5m.
         #[serde(with = "values::duration")]
         pub jwt_leeway: Duration,
+        /// How stale a node's copy of a tenant's token revocations may be: a token revoked on another node is refused here, and its open display sockets close, within this time (at once on the node that revoked it); 1s to 5m.
+        #[serde(with = "values::duration")]
+        pub revocation_refresh: Duration,
     }
 }
 
@@ -131,6 +134,7 @@ impl Default for AuthSettings {
             jwt_issuer: None,
             jwt_audience: None,
             jwt_leeway: Duration::from_secs(30),
+            revocation_refresh: Duration::from_secs(5),
         }
     }
 }
@@ -149,6 +153,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("jwt_leeway", &self.jwt_leeway)
+            .field("revocation_refresh", &self.revocation_refresh)
             .finish()
     }
 }

@@ -75,6 +75,13 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     check.at_least("auth.token_ttl", auth.token_ttl, MINUTE);
     check.at_most("auth.token_ttl", auth.token_ttl, 365 * DAY, "365d");
     check.at_most("auth.jwt_leeway", auth.jwt_leeway, 5 * MINUTE, "5m");
+    check.at_least("auth.revocation_refresh", auth.revocation_refresh, SECOND);
+    check.at_most(
+        "auth.revocation_refresh",
+        auth.revocation_refresh,
+        5 * MINUTE,
+        "5m",
+    );
     if !auth.jwt_hs256 && auth.jwt_keys_dir.is_none() && auth.jwks_file.is_none() {
         check.fail(
             "auth.jwt_hs256",

@@ -9,7 +9,7 @@ use tally_protocol::Limits;
 use tally_storage::SharedStore;
 
 use crate::api::ErasureConfirmations;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, Revocations};
 use crate::ingest::NodeAdmission;
 use crate::quota::TenantQuotas;
 use crate::shutdown::Shutdown;
@@ -29,6 +29,8 @@ pub(crate) struct AppInner {
     pub(crate) router: SharedRouter,
     /// Token verification and minting.
     pub(crate) auth: Arc<Authenticator>,
+    /// The node's copies of tenants' token revocations, checked with every tenant JWT.
+    pub(crate) revocations: Arc<Revocations>,
     /// Decoding limits from the configuration.
     pub(crate) limits: Limits,
     /// The node-wide bound on readings admitted and not yet acknowledged.
@@ -91,7 +93,12 @@ impl AppState {
         };
         let admission = NodeAdmission::new(ingest.node_inflight, settings.quotas.max_inflight);
         let quotas = Arc::new(TenantQuotas::new(&settings.quotas));
+        let revocations = Arc::new(Revocations::new(
+            Arc::clone(&store),
+            settings.auth.revocation_refresh,
+        ));
         Self(Arc::new(AppInner {
+            revocations,
             settings,
             store,
             router,

@@ -26,6 +26,7 @@ mod scylla;
 mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testkit;
+mod token_revocation;
 
 pub use embedded::{EmbeddedStore, JournalLoss};
 pub use erasure::{ErasedCounts, ErasureReport};
@@ -42,3 +43,4 @@ pub use postgres::{PostgresConfig, PostgresStore, TlsMode};
 pub use retention::{RetentionPolicy, RetentionReport};
 pub use scylla::{ScyllaConfig, ScyllaConsistency, ScyllaStore};
 pub use store::{SharedStore, Store, StoreLayer};
+pub use token_revocation::{MAX_TOKEN_ID_LEN, TokenRevocations, valid_token_id};

@@ -9,6 +9,7 @@ mod identity_keys;
 mod live;
 mod registry;
 mod retention;
+mod token_revocation;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,4 +30,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(analytics::routes())
         .merge(identity_keys::routes())
         .merge(cluster::routes())
+        .merge(token_revocation::routes())
 }

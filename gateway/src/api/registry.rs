@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, OfficeId, RoomId, SensorId, TenantId};
 use tally_storage::{CountMode, Office, Room, Sensor, Tenant};
 
-use crate::auth::{Principal, Role, hash_key, new_sensor_key};
+use crate::auth::{Principal, Role, hash_key, new_sensor_key, now_secs};
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -363,7 +363,8 @@ pub(crate) struct NewToken {
     /// Free text naming the holder (e.g. "lobby wall display").
     #[serde(default)]
     subject: Option<String>,
-    /// Lifetime in seconds; the configured `auth.token_ttl` when absent, never longer.
+    /// Lifetime in seconds; the configured `auth.token_ttl` when absent, never longer (and,
+    /// minted with a tenant admin's token, never past that token's expiry).
     #[serde(default)]
     ttl_secs: Option<u64>,
 }
@@ -373,6 +374,8 @@ pub(crate) struct NewToken {
 pub(crate) struct MintedToken {
     /// The JWT, for `Authorization: Bearer …` (or a display's `access_token`).
     token: String,
+    /// Its id (`jti`), by which `POST /v1/tenants/{tenant}/tokens/revoke` revokes it.
+    id: String,
     /// Expiry in milliseconds since the epoch.
     expires_at: u64,
 }
@@ -400,7 +403,20 @@ async fn mint_token(
     if state.store.tenant(&tenant).await?.is_none() {
         return Err(ApiError::not_found("tenant", &tenant));
     }
-    let max_ttl = state.settings.auth.token_ttl;
+    // A tenant admin's token never outlives the token that minted it: a leaked admin token
+    // cannot be turned into a chain of fresh ones.
+    let max_ttl = match &principal {
+        Principal::Tenant { exp, .. } => {
+            Duration::from_secs(exp.saturating_sub(now_secs())).min(state.settings.auth.token_ttl)
+        }
+        Principal::SuperAdmin => state.settings.auth.token_ttl,
+    };
+    if max_ttl.is_zero() {
+        return Err(ApiError::new(
+            ErrorCode::TokenExpired,
+            "the token has expired",
+        ));
+    }
     let ttl = body
         .ttl_secs
         .map_or(max_ttl, |secs| Duration::from_secs(secs).min(max_ttl));
@@ -414,12 +430,16 @@ async fn mint_token(
         .subject
         .unwrap_or_else(|| format!("{tenant}-{:?}", body.role).to_lowercase());
     check_name(&subject)?;
-    let (token, exp) = state.auth.mint(tenant, body.role, subject, ttl)?;
+    let mark = state.revocations.current(&tenant).await?.issued_before;
+    let minted = state
+        .auth
+        .mint(tenant, body.role, subject, ttl, mark.unwrap_or(0))?;
     Ok((
         StatusCode::CREATED,
         Json(MintedToken {
-            token,
-            expires_at: exp * 1000,
+            token: minted.token,
+            id: minted.jti,
+            expires_at: minted.exp * 1000,
         }),
     ))
 }

@@ -5,6 +5,7 @@
 mod identity;
 mod keys;
 mod reload;
+mod revocation;
 mod secrets;
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -21,6 +22,8 @@ use crate::state::AppState;
 pub use identity::{Audience, Claims, Identity};
 pub use keys::{SENSOR_KEY_PREFIX, hash_key, new_sensor_key, random_secret, secrets_equal};
 pub(crate) use reload::reload_on_sighup;
+pub(crate) use revocation::revoked;
+pub use revocation::{IssuedToken, Revocations};
 pub(crate) use secrets::NodeSecrets;
 
 /// What a tenant principal may do.
@@ -46,10 +49,28 @@ pub enum Principal {
         role: Role,
         /// Token expiry, seconds since the epoch.
         exp: u64,
+        /// Issued at, seconds since the epoch.
+        iat: u64,
+        /// The token's id, if it has one.
+        jti: Option<String>,
     },
 }
 
 impl Principal {
+    /// What a revocation can name of the caller's token (`None` for the admin token).
+    pub fn issued_token(&self) -> Option<IssuedToken> {
+        match self {
+            Self::SuperAdmin => None,
+            Self::Tenant {
+                tenant, iat, jti, ..
+            } => Some(IssuedToken {
+                tenant: tenant.clone(),
+                iat: *iat,
+                jti: jti.clone(),
+            }),
+        }
+    }
+
     /// Allows reading `tenant`'s data. Another tenant's data answers `not_found` for `what`,
     /// exactly as if it did not exist.
     ///
@@ -116,7 +137,7 @@ impl std::fmt::Debug for Authenticator {
 }
 
 /// Seconds since the epoch.
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -198,10 +219,14 @@ impl Authenticator {
             tenant: claims.tenant,
             role: claims.role,
             exp: claims.exp,
+            iat: claims.iat,
+            jti: claims.jti,
         })
     }
 
-    /// Mints an HS256 JWT for a tenant, with a fresh `jti`.
+    /// Mints an HS256 JWT for a tenant, with a fresh `jti`, issued now but no earlier than
+    /// `issued_at_least` (the tenant's revocation mark, so that a token minted right after a
+    /// revocation is not revoked by it). Returns the token, its expiry and its id.
     ///
     /// # Errors
     /// `forbidden` if this node does not mint (`auth.jwt_hs256 = false`), `internal` if signing
@@ -212,9 +237,12 @@ impl Authenticator {
         role: Role,
         subject: String,
         ttl: Duration,
-    ) -> Result<(String, u64), ApiError> {
-        let iat = now_secs();
-        let exp = iat + ttl.as_secs();
+        issued_at_least: u64,
+    ) -> Result<MintedJwt, ApiError> {
+        let now = now_secs();
+        let iat = now.max(issued_at_least);
+        let exp = now + ttl.as_secs();
+        let jti = random_secret();
         let claims = Claims {
             sub: subject,
             tenant,
@@ -222,12 +250,27 @@ impl Authenticator {
             iat,
             exp,
             nbf: None,
-            jti: Some(random_secret()),
+            jti: Some(jti.clone()),
             iss: None,
             aud: None,
         };
-        Ok((self.identity().mint(claims)?, exp))
+        Ok(MintedJwt {
+            token: self.identity().mint(claims)?,
+            exp,
+            jti,
+        })
     }
+}
+
+/// A JWT minted by [`Authenticator::mint`].
+#[derive(Debug, Clone)]
+pub struct MintedJwt {
+    /// The token.
+    pub token: String,
+    /// Its expiry, seconds since the epoch.
+    pub exp: u64,
+    /// Its id (`jti`), by which it can be revoked.
+    pub jti: String,
 }
 
 /// The bearer credential of a request's `Authorization: Bearer …` header. Credentials are never
@@ -266,6 +309,9 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let credential = bearer_credential(parts).ok_or_else(missing_credential)?;
         let principal = state.auth.authenticate(&credential)?;
+        if let Some(token) = principal.issued_token() {
+            state.revocations.check(&token).await?;
+        }
         state.quotas.admit_request(&principal)?;
         Ok(principal)
     }
@@ -306,8 +352,8 @@ where
 /// accepted there (nor is it a display's credential anywhere).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayViewer {
-    /// The tenant.
-    pub tenant: TenantId,
+    /// The viewer's token, as a revocation names it (its tenant, issue time and id).
+    pub token: IssuedToken,
     /// Token expiry, seconds since the epoch.
     pub exp: u64,
 }
@@ -328,9 +374,21 @@ impl FromRequestParts<AppState> for DisplayViewer {
                 ));
             }
         };
+        if let Some(token) = principal.issued_token() {
+            state.revocations.check(&token).await?;
+        }
         state.quotas.admit_request(&principal)?;
         match principal {
-            Principal::Tenant { tenant, exp, .. } => Ok(Self { tenant, exp }),
+            Principal::Tenant {
+                tenant,
+                exp,
+                iat,
+                jti,
+                ..
+            } => Ok(Self {
+                token: IssuedToken { tenant, iat, jti },
+                exp,
+            }),
             Principal::SuperAdmin => Err(ApiError::new(
                 ErrorCode::Forbidden,
                 "displays connect with a tenant token (POST /v1/tenants/{tenant}/tokens)",
@@ -357,14 +415,16 @@ mod tests {
             auth.authenticate("admin-token-0123456789").unwrap(),
             Principal::SuperAdmin
         );
-        let (token, _) = auth
+        let token = auth
             .mint(
                 tenant("acme"),
                 Role::Viewer,
                 "wall".into(),
                 Duration::from_secs(60),
+                0,
             )
-            .unwrap();
+            .unwrap()
+            .token;
         let principal = auth.authenticate(&token).unwrap();
         assert!(
             matches!(&principal, Principal::Tenant { tenant: t, role: Role::Viewer, .. } if t.as_str() == "acme")

@@ -22,7 +22,7 @@ use tally_protocol::{
 };
 
 use super::flow::FrameWindow;
-use crate::auth::DisplayViewer;
+use crate::auth::{DisplayViewer, IssuedToken, revoked};
 use crate::error::{ApiError, hide_tenant};
 use crate::listener::ConnectionSlot;
 use crate::state::AppState;
@@ -39,7 +39,8 @@ use crate::ws_conn::{Event, Incoming, WsConn};
         authenticated with a tenant JWT. The display sends `DisplayRequest`s: `subscribe` for an \
         office (or one room) of its tenant, answered by a `DisplayFrame` snapshot then coalesced \
         deltas; or `subscribe_tenant`, answered by `TenantFrame`s. Every frame carries a \
-        version; on a gap, subscribe again. Closes with 4401 when the token expires.",
+        version; on a gap, subscribe again. Closes with 4401 when the token expires or is \
+        revoked.",
     security(("tenant_jwt" = []), ("viewer_token" = [])),
     responses(
         (status = 101, description = "Switching Protocols: the WebSocket is open; frames are `DisplayRequest` (to the node) and `DisplayFrame` or `TenantFrame` (to the display)"),
@@ -48,12 +49,12 @@ use crate::ws_conn::{Event, Incoming, WsConn};
 )]
 pub(crate) async fn connect(
     State(state): State<AppState>,
-    DisplayViewer { tenant, exp }: DisplayViewer,
+    DisplayViewer { token, exp }: DisplayViewer,
     slot: Option<Extension<ConnectionSlot>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     // The socket counts against its tenant's connection quota while it is open.
-    let tenant_slot = match state.quotas.open_connection(&tenant) {
+    let tenant_slot = match state.quotas.open_connection(&token.tenant) {
         Ok(slot) => slot,
         Err(err) => return err.into_response(),
     };
@@ -70,7 +71,7 @@ pub(crate) async fn connect(
             shutdown.track(async move {
                 // The connection keeps its place in the node's limits while the socket is open.
                 let _slots = (slot, tenant_slot);
-                run(state, socket, codec, tenant, exp).await;
+                run(state, socket, codec, token, exp).await;
             })
         })
 }
@@ -96,17 +97,29 @@ enum Outgoing {
     Tenant(TenantFrame),
 }
 
-async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId, exp: u64) {
+async fn run(state: AppState, socket: WebSocket, codec: Codec, token: IssuedToken, exp: u64) {
     let _gauge = telemetry::ConnectionGauge::open(telemetry::DISPLAY_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
     let expiry = tokio::time::sleep(until(exp));
     tokio::pin!(expiry);
+    let tenant = token.tenant.clone();
+    // The token is re-checked on every revocation made on this node, and every refresh period
+    // for those made elsewhere.
+    let mut revocations_changed = state.revocations.changed();
+    let mut recheck = tokio::time::interval(state.revocations.refresh());
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut subscription: Option<Subscription> = None;
     let mut window = FrameWindow::new(state.settings.display.inflight_frames);
     loop {
         tokio::select! {
             () = &mut expiry => return conn.close(ErrorCode::TokenExpired, "the token has expired").await,
             () = state.shutdown.stopping() => return conn.close_going_away("the node is stopping; reconnect").await,
+            _ = revocations_changed.changed() => if let Some(err) = revoked_now(&state, &token).await {
+                return conn.close(err.code, &err.message).await;
+            },
+            _ = recheck.tick() => if let Some(err) = revoked_now(&state, &token).await {
+                return conn.close(err.code, &err.message).await;
+            },
             frame = next_frame(&mut subscription), if window.has_room() => match frame {
                 Some(frame) => {
                     if conn.send(&frame).await.is_err() || conn.ping(window.sent()).await.is_err() {
@@ -149,6 +162,15 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, tenant: TenantId,
                 }
             }
         }
+    }
+}
+
+/// The refusal of the display's token if it has been revoked. A store that cannot be read keeps
+/// the socket open (the last copy of the revocations is used, see `auth/revocation.rs`).
+async fn revoked_now(state: &AppState, token: &IssuedToken) -> Option<ApiError> {
+    match state.revocations.current(&token.tenant).await {
+        Ok(revocations) if revocations.revokes(token.iat, token.jti.as_deref()) => Some(revoked()),
+        _ => None,
     }
 }
 

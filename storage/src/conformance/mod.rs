@@ -25,6 +25,7 @@ mod paging;
 mod registry;
 mod retention;
 pub mod support;
+mod token_revocation;
 
 use std::{any::Any, fmt};
 
@@ -44,6 +45,7 @@ pub use registry::{
     duplicate_tenant, missing_parent, registry_round_trip, sensor_by_key_hash, tenant_isolation,
 };
 pub use retention::{retention_deletes_old_rows, retention_overrides};
+pub use token_revocation::token_revocations;
 
 use crate::{SharedStore, Store};
 
@@ -64,7 +66,8 @@ macro_rules! conformance_tests {
             fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
             acquire_strictly_increasing, readings_paging, rollups_paging,
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
-            erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend
+            erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
+            token_revocations
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -154,6 +157,7 @@ mod tests {
             include_str!("erasure.rs"),
             include_str!("office_calendar.rs"),
             include_str!("interrupted.rs"),
+            include_str!("token_revocation.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()

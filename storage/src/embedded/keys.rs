@@ -161,6 +161,21 @@ pub(super) fn retention(tenant: &TenantId) -> Vec<u8> {
     Key::table("retention").id(tenant.as_str()).0
 }
 
+/// Registry: the tenant's mark "tokens issued before it are revoked".
+pub(super) fn tokens_revoked_before(tenant: &TenantId) -> Vec<u8> {
+    Key::table("tokens_revoked_before").id(tenant.as_str()).0
+}
+
+/// Registry: prefix of the tenant's tokens revoked by id.
+pub(super) fn revoked_tokens(tenant: &TenantId) -> Vec<u8> {
+    Key::table("revoked_token").id(tenant.as_str()).0
+}
+
+/// Registry: one token revoked by id (token ids hold no [`SEP`]: visible ASCII only).
+pub(super) fn revoked_token(tenant: &TenantId, token_id: &str) -> Vec<u8> {
+    Key(revoked_tokens(tenant)).id(token_id).0
+}
+
 /// Registry: every key (or key prefix) that belongs to a tenant, for erasure.
 pub(super) fn registry_of_tenant(tenant: &TenantId) -> Vec<Vec<u8>> {
     let mut prefixes: Vec<Vec<u8>> = [
@@ -170,6 +185,8 @@ pub(super) fn registry_of_tenant(tenant: &TenantId) -> Vec<Vec<u8>> {
         "room_by_office",
         "sensor",
         "sensor_by_room",
+        "tokens_revoked_before",
+        "revoked_token",
     ]
     .iter()
     .map(|table| Key::table(table).id(tenant.as_str()).0)

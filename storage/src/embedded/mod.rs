@@ -19,6 +19,7 @@ mod keys;
 mod registry;
 mod retention;
 mod store_impl;
+mod token_revocation;
 
 use std::{
     fmt,

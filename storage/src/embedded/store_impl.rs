@@ -6,11 +6,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
-use super::{EmbeddedStore, codec, data, erasure, keys, registry, retention};
+use super::{EmbeddedStore, codec, data, erasure, keys, registry, retention, token_revocation};
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
     Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, WriteBatch,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -163,6 +163,39 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+    async fn revoke_tokens_issued_before(
+        &self,
+        tenant: &TenantId,
+        before: u64,
+    ) -> Result<u64, StoreError> {
+        let tenant = tenant.clone();
+        self.run(move |inner| token_revocation::revoke_issued_before(inner, &tenant, before))
+            .await
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        let (tenant, token_id) = (tenant.clone(), token_id.to_owned());
+        self.run(move |inner| token_revocation::revoke_token(inner, &tenant, &token_id, expires_at))
+            .await
+    }
+
+    async fn token_revocations(
+        &self,
+        tenant: &TenantId,
+        now: u64,
+    ) -> Result<TokenRevocations, StoreError> {
+        let owned = tenant.clone();
+        self.read(tenant, move |inner| {
+            token_revocation::revocations(inner, &owned, now)
+        })
+        .await
+    }
+
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
         if batch.rooms.is_empty() {
             return Ok(());

@@ -24,13 +24,15 @@ use super::{
 use crate::{ErasedCounts, ErasureReport, StoreError};
 
 /// Every tenant table, in deletion order (children first), with the count each adds to.
-const TABLES: [(&str, Kind); 11] = [
+const TABLES: [(&str, Kind); 13] = [
     ("readings", Kind::Readings),
     ("rollups", Kind::Rollups),
     ("room_state", Kind::RoomStates),
     ("office_owners", Kind::Registry),
     ("retention_overrides", Kind::Registry),
     ("office_calendars", Kind::Registry),
+    ("token_revocations", Kind::Registry),
+    ("revoked_tokens", Kind::Registry),
     ("sensor_keys", Kind::Registry),
     ("sensors", Kind::Registry),
     ("rooms", Kind::Registry),

@@ -7,8 +7,8 @@
 //! MessagePack in a `bytea`: the row is only ever read and written whole, in the encoding the
 //! embedded store uses, and it stays compact on the hot path), `readings` (partitioned by range
 //! of `ts` into UTC days, plus a default partition; see `partitions.rs`), `rollups`,
-//! `office_owners` (owner tokens, `fencing.rs`), `retention_overrides` and `office_calendars`
-//! (`office_calendar.rs`). Every one of these
+//! `office_owners` (owner tokens, `fencing.rs`), `retention_overrides`, `office_calendars`
+//! (`office_calendar.rs`), `token_revocations` and `revoked_tokens` (`token_revocation.rs`). Every one of these
 //! tenant tables has `tenant_id`. `erasures` (the audit records of erased tenants) is platform
 //! data, not a tenant table: see below. Migrations (`schema.rs`) are versioned and run at start-up under a
 //! `pg_advisory_lock`, so several nodes may start at once.
@@ -81,6 +81,7 @@ mod retention;
 mod schema;
 mod store_impl;
 mod tls;
+mod token_revocation;
 pub(crate) use tls::rustls_client_config;
 
 use std::{fmt, sync::Arc};

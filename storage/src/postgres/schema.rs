@@ -37,6 +37,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "office_calendars",
         sql: include_str!("migrations/0003_office_calendars.sql"),
     },
+    Migration {
+        version: 4,
+        name: "token_revocations",
+        sql: include_str!("migrations/0004_token_revocations.sql"),
+    },
 ];
 
 /// First key of the advisory lock every migrating node takes (the ASCII of `tall`); the second
@@ -180,7 +185,8 @@ async fn grant(client: &Client, quoted: &str, runtime_role: &str) -> Result<(), 
                  {quoted}.tenants, {quoted}.offices, {quoted}.rooms, {quoted}.sensors,
                  {quoted}.sensor_keys, {quoted}.room_state, {quoted}.readings, {quoted}.rollups,
                  {quoted}.office_owners, {quoted}.retention_overrides,
-                 {quoted}.office_calendars
+                 {quoted}.office_calendars, {quoted}.token_revocations,
+                 {quoted}.revoked_tokens
                  TO {role};
              GRANT EXECUTE ON FUNCTION
                  {quoted}.list_tenants(), {quoted}.sensor_by_key_hash(bytea),

@@ -9,12 +9,12 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use super::{
     PostgresStore, data, erasure, fencing, office_calendar,
     registry::{self, RoomFilter, SensorFilter},
-    retention,
+    retention, token_revocation,
 };
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
     Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, WriteBatch,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -115,6 +115,31 @@ impl Store for PostgresStore {
     async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError> {
         retention::get(&self.inner, tenant).await
     }
+    async fn revoke_tokens_issued_before(
+        &self,
+        tenant: &TenantId,
+        before: u64,
+    ) -> Result<u64, StoreError> {
+        token_revocation::revoke_issued_before(&self.inner, tenant, before).await
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        token_revocation::revoke_token(&self.inner, tenant, token_id, expires_at).await
+    }
+
+    async fn token_revocations(
+        &self,
+        tenant: &TenantId,
+        now: u64,
+    ) -> Result<TokenRevocations, StoreError> {
+        token_revocation::revocations(&self.inner, tenant, now).await
+    }
+
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
         data::write_batch(&self.inner, &batch).await
     }

@@ -151,6 +151,7 @@ impl ScyllaStore {
         deleted.registry += self.office_calendar_count(tenant).await? as u64;
         self.execute(&self.statements.delete_office_calendars, (t,))
             .await?;
+        deleted.registry += self.erase_token_revocations(tenant).await?;
         deleted.registry += self.offices(tenant).await?.len() as u64;
         self.execute(&self.statements.delete_offices, (t,)).await?;
         Ok(())
@@ -170,6 +171,10 @@ impl ScyllaStore {
                 self.office_calendar_count(tenant).await?,
             ),
             ("sensors", self.all_sensors(tenant).await?.len()),
+            (
+                "token revocations",
+                self.token_revocation_rows(tenant).await?,
+            ),
             ("owner tokens", control.tokens.len()),
             ("retention", usize::from(control.retention.is_some())),
             ("tenant", usize::from(self.tenant(tenant).await?.is_some())),

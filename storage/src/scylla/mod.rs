@@ -70,6 +70,7 @@ mod retention;
 mod schema;
 mod statements;
 mod store_impl;
+mod token_revocation;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -29,6 +29,10 @@
 //!   retention find a tenant's partitions without scanning the cluster.
 //! - `office_calendars`: partitioned by tenant, clustered by office, like `offices`; a
 //!   separate table (added by migration 2) so the office rows keep their shape.
+//! - `token_revocation_marks`: partitioned by tenant, clustered by the mark descending: every
+//!   "tokens issued before T are revoked" is an insert, and the first row is the mark in force
+//!   (it only rises, without a read-modify-write); `revoked_tokens`: partitioned by tenant,
+//!   clustered by token id, each row with a TTL ending when its token expires (migration 3).
 //! - `room_intents`: one partition per `(tenant, room)`, like `room_state`: the rows a room's
 //!   write is about to store, recorded before them (migration 5), so that a write cut off
 //!   part-way is completed when the room is next read rather than half-stored (`intent.rs`).
@@ -100,6 +104,17 @@ const MIGRATIONS: &[Migration] = &[
         statements: &[
             "CREATE TABLE IF NOT EXISTS {ks}.office_calendars (tenant text, office text, \
          calendar blob, PRIMARY KEY ((tenant), office))",
+        ],
+    },
+    Migration {
+        version: 3,
+        description: "token revocations",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {ks}.token_revocation_marks (tenant text, \
+         issued_before bigint, PRIMARY KEY ((tenant), issued_before)) \
+         WITH CLUSTERING ORDER BY (issued_before DESC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.revoked_tokens (tenant text, token_id text, \
+         expires_at bigint, PRIMARY KEY ((tenant), token_id))",
         ],
     },
     Migration {

@@ -8,6 +8,7 @@ use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::errors::prepare;
+use super::token_revocation::TokenStatements;
 use crate::{Resolution, StoreError};
 
 /// One day in ms: the width of a readings partition.
@@ -97,11 +98,13 @@ pub(super) struct Statements {
     pub(super) select_office_calendar: PreparedStatement,
     pub(super) select_office_calendars: PreparedStatement,
     pub(super) delete_office_calendars: PreparedStatement,
+    /// Of the token revocation tables.
+    pub(super) tokens: TokenStatements,
 }
 
 /// What a statement may be retried as.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Retry {
+pub(super) enum Retry {
     /// Running it twice leaves the same rows.
     Idempotent,
     /// A lightweight transaction or a read-modify-write: never retried blindly.
@@ -109,7 +112,7 @@ enum Retry {
 }
 
 /// Prepares `cql` (`{ks}` replaced by the keyspace).
-async fn prepared(
+pub(super) async fn prepared(
     session: &Session,
     keyspace: &str,
     cql: String,
@@ -370,6 +373,7 @@ impl Statements {
                 Idempotent,
             )
             .await?,
+            tokens: TokenStatements::prepare(session, keyspace).await?,
         })
     }
 

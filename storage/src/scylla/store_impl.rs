@@ -10,7 +10,7 @@ use super::ScyllaStore;
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
     Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, WriteBatch,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -102,6 +102,31 @@ impl Store for ScyllaStore {
 
     async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError> {
         ScyllaStore::retention(self, tenant).await
+    }
+
+    async fn revoke_tokens_issued_before(
+        &self,
+        tenant: &TenantId,
+        before: u64,
+    ) -> Result<u64, StoreError> {
+        ScyllaStore::revoke_tokens_issued_before(self, tenant, before).await
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        ScyllaStore::revoke_token(self, tenant, token_id, expires_at).await
+    }
+
+    async fn token_revocations(
+        &self,
+        tenant: &TenantId,
+        now: u64,
+    ) -> Result<TokenRevocations, StoreError> {
+        ScyllaStore::token_revocations(self, tenant, now).await
     }
 
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {

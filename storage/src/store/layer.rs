@@ -9,7 +9,7 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
     Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, WriteBatch,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 /// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
@@ -20,7 +20,7 @@ pub trait StoreLayer: Send + Sync + std::fmt::Debug + 'static {
     fn inner(&self) -> &dyn Store;
 
     /// Awaited before every tenant-scoped read, with the method's name and the id it reads (the
-    /// tenant for `tenant`, `offices` and `retention`; the office for `office`, `office_calendar` and `rooms`; the
+    /// tenant for `tenant`, `offices`, `retention` and `token_revocations`; the office for `office`, `office_calendar` and `rooms`; the
     /// room for `room`, `sensors`, `room_state`, `readings` and `rollups`; the sensor for
     /// `sensor`).
     async fn before_read(&self, _method: &'static str, _id: &str) {}
@@ -125,6 +125,35 @@ impl<L: StoreLayer> Store for L {
     async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError> {
         self.before_read("retention", tenant.as_str()).await;
         self.inner().retention(tenant).await
+    }
+    async fn revoke_tokens_issued_before(
+        &self,
+        tenant: &TenantId,
+        before: u64,
+    ) -> Result<u64, StoreError> {
+        self.before_write("revoke_tokens_issued_before").await?;
+        self.inner()
+            .revoke_tokens_issued_before(tenant, before)
+            .await
+    }
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        self.before_write("revoke_token").await?;
+        self.inner()
+            .revoke_token(tenant, token_id, expires_at)
+            .await
+    }
+    async fn token_revocations(
+        &self,
+        tenant: &TenantId,
+        now: u64,
+    ) -> Result<TokenRevocations, StoreError> {
+        self.before_read("token_revocations", tenant.as_str()).await;
+        self.inner().token_revocations(tenant, now).await
     }
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
         self.before_write("write_batch").await?;

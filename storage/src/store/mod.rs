@@ -33,7 +33,7 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
     Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, StoreError,
-    Tenant, TimeRange, WriteBatch,
+    Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 pub use layer::StoreLayer;
 
@@ -128,6 +128,36 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
     /// The tenant's own retention policy, if it has one.
     async fn retention(&self, tenant: &TenantId) -> Result<Option<RetentionPolicy>, StoreError>;
+
+    /// Revokes every token of the tenant issued before `before` (seconds since the epoch).
+    /// The mark only rises: an earlier `before` than the stored one changes nothing. Returns
+    /// the mark now in force.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without the tenant, [`StoreError::Erased`] if it was erased.
+    async fn revoke_tokens_issued_before(
+        &self,
+        tenant: &TenantId,
+        before: u64,
+    ) -> Result<u64, StoreError>;
+    /// Revokes one token of the tenant by its id (`jti`, see [`crate::valid_token_id`]), kept
+    /// until `expires_at` (seconds since the epoch), after which the token is invalid anyway
+    /// and the store may forget it.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without the tenant, [`StoreError::Erased`] if it was erased.
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        token_id: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// The tenant's revoked tokens: its mark and the ids that expire after `now` (seconds).
+    async fn token_revocations(
+        &self,
+        tenant: &TenantId,
+        now: u64,
+    ) -> Result<TokenRevocations, StoreError>;
 
     // Data: group-commit writes under owner tokens, room states and paged range reads.
 

@@ -156,14 +156,16 @@ mod tests {
     fn a_tenant_token_is_no_confirmation() {
         let secret = "a-jwt-secret-of-at-least-32-bytes!!";
         let auth = crate::auth::Authenticator::new("admin-token-0123456789", secret);
-        let (token, _) = auth
+        let token = auth
             .mint(
                 tenant("acme"),
                 crate::auth::Role::Admin,
                 "x".into(),
                 Duration::from_secs(60),
+                0,
             )
-            .unwrap();
+            .unwrap()
+            .token;
         let confirmations = ErasureConfirmations::new(secret, Duration::from_secs(60));
         assert!(confirmations.verify(&token, &tenant("acme")).is_err());
         let (confirmation, _) = confirmations.mint(&tenant("acme"), "ops").unwrap();
