@@ -7,6 +7,7 @@ mod erasure;
 mod health;
 mod identity_keys;
 mod live;
+mod log_filter;
 mod registry;
 mod retention;
 
@@ -29,4 +30,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(analytics::routes())
         .merge(identity_keys::routes())
         .merge(cluster::routes())
+        .merge(log_filter::routes())
 }
