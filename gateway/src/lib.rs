@@ -14,6 +14,7 @@ mod display;
 pub mod error;
 mod ingest;
 mod listener;
+pub mod logging;
 mod openapi;
 mod quota;
 mod routes;

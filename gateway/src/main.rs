@@ -7,8 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use tally_config::{LogFormat, Settings};
-use tracing_subscriber::EnvFilter;
+use tally_config::Settings;
 
 /// tally: live workplace occupancy.
 #[derive(Debug, Parser)]
@@ -112,19 +111,7 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
 }
 
 fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&settings.log.filter)
-        .with_context(|| format!("log.filter: invalid directive {:?}", settings.log.filter))?;
-    // Colours only on a terminal: logs piped to a file or a collector stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match settings.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-    Ok(())
+    tally_gateway::logging::init(settings)
 }
 
 async fn run(settings: Settings) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@ mod erasure;
 mod health;
 mod identity_keys;
 mod live;
+mod log_filter;
 mod registry;
 mod retention;
 mod token_revocation;
@@ -31,4 +32,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(identity_keys::routes())
         .merge(cluster::routes())
         .merge(token_revocation::routes())
+        .merge(log_filter::routes())
 }
