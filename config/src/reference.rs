@@ -166,6 +166,9 @@ mod tests {
             "cluster.http_advertise_addr",
             "cluster.cookie",
             "cluster.cookie_file",
+            "cluster.tls_cert_file",
+            "cluster.tls_key_file",
+            "cluster.tls_ca_file",
         ];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {

@@ -180,7 +180,7 @@ async fn quarantined_here(
     let cluster = cluster_of(&state)?;
     Ok(Json(Quarantined {
         node: cluster.node_id().to_owned(),
-        tenants: names(state.router.quarantined().await?),
+        tenants: names(&state.router.quarantined().await?),
     }))
 }
 
@@ -208,13 +208,13 @@ async fn quarantined_everywhere(
         fan_out::every_other_member(&state, &cluster, &headers, (Method::GET, path)).await?;
     let mut nodes = BTreeMap::from([(
         cluster.node_id().to_owned(),
-        names(state.router.quarantined().await?),
+        names(&state.router.quarantined().await?),
     )]);
     nodes.extend(others.into_iter().map(|(id, answer)| (id, answer.tenants)));
     Ok(Json(QuarantinedEverywhere { nodes }))
 }
 
 /// Tenant ids as text, in order.
-fn names(tenants: BTreeSet<TenantId>) -> Vec<String> {
+fn names(tenants: &BTreeSet<TenantId>) -> Vec<String> {
     tenants.iter().map(ToString::to_string).collect()
 }
