@@ -80,7 +80,7 @@ impl AppState {
             Option<Arc<ClusterNode>>,
         ),
         shutdown: Shutdown,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let ingest = &settings.ingest;
         let limits = Limits {
             max_frame_bytes: ingest.max_frame_bytes as usize,
@@ -90,8 +90,8 @@ impl AppState {
                 .unwrap_or(i64::MAX),
         };
         let admission = NodeAdmission::new(ingest.node_inflight, settings.quotas.max_inflight);
-        let quotas = Arc::new(TenantQuotas::new(&settings.quotas));
-        Self(Arc::new(AppInner {
+        let quotas = Arc::new(TenantQuotas::new(&settings)?);
+        Ok(Self(Arc::new(AppInner {
             settings,
             store,
             router,
@@ -104,6 +104,6 @@ impl AppState {
             sweeper: admin.0,
             erasure: admin.1,
             cluster: admin.2,
-        }))
+        })))
     }
 }

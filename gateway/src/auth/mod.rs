@@ -266,7 +266,7 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let credential = bearer_credential(parts).ok_or_else(missing_credential)?;
         let principal = state.auth.authenticate(&credential)?;
-        state.quotas.admit_request(&principal)?;
+        state.quotas.admit_request(&principal).await?;
         Ok(principal)
     }
 }
@@ -328,7 +328,7 @@ impl FromRequestParts<AppState> for DisplayViewer {
                 ));
             }
         };
-        state.quotas.admit_request(&principal)?;
+        state.quotas.admit_request(&principal).await?;
         match principal {
             Principal::Tenant { tenant, exp, .. } => Ok(Self { tenant, exp }),
             Principal::SuperAdmin => Err(ApiError::new(
