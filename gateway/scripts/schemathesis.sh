@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 examples="${1:-50}"
-venv="target/schemathesis-venv"
+venv="$PWD/target/schemathesis-venv"
 if [ ! -x "$venv/bin/st" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet 'schemathesis>=4,<5'
@@ -47,6 +47,7 @@ call POST /v1/tenants/acme/offices/hq/rooms/r1/sensors '{"id":"s1"}' >/dev/null
 tenant_jwt="$(call POST /v1/tenants/acme/tokens '{"role":"admin"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
 
 status=0
+cd "$work" # schemathesis keeps its cache (.schemathesis/) in the working directory
 for credential in "$admin" "$tenant_jwt"; do
     "$venv/bin/st" run "$base/openapi.json" \
         --header "Authorization: Bearer $credential" \
