@@ -1,5 +1,7 @@
 //! The `[quotas]` section: what one tenant may take of a node, so that a noisy neighbour cannot
-//! starve the others (rates as token buckets, open connections, unacknowledged readings).
+//! starve the others (rates as token buckets, open connections, unacknowledged readings). With
+//! `cluster.enabled` the two rates are the tenant's across the whole cluster (a budget in the
+//! cluster's Redis); the connection and in-flight quotas stay per node.
 
 use crate::documented::settings_table;
 use crate::values;
@@ -8,13 +10,13 @@ settings_table! {
     /// Per-tenant rate limits and quotas on this node (`[quotas]`).
     #[derive(Debug, Clone, PartialEq)]
     pub struct QuotaSettings {
-        /// Readings one tenant may send per second across all its sensors (WebSocket and HTTP): a token bucket refilled at this rate; past it, HTTP answers 429 rate_limited with Retry-After and a sensor WebSocket closes with 4429; at least 1.
+        /// Readings one tenant may send per second across all its sensors (WebSocket and HTTP): a token bucket refilled at this rate; past it, HTTP answers 429 rate_limited with Retry-After and a sensor WebSocket closes with 4429; with cluster.enabled, across all nodes together (a budget in Redis; while Redis is unreachable each node applies it alone); at least 1.
         #[serde(deserialize_with = "values::u32_from_number_or_text")]
         pub readings_per_second: u32,
         /// Readings a tenant may send at once above its rate (the bucket's size); at least ingest.max_batch_items.
         #[serde(deserialize_with = "values::u32_from_number_or_text")]
         pub readings_burst: u32,
-        /// API requests one tenant's tokens may make per second (REST calls and display connects; the node's admin token is not limited); past it, 429 rate_limited with Retry-After; at least 1.
+        /// API requests one tenant's tokens may make per second (REST calls and display connects; the node's admin token is not limited); past it, 429 rate_limited with Retry-After; with cluster.enabled, across all nodes together like readings_per_second; at least 1.
         #[serde(deserialize_with = "values::u32_from_number_or_text")]
         pub api_requests_per_second: u32,
         /// API requests a tenant may make at once above its rate; at least 1.

@@ -82,7 +82,7 @@ pub async fn start_with_store(
         auth,
         admin,
         shutdown.clone(),
-    );
+    )?;
     let (stop_http, stopped) = oneshot::channel();
     let app = routes(state);
     let http = tokio::spawn(async move {

@@ -82,7 +82,7 @@ impl AppState {
             Option<Arc<ClusterNode>>,
         ),
         shutdown: Shutdown,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let ingest = &settings.ingest;
         let limits = Limits {
             max_frame_bytes: ingest.max_frame_bytes as usize,
@@ -92,12 +92,12 @@ impl AppState {
                 .unwrap_or(i64::MAX),
         };
         let admission = NodeAdmission::new(ingest.node_inflight, settings.quotas.max_inflight);
-        let quotas = Arc::new(TenantQuotas::new(&settings.quotas));
+        let quotas = Arc::new(TenantQuotas::new(&settings)?);
         let revocations = Arc::new(Revocations::new(
             Arc::clone(&store),
             settings.auth.revocation_refresh,
         ));
-        Self(Arc::new(AppInner {
+        Ok(Self(Arc::new(AppInner {
             revocations,
             settings,
             store,
@@ -111,6 +111,6 @@ impl AppState {
             sweeper: admin.0,
             erasure: admin.1,
             cluster: admin.2,
-        }))
+        })))
     }
 }

@@ -24,6 +24,9 @@ pub const REJECTED: &str = "tally_rejected_total";
 /// Counter: requests, frames and connections refused for a tenant's quota (labels `tenant`,
 /// `quota`: readings, requests, connections).
 pub const QUOTA_REFUSALS: &str = "tally_quota_refusals_total";
+/// Counter: times the cluster-wide rate budget in Redis could not be asked, so that the node's
+/// own bucket decided alone (label `quota`: readings, requests).
+pub const QUOTA_SHARED_UNAVAILABLE: &str = "tally_quota_shared_unavailable_total";
 /// Histogram: seconds from receiving a sensor frame to acknowledging it.
 pub const ACK_SECONDS: &str = "tally_sensor_ack_seconds";
 
@@ -42,6 +45,10 @@ pub fn describe() {
     metrics::describe_counter!(
         QUOTA_REFUSALS,
         "Requests, frames and connections refused for a tenant's quota (labels tenant, quota: readings, requests, connections)."
+    );
+    metrics::describe_counter!(
+        QUOTA_SHARED_UNAVAILABLE,
+        "Times the cluster-wide rate budget in Redis could not be asked and the node's own bucket decided alone (label quota: readings, requests)."
     );
     metrics::describe_histogram!(
         ACK_SECONDS,
@@ -125,6 +132,11 @@ pub fn rejected(code: tally_protocol::ErrorCode) {
 pub(crate) fn quota_refused(tenant: &tally_protocol::TenantId, quota: &'static str) {
     let tenant = tally_cluster::tenant_label(tenant.as_str(), 0);
     metrics::counter!(QUOTA_REFUSALS, "tenant" => tenant, "quota" => quota).increment(1);
+}
+
+/// Counts a rate decision taken by the node's own bucket alone, Redis being unavailable.
+pub(crate) fn shared_budget_unavailable(quota: &'static str) {
+    metrics::counter!(QUOTA_SHARED_UNAVAILABLE, "quota" => quota).increment(1);
 }
 
 /// Middleware: counts and times requests by matched route (bounded labels).

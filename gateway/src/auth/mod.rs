@@ -312,7 +312,7 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(token) = principal.issued_token() {
             state.revocations.check(&token).await?;
         }
-        state.quotas.admit_request(&principal)?;
+        state.quotas.admit_request(&principal).await?;
         Ok(principal)
     }
 }
@@ -377,7 +377,7 @@ impl FromRequestParts<AppState> for DisplayViewer {
         if let Some(token) = principal.issued_token() {
             state.revocations.check(&token).await?;
         }
-        state.quotas.admit_request(&principal)?;
+        state.quotas.admit_request(&principal).await?;
         match principal {
             Principal::Tenant {
                 tenant,

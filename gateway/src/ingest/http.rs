@@ -95,8 +95,8 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
     state.health.check()?;
     state
         .quotas
-        .readings
-        .take(&sensor.tenant, batch.items.len())?;
+        .admit_readings(&sensor.tenant, batch.items.len())
+        .await?;
     let admitted = state
         .admission
         .admit(&sensor.tenant, batch.items.len())

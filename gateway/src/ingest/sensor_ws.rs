@@ -225,7 +225,7 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                 };
                 let rejected = match conn_codec_decode(&state, &conn, &bytes) {
                     Ok(SensorFrame::Readings { items }) => {
-                        if let Err(err) = state.quotas.readings.take(&sensor.tenant, items.len()) {
+                        if let Err(err) = state.quotas.admit_readings(&sensor.tenant, items.len()).await {
                             // Closing, not skipping the frame: a later frame must never be
                             // applied before this one. The acks owed go out first.
                             if drain(&mut conn, &mut window, &ack_seconds, &mut pending).await {

@@ -4,17 +4,24 @@
 //! readings. Every refusal is `rate_limited` (HTTP 429 with `Retry-After`, WebSocket 4429) and is
 //! counted in `tally_quota_refusals_total{tenant,quota}`.
 //!
-//! The buckets are local to the node; a cluster will back them with a budget shared by all nodes.
+//! Each rate is first a token bucket on this node; with `cluster.enabled` what passes it is also
+//! taken from a budget in Redis shared by every node ([`SharedBudget`], GCRA in a Lua script), so
+//! that a tenant cannot get its rate once per node. A flood beyond the rate on one node is
+//! refused by the local bucket without a Redis round trip; when Redis cannot answer, the local
+//! bucket decides alone (see `shared.rs` for why that is the safe side).
 
 mod rate;
+mod shared;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tally_config::QuotaSettings;
+use tally_cluster::CoordinationConfig;
+use tally_config::Settings;
 use tally_protocol::TenantId;
 
 pub(crate) use rate::TenantRate;
+pub(crate) use shared::{SharedBudget, SharedVerdict};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -24,9 +31,11 @@ use crate::slots::{Slot, Slots};
 #[derive(Debug)]
 pub(crate) struct TenantQuotas {
     /// Readings per second (WebSocket and HTTP together).
-    pub(crate) readings: TenantRate,
+    readings: TenantRate,
     /// API requests per second of tenant tokens.
     api: TenantRate,
+    /// The cluster-wide budgets behind both rates, when the node is in a cluster.
+    shared: Option<SharedBudget>,
     /// Open sensor and display WebSockets per tenant.
     connections: Arc<Slots<TenantId>>,
 }
@@ -38,9 +47,17 @@ pub(crate) type TenantConnection = Slot<TenantId>;
 const CONNECTION_RETRY: Duration = Duration::from_secs(5);
 
 impl TenantQuotas {
-    /// Quotas from the `[quotas]` settings.
-    pub(crate) fn new(settings: &QuotaSettings) -> Self {
-        Self {
+    /// Quotas from the `[quotas]` settings, shared through the cluster's Redis when
+    /// `cluster.enabled`.
+    ///
+    /// # Errors
+    /// If the cluster's Redis URL is not one (validated settings always have a valid one).
+    pub(crate) fn new(all: &Settings) -> anyhow::Result<Self> {
+        let settings = &all.quotas;
+        let shared = CoordinationConfig::from_settings(&all.cluster)
+            .map(|config| SharedBudget::connect(&config))
+            .transpose()?;
+        Ok(Self {
             readings: TenantRate::new(
                 "readings",
                 settings.readings_per_second,
@@ -51,18 +68,49 @@ impl TenantQuotas {
                 settings.api_requests_per_second,
                 settings.api_burst,
             ),
+            shared,
             connections: Slots::new(usize::MAX, settings.max_connections as usize),
-        }
+        })
     }
 
     /// Counts one API request of `principal`; the node's admin token is not limited.
     ///
     /// # Errors
     /// `rate_limited` with the time to wait.
-    pub(crate) fn admit_request(&self, principal: &Principal) -> Result<(), ApiError> {
+    pub(crate) async fn admit_request(&self, principal: &Principal) -> Result<(), ApiError> {
         match principal {
-            Principal::Tenant { tenant, .. } => self.api.take(tenant, 1),
+            Principal::Tenant { tenant, .. } => self.admit(&self.api, tenant, 1).await,
             Principal::SuperAdmin => Ok(()),
+        }
+    }
+
+    /// Counts a batch of `readings` of `tenant`.
+    ///
+    /// # Errors
+    /// `rate_limited` with the time to wait.
+    pub(crate) async fn admit_readings(
+        &self,
+        tenant: &TenantId,
+        readings: usize,
+    ) -> Result<(), ApiError> {
+        self.admit(&self.readings, tenant, readings).await
+    }
+
+    /// Takes `units` from the node's bucket, then from the cluster's budget.
+    async fn admit(
+        &self,
+        rate: &TenantRate,
+        tenant: &TenantId,
+        units: usize,
+    ) -> Result<(), ApiError> {
+        rate.take(tenant, units)?;
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        let units = u32::try_from(units).unwrap_or(u32::MAX);
+        match shared.take(rate.what, tenant, units, rate.quota()).await {
+            SharedVerdict::Taken | SharedVerdict::Unavailable => Ok(()),
+            SharedVerdict::Wait(wait) => Err(rate.refusal(tenant, wait)),
         }
     }
 

@@ -1,5 +1,5 @@
-//! A per-tenant token bucket (GCRA, the `governor` crate): a rate, a burst, and how long to wait
-//! when the bucket is empty.
+//! A per-tenant token bucket on this node (GCRA, the `governor` crate): a rate, a burst, and how
+//! long to wait when the bucket is empty.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -14,9 +14,11 @@ use crate::error::ApiError;
 #[derive(Debug)]
 pub(crate) struct TenantRate {
     limiter: DefaultKeyedRateLimiter<TenantId>,
-    /// What is counted, for messages and metrics ("readings", "requests").
-    what: &'static str,
+    /// What is counted, for messages, metrics and the shared budget's key ("readings",
+    /// "requests").
+    pub(crate) what: &'static str,
     per_second: u32,
+    burst: u32,
 }
 
 impl TenantRate {
@@ -28,7 +30,13 @@ impl TenantRate {
             limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             what,
             per_second: rate.get(),
+            burst: burst.get(),
         }
+    }
+
+    /// The rate per second and the burst.
+    pub(crate) fn quota(&self) -> (u32, u32) {
+        (self.per_second, self.burst)
     }
 
     /// Takes `units` from `tenant`'s bucket, or tells how long to wait until they are there
@@ -46,9 +54,15 @@ impl TenantRate {
             // second is the bucket's refill time at any rate.
             Err(_) => Duration::from_secs(1),
         };
+        Err(self.refusal(tenant, wait))
+    }
+
+    /// The `rate_limited` answer for `tenant`, which may retry after `wait` (at least 1 ms),
+    /// counted in the refusal metric.
+    pub(crate) fn refusal(&self, tenant: &TenantId, wait: Duration) -> ApiError {
         let wait = wait.max(Duration::from_millis(1));
         crate::telemetry::quota_refused(tenant, self.what);
-        Err(ApiError::rate_limited(
+        ApiError::rate_limited(
             format!(
                 "over the tenant's rate of {} {}/s; retry after {}ms",
                 self.per_second,
@@ -56,7 +70,7 @@ impl TenantRate {
                 wait.as_millis()
             ),
             wait,
-        ))
+        )
     }
 }
 

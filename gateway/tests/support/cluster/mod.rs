@@ -55,6 +55,8 @@ pub struct Cluster {
     watcher: Option<MembershipWatcher>,
     /// Every node process started, for [`Ledger::assert_single_activation`].
     pub ledger: Ledger,
+    /// `TALLY_*` settings every node gets on top of the cluster's own.
+    extra_env: Vec<(String, String)>,
 }
 
 /// A free loopback port (bound and released: the node binds it a moment later).
@@ -68,6 +70,11 @@ fn free_port() -> u16 {
 impl Cluster {
     /// Starts the store, Redis and `nodes` nodes, and waits until all are active members.
     pub async fn start(nodes: usize) -> Self {
+        Self::start_with_env(nodes, &[]).await
+    }
+
+    /// [`Cluster::start`] with `extra_env` (`TALLY_*` settings) given to every node.
+    pub async fn start_with_env(nodes: usize, extra_env: &[(&str, &str)]) -> Self {
         let db = PostgresServer::shared().await.create_database().await;
         let redis = RedisServer::start().await.expect("redis-server starts");
         let mut cluster = Self {
@@ -77,6 +84,10 @@ impl Cluster {
             slots: Vec::new(),
             watcher: None,
             ledger: Ledger::default(),
+            extra_env: extra_env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
         };
         cluster.watcher = Some(
             MembershipWatcher::start(&cluster.coordination(), None)
@@ -160,6 +171,7 @@ impl Cluster {
             ]
             .map(|(name, value)| (name.to_owned(), value)),
         );
+        env.extend(self.extra_env.iter().cloned());
         env
     }
 
