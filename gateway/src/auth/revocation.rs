@@ -180,7 +180,7 @@ impl Revocations {
 
 #[cfg(test)]
 mod tests {
-    use tally_storage::{EmbeddedStore, Store, Tenant};
+    use tally_storage::{EmbeddedStore, Tenant};
 
     use super::*;
 
@@ -208,7 +208,7 @@ mod tests {
             jti: Some("t1".into()),
         };
         elsewhere.check(&token).await.unwrap();
-        let mut woken = here.changed();
+        let woken = here.changed();
 
         here.revoke_issued_before(&tenant, now_secs())
             .await
