@@ -1,101 +1,14 @@
-//! `kill -9` one of three nodes under load: its offices move to the survivors, the sensors
-//! reconnect to another node and resend after `welcome.last_seq`, and afterwards the stored
-//! readings are exactly what the sensors had acknowledged plus what they resent (no loss, no
-//! duplicate), and the live counts are the last stored ones.
+//! `kill -9` one of three nodes under load on PostgreSQL: its offices move to the survivors, the
+//! sensors reconnect to another node and resend after `welcome.last_seq`, and afterwards the
+//! stored readings are exactly what the sensors had acknowledged plus what they resent (no loss,
+//! no duplicate), and the live counts are the last stored ones. `scylla_cluster_kill9.rs` runs
+//! the same on the ScyllaDB backend.
 
 mod support;
 
-use serde_json::Value;
-use support::ADMIN_TOKEN;
-use support::cluster::{Cluster, assert_exactly_acknowledged, provision};
-use support::load::{LoadSensor, count_for, eventually};
+use support::cluster::{Cluster, kill_9_of_one_of_three_under_load};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_one_node_under_load_loses_no_acknowledged_reading_and_stores_none_twice() {
-    let mut cluster = Cluster::start(3).await;
-    let offices = provision(&cluster.api(0), "acme", 6, 1).await;
-    let victim = 1;
-    let moved: Vec<&str> = offices
-        .iter()
-        .map(|o| o.office.as_str())
-        .filter(|office| cluster.placed_on("acme", office) == victim)
-        .collect();
-    assert!(!moved.is_empty(), "the victim owns some offices");
-
-    // Sensor i starts on node i % 3 and reconnects round robin, as behind a load balancer.
-    let addrs = cluster.addrs();
-    let sensors: Vec<LoadSensor> = offices
-        .iter()
-        .enumerate()
-        .map(|(i, office)| {
-            let mut order = addrs.clone();
-            order.rotate_left(i % 3);
-            LoadSensor::spawn_any(order, office.rooms[0].1.clone())
-        })
-        .collect();
-    eventually("every sensor is acknowledged", async || {
-        sensors.iter().all(|s| s.acked() >= 50)
-    })
-    .await;
-
-    let victim_id = cluster.id(victim).to_owned();
-    cluster.kill9(victim);
-    cluster.await_gone(&victim_id).await;
-    let at_kill: Vec<u64> = sensors.iter().map(LoadSensor::acked).collect();
-    eventually(
-        "every sensor is acknowledged again after the kill",
-        async || {
-            sensors
-                .iter()
-                .zip(&at_kill)
-                .all(|(sensor, before)| sensor.acked() >= before + 50)
-        },
-    )
-    .await;
-    for office in &moved {
-        let holder = cluster.lease_holder("acme", office).await;
-        assert!(
-            holder.is_some() && holder.as_deref() != Some(victim_id.as_str()),
-            "{office} moved off {victim_id}: lease held by {holder:?}"
-        );
-    }
-
-    let mut acked = Vec::new();
-    for sensor in sensors {
-        acked.push(sensor.stop().await);
-    }
-    // Each office was active on one node at a time (the new owners activated after the old
-    // ones let go or died), each activation with a higher fencing token.
-    let activations = cluster.ledger.assert_single_activation();
-    assert!(
-        activations > offices.len(),
-        "{activations} activations recorded"
-    );
-    let store = cluster.store().await;
-    for (office, acked) in offices.iter().zip(acked) {
-        let (room, _) = &office.rooms[0];
-        let mark = assert_exactly_acknowledged(&store, "acme", room, acked).await;
-        // The live count, asked of a survivor that does not own the office, is the last
-        // stored reading's.
-        let asked = [0, 2]
-            .into_iter()
-            .find(|&node| cluster.placed_on("acme", &office.office) != node)
-            .unwrap();
-        let (status, live) = cluster
-            .api(asked)
-            .get(
-                &format!(
-                    "/v1/tenants/acme/offices/{}/rooms/{room}/live",
-                    office.office
-                ),
-                ADMIN_TOKEN,
-            )
-            .await;
-        assert_eq!(status, 200, "{live}");
-        assert_eq!(
-            live["rooms"][0]["count"],
-            Value::from(count_for(mark)),
-            "live count of {room}"
-        );
-    }
+    kill_9_of_one_of_three_under_load(Cluster::start(3).await).await;
 }

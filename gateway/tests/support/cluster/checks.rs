@@ -1,9 +1,8 @@
 //! What the cluster tests check against the shared store and the nodes' metrics.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use tally_storage::{PostgresStore, SharedStore};
+use tally_storage::SharedStore;
 
 use super::super::ADMIN_TOKEN;
 use super::super::load::count_for;
@@ -11,9 +10,10 @@ use super::super::outage::stored;
 use super::Cluster;
 
 impl Cluster {
-    /// The shared store, opened by the test as the runtime role (row-level security applies).
+    /// The shared store, opened by the test as the nodes open it (on PostgreSQL as the
+    /// runtime role: row-level security applies).
     pub async fn store(&self) -> SharedStore {
-        Arc::new(PostgresStore::connect(&self.db.config()).await.unwrap())
+        self.shared_store.connect().await
     }
 
     /// The value of counter `name` (summed over its labels) on node `index`; 0 if it was

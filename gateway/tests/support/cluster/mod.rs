@@ -1,4 +1,5 @@
-//! A test cluster on 127.0.0.1: its own PostgreSQL database (the shared store) and
+//! A test cluster on 127.0.0.1: its own PostgreSQL database or Cassandra keyspace (the shared
+//! store: PostgreSQL, or the ScyllaDB backend on a real Cassandra node) and
 //! `redis-server` (membership and leases) on free ports, and real `tally run` processes, each
 //! with its own data directory, node id, HTTP and inter-node ports. Timings are fast (heartbeat
 //! and lease renewal every 200 ms, both expiring after 1.5 s) so that failovers take about two
@@ -6,8 +7,10 @@
 
 mod checks;
 mod displays;
+mod kill9;
 mod ledger;
 mod process;
+mod shared_store;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,15 +21,16 @@ use tally_cluster::membership::{ClusterView, MemberState, MembershipWatcher};
 use tally_cluster::testkit::{RedisServer, await_view};
 use tally_cluster::{CoordinationConfig, RedisUrl};
 use tally_protocol::{OfficeId, TenantId};
-use tally_storage::testkit::{PostgresServer, TestDatabase};
 use tokio::sync::watch;
 
 pub use checks::assert_exactly_acknowledged;
 pub use displays::{DisplaySeen, WatchedDisplay};
+pub use kill9::kill_9_of_one_of_three_under_load;
 pub use ledger::{Activation, Ledger};
 pub use process::{Logs, NodeProcess, field, message};
+pub use shared_store::SharedStoreServer;
 
-use super::{Api, postgres_env};
+use super::Api;
 
 /// The cluster's shared secret (tests only).
 const COOKIE: &str = "cluster-test-cookie-0123456789";
@@ -46,9 +50,9 @@ struct Slot {
     process: Option<NodeProcess>,
 }
 
-/// PostgreSQL, Redis and `tally` nodes started by a test; everything stops when dropped.
+/// The shared store, Redis and `tally` nodes started by a test; everything stops when dropped.
 pub struct Cluster {
-    pub db: TestDatabase,
+    pub shared_store: SharedStoreServer,
     pub redis: RedisServer,
     prefix: String,
     slots: Vec<Slot>,
@@ -68,17 +72,31 @@ fn free_port() -> u16 {
 }
 
 impl Cluster {
-    /// Starts the store, Redis and `nodes` nodes, and waits until all are active members.
+    /// Starts a PostgreSQL database, Redis and `nodes` nodes, and waits until all are active
+    /// members.
     pub async fn start(nodes: usize) -> Self {
         Self::start_with_env(nodes, &[]).await
     }
 
     /// [`Cluster::start`] with `extra_env` (`TALLY_*` settings) given to every node.
     pub async fn start_with_env(nodes: usize, extra_env: &[(&str, &str)]) -> Self {
-        let db = PostgresServer::shared().await.create_database().await;
+        Self::start_on_with_env(SharedStoreServer::postgres().await, nodes, extra_env).await
+    }
+
+    /// As [`Cluster::start`], the nodes sharing `shared_store`.
+    pub async fn start_on(shared_store: SharedStoreServer, nodes: usize) -> Self {
+        Self::start_on_with_env(shared_store, nodes, &[]).await
+    }
+
+    /// As [`Cluster::start_on`], with `extra_env` given to every node.
+    pub async fn start_on_with_env(
+        shared_store: SharedStoreServer,
+        nodes: usize,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
         let redis = RedisServer::start().await.expect("redis-server starts");
         let mut cluster = Self {
-            db,
+            shared_store,
             redis,
             prefix: "test".to_owned(),
             slots: Vec::new(),
@@ -118,7 +136,7 @@ impl Cluster {
     fn env(&self, index: usize) -> Vec<(String, String)> {
         let slot = &self.slots[index];
         let coordination = self.coordination();
-        let mut env = postgres_env(&self.db);
+        let mut env = self.shared_store.env();
         let ms = |duration: Duration| format!("{}ms", duration.as_millis());
         env.extend(
             [
@@ -133,12 +151,6 @@ impl Cluster {
                     format!("127.0.0.1:{}", slot.http_port),
                 ),
                 ("TALLY_DISPLAY__COALESCE_INTERVAL", "10ms".to_owned()),
-                // A paused node's open transaction is ended after this (and its owner-row locks
-                // released), so its offices move within the tests' patience.
-                (
-                    "TALLY_STORAGE__POSTGRES__STATEMENT_TIMEOUT",
-                    "3s".to_owned(),
-                ),
                 ("TALLY_CLUSTER__ENABLED", "true".to_owned()),
                 ("TALLY_CLUSTER__REDIS_URL", self.redis.url()),
                 ("TALLY_CLUSTER__KEY_PREFIX", self.prefix.clone()),
