@@ -55,6 +55,7 @@ pub fn describe_metrics() {
     tally_actors::telemetry::describe();
     crate::coordination::telemetry::describe();
     crate::transport::telemetry::describe();
+    crate::cluster_router::telemetry::describe();
 }
 
 /// The actor tunables a configuration asks for. A cluster node activates only the offices it
