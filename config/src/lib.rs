@@ -45,6 +45,7 @@ mod load;
 mod quotas;
 mod reference;
 mod retention;
+mod rollup;
 mod settings;
 mod sources;
 mod storage;
@@ -56,6 +57,7 @@ pub use error::{ConfigError, FieldError};
 pub use quotas::QuotaSettings;
 pub use reference::{json_schema, reference_markdown};
 pub use retention::RetentionSettings;
+pub use rollup::RollupSettings;
 pub use settings::{
     AuthSettings, DisplaySettings, HttpSettings, IngestSettings, LogFormat, LogSettings,
     NodeSettings, PersisterSettings, REDACTED, Settings, SupervisionSettings,

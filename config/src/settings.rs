@@ -15,6 +15,7 @@ use crate::cluster::ClusterSettings;
 use crate::documented::{Describe, settings_table};
 use crate::quotas::QuotaSettings;
 use crate::retention::RetentionSettings;
+use crate::rollup::RollupSettings;
 use crate::storage::{StorageSettings, redact_url};
 use crate::values;
 
@@ -53,6 +54,8 @@ settings_table! {
         pub log: LogSettings,
         /// Membership, placement and leases when the node runs in a cluster.
         pub cluster: ClusterSettings,
+        /// How rooms roll up their readings, and how late a reading may still correct them.
+        pub rollup: RollupSettings,
     }
 }
 

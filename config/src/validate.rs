@@ -37,6 +37,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         retention,
         log,
         cluster,
+        rollup,
     } = settings;
 
     check.slug("node.node_id", &node.node_id);
@@ -215,6 +216,8 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         HOUR,
         "1h",
     );
+
+    check.at_most("rollup.lateness", rollup.lateness, DAY, "1d");
 
     if log.filter.trim().is_empty() {
         check.fail(
