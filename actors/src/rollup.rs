@@ -454,7 +454,10 @@ mod tests {
         fn restart(&mut self, rules: RollupRules) {
             let mut restored =
                 RoomRollups::new(rules, self.rollups.frontier(), self.raw.is_empty());
-            let ranges = restored.restore_ranges().unwrap().unwrap();
+            let Some(ranges) = restored.restore_ranges().unwrap() else {
+                self.rollups = restored;
+                return;
+            };
             let readings = self.raw.iter().filter(|r| r.2 >= ranges.readings_from).map(
                 |(s, seq, ts, count)| {
                     let reading = StoredReading {
@@ -563,17 +566,18 @@ mod tests {
         let day = ms("2026-03-04T00:00:00Z");
         let before = fed.stored[&(Resolution::Day, day)].clone();
         assert_eq!(before.peak(), Some(1));
-        // A second sensor reports 5 people at 23:30 of the closed day, an hour late.
-        fed.feed(1, t0 + 30 * MIN, 5);
+        // A second sensor reports 5 people at 23:52 of the closed day, late, while the first
+        // one's 1 holds (23:50 to 24:00).
+        fed.feed(1, t0 + 52 * MIN, 5);
         assert_eq!(fed.lateness.last(), Some(&Lateness::Corrected));
         let after = &fed.stored[&(Resolution::Day, day)];
         assert_eq!(after.peak(), Some(6), "1 + 5 at the same instants");
         assert_eq!(fed.stored[&(Resolution::Hour, t0)].peak(), Some(6));
         assert_eq!(
-            fed.stored[&(Resolution::FifteenMinutes, t0 + 30 * MIN)].peak(),
+            fed.stored[&(Resolution::FifteenMinutes, t0 + 45 * MIN)].peak(),
             Some(6)
         );
-        assert_eq!(fed.stored[&(Resolution::Minute, t0 + 30 * MIN)].samples, 1);
+        assert_eq!(fed.stored[&(Resolution::Minute, t0 + 52 * MIN)].samples, 1);
         fed.assert_equals_raw();
     }
 
@@ -628,11 +632,16 @@ mod tests {
                 .as_millisecond();
             let mut fed = Fed::new(make());
             let mut watermark = i64::MIN;
+            let mut first_day: Option<TimestampMs> = None;
             for (i, (s, offset_s, count, edge)) in items.iter().enumerate() {
                 let mut ts = from + if *edge { offset_s / 60 * MIN } else { offset_s * 1000 + offset_s % 997 };
                 // Every reading within the lateness (a late one at most two hours back) and
-                // in the room's first local day or later.
-                ts = ts.max(watermark.saturating_sub(2 * HOUR)).max(from);
+                // in the local day of the room's first reading or later.
+                ts = ts.max(watermark.saturating_sub(2 * HOUR));
+                let first_day = *first_day.get_or_insert_with(|| {
+                    make().calendar.bucket(Width::Day, ts).unwrap().start
+                });
+                ts = ts.max(first_day);
                 watermark = watermark.max(ts);
                 if i == restart_at {
                     fed.restart(make());
