@@ -12,6 +12,7 @@ use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
 use crate::persister::{PersistRequest, PersisterMsg};
 use crate::room_live::RoomLive;
+use crate::room_rollups;
 use crate::tenant_labels::count_room_readings;
 use crate::{OfficeMsg, ServiceError};
 
@@ -78,6 +79,8 @@ pub(crate) struct RoomArgs {
     pub census: ActorCensus,
     /// A sensor silent this long stops counting.
     pub sensor_timeout: Duration,
+    /// How far behind its rolled-up part a late reading still corrects the room's rollups.
+    pub rollup_lateness: Duration,
     /// The owner token of its office's activation, carried by every write.
     pub owner_token: u64,
 }
@@ -120,12 +123,17 @@ impl Actor for RoomActor {
         let stored = args
             .store
             .room_state(&args.room.tenant, &args.room.id)
-            .await?;
-        let live = RoomLive::new(
-            args.room.count_mode,
+            .await?
+            .unwrap_or_default();
+        let rollups = room_rollups::restore(
+            args.store.as_ref(),
+            &args.room,
+            &stored,
             args.sensor_timeout,
-            stored.unwrap_or_default(),
-        );
+            args.rollup_lateness,
+        )
+        .await?;
+        let live = RoomLive::new(args.room.count_mode, args.sensor_timeout, stored, rollups);
         let stale = live.stale_sensors(now_ms());
         // Queued before the office hands out this room, so snapshots never miss its count.
         args.office
@@ -204,6 +212,7 @@ fn ingest(
         applied.readings.len() as u64,
         applied.duplicates as u64,
         applied.late as u64,
+        applied.corrected as u64,
     );
     if applied.count_changed || !applied.readings.is_empty() {
         publish_count(state, received_at);
@@ -312,12 +321,12 @@ fn schedule_stale_check(myself: &ActorRef<RoomMsg>, state: &mut RoomState, now: 
 fn check_stale(myself: &ActorRef<RoomMsg>, state: &mut RoomState) {
     state.stale_check_at = None;
     let now = now_ms();
-    let closed = state.live.refresh(now);
-    if closed.is_some() || state.live.stale_sensors(now) != state.published_stale {
+    let changed = state.live.refresh(now);
+    if changed || state.live.stale_sensors(now) != state.published_stale {
         tracing::debug!(room = %state.room.id, count = state.live.count(), "sensor staleness changed the room");
         publish_count(state, now);
     }
-    if let Some(rollups) = closed {
+    if changed {
         let write = RoomWrite {
             tenant: state.room.tenant.clone(),
             office: state.room.office.clone(),
@@ -325,7 +334,7 @@ fn check_stale(myself: &ActorRef<RoomMsg>, state: &mut RoomState) {
             owner_token: state.owner_token,
             readings: Vec::new(),
             state: state.live.state().clone(),
-            rollups,
+            rollups: Vec::new(),
         };
         // Nobody waits for this write; if it fails the persister restarts the room as usual.
         let (reply, _unanswered) = tokio::sync::oneshot::channel();

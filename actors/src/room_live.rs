@@ -1,47 +1,58 @@
 //! The pure state machine of a room: dedup by `(sensor, seq)`, the live count from several
-//! sensors, and the minute accumulator. The room actor wraps it; tests drive it directly.
+//! sensors, and its rollups at every resolution (`rollup.rs`). The room actor wraps it; tests
+//! drive it directly.
 
 use std::time::Duration;
 
 use tally_protocol::{Reading, SensorId, TimestampMs};
 use tally_storage::{CountMode, Rollup, RoomState, SensorState, StoredReading};
 
-use crate::rollup::{Advance, advance};
+use crate::rollup::{Lateness, RoomRollups};
 
 /// What applying one batch changed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Applied {
     /// New raw readings to store (duplicates excluded).
     pub readings: Vec<(SensorId, StoredReading)>,
-    /// Rollup buckets that closed.
+    /// Rollup buckets that closed or were corrected by a late reading.
     pub rollups: Vec<Rollup>,
     /// The sensor's highest applied seq after the batch.
     pub up_to_seq: u64,
     /// Readings dropped as duplicates.
     pub duplicates: usize,
-    /// Readings older than the open bucket's integrated time.
+    /// Late readings (older than the open minute) whose closed buckets were corrected.
+    pub corrected: usize,
+    /// Readings older than the rollup lateness: stored raw, their old buckets not corrected.
     pub late: usize,
     /// Whether the room's live count changed.
     pub count_changed: bool,
 }
 
 /// A room's live state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct RoomLive {
     mode: CountMode,
     sensor_timeout_ms: i64,
     state: RoomState,
+    rollups: RoomRollups,
 }
 
 impl RoomLive {
-    /// Restores a room from its stored state (or a fresh one). A sensor silent (by node time)
-    /// for longer than `sensor_timeout` stops contributing to the count.
-    pub fn new(mode: CountMode, sensor_timeout: Duration, state: RoomState) -> Self {
+    /// Restores a room from its stored state (or a fresh one) and its restored rollups. A
+    /// sensor silent (by node time) for longer than `sensor_timeout` stops contributing to the
+    /// count.
+    pub fn new(
+        mode: CountMode,
+        sensor_timeout: Duration,
+        state: RoomState,
+        rollups: RoomRollups,
+    ) -> Self {
         let sensor_timeout_ms = i64::try_from(sensor_timeout.as_millis()).unwrap_or(i64::MAX);
         Self {
             mode,
             sensor_timeout_ms,
             state,
+            rollups,
         }
     }
 
@@ -85,22 +96,13 @@ impl RoomLive {
             .min()
     }
 
-    /// Re-evaluates staleness at node time `now`. When the count changes, integrates it into
-    /// the minute accumulator from `now` and returns the rollups that closed on the way.
-    pub fn refresh(&mut self, now: TimestampMs) -> Option<Vec<Rollup>> {
+    /// Re-evaluates staleness at node time `now`; whether the live count changed. (Rollups
+    /// follow sensor time: a reading's count holds there for the sensor timeout at most.)
+    pub fn refresh(&mut self, now: TimestampMs) -> bool {
         let count = self.fresh_count(now);
-        if count == self.state.count {
-            return None;
-        }
+        let changed = count != self.state.count;
         self.state.count = count;
-        let at = self
-            .state
-            .open_minute
-            .map_or(now, |open| now.max(open.integrated_to));
-        match advance(&mut self.state.open_minute, at, count) {
-            Advance::Applied(closed) => Some(closed),
-            Advance::Late => Some(Vec::new()),
-        }
+        changed
     }
 
     /// The state to persist.
@@ -159,11 +161,23 @@ impl RoomLive {
             ));
             self.state.count = self.fresh_count(received_at);
             self.state.ts = self.state.ts.max(reading.ts);
-            match advance(&mut self.state.open_minute, reading.ts, self.state.count) {
-                Advance::Applied(closed) => applied.rollups.extend(closed),
-                Advance::Late => applied.late += 1,
+            match self.rollups.record(sensor, reading.seq, reading.ts, count) {
+                Ok(recorded) => {
+                    applied.rollups.extend(recorded.rollups);
+                    match recorded.lateness {
+                        Lateness::OnTime => {}
+                        Lateness::Corrected => applied.corrected += 1,
+                        Lateness::TooLate => applied.late += 1,
+                    }
+                }
+                Err(err) => {
+                    // Out of the calendar's range: validated readings never are.
+                    tracing::warn!(%sensor, ts = reading.ts, %err, "reading not rolled up");
+                    applied.late += 1;
+                }
             }
         }
+        self.state.rollups = self.rollups.frontier();
         applied.up_to_seq = self.last_seq(sensor);
         applied.count_changed = self.state.count != before;
         applied
@@ -180,10 +194,28 @@ fn combine<'a>(mode: CountMode, sensors: impl Iterator<Item = &'a SensorState>) 
 
 #[cfg(test)]
 mod tests {
+    use tally_protocol::analytics::{Calendar, Combine};
+
     use super::*;
+    use crate::rollup::RollupRules;
 
     const T0: TimestampMs = 1_764_000_000_000;
     const TIMEOUT: Duration = Duration::from_secs(600);
+
+    /// A room of `mode` in UTC whose readings hold for the sensor timeout.
+    fn live(mode: CountMode, timeout: Duration, state: RoomState) -> RoomLive {
+        let rules = RollupRules {
+            calendar: Calendar::utc(),
+            hold_ms: i64::try_from(timeout.as_millis()).unwrap(),
+            combine: match mode {
+                CountMode::Sum => Combine::Sum,
+                CountMode::Max => Combine::Max,
+            },
+            lateness_ms: 3_600_000,
+        };
+        let rollups = RoomRollups::new(rules, state.rollups, state.sensors.is_empty());
+        RoomLive::new(mode, timeout, state, rollups)
+    }
 
     fn sensor(id: &str) -> SensorId {
         SensorId::new(id).unwrap()
@@ -195,7 +227,7 @@ mod tests {
 
     #[test]
     fn drops_already_applied_seqs() {
-        let mut room = RoomLive::new(CountMode::Sum, TIMEOUT, RoomState::default());
+        let mut room = live(CountMode::Sum, TIMEOUT, RoomState::default());
         let s1 = sensor("s1");
         let first = room.apply(&s1, &[reading(1, T0, 2), reading(2, T0 + 1, 3)], T0);
         assert_eq!(
@@ -222,7 +254,7 @@ mod tests {
 
     #[test]
     fn applies_out_of_order_batch_in_seq_order() {
-        let mut room = RoomLive::new(CountMode::Sum, TIMEOUT, RoomState::default());
+        let mut room = live(CountMode::Sum, TIMEOUT, RoomState::default());
         let applied = room.apply(
             &sensor("s1"),
             &[reading(2, T0 + 1, 5), reading(1, T0, 1)],
@@ -235,8 +267,8 @@ mod tests {
     #[test]
     fn sum_and_max_modes() {
         let (a, b) = (sensor("a"), sensor("b"));
-        let mut sum = RoomLive::new(CountMode::Sum, TIMEOUT, RoomState::default());
-        let mut max = RoomLive::new(CountMode::Max, TIMEOUT, RoomState::default());
+        let mut sum = live(CountMode::Sum, TIMEOUT, RoomState::default());
+        let mut max = live(CountMode::Max, TIMEOUT, RoomState::default());
         for room in [&mut sum, &mut max] {
             room.apply(&a, &[reading(1, T0, 4)], T0);
             room.apply(&b, &[reading(1, T0 + 1, 6)], T0);
@@ -246,9 +278,9 @@ mod tests {
 
     #[test]
     fn restored_state_keeps_dedup_marks() {
-        let mut room = RoomLive::new(CountMode::Sum, TIMEOUT, RoomState::default());
+        let mut room = live(CountMode::Sum, TIMEOUT, RoomState::default());
         room.apply(&sensor("s1"), &[reading(5, T0, 2)], T0);
-        let mut restored = RoomLive::new(CountMode::Sum, TIMEOUT, room.state().clone());
+        let mut restored = live(CountMode::Sum, TIMEOUT, room.state().clone());
         assert!(
             restored
                 .apply(&sensor("s1"), &[reading(5, T0, 9)], T0)
@@ -260,7 +292,7 @@ mod tests {
 
     #[test]
     fn closes_minutes_into_rollups() {
-        let mut room = RoomLive::new(CountMode::Sum, TIMEOUT, RoomState::default());
+        let mut room = live(CountMode::Sum, TIMEOUT, RoomState::default());
         room.apply(&sensor("s1"), &[reading(1, T0, 2)], T0);
         let applied = room.apply(&sensor("s1"), &[reading(2, T0 + 60_000, 0)], T0);
         assert_eq!(applied.rollups.len(), 1);
@@ -270,7 +302,7 @@ mod tests {
     #[test]
     fn silent_sensors_stop_counting_and_come_back() {
         let (a, b) = (sensor("a"), sensor("b"));
-        let mut room = RoomLive::new(
+        let mut room = live(
             CountMode::Sum,
             Duration::from_secs(60),
             RoomState::default(),
@@ -279,12 +311,11 @@ mod tests {
         room.apply(&b, &[reading(1, T0 + 30_000, 6)], T0 + 30_000);
         assert_eq!(room.count(), 10);
         assert_eq!(room.next_stale_at(T0 + 30_000), Some(T0 + 60_001));
-        assert_eq!(
-            room.refresh(T0 + 60_000),
-            None,
+        assert!(
+            !room.refresh(T0 + 60_000),
             "a is silent for exactly the timeout: still counts"
         );
-        assert!(room.refresh(T0 + 60_001).is_some());
+        assert!(room.refresh(T0 + 60_001));
         assert_eq!((room.count(), room.stale_sensors(T0 + 60_001)), (6, 1));
         assert_eq!(room.next_stale_at(T0 + 60_001), Some(T0 + 90_001));
         room.refresh(T0 + 90_001);
@@ -301,41 +332,21 @@ mod tests {
     }
 
     #[test]
-    fn staleness_closes_minutes_at_the_right_count() {
-        let mut room = RoomLive::new(
-            CountMode::Sum,
-            Duration::from_secs(30),
-            RoomState::default(),
-        );
-        room.apply(&sensor("a"), &[reading(1, T0, 8)], T0);
-        assert!(room.refresh(T0 + 30_001).unwrap().is_empty());
-        let closed = room
-            .apply(&sensor("a"), &[reading(2, T0 + 60_000, 8)], T0 + 60_000)
-            .rollups;
-        assert_eq!(closed.len(), 1);
-        assert!(
-            (closed[0].avg - 8.0 * 30_001.0 / 60_000.0).abs() < 1e-9,
-            "{}",
-            closed[0].avg
-        );
-    }
-
-    #[test]
     fn restored_state_is_judged_by_when_sensors_were_last_heard() {
-        let mut room = RoomLive::new(
+        let mut room = live(
             CountMode::Sum,
             Duration::from_secs(60),
             RoomState::default(),
         );
         room.apply(&sensor("a"), &[reading(1, T0, 5)], T0);
-        let mut restored = RoomLive::new(
+        let mut restored = live(
             CountMode::Sum,
             Duration::from_secs(60),
             room.state().clone(),
         );
-        assert_eq!(restored.refresh(T0 + 10_000), None);
+        assert!(!restored.refresh(T0 + 10_000));
         assert!(
-            restored.refresh(T0 + 3_600_000).is_some(),
+            restored.refresh(T0 + 3_600_000),
             "the node was down for an hour: the sensor is stale"
         );
         assert_eq!(restored.count(), 0);

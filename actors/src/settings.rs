@@ -17,6 +17,8 @@ pub struct ActorSettings {
     pub call_timeout: Duration,
     /// A sensor silent this long (node time) stops counting in its room.
     pub sensor_timeout: Duration,
+    /// How far behind a room's rolled-up part a late reading still corrects its rollups.
+    pub rollup_lateness: Duration,
     /// How the persister retries a group commit that failed transiently.
     pub write_retry: WriteRetry,
     /// Whether offices activate on demand (a single node) or only when claimed (a cluster).
@@ -43,6 +45,7 @@ impl Default for ActorSettings {
             persister_max_batch_rows: 4096,
             call_timeout: Duration::from_secs(10),
             sensor_timeout: Duration::from_secs(600),
+            rollup_lateness: Duration::from_secs(3_600),
             write_retry: WriteRetry::default(),
             activation: Activation::OnDemand,
         }

@@ -4,8 +4,11 @@
 pub const READINGS_APPLIED: &str = "tally_readings_applied_total";
 /// Counter: readings dropped because their seq was already applied (label `tenant`).
 pub const READINGS_DUPLICATE: &str = "tally_readings_duplicate_total";
-/// Counter: readings older than the open rollup bucket; stored raw, not rolled up (label `tenant`).
+/// Counter: readings older than `rollup.lateness` behind a room's rolled-up part; stored raw,
+/// the closed rollups older than the lateness not corrected (label `tenant`).
 pub const READINGS_LATE: &str = "tally_readings_late_total";
+/// Counter: late readings within `rollup.lateness` whose closed rollups were corrected (label `tenant`).
+pub const READINGS_CORRECTED: &str = "tally_readings_corrected_total";
 /// Counter: group commits written.
 pub const PERSIST_BATCHES: &str = "tally_persist_batches_total";
 /// Histogram: rows (readings + states + rollups) per group commit.
@@ -55,7 +58,11 @@ pub fn describe() {
     );
     metrics::describe_counter!(
         READINGS_LATE,
-        "Readings older than the open rollup bucket; stored raw, not rolled up (label tenant)."
+        "Readings older than rollup.lateness behind a room's rolled-up part; stored raw, older closed rollups not corrected (label tenant)."
+    );
+    metrics::describe_counter!(
+        READINGS_CORRECTED,
+        "Late readings within rollup.lateness; the closed rollups they change were recomputed at every resolution (label tenant)."
     );
     metrics::describe_counter!(PERSIST_BATCHES, "Group commits written.");
     metrics::describe_histogram!(

@@ -134,21 +134,29 @@ pub(crate) fn count_readings(
     applied: u64,
     duplicate: u64,
     late: u64,
+    corrected: u64,
 ) {
     let label = labels.label(tenant, applied + duplicate + late);
     metrics::counter!(telemetry::READINGS_APPLIED, "tenant" => label.clone()).increment(applied);
     metrics::counter!(telemetry::READINGS_DUPLICATE, "tenant" => label.clone())
         .increment(duplicate);
-    metrics::counter!(telemetry::READINGS_LATE, "tenant" => label).increment(late);
+    metrics::counter!(telemetry::READINGS_LATE, "tenant" => label.clone()).increment(late);
+    metrics::counter!(telemetry::READINGS_CORRECTED, "tenant" => label).increment(corrected);
 }
 
 /// Counts a room's readings under the labels configured for this process.
-pub(crate) fn count_room_readings(tenant: &str, applied: u64, duplicate: u64, late: u64) {
+pub(crate) fn count_room_readings(
+    tenant: &str,
+    applied: u64,
+    duplicate: u64,
+    late: u64,
+    corrected: u64,
+) {
     let labels = LABELS
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    count_readings(&labels, tenant, applied, duplicate, late);
+    count_readings(&labels, tenant, applied, duplicate, late, corrected);
 }
 
 #[cfg(test)]
@@ -166,9 +174,9 @@ mod tests {
         let labels = TenantLabels::new(["vip".to_owned()], 5);
         metrics::with_local_recorder(&recorder, || {
             for n in 0..1000 {
-                count_readings(&labels, &tenant(n), 3, 1, 0);
+                count_readings(&labels, &tenant(n), 3, 1, 0, 0);
             }
-            count_readings(&labels, "vip", 7, 0, 0);
+            count_readings(&labels, "vip", 7, 0, 0, 0);
         });
         let text = handle.render();
         let series: Vec<&str> = text

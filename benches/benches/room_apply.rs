@@ -1,5 +1,6 @@
 //! Applying a batch of readings to a room's live state (`tally_actors::RoomLive::apply`): dedup,
-//! count combination and the minute accumulator, i.e. the room actor's work per message.
+//! count combination and the rollups at every resolution (a closed minute rolls up from the
+//! room's recent readings), i.e. the room actor's work per message.
 //!
 //! Every iteration applies fresh seqs with rising timestamps (100 ms apart across the room, so a
 //! minute bucket closes every 600 readings, as for one sensor reporting at 10 Hz). Cases: batches of 1 and 50
@@ -11,7 +12,8 @@ mod common;
 use std::{hint::black_box, time::Duration};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use tally_actors::RoomLive;
+use tally_actors::{RollupRules, RoomLive, RoomRollups};
+use tally_protocol::analytics::{Calendar, Combine};
 use tally_protocol::{Reading, SensorId, TimestampMs};
 use tally_storage::{CountMode, RoomState};
 
@@ -71,10 +73,17 @@ fn apply(c: &mut Criterion) {
             group.throughput(Throughput::Elements(batch));
             let id = BenchmarkId::new(format!("{sensors}_sensor_sum"), batch);
             group.bench_function(id, |b| {
+                let rules = RollupRules {
+                    calendar: Calendar::utc(),
+                    hold_ms: 600_000,
+                    combine: Combine::Sum,
+                    lateness_ms: 3_600_000,
+                };
                 let mut room = RoomLive::new(
                     CountMode::Sum,
                     Duration::from_secs(600),
                     RoomState::default(),
+                    RoomRollups::new(rules, None, true),
                 );
                 let mut feed = Feed::new(sensors, batch);
                 b.iter_batched(

@@ -68,7 +68,7 @@ pub(crate) async fn bare_durable_writes(writes: u32) -> anyhow::Result<BaselineF
                     received_at: ts,
                 },
             )]),
-            open_minute: None,
+            rollups: None,
         };
         let batch = WriteBatch {
             rooms: vec![RoomWrite {

@@ -128,7 +128,7 @@ fn room_write(
             count: 1,
             ts,
             sensors,
-            open_minute: None,
+            rollups: None,
         },
         rollups: Vec::new(),
     }

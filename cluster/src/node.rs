@@ -74,6 +74,7 @@ pub fn actor_settings(settings: &Settings) -> ActorSettings {
         },
         persister_max_batch_rows: settings.persister.max_batch_rows as usize,
         sensor_timeout: settings.ingest.sensor_timeout,
+        rollup_lateness: settings.rollup.lateness,
         write_retry: WriteRetry {
             retry_for: settings.persister.retry_for,
             ..WriteRetry::default()

@@ -46,6 +46,7 @@ mod metrics;
 mod quotas;
 mod reference;
 mod retention;
+mod rollup;
 mod settings;
 mod sources;
 mod storage;
@@ -58,6 +59,7 @@ pub use metrics::MetricsSettings;
 pub use quotas::QuotaSettings;
 pub use reference::{json_schema, reference_markdown};
 pub use retention::RetentionSettings;
+pub use rollup::RollupSettings;
 pub use settings::{
     AuthSettings, DisplaySettings, HttpSettings, IngestSettings, LogFormat, LogSettings,
     NodeSettings, PersisterSettings, REDACTED, Settings, SupervisionSettings,

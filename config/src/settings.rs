@@ -16,6 +16,7 @@ use crate::documented::{Describe, settings_table};
 use crate::metrics::MetricsSettings;
 use crate::quotas::QuotaSettings;
 use crate::retention::RetentionSettings;
+use crate::rollup::RollupSettings;
 use crate::storage::{StorageSettings, redact_url};
 use crate::values;
 
@@ -56,6 +57,8 @@ settings_table! {
         pub cluster: ClusterSettings,
         /// Labels of the node's Prometheus metrics: which tenants get their own series.
         pub metrics: MetricsSettings,
+        /// How rooms roll up their readings, and how late a reading may still correct them.
+        pub rollup: RollupSettings,
     }
 }
 

@@ -38,6 +38,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         log,
         cluster,
         metrics,
+        rollup,
     } = settings;
 
     check.slug("node.node_id", &node.node_id);
@@ -225,6 +226,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     );
 
     crate::metrics::check(&mut check, metrics);
+    check.at_most("rollup.lateness", rollup.lateness, DAY, "1d");
 
     if log.filter.trim().is_empty() {
         check.fail(

@@ -23,6 +23,7 @@ mod paging;
 mod postgres;
 mod retention;
 mod scylla;
+mod stats_codec;
 mod store;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testkit;
@@ -34,7 +35,7 @@ pub use error::StoreError;
 #[cfg(any(test, feature = "testsuite"))]
 pub use fault_injection::FaultInjectingStore;
 pub use model::{
-    CountMode, KeyHash, Office, Resolution, Rollup, RollupAccumulator, Room, RoomState, RoomWrite,
+    CountMode, KeyHash, Office, Resolution, Rollup, RollupFrontier, Room, RoomState, RoomWrite,
     Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
 };
 pub use office_calendar::OfficeCalendar;

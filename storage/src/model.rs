@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use tally_protocol::analytics::BucketStats;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 /// A tenant: one customer company.
@@ -127,26 +128,24 @@ pub struct SensorState {
     pub received_at: TimestampMs,
 }
 
-/// The running time-weighted accumulator of a room's open rollup bucket.
+/// How far a room's stored rollups reach: every bucket of every resolution that lies inside
+/// `[from, to)` is stored, and one that is absent had no reading and no live sensor. Buckets
+/// that end after `to` are still open (answered from raw readings); buckets that start before
+/// `from` were never rolled up by this room (answered from raw readings too).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RollupAccumulator {
-    /// Start of the open bucket.
-    pub bucket_start: TimestampMs,
-    /// Time up to which the count has been integrated.
-    pub integrated_to: TimestampMs,
-    /// Room count since `integrated_to`.
-    pub count: u32,
-    /// Milliseconds of the bucket integrated so far (less than the width when the first
-    /// reading came mid-bucket).
-    pub covered_ms: u64,
-    /// Sum of count × milliseconds over the integrated part of the bucket.
-    pub count_ms: u64,
-    /// Highest count seen in the bucket.
-    pub peak: u32,
-    /// Milliseconds of the bucket with at least one person.
-    pub occupied_ms: u64,
-    /// Readings applied in the bucket.
-    pub samples: u32,
+pub struct RollupFrontier {
+    /// Start of the first bucket the room rolled up.
+    pub from: TimestampMs,
+    /// End of the last closed minute: sensor time up to which every resolution is rolled up.
+    pub to: TimestampMs,
+}
+
+impl RollupFrontier {
+    /// Whether the bucket `[start, end)` is inside the frontier (so its stored rollup, or its
+    /// absence, is the answer).
+    pub fn holds(&self, start: TimestampMs, end: TimestampMs) -> bool {
+        self.from <= start && end <= self.to
+    }
 }
 
 /// Everything needed to restore a room actor: written atomically with its readings.
@@ -158,8 +157,10 @@ pub struct RoomState {
     pub ts: TimestampMs,
     /// Per-sensor state, including the dedup mark.
     pub sensors: BTreeMap<SensorId, SensorState>,
-    /// The open minute bucket, if any reading arrived yet.
-    pub open_minute: Option<RollupAccumulator>,
+    /// How far the room's stored rollups reach, once it rolled up its first minute (absent in
+    /// states written before rollups kept their full statistics).
+    #[serde(default)]
+    pub rollups: Option<RollupFrontier>,
 }
 
 /// Width of a rollup bucket.
@@ -172,35 +173,34 @@ pub enum Resolution {
     FifteenMinutes,
     /// One hour.
     Hour,
-    /// One day (UTC).
+    /// One day in the office's local time (23 to 25 hours).
     Day,
 }
 
 impl Resolution {
-    /// Bucket width in milliseconds.
-    pub fn width_ms(self) -> i64 {
-        match self {
-            Self::Minute => 60_000,
-            Self::FifteenMinutes => 15 * 60_000,
-            Self::Hour => 3_600_000,
-            Self::Day => 86_400_000,
-        }
-    }
+    /// Every resolution, finest first: the cascade 1 min → 15 min → 1 h → 1 d.
+    pub const ALL: [Resolution; 4] = [Self::Minute, Self::FifteenMinutes, Self::Hour, Self::Day];
 
-    /// Start of the bucket that contains `ts`.
-    pub fn bucket_start(self, ts: TimestampMs) -> TimestampMs {
-        ts - ts.rem_euclid(self.width_ms())
+    /// The same resolution in the analytics math.
+    pub fn analytics(self) -> tally_protocol::analytics::Resolution {
+        use tally_protocol::analytics::Resolution as A;
+        match self {
+            Self::Minute => A::Minute,
+            Self::FifteenMinutes => A::FifteenMinutes,
+            Self::Hour => A::Hour,
+            Self::Day => A::Day,
+        }
     }
 }
 
-/// A closed rollup bucket of one room.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// A closed rollup bucket of one room, in its office's local time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rollup {
     /// Bucket width.
     pub resolution: Resolution,
     /// Bucket start.
     pub bucket_start: TimestampMs,
-    /// Time-weighted average count.
+    /// Time-weighted average count over the covered time (0 when nothing was covered).
     pub avg: f64,
     /// Highest count.
     pub peak: u32,
@@ -208,6 +208,25 @@ pub struct Rollup {
     pub occupied_s: f64,
     /// Readings in the bucket.
     pub samples: u32,
+    /// The bucket's statistics (how long each count was held), from which every figure of the
+    /// analytics follows; `None` in rollups stored before they kept them, which no answer uses.
+    #[serde(default)]
+    pub stats: Option<BucketStats>,
+}
+
+impl Rollup {
+    /// The rollup of a bucket's statistics (the summary columns derived from them).
+    pub fn of(resolution: Resolution, stats: BucketStats) -> Self {
+        Self {
+            resolution,
+            bucket_start: stats.start,
+            avg: stats.mean().unwrap_or(0.0),
+            peak: stats.peak().unwrap_or(0),
+            occupied_s: stats.occupied_ms() as f64 / 1000.0,
+            samples: stats.samples,
+            stats: Some(stats),
+        }
+    }
 }
 
 /// A half-open time range `[from, to)`.

@@ -65,7 +65,7 @@ fn state() -> RoomState {
         count: 3,
         ts: -2_000,
         sensors: [(sensor().id, sensor_state)].into(),
-        open_minute: None,
+        rollups: None,
     }
 }
 
@@ -77,6 +77,7 @@ fn rollup() -> Rollup {
         peak: 3,
         occupied_s: 30.0,
         samples: 3,
+        stats: None,
     }
 }
 

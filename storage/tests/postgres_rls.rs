@@ -296,6 +296,7 @@ fn hourly_write(id: &str, avg: f64) -> RoomWrite {
             peak: 3,
             occupied_s: 1.0,
             samples: 1,
+            stats: None,
         }],
     }
 }

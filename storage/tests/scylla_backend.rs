@@ -196,7 +196,7 @@ async fn readings_expire_by_the_tenants_retention() {
             state(&sensor, 1, now),
             vec![rollup(
                 Resolution::Minute,
-                Resolution::Minute.bucket_start(now),
+                now - now.rem_euclid(60_000),
                 1.0,
             )],
         )

@@ -30,6 +30,7 @@ impl RoomStarter {
             office: self.office.clone(),
             census: self.args.census,
             sensor_timeout: self.args.settings.sensor_timeout,
+            rollup_lateness: self.args.settings.rollup_lateness,
             owner_token: self.args.owner_token,
         };
         spawn_child("room", &room, RoomActor, args, self.office.get_cell()).await

@@ -49,10 +49,22 @@ impl BucketStats {
         self.start = self.start.min(other.start);
         self.end = self.end.max(other.end);
         self.span_ms += other.span_ms;
+        self.absorb(other);
+    }
+
+    /// Adds another bucket's readings and holds, keeping this bucket's bounds and span: a
+    /// finer bucket inside this one, where the finer buckets without anything observed were
+    /// never kept (a room's stored rollups).
+    pub fn absorb(&mut self, other: &BucketStats) {
         self.samples += other.samples;
         for (count, ms) in &other.ms_by_count {
             *self.ms_by_count.entry(*count).or_default() += ms;
         }
+    }
+
+    /// Whether nothing was observed: no reading and no live sensor.
+    pub fn is_empty(&self) -> bool {
+        self.samples == 0 && self.ms_by_count.is_empty()
     }
 
     /// Milliseconds with a live sensor.

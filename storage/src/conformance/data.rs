@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::support::{add_room, fresh_room, reading, rollup, room_write, sensor_id, state, unique};
 use crate::{
-    Resolution, RollupAccumulator, RoomState, Store, StoredReading, TimeRange, WriteBatch,
+    Resolution, RollupFrontier, RoomState, Store, StoredReading, TimeRange, WriteBatch,
     testkit::ReadAll,
 };
 use tally_protocol::{SensorId, TimestampMs};
@@ -29,11 +29,9 @@ pub async fn batch_round_trip(store: &dyn Store) {
         (sensor.clone(), reading(1, 1_000, 3)),
     ];
     let mut room_state = state(&sensor, 1, 2_000);
-    room_state.open_minute = Some(RollupAccumulator {
-        bucket_start: 0,
-        count: 1,
-        samples: 2,
-        ..Default::default()
+    room_state.rollups = Some(RollupFrontier {
+        from: 0,
+        to: 60_000,
     });
     let rollups = vec![
         rollup(Resolution::Minute, 60_000, 2.5),
@@ -58,13 +56,13 @@ pub async fn batch_round_trip(store: &dyn Store) {
         .all_rollups(&room.tenant, &room.id, Resolution::Minute, ALL)
         .await
         .unwrap();
-    assert_eq!(minute, vec![rollups[0]]);
+    assert_eq!(minute, vec![rollups[0].clone()]);
     assert_eq!(
         store
             .all_rollups(&room.tenant, &room.id, Resolution::Hour, ALL)
             .await
             .unwrap(),
-        vec![rollups[1]]
+        vec![rollups[1].clone()]
     );
     assert_eq!(
         store

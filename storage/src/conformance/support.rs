@@ -8,6 +8,7 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 
+use tally_protocol::analytics::BucketStats;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
@@ -132,8 +133,13 @@ pub fn reading(seq: u64, ts: TimestampMs, count: u32) -> StoredReading {
     }
 }
 
-/// A closed rollup bucket.
+/// A closed rollup bucket, with statistics that every backend must keep as they are (how long
+/// each count was held, the bucket's end and span, its samples).
 pub fn rollup(resolution: Resolution, bucket_start: TimestampMs, avg: f64) -> Rollup {
+    let mut stats = BucketStats::empty(bucket_start, bucket_start + 60_000);
+    stats.hold(0, 47_500);
+    stats.hold(3, 12_500);
+    stats.samples = 4;
     Rollup {
         resolution,
         bucket_start,
@@ -141,6 +147,7 @@ pub fn rollup(resolution: Resolution, bucket_start: TimestampMs, avg: f64) -> Ro
         peak: 3,
         occupied_s: 12.5,
         samples: 4,
+        stats: Some(stats),
     }
 }
 
@@ -159,7 +166,7 @@ pub fn state(sensor: &SensorId, count: u32, ts: TimestampMs) -> RoomState {
             },
         )]
         .into(),
-        open_minute: None,
+        rollups: None,
     }
 }
 

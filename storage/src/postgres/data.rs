@@ -22,6 +22,7 @@ use super::{
 use crate::{
     Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomState,
     StoreError, StoredReading, TimeRange, WriteBatch,
+    stats_codec::{decode_stats, encode_stats},
 };
 
 /// Rows of one tenant in a batch, as column arrays.
@@ -55,10 +56,11 @@ const UPSERT_STATES: &str = "INSERT INTO room_state (tenant_id, room_id, state) 
      SELECT $1::text, * FROM unnest($2::text[], $3::bytea[]) \
      ON CONFLICT (tenant_id, room_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()";
 const UPSERT_ROLLUPS: &str = "INSERT INTO rollups \
-     (tenant_id, room_id, resolution, bucket_start, avg, peak, occupied_s, samples) \
-     SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::float8[], $6::int8[], $7::float8[], $8::int8[]) \
+     (tenant_id, room_id, resolution, bucket_start, avg, peak, occupied_s, samples, stats) \
+     SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::float8[], $6::int8[], $7::float8[], $8::int8[], $9::bytea[]) \
      ON CONFLICT (tenant_id, room_id, resolution, bucket_start) DO UPDATE SET \
-     avg = EXCLUDED.avg, peak = EXCLUDED.peak, occupied_s = EXCLUDED.occupied_s, samples = EXCLUDED.samples";
+     avg = EXCLUDED.avg, peak = EXCLUDED.peak, occupied_s = EXCLUDED.occupied_s, samples = EXCLUDED.samples, \
+     stats = EXCLUDED.stats";
 
 /// Writes a whole batch in one transaction; returns once it is committed.
 pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), StoreError> {
@@ -91,7 +93,7 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
                 resolution_name(rollup.resolution),
                 rollup.bucket_start,
             );
-            rows.rollups.insert(key, *rollup);
+            rows.rollups.insert(key, rollup.clone());
         }
     }
     if tenants.is_empty() {
@@ -152,7 +154,10 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
             let avg: Vec<f64> = values.clone().map(|r| r.avg).collect();
             let peak: Vec<i64> = values.clone().map(|r| i64::from(r.peak)).collect();
             let occupied: Vec<f64> = values.clone().map(|r| r.occupied_s).collect();
-            let samples: Vec<i64> = values.map(|r| i64::from(r.samples)).collect();
+            let samples: Vec<i64> = values.clone().map(|r| i64::from(r.samples)).collect();
+            let stats: Vec<Option<Vec<u8>>> = values
+                .map(|r| r.stats.as_ref().map(encode_stats).transpose())
+                .collect::<Result<_, _>>()?;
             tx.execute(
                 &upsert_rollups,
                 &[
@@ -164,6 +169,7 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
                     &peak,
                     &occupied,
                     &samples,
+                    &stats,
                 ],
             )
             .await
@@ -272,7 +278,7 @@ pub(super) async fn rollups(
     };
     let limit = page.clamped_limit();
     let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-    let sql = "SELECT bucket_start, avg, peak, occupied_s, samples FROM rollups \
+    let sql = "SELECT bucket_start, avg, peak, occupied_s, samples, stats FROM rollups \
                WHERE tenant_id = $1 AND room_id = $2 AND resolution = $3 \
                AND bucket_start >= $4 AND bucket_start < $5 ORDER BY bucket_start LIMIT $6";
     let name = resolution_name(resolution);
@@ -298,6 +304,11 @@ pub(super) async fn rollups(
                 occupied_s: row.try_get(3).map_err(pg)?,
                 samples: u32::try_from(samples)
                     .map_err(|_| corrupt(format!("rollup samples {samples}")))?,
+                stats: row
+                    .try_get::<_, Option<&[u8]>>(5)
+                    .map_err(pg)?
+                    .map(decode_stats)
+                    .transpose()?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

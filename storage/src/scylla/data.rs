@@ -16,7 +16,8 @@ use super::control::TenantControl;
 use super::errors::{corrupt, cql};
 use super::intent::Stamp;
 use super::statements::BucketedTable;
-use crate::embedded::codec::encode;
+use crate::embedded::codec::{decode, encode};
+use crate::stats_codec::{decode_stats, encode_stats};
 use crate::{
     Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomWrite,
     StoreError, StoredReading, TimeRange, WriteBatch,
@@ -49,8 +50,8 @@ fn signed<T: TryInto<i64> + Copy + std::fmt::Display>(
 
 /// A reading row: ts, sensor, seq, count, received_at.
 type ReadingRow = (i64, String, i64, i32, i64);
-/// A rollup row: bucket_start, avg, peak, occupied_s, samples.
-type RollupRow = (i64, f64, i32, f64, i32);
+/// A rollup row: bucket_start, avg, peak, occupied_s, samples, stats.
+type RollupRow = (i64, f64, i32, f64, i32, Option<Vec<u8>>);
 
 /// Rows of one partition, with the statement that writes them.
 struct PartitionRows<V> {
@@ -239,6 +240,7 @@ impl ScyllaStore {
                     number("peak", rollup.peak)?,
                     rollup.occupied_s,
                     number("samples", rollup.samples)?,
+                    rollup.stats.as_ref().map(encode_stats).transpose()?,
                     ttl(rollup.resolution),
                 ));
         }
@@ -397,7 +399,7 @@ impl ScyllaStore {
                 want,
             );
             let rows: Vec<RollupRow> = self.rows(&statements.select, values).await?;
-            for (bucket_start, avg, peak, occupied_s, samples) in rows {
+            for (bucket_start, avg, peak, occupied_s, samples, stats) in rows {
                 let count = |what, value: i32| {
                     u32::try_from(value).map_err(|_| corrupt(format!("rollup {what} {value}")))
                 };
@@ -408,6 +410,7 @@ impl ScyllaStore {
                     peak: count("peak", peak)?,
                     occupied_s,
                     samples: count("samples", samples)?,
+                    stats: stats.as_deref().map(decode_stats).transpose()?,
                 });
             }
             if items.len() > limit {
@@ -423,7 +426,18 @@ impl ScyllaStore {
 /// The bound values of a reading insert.
 type ReadingValues<'a> = (&'a str, &'a str, i64, i64, &'a str, i64, i32, i64, i32);
 /// The bound values of a rollup insert.
-type RollupValues<'a> = (&'a str, &'a str, i64, i64, f64, i32, f64, i32, i32);
+type RollupValues<'a> = (
+    &'a str,
+    &'a str,
+    i64,
+    i64,
+    f64,
+    i32,
+    f64,
+    i32,
+    Option<Vec<u8>>,
+    i32,
+);
 
 /// A reading from its row.
 fn reading_row(

@@ -1,7 +1,8 @@
 //! tally's schema in ScyllaDB: versioned migrations, applied at start-up.
 //!
-//! Every statement is idempotent (`IF NOT EXISTS`), so several nodes starting at once may run
-//! the same migration together: each creates what is missing and waits for schema agreement
+//! Every statement is idempotent (`IF NOT EXISTS`; a column added by `ALTER TABLE … ADD` that
+//! already exists counts as added, since CQL has no `ADD IF NOT EXISTS` on every server), so
+//! several nodes starting at once may run the same migration together: each creates what is missing and waits for schema agreement
 //! before the next statement, and the version row is written last (an unconditional insert of
 //! the same values). A node that finds every version recorded runs nothing.
 //!
@@ -118,6 +119,16 @@ const MIGRATIONS: &[Migration] = &[
         ],
     },
     Migration {
+        version: 4,
+        description: "rollups keep their bucket statistics",
+        statements: &[
+            "ALTER TABLE {ks}.rollups_minute ADD stats blob",
+            "ALTER TABLE {ks}.rollups_fifteen_minutes ADD stats blob",
+            "ALTER TABLE {ks}.rollups_hour ADD stats blob",
+            "ALTER TABLE {ks}.rollups_day ADD stats blob",
+        ],
+    },
+    Migration {
         version: 5,
         description: "room write intents",
         statements: &[
@@ -154,7 +165,10 @@ pub(super) async fn migrate(
             continue;
         }
         for statement in migration.statements {
-            run(session, &statement.replace("{ks}", keyspace)).await?;
+            match run(session, &statement.replace("{ks}", keyspace)).await {
+                Err(err) if statement.contains(" ADD ") && column_exists(&err) => {}
+                result => result?,
+            }
         }
         let mut record = Statement::new(format!(
             "INSERT INTO {keyspace}.schema_migrations (version, description) VALUES (?, ?)"
@@ -183,6 +197,13 @@ async fn applied_versions(session: &Session, keyspace: &str) -> Result<Vec<i32>,
         .map_err(super::errors::shape)?
         .map(|row| row.map(|(version,)| version).map_err(super::errors::shape))
         .collect()
+}
+
+/// Whether a failed `ALTER TABLE … ADD` failed because the column is there already (another
+/// node added it): Cassandra says "already exists", ScyllaDB "conflicts with an existing column".
+fn column_exists(err: &StoreError) -> bool {
+    let text = err.to_string();
+    text.contains("already exists") || text.contains("conflicts with an existing column")
 }
 
 /// Runs one schema statement and waits until every node agrees on the schema.

@@ -436,11 +436,11 @@ impl RollupStatements {
         Ok(Self {
             insert: p(
                 "INSERT INTO {ks}.{t} (tenant, room, bucket, bucket_start, avg, peak, \
-                 occupied_s, samples) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
+                 occupied_s, samples, stats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
             )
             .await?,
             select: p(
-                "SELECT bucket_start, avg, peak, occupied_s, samples FROM {ks}.{t} \
+                "SELECT bucket_start, avg, peak, occupied_s, samples, stats FROM {ks}.{t} \
                  WHERE tenant = ? AND room = ? AND bucket = ? AND bucket_start >= ? \
                  AND bucket_start < ? LIMIT ?",
             )

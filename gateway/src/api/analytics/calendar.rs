@@ -87,6 +87,11 @@ pub(super) async fn office_clock(
         .clock()
 }
 
+/// The clock of answers that span offices: UTC, the default working hours (unused there).
+pub(super) fn utc_clock() -> Result<OfficeClock, ApiError> {
+    CalendarView::default_view().clock()
+}
+
 /// `GET …/calendar`: the office's calendar (the default one, UTC and Monday–Friday
 /// 08:00–18:00, if none was set).
 #[utoipa::path(

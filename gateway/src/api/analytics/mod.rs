@@ -1,5 +1,5 @@
-//! Utilization analytics of an office and its rooms (tenant viewers and admins), computed with
-//! `tally_protocol::analytics` from the stored raw readings in the office's local time:
+//! Utilization analytics of a tenant, its offices and rooms (tenant viewers and admins),
+//! computed with `tally_protocol::analytics` in the office's local time:
 //!
 //! - `GET|PUT /v1/tenants/{tenant}/offices/{office}/calendar`: the office's IANA time zone and
 //!   working hours (`calendar.rs`; PUT needs the tenant's admin).
@@ -8,6 +8,12 @@
 //! - `GET …/offices/{office}/heat-map`: busiest hour × weekday (`heat_map.rs`).
 //! - `GET …/offices/{office}/under-used`: rooms ranked by utilization (`under_used.rs`).
 //! - `GET …/offices/{office}/data-status`: coverage per local day (`data_status.rs`).
+//! - `GET /v1/tenants/{tenant}/utilization`: every room of every office summed at the same
+//!   instants, in UTC (`tenant.rs`).
+//!
+//! A room's answers come from its stored rollups (`stored.rs`), raw readings only for what it
+//! has not rolled up yet; an office's and a tenant's sum their rooms' counts at the same
+//! instants, from raw readings.
 //!
 //! Every query names `from` and `to` (RFC 3339) within [`window::MAX_RANGE_DAYS`] days and at
 //! most [`window::MAX_BUCKETS`] buckets; another tenant's office answers `not_found` exactly like
@@ -17,6 +23,8 @@ mod calendar;
 mod data_status;
 mod heat_map;
 mod series;
+mod stored;
+mod tenant;
 mod under_used;
 mod utilization;
 mod window;
@@ -35,4 +43,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(heat_map::heat_map))
         .routes(routes!(under_used::under_used))
         .routes(routes!(data_status::data_status))
+        .routes(routes!(tenant::tenant_utilization))
 }

@@ -83,21 +83,48 @@ pub(super) fn buckets(
     resolution: Resolution,
     series: &Series,
 ) -> Result<Vec<BucketStats>, ApiError> {
-    let failed = |err: tally_protocol::analytics::AnalyticsError| {
-        ApiError::new(ErrorCode::InvalidRequest, err.to_string())
-    };
-    let calendar = &clock.calendar;
-    if !window.working_hours {
-        return roll_up(series, calendar, resolution, window.from, window.to).map_err(failed);
+    let fine = finest(window, resolution);
+    let all = roll_up(series, &clock.calendar, fine, window.from, window.to).map_err(failed)?;
+    working_part(clock, window, resolution, all)
+}
+
+/// The resolution the window's buckets are made of: with working hours quarter hours (or
+/// minutes), which are kept or not as a whole.
+pub(super) fn finest(window: &Window, resolution: Resolution) -> Resolution {
+    if window.working_hours {
+        resolution.min(Resolution::FifteenMinutes)
+    } else {
+        resolution
     }
-    let fine = resolution.min(Resolution::FifteenMinutes);
-    let all = roll_up(series, calendar, fine, window.from, window.to).map_err(failed)?;
+}
+
+/// From the buckets of [`finest`] over the window to the answer's: with working hours, the
+/// working ones kept and merged into buckets of `resolution`.
+pub(super) fn working_part(
+    clock: &OfficeClock,
+    window: &Window,
+    resolution: Resolution,
+    all: Vec<BucketStats>,
+) -> Result<Vec<BucketStats>, ApiError> {
+    if !window.working_hours {
+        return Ok(all);
+    }
+    let calendar = &clock.calendar;
     let kept = clock.working_hours.keep(calendar, all).map_err(failed)?;
-    if fine == resolution {
+    if finest(window, resolution) == resolution {
         Ok(kept)
     } else {
         coarsen(&kept, calendar, resolution).map_err(failed)
     }
+}
+
+/// An analytics error as the answer to a bad query.
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "shaped for `map_err(failed)`"
+)]
+pub(super) fn failed(err: tally_protocol::analytics::AnalyticsError) -> ApiError {
+    ApiError::new(ErrorCode::InvalidRequest, err.to_string())
 }
 
 /// Every bucket merged into one over the window.

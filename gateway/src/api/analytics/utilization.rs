@@ -8,7 +8,8 @@ use tally_protocol::analytics::{Resolution, Utilization};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, capacity, rooms, rooms_series, total};
+use super::series::{buckets, capacity, finest, rooms, rooms_series, total, working_part};
+use super::stored::room_buckets;
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -90,8 +91,19 @@ async fn report(
     let clock = office_clock(state, principal, &tenant, &office).await?;
     let rooms = rooms(state, &tenant, &office, room.as_ref()).await?;
     let (window, _) = query.check(&clock, true)?;
-    let series = rooms_series(state, &tenant, &rooms, &window).await?;
-    let stats = buckets(&clock, &window, window.resolution, &series)?;
+    let stats = match (&room, rooms.as_slice()) {
+        // A room: its stored rollups, raw readings only for what it has not rolled up.
+        (Some(_), [record]) => {
+            let fine = finest(&window, window.resolution);
+            let all = room_buckets(state, &tenant, record, &clock, &window, fine).await?;
+            working_part(&clock, &window, window.resolution, all)?
+        }
+        // An office: its rooms' counts summed at the same instants, from raw readings.
+        _ => {
+            let series = rooms_series(state, &tenant, &rooms, &window).await?;
+            buckets(&clock, &window, window.resolution, &series)?
+        }
+    };
     let capacity = capacity(&rooms, window.target);
     Ok(Json(UtilizationReport {
         tenant,

@@ -1,0 +1,125 @@
+//! A room's buckets from its stored rollups: the rooms roll up every resolution (1 min, 15 min,
+//! 1 h, 1 d in the office's local time), so a room's answer reads the stored buckets of the
+//! resolution asked for, and computes from raw readings only the buckets the room has not rolled
+//! up (still open, from before its first rollup, or cut by another calendar than the office's
+//! current one).
+
+use std::collections::BTreeMap;
+
+use tally_protocol::TenantId;
+use tally_protocol::analytics::{Bucket, BucketStats, Resolution, roll_up};
+use tally_storage::{MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
+
+use super::calendar::OfficeClock;
+use super::series::{failed, room_series};
+use super::window::Window;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The buckets of `resolution` over the window of one room, each equal to the one computed from
+/// its raw readings (the rollups are computed with the same math).
+pub(super) async fn room_buckets(
+    state: &AppState,
+    tenant: &TenantId,
+    room: &Room,
+    clock: &OfficeClock,
+    window: &Window,
+    resolution: Resolution,
+) -> Result<Vec<BucketStats>, ApiError> {
+    let buckets = clock
+        .calendar
+        .buckets(resolution, window.from, window.to)
+        .map_err(failed)?;
+    let frontier = state
+        .store
+        .room_state(tenant, &room.id)
+        .await?
+        .and_then(|s| s.rollups);
+    let mut stored = match frontier {
+        Some(frontier) if frontier.from < frontier.to => {
+            stored_rollups(state, tenant, room, resolution, &buckets).await?
+        }
+        _ => BTreeMap::new(),
+    };
+    // Per bucket: the stored answer, or `None` where raw readings must answer.
+    let answers: Vec<Option<BucketStats>> = buckets
+        .iter()
+        .map(|bucket| {
+            let held = frontier.is_some_and(|f| f.holds(bucket.start, bucket.end));
+            match stored.remove(&bucket.start) {
+                Some(stats) if held && stats.end == bucket.end => Some(stats),
+                Some(_) => None,
+                None => held.then(|| BucketStats::empty(bucket.start, bucket.end)),
+            }
+        })
+        .collect();
+    let mut out = Vec::with_capacity(buckets.len());
+    let mut at = 0;
+    while at < answers.len() {
+        if let Some(stats) = &answers[at] {
+            out.push(stats.clone());
+            at += 1;
+            continue;
+        }
+        let run_end = answers[at..]
+            .iter()
+            .position(Option::is_some)
+            .map_or(answers.len(), |n| at + n);
+        let part = Window {
+            from: buckets[at].start,
+            to: buckets[run_end - 1].end,
+            ..*window
+        };
+        let series = room_series(state, tenant, room, &part).await?;
+        out.extend(
+            roll_up(&series, &clock.calendar, resolution, part.from, part.to).map_err(failed)?,
+        );
+        at = run_end;
+    }
+    Ok(out)
+}
+
+/// The room's stored rollups of `resolution` over the buckets, by start (only those that keep
+/// their statistics).
+async fn stored_rollups(
+    state: &AppState,
+    tenant: &TenantId,
+    room: &Room,
+    resolution: Resolution,
+    buckets: &[Bucket],
+) -> Result<BTreeMap<i64, BucketStats>, ApiError> {
+    let range = TimeRange {
+        from: buckets[0].start,
+        to: buckets[buckets.len() - 1].end,
+    };
+    let mut stored = BTreeMap::new();
+    let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
+    while let Some(page_request) = request {
+        let page = state
+            .store
+            .rollups(
+                tenant,
+                &room.id,
+                stored_resolution(resolution),
+                range,
+                page_request,
+            )
+            .await?;
+        request = page.next_request(MAX_PAGE_LIMIT);
+        for rollup in page.items {
+            if let Some(stats) = rollup.stats {
+                stored.insert(stats.start, stats);
+            }
+        }
+    }
+    Ok(stored)
+}
+
+/// The stored resolution of an analytics resolution.
+fn stored_resolution(resolution: Resolution) -> tally_storage::Resolution {
+    use tally_storage::Resolution as Stored;
+    Stored::ALL
+        .into_iter()
+        .find(|r| r.analytics() == resolution)
+        .unwrap_or(Stored::Minute)
+}

@@ -1,0 +1,147 @@
+//! A room's analytics come from its stored rollups and equal the figures computed from its raw
+//! readings: a real node (embedded store), an office in Europe/Berlin with one room, a day of
+//! irregular readings and then late ones (older timestamps, within `rollup.lateness`) that
+//! change closed buckets at every resolution. The room's answer (stored rollups, raw readings
+//! for what is not rolled up yet) must equal the office's (one room, always from raw readings)
+//! at every resolution, with and without working hours; and the rollups must be in the store.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use support::{ADMIN_TOKEN, Api, SensorClient, stop_checked, temp_dir, test_settings_with};
+use tally_protocol::{Codec, Reading, RoomId, TenantId};
+use tally_storage::testkit::ReadAll;
+use tally_storage::{EmbeddedStore, Resolution, TimeRange};
+
+const MIN: i64 = 60_000;
+
+fn ms(rfc3339: &str) -> i64 {
+    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+/// The figures of a utilization answer (what must not depend on where they came from).
+fn figures(report: &Value) -> (Value, Value) {
+    (report["total"].clone(), report["buckets"].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn room_answers_from_stored_rollups_equal_answers_from_raw_readings() {
+    let (_dir, data) = temp_dir();
+    let settings = [("TALLY_ROLLUP__LATENESS".to_owned(), "1d".to_owned())];
+    let node = tally_gateway::start(test_settings_with(&data, &settings))
+        .await
+        .unwrap();
+    let api = Api::new(node.addr());
+    let keys = api.provision("acme", "hq", &["r1"]).await;
+    let viewer = api.viewer_token("acme").await;
+    let calendar = json!({
+        "time_zone": "Europe/Berlin",
+        "working_hours": { "weekdays": [0, 1, 2, 3, 4], "start": "08:00", "end": "18:00" }
+    });
+    let hq = "/v1/tenants/acme/offices/hq";
+    let (status, body) = api
+        .put(&format!("{hq}/calendar"), ADMIN_TOKEN, calendar)
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Monday 2 March 2026, Berlin (UTC+1): a reading every 7 min 13 s from 00:00Z to 02:00Z the
+    // next day (the sensor timeout of 10 min leaves no gaps), counts 0 to 8 in a pattern; then,
+    // late, readings every 11 min from 06:00Z to 20:00Z with higher counts.
+    let mut sensor = SensorClient::connect(node.addr(), &keys[0], Codec::Json).await;
+    let start = ms("2026-03-02T00:00:00Z");
+    let mut seq = 0;
+    let mut batch = Vec::new();
+    let mut ts = start;
+    while ts < ms("2026-03-03T02:00:00Z") {
+        seq += 1;
+        batch.push(Reading {
+            seq,
+            ts,
+            count: (seq * 7 % 9) as i64,
+        });
+        ts += 7 * MIN + 13_000;
+    }
+    for chunk in batch.chunks(100) {
+        sensor.send_and_ack(chunk.to_vec()).await;
+    }
+    let mut late = Vec::new();
+    let mut ts = ms("2026-03-02T06:00:00Z") + 17_000;
+    while ts < ms("2026-03-02T20:00:00Z") {
+        seq += 1;
+        late.push(Reading {
+            seq,
+            ts,
+            count: 9 + (seq % 4) as i64,
+        });
+        ts += 11 * MIN;
+    }
+    sensor.send_and_ack(late).await;
+
+    let room = format!("{hq}/rooms/r1");
+    let queries = [
+        // The local day of 2 March and the hours of it: closed, corrected by the late readings.
+        "from=2026-03-01T23:00:00Z&to=2026-03-02T23:00:00Z&resolution=day",
+        "from=2026-03-01T23:00:00Z&to=2026-03-02T23:00:00Z&resolution=hour",
+        "from=2026-03-02T05:00:00Z&to=2026-03-02T21:00:00Z&resolution=fifteen_minutes",
+        "from=2026-03-02T07:30:00Z&to=2026-03-02T09:30:00Z&resolution=minute",
+        // Working hours, from stored quarter hours.
+        "from=2026-03-01T23:00:00Z&to=2026-03-02T23:00:00Z&resolution=hour&working_hours=true",
+        // Past the rolled-up part (02:00Z on 3 March): the open part from raw readings.
+        "from=2026-03-02T20:00:00Z&to=2026-03-03T04:00:00Z&resolution=hour",
+        "from=2026-03-01T23:00:00Z&to=2026-03-03T23:00:00Z&resolution=day",
+    ];
+    for query in queries {
+        let (status, from_rollups) = api
+            .get(&format!("{room}/utilization?{query}"), &viewer)
+            .await;
+        assert_eq!(status, 200, "{query}: {from_rollups}");
+        let (status, from_raw) = api.get(&format!("{hq}/utilization?{query}"), &viewer).await;
+        assert_eq!(status, 200, "{query}: {from_raw}");
+        assert_eq!(figures(&from_rollups), figures(&from_raw), "{query}");
+        assert!(
+            from_rollups["buckets"]
+                .as_array()
+                .is_some_and(|b| !b.is_empty()),
+            "{query}"
+        );
+    }
+    // The late readings count: the day's peak is theirs.
+    let (_, day) = api
+        .get(&format!("{room}/utilization?{}", queries[0]), &viewer)
+        .await;
+    assert_eq!(day["buckets"][0]["peak"].as_u64(), Some(12), "{day}");
+    stop_checked(node).await;
+
+    // What answered was stored: every resolution of the local day, with its statistics.
+    let store = EmbeddedStore::open(&data.join("store")).unwrap();
+    let (tenant, r1) = (TenantId::new("acme").unwrap(), RoomId::new("r1").unwrap());
+    let all = TimeRange {
+        from: i64::MIN,
+        to: i64::MAX,
+    };
+    let day = store
+        .all_rollups(&tenant, &r1, Resolution::Day, all)
+        .await
+        .unwrap();
+    let starts: BTreeSet<i64> = day.iter().map(|r| r.bucket_start).collect();
+    assert!(starts.contains(&ms("2026-03-01T23:00:00Z")), "{starts:?}");
+    let stats = day[0].stats.as_ref().expect("statistics stored");
+    assert_eq!((stats.end - stats.start) / MIN, 24 * 60);
+    assert_eq!(stats.peak(), Some(12));
+    for resolution in [
+        Resolution::Minute,
+        Resolution::FifteenMinutes,
+        Resolution::Hour,
+    ] {
+        let rollups = store
+            .all_rollups(&tenant, &r1, resolution, all)
+            .await
+            .unwrap();
+        assert!(
+            rollups.iter().all(|r| r.stats.is_some()) && !rollups.is_empty(),
+            "{resolution:?}"
+        );
+    }
+}
