@@ -61,7 +61,7 @@ async fn write_readings(store: &EmbeddedStore, tenant: &str) {
                 },
             )]
             .into(),
-            open_minute: None,
+            rollups: None,
         };
         let write = RoomWrite {
             tenant: tenant.clone(),

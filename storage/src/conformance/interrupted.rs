@@ -28,7 +28,7 @@ fn marked(sensor: &SensorId, last_seq: u64, ts: TimestampMs) -> RoomState {
             },
         )]
         .into(),
-        open_minute: None,
+        rollups: None,
     }
 }
 

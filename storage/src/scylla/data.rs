@@ -16,7 +16,7 @@ use super::control::TenantControl;
 use super::errors::{corrupt, cql};
 use super::intent::Stamp;
 use super::statements::BucketedTable;
-use crate::embedded::codec::{decode, encode};
+use crate::embedded::codec::encode;
 use crate::stats_codec::{decode_stats, encode_stats};
 use crate::{
     Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomWrite,
