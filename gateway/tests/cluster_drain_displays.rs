@@ -1,17 +1,21 @@
-//! A node drains under load while displays of every office are connected to every node: each
-//! display is resubscribed (one fresh snapshot) exactly once per office that moved, never
-//! closed, and sees every change after the move (the final counts are right everywhere).
+//! A node drains under load while displays of every office are connected to every node: no
+//! display is ever closed, each display of an office that moved is resubscribed in place (a
+//! fresh snapshot from the new owner on the same socket), and every display sees every change
+//! after the move (the final counts are right everywhere).
+//!
+//! How many snapshots a display gets is not otherwise fixed: a display that has not taken its
+//! pending frame when the next one is ready gets one fresh snapshot instead of a backlog
+//! (`actors/src/frame_slot.rs`), which a loaded machine does to any display.
 
 mod support;
 
+use support::SensorClient;
 use support::cluster::{Cluster, WatchedDisplay, provision};
 use support::load::{LoadSensor, eventually};
-use support::{ADMIN_TOKEN, SensorClient};
-use tally_cluster::membership::MemberState;
 use tally_protocol::Codec;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn displays_see_one_resubscribe_per_moved_office_while_a_node_drains() {
+async fn displays_stay_connected_and_resubscribe_in_place_while_a_node_drains() {
     let cluster = Cluster::start(3).await;
     let offices = provision(&cluster.api(0), "acme", 6, 1).await;
     let owners: Vec<usize> = offices
@@ -52,31 +56,7 @@ async fn displays_see_one_resubscribe_per_moved_office_while_a_node_drains() {
     let start = vec![0; sensors.len()];
     eventually("every sensor is acknowledged", async || progressed(&start)).await;
 
-    let drained = cluster.id(0).to_owned();
-    let (status, answer) = cluster
-        .api(1)
-        .post(
-            &format!("/v1/admin/cluster/nodes/{drained}/drain"),
-            ADMIN_TOKEN,
-            serde_json::json!({}),
-        )
-        .await;
-    assert!(status < 300, "drain accepted: {status} {answer}");
-    cluster
-        .await_view("n1 draining", |view| {
-            view.member(&drained)
-                .is_some_and(|member| member.state == MemberState::Draining)
-        })
-        .await;
-    eventually("the drained node holds no office", async || {
-        let mut none = true;
-        for office in &offices {
-            let holder = cluster.lease_holder("acme", &office.office).await;
-            none &= holder.is_some() && holder.as_deref() != Some(drained.as_str());
-        }
-        none
-    })
-    .await;
+    cluster.drain(1, 0, &offices).await;
     let after_drain: Vec<u64> = sensors.iter().map(LoadSensor::acked).collect();
     eventually("every sensor is acknowledged after the drain", async || {
         progressed(&after_drain)
@@ -96,13 +76,13 @@ async fn displays_see_one_resubscribe_per_moved_office_while_a_node_drains() {
             display.await_count(room, last).await;
         }
     }
+    // (`await_count` above also checked that no display ended.)
     for (i, node, display) in &displays {
         let seen = display.seen();
         let moved = owners[*i] == 0;
-        assert_eq!(
-            seen.snapshots,
-            1 + usize::from(moved),
-            "display of {} on node {node} (moved: {moved}): {seen:?}",
+        assert!(
+            seen.snapshots > usize::from(moved),
+            "display of {} on node {node} (moved: {moved}) was not resubscribed: {seen:?}",
             offices[*i].office
         );
     }

@@ -5,10 +5,8 @@
 
 mod support;
 
-use support::ADMIN_TOKEN;
-use support::cluster::{Cluster, assert_exactly_acknowledged, provision};
+use support::cluster::{Cluster, provision};
 use support::load::{LoadSensor, eventually};
-use tally_cluster::membership::MemberState;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_out_from_two_to_three_then_drain_one_under_load_loses_nothing() {
@@ -59,50 +57,12 @@ async fn scale_out_from_two_to_three_then_drain_one_under_load_loses_nothing() {
     .await;
 
     // Drain node 1 (n1) under load: it hands every office over and holds none.
-    let drained_id = cluster.id(0).to_owned();
-    let (status, answer) = cluster
-        .api(1)
-        .post(
-            &format!("/v1/admin/cluster/nodes/{drained_id}/drain"),
-            ADMIN_TOKEN,
-            serde_json::json!({}),
-        )
-        .await;
-    assert!(status < 300, "drain accepted: {status} {answer}");
-    cluster
-        .await_view("n1 draining", |view| {
-            view.member(&drained_id)
-                .is_none_or(|member| member.state == MemberState::Draining)
-        })
-        .await;
-    eventually("the drained node holds no office", async || {
-        let mut none = true;
-        for office in &offices {
-            let holder = cluster.lease_holder("acme", &office.office).await;
-            none &= holder.is_some() && holder.as_deref() != Some(drained_id.as_str());
-        }
-        none
-    })
-    .await;
+    cluster.drain(1, 0, &offices).await;
     let drained: Vec<u64> = sensors.iter().map(LoadSensor::acked).collect();
     eventually("every sensor is acknowledged after the drain", async || {
         progressed(&drained)
     })
     .await;
 
-    let mut acked = Vec::new();
-    for sensor in sensors {
-        acked.push(sensor.stop().await);
-    }
-    // Each office was active on one node at a time (the new owners activated after the old
-    // ones let go or died), each activation with a higher fencing token.
-    let activations = cluster.ledger.assert_single_activation();
-    assert!(
-        activations > offices.len(),
-        "{activations} activations recorded"
-    );
-    let store = cluster.store().await;
-    for (office, acked) in offices.iter().zip(acked) {
-        assert_exactly_acknowledged(&store, "acme", &office.rooms[0].0, acked).await;
-    }
+    cluster.stop_and_account(sensors, &offices).await;
 }

@@ -4,10 +4,12 @@ use std::collections::BTreeMap;
 
 use tally_storage::SharedStore;
 
+use tally_cluster::membership::MemberState;
+
 use super::super::ADMIN_TOKEN;
-use super::super::load::count_for;
+use super::super::load::{LoadSensor, count_for, eventually};
 use super::super::outage::stored;
-use super::Cluster;
+use super::{Cluster, ProvisionedOffice};
 
 impl Cluster {
     /// The shared store, opened by the test as the nodes open it (on PostgreSQL as the
@@ -55,4 +57,63 @@ pub async fn assert_exactly_acknowledged(
         panic!("{room}: stored readings are not exactly 1..={mark}; missing {missing:?}");
     }
     mark
+}
+
+impl Cluster {
+    /// Asks node `via` to drain node `index` through the admin API, then waits until `index`
+    /// is draining (or gone) and holds the lease of none of `offices` of tenant `acme`.
+    pub async fn drain(&self, via: usize, index: usize, offices: &[ProvisionedOffice]) {
+        let drained = self.id(index).to_owned();
+        let (status, answer) = self
+            .api(via)
+            .post(
+                &format!("/v1/admin/cluster/nodes/{drained}/drain"),
+                ADMIN_TOKEN,
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(status < 300, "drain accepted: {status} {answer}");
+        self.await_view(&format!("{drained} draining"), |view| {
+            view.member(&drained)
+                .is_none_or(|member| member.state == MemberState::Draining)
+        })
+        .await;
+        eventually("the drained node holds no office", async || {
+            let mut none = true;
+            for office in offices {
+                let holder = self.lease_holder("acme", &office.office).await;
+                none &= holder.is_some() && holder.as_deref() != Some(drained.as_str());
+            }
+            none
+        })
+        .await;
+    }
+
+    /// Stops `sensors` (one per office of tenant `acme`, on its first room) and checks how a
+    /// run under load ended: each office was active on one node at a time with rising tokens,
+    /// some moved (more activations than offices), and each office's first room stored
+    /// exactly what its sensor had acknowledged plus what it resent. Each room's stored mark.
+    pub async fn stop_and_account(
+        &self,
+        sensors: Vec<LoadSensor>,
+        offices: &[ProvisionedOffice],
+    ) -> Vec<u64> {
+        let mut acked = Vec::new();
+        for sensor in sensors {
+            acked.push(sensor.stop().await);
+        }
+        // The new owners activated after the old ones let go or died.
+        let activations = self.ledger.assert_single_activation();
+        assert!(
+            activations > offices.len(),
+            "{activations} activations recorded"
+        );
+        let store = self.store().await;
+        let mut marks = Vec::new();
+        for (office, acked) in offices.iter().zip(acked) {
+            marks
+                .push(assert_exactly_acknowledged(&store, "acme", &office.rooms[0].0, acked).await);
+        }
+        marks
+    }
 }

@@ -58,21 +58,9 @@ pub async fn kill_9_of_one_of_three_under_load(mut cluster: Cluster) {
         );
     }
 
-    let mut acked = Vec::new();
-    for sensor in sensors {
-        acked.push(sensor.stop().await);
-    }
-    // Each office was active on one node at a time (the new owners activated after the old
-    // ones let go or died), each activation with a higher fencing token.
-    let activations = cluster.ledger.assert_single_activation();
-    assert!(
-        activations > offices.len(),
-        "{activations} activations recorded"
-    );
-    let store = cluster.store().await;
-    for (office, acked) in offices.iter().zip(acked) {
+    let marks = cluster.stop_and_account(sensors, &offices).await;
+    for (office, mark) in offices.iter().zip(marks) {
         let (room, _) = &office.rooms[0];
-        let mark = assert_exactly_acknowledged(&store, "acme", room, acked).await;
         // The live count, asked of a survivor that does not own the office, is the last
         // stored reading's.
         let asked = [0, 2]
