@@ -148,5 +148,8 @@ async fn forged_timeouts_and_overloads_are_retryable_and_never_acknowledged() {
         store.room_state(&room.tenant, &room.id).await.unwrap(),
         Some(state(&sensor, 1, 8_000))
     );
-    proxy.finish().await.unwrap();
+    // Not `proxy.finish()`: scylla-proxy 0.0.8 can panic there ("Worker await logic bug!", an
+    // `unreachable!` when its error channel is empty but not yet closed); its workers end with
+    // the test process.
+    drop(proxy);
 }
