@@ -80,7 +80,9 @@ fn random_seeds_hold_every_invariant_and_fire_every_fault_kind() {
     println!("random seeds from {base} (TALLY_SIM_BASE={base} repeats them)");
     let started = Instant::now();
     let (mut counts, mut seeds, mut events) = (FaultCounts::default(), 0u64, 0u64);
-    while seeds < max && started.elapsed() < budget {
+    // At least MIN_RANDOM_SEEDS whatever the machine's speed (so what is checked never depends
+    // on timing), then more while the time budget lasts.
+    while seeds < max && (seeds < MIN_RANDOM_SEEDS || started.elapsed() < budget) {
         let seed = base.wrapping_add(seeds);
         match simulate(seed, None) {
             Ok(run) => {
@@ -96,7 +98,6 @@ fn random_seeds_hold_every_invariant_and_fire_every_fault_kind() {
         "{seeds} schedules in {secs:.1} s ({:.0} schedules/s, {events} events); faults: {counts}",
         seeds as f64 / secs
     );
-    assert!(seeds >= 10, "only {seeds} schedules fit in the budget");
     let never = counts.never_fired();
     assert!(never.is_empty(), "fault kinds that never fired: {never:?}");
 }
@@ -118,6 +119,9 @@ fn the_same_seed_gives_the_same_trace() {
         "different seeds, different schedules"
     );
 }
+
+/// Random seeds run in every CI run however slow the machine is; the time budget adds more.
+const MIN_RANDOM_SEEDS: u64 = 100;
 
 /// Asserts that the simulator catches `mutation` within the mutation seed budget, with a
 /// violation that names what it breaks.
