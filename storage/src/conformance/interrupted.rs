@@ -53,10 +53,12 @@ async fn interrupted(write: impl Future<Output = Result<(), StoreError>>, waits:
     .await
 }
 
-/// A batch interrupted after each of its waits in turn, then the room restored from
-/// `room_state` and the sensor's readings after the restored dedup mark resent with new
-/// timestamps (a sensor re-stamps what was not acknowledged): every `(sensor, seq)` is stored
-/// exactly once, whatever part of the interrupted batch had landed.
+/// A batch interrupted after each of its waits in turn, then the office taken over as a node
+/// that reactivates it does (a new owner token first, so that whatever the dead owner still had
+/// in flight is settled or fenced), the room restored from `room_state` and the sensor's readings
+/// after the restored dedup mark resent with new timestamps (a sensor re-stamps what was not
+/// acknowledged): every `(sensor, seq)` is stored exactly once, whatever part of the interrupted
+/// batch had landed.
 pub async fn interrupted_batch_restamped_resend(store: &dyn Store) {
     let all = TimeRange {
         from: i64::MIN,
@@ -65,12 +67,17 @@ pub async fn interrupted_batch_restamped_resend(store: &dyn Store) {
     for waits in 1.. {
         let room = fresh_room(store).await;
         let sensor = sensor_id(&unique("s"));
-        let acknowledged = room_write(
+        let first_owner = store
+            .acquire_office(&room.tenant, &room.office)
+            .await
+            .unwrap();
+        let mut acknowledged = room_write(
             &room,
             vec![(sensor.clone(), reading(1, 1_000, 1))],
             marked(&sensor, 1, 1_000),
             vec![],
         );
+        acknowledged.owner_token = first_owner;
         store
             .write_batch(Arc::new(WriteBatch {
                 rooms: vec![acknowledged],
@@ -78,7 +85,7 @@ pub async fn interrupted_batch_restamped_resend(store: &dyn Store) {
             .await
             .unwrap();
         let first_stamps = [2_000, 3_000, DAY + 4_000, DAY + 5_000];
-        let unacknowledged = room_write(
+        let mut unacknowledged = room_write(
             &room,
             (2..=5)
                 .zip(first_stamps)
@@ -87,10 +94,15 @@ pub async fn interrupted_batch_restamped_resend(store: &dyn Store) {
             marked(&sensor, 5, DAY + 5_000),
             vec![],
         );
+        unacknowledged.owner_token = first_owner;
         let batch = Arc::new(WriteBatch {
             rooms: vec![unacknowledged],
         });
         let finished = interrupted(store.write_batch(batch), waits).await;
+        let next_owner = store
+            .acquire_office(&room.tenant, &room.office)
+            .await
+            .unwrap();
 
         let restored = store.room_state(&room.tenant, &room.id).await.unwrap();
         let mark = restored
@@ -103,7 +115,8 @@ pub async fn interrupted_batch_restamped_resend(store: &dyn Store) {
             })
             .collect();
         if !resent.is_empty() {
-            let resend = room_write(&room, resent, marked(&sensor, 5, 3 * DAY + 5_000), vec![]);
+            let mut resend = room_write(&room, resent, marked(&sensor, 5, 3 * DAY + 5_000), vec![]);
+            resend.owner_token = next_owner;
             store
                 .write_batch(Arc::new(WriteBatch {
                     rooms: vec![resend],
