@@ -29,31 +29,9 @@ enum Command {
     Demo,
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
-    /// Operate a cluster (reads the `[cluster]` settings).
-    Ctl {
-        #[command(subcommand)]
-        command: CtlCommand,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum CtlCommand {
-    /// The cluster as a whole.
-    Cluster {
-        #[command(subcommand)]
-        command: ClusterCommand,
-    },
-    /// Drain a node: it hands its offices over one by one; returns once it can be stopped.
-    Drain {
-        /// The node's id.
-        node: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum ClusterCommand {
-    /// List the members with their state, region, addresses and heartbeat, and the epoch.
-    Status,
+    /// Operate tally: cluster, drain, tenants, quarantines, health, sensors (over a node's
+    /// admin API; `cluster status` reads the `[cluster]` settings).
+    Ctl(ctl::Ctl),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -64,17 +42,10 @@ fn main() -> anyhow::Result<()> {
             print!("{}", settings.to_toml_redacted());
             Ok(())
         }
-        Command::Ctl { command } => {
+        Command::Ctl(ctl) => {
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-            match command {
-                CtlCommand::Cluster {
-                    command: ClusterCommand::Status,
-                } => runtime.block_on(ctl::cluster_status_command(&settings)),
-                CtlCommand::Drain { node } => {
-                    runtime.block_on(ctl::drain_command(&settings, &node))
-                }
-            }
+            runtime.block_on(ctl::run(&settings, ctl))
         }
         Command::Run => {
             init_tracing(&settings)?;

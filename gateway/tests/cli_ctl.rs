@@ -1,0 +1,235 @@
+//! `tally ctl` against real `tally` processes: tenants (list, show, create), a room's sensors,
+//! node health and quarantines, each as an aligned table and as `--json`; a bad admin token, an
+//! unknown tenant and an unreachable node each give one clear line and a non-zero exit; the
+//! token is read from `TALLY_ADMIN_TOKEN` or `--token-file`. On a two-node cluster, the
+//! quarantine listing and the health cover both nodes.
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::Value;
+use support::cluster::Cluster;
+use support::{ADMIN_TOKEN, Api, ChildNode, temp_dir};
+
+/// Where and with which credentials `tally ctl` is run.
+struct Ctl {
+    url: String,
+    token: Option<String>,
+}
+
+impl Ctl {
+    /// `tally ctl` against `addr` with the test's admin token in `TALLY_ADMIN_TOKEN`.
+    fn at(addr: std::net::SocketAddr) -> Self {
+        Self {
+            url: format!("http://{addr}"),
+            token: Some(ADMIN_TOKEN.to_owned()),
+        }
+    }
+
+    /// `tally ctl ARGS…` (the URL in `TALLY_URL`), its exit status and output.
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+        command
+            .arg("ctl")
+            .args(args)
+            .env("TALLY_URL", &self.url)
+            .env_remove("TALLY_ADMIN_TOKEN")
+            .env_remove("TALLY_AUTH__ADMIN_TOKEN")
+            .env_remove("TALLY_CONFIG");
+        if let Some(token) = &self.token {
+            command.env("TALLY_ADMIN_TOKEN", token);
+        }
+        command.output().await.expect("tally ctl runs")
+    }
+
+    /// The table `tally ctl ARGS…` prints, as lines; panics with its stderr if it failed.
+    async fn lines(&self, args: &[&str]) -> Vec<String> {
+        let output = self.run(args).await;
+        assert!(
+            output.status.success(),
+            "tally ctl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("utf-8 output")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The JSON document `tally ctl --json ARGS…` prints.
+    async fn json(&self, args: &[&str]) -> Value {
+        let args: Vec<&str> = ["--json"].iter().chain(args).copied().collect();
+        let text = self.lines(&args).await.join("\n");
+        serde_json::from_str(&text).unwrap_or_else(|err| panic!("not JSON ({err}): {text}"))
+    }
+
+    /// The one line `tally ctl ARGS…` says on stderr when it fails (it must fail).
+    async fn failure(&self, args: &[&str]) -> String {
+        let output = self.run(args).await;
+        assert!(
+            !output.status.success(),
+            "tally ctl {args:?} succeeded: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+}
+
+/// The cells of a table line.
+fn cells(line: &str) -> Vec<&str> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .collect()
+}
+
+/// The table's rows (header first) as cells.
+fn table(lines: &[String]) -> Vec<Vec<&str>> {
+    lines.iter().map(|line| cells(line)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_lists_shows_and_creates_on_a_node_with_tables_json_and_clear_errors() {
+    let (_dir, data) = temp_dir();
+    let node = ChildNode::start(&data);
+    let ctl = Ctl::at(node.addr);
+    Api::new(node.addr).provision("beta", "hq", &["r1"]).await;
+
+    let created = ctl
+        .lines(&["tenants", "create", "acme", "--name", "Acme Corp"])
+        .await;
+    assert_eq!(created, ["created tenant acme (name \"Acme Corp\")"]);
+    let created = ctl.json(&["tenants", "create", "gamma"]).await;
+    assert_eq!(created["id"], "gamma", "{created}");
+
+    assert_eq!(
+        table(&ctl.lines(&["tenants", "list"]).await),
+        [
+            vec!["TENANT", "NAME"],
+            vec!["acme", "Acme Corp"],
+            vec!["beta", "beta"],
+            vec!["gamma"],
+        ]
+    );
+    let listed = ctl.json(&["tenants", "list"]).await;
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tenant| tenant["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["acme", "beta", "gamma"], "{listed}");
+
+    let shown = ctl.lines(&["tenants", "show", "beta"]).await;
+    assert_eq!(shown[0], "tenant beta  name beta");
+    assert_eq!(table(&shown[1..]), [vec!["OFFICE", "NAME"], vec!["hq"]]);
+    let shown = ctl.json(&["tenants", "show", "beta"]).await;
+    assert_eq!(shown["tenant"]["id"], "beta", "{shown}");
+    assert_eq!(shown["offices"][0]["id"], "hq", "{shown}");
+
+    assert_eq!(
+        table(&ctl.lines(&["sensors", "list", "beta", "hq", "r1"]).await),
+        [vec!["SENSOR", "OFFICE", "ROOM"], vec!["r1-s", "hq", "r1"]]
+    );
+    let sensors = ctl.json(&["sensors", "list", "beta", "hq", "r1"]).await;
+    assert_eq!(sensors.as_array().unwrap().len(), 1, "{sensors}");
+    assert!(
+        sensors[0].get("key").is_none(),
+        "no key is shown: {sensors}"
+    );
+
+    let health = ctl.lines(&["health"]).await;
+    let url = ctl.url.as_str();
+    assert_eq!(
+        table(&health),
+        [
+            vec!["NODE", "URL", "MEMBER", "LIVE", "READY", "PROBLEM"],
+            vec!["node-1", url, "-", "yes", "yes", "-"],
+        ]
+    );
+    let health = ctl.json(&["health"]).await;
+    assert_eq!(health["nodes"][0]["ready"], true, "{health}");
+    assert_eq!(health["nodes"][0]["url"], url, "{health}");
+
+    // The token from a file, with nothing in the environment.
+    let file = data.join("ctl-token");
+    std::fs::write(&file, format!("{ADMIN_TOKEN}\n")).unwrap();
+    let from_file = Ctl {
+        url: ctl.url.clone(),
+        token: None,
+    };
+    let file = file.to_str().unwrap();
+    let listed = from_file
+        .json(&["tenants", "list", "--token-file", file])
+        .await;
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+
+    // Clear errors, non-zero exits.
+    let unknown = ctl.failure(&["tenants", "show", "nope"]).await;
+    assert!(
+        unknown.contains("not_found: tenant \"nope\" not found"),
+        "{unknown}"
+    );
+    let bad_token = Ctl {
+        url: ctl.url.clone(),
+        token: Some("not-the-admin-token".to_owned()),
+    };
+    let refused = bad_token.failure(&["tenants", "list"]).await;
+    assert!(
+        refused.contains("unauthenticated") && refused.contains("check the admin token"),
+        "{refused}"
+    );
+    let not_quarantined = ctl.failure(&["quarantines", "lift", "beta"]).await;
+    assert!(
+        not_quarantined.contains("not_found: quarantine of tenant \"beta\" not found"),
+        "{not_quarantined}"
+    );
+    let alone = ctl.failure(&["quarantines", "list"]).await;
+    assert!(alone.contains("cluster.enabled = false"), "{alone}");
+
+    let nowhere = Ctl {
+        url: "http://127.0.0.1:1".to_owned(),
+        token: Some(ADMIN_TOKEN.to_owned()),
+    };
+    let unreachable = nowhere.failure(&["tenants", "list"]).await;
+    assert!(
+        unreachable.contains("cannot reach tally at http://127.0.0.1:1"),
+        "{unreachable}"
+    );
+    let down = nowhere.failure(&["--json", "health"]).await;
+    assert!(down.contains("1 of 1 nodes not ready"), "{down}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_lists_quarantines_and_health_of_every_node_of_a_cluster() {
+    let cluster = Cluster::start(2).await;
+    let ctl = Ctl::at(cluster.addr(0));
+
+    assert_eq!(
+        table(&ctl.lines(&["quarantines", "list"]).await),
+        [
+            vec!["NODE", "QUARANTINED"],
+            vec!["n1", "none"],
+            vec!["n2", "none"],
+        ]
+    );
+    let listing = ctl.json(&["quarantines", "list"]).await;
+    assert_eq!(
+        listing,
+        serde_json::json!({ "nodes": { "n1": [], "n2": [] } })
+    );
+
+    let lines = ctl.lines(&["health"]).await;
+    let health = table(&lines);
+    assert_eq!(health.len(), 3, "a header and both nodes: {health:?}");
+    for (row, node) in health[1..].iter().zip(["n1", "n2"]) {
+        assert_eq!(row[0], node, "{health:?}");
+        assert_eq!(row[2..5], ["active", "yes", "yes"], "{health:?}");
+    }
+    let health = ctl.json(&["health"]).await;
+    let n2 = &health["nodes"][1];
+    assert_eq!(n2["url"], format!("http://{}", cluster.addr(1)), "{health}");
+    assert_eq!(n2["ready"], true, "{health}");
+}
