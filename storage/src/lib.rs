@@ -23,6 +23,7 @@ mod paging;
 mod postgres;
 mod retention;
 mod scylla;
+mod sensor_key;
 mod stats_codec;
 mod store;
 #[cfg(any(test, feature = "testsuite"))]
@@ -43,5 +44,6 @@ pub use paging::{MAX_PAGE_LIMIT, Page, PageRequest, ReadingCursor, ReadingsPage,
 pub use postgres::{PostgresConfig, PostgresStore, TlsMode};
 pub use retention::{RetentionPolicy, RetentionReport};
 pub use scylla::{ScyllaConfig, ScyllaConsistency, ScyllaStore};
+pub use sensor_key::{SensorKey, key_id};
 pub use store::{SharedStore, Store, StoreLayer};
 pub use token_revocation::{MAX_TOKEN_ID_LEN, TokenRevocations, valid_token_id};

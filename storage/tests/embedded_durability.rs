@@ -125,7 +125,10 @@ async fn assert_all(path: &Path) {
         vec![room()]
     );
     assert_eq!(
-        store.sensor_by_key_hash(&KEY).await.unwrap(),
+        store
+            .sensor_by_key_hash(&KEY, tally_protocol::now_ms())
+            .await
+            .unwrap(),
         Some(sensor())
     );
     let expected: Vec<_> = (1..=3).map(|seq| (sensor().id, reading(seq))).collect();

@@ -257,7 +257,10 @@ async fn platform_functions_answer_across_tenants_and_nothing_more() {
         .map(|row| row.get(0))
         .collect();
     assert_eq!(tenants, ["a", "b"]);
-    let found = store.sensor_by_key_hash(&KeyHash([2; 32])).await.unwrap();
+    let found = store
+        .sensor_by_key_hash(&KeyHash([2; 32]), tally_protocol::now_ms())
+        .await
+        .unwrap();
     assert_eq!(found.map(|s| s.tenant.to_string()), Some("b".into()));
     let row = app
         .query_one(

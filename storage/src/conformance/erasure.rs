@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
+use tally_protocol::now_ms;
+
 use super::support::{
     add_office, add_room, add_tenant, reading, rollup, room_write, sensor, state, unique,
     unique_key_hash,
 };
 use crate::{
-    KeyHash, Office, Resolution, RetentionPolicy, Room, Sensor, Store, StoreError, Tenant,
-    TimeRange, WriteBatch, testkit::ReadAll,
+    KeyHash, Office, Resolution, RetentionPolicy, Room, Sensor, SensorKey, Store, StoreError,
+    Tenant, TimeRange, WriteBatch, testkit::ReadAll,
 };
 
 /// A fixed erasure time.
@@ -26,6 +28,7 @@ struct Populated {
     room: Room,
     sensor: Sensor,
     key_hash: KeyHash,
+    added_key: KeyHash,
 }
 
 /// Creates tenant `id` with one of everything.
@@ -36,6 +39,11 @@ async fn populate(store: &dyn Store, id: &str) -> Populated {
     let sensor = sensor(&room, "door");
     let key_hash = unique_key_hash();
     store.create_sensor(&sensor, &key_hash).await.unwrap();
+    let added_key = unique_key_hash();
+    store
+        .add_sensor_key(&tenant, &sensor.id, &SensorKey::new(added_key, 1), None)
+        .await
+        .unwrap();
     let token = store.acquire_office(&tenant, &office).await.unwrap();
     store
         .set_retention(&tenant, Some(&RetentionPolicy::default()))
@@ -58,6 +66,7 @@ async fn populate(store: &dyn Store, id: &str) -> Populated {
         room,
         sensor,
         key_hash,
+        added_key,
     }
 }
 
@@ -97,8 +106,12 @@ async fn assert_readable(store: &dyn Store, p: &Populated, present: bool) {
         store.sensor(tenant, &p.sensor.id).await.unwrap().is_some(),
         present
     );
-    let by_key = store.sensor_by_key_hash(&p.key_hash).await.unwrap();
-    assert_eq!(by_key.is_some(), present, "{who}");
+    for key in [&p.key_hash, &p.added_key] {
+        let by_key = store.sensor_by_key_hash(key, now_ms()).await.unwrap();
+        assert_eq!(by_key.is_some(), present, "{who}");
+    }
+    let keys = store.sensor_keys(tenant, &p.sensor.id).await.unwrap();
+    assert_eq!(keys.len(), if present { 2 } else { 0 }, "{who}");
     assert_eq!(store.retention(tenant).await.unwrap().is_some(), present);
     assert_eq!(
         store.room_state(tenant, &room.id).await.unwrap().is_some(),

@@ -24,6 +24,7 @@ mod office_calendar;
 mod paging;
 mod registry;
 mod retention;
+mod sensor_keys;
 pub mod support;
 mod token_revocation;
 
@@ -45,6 +46,9 @@ pub use registry::{
     duplicate_tenant, missing_parent, registry_round_trip, sensor_by_key_hash, tenant_isolation,
 };
 pub use retention::{retention_deletes_old_rows, retention_overrides};
+pub use sensor_keys::{
+    sensor_deletion, sensor_key_revocation, sensor_key_rotation, sensor_keys_isolation,
+};
 pub use token_revocation::token_revocations;
 
 use crate::{SharedStore, Store};
@@ -67,7 +71,8 @@ macro_rules! conformance_tests {
             acquire_strictly_increasing, readings_paging, rollups_paging,
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
-            token_revocations
+            token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,
+            sensor_keys_isolation
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -158,6 +163,7 @@ mod tests {
             include_str!("office_calendar.rs"),
             include_str!("interrupted.rs"),
             include_str!("token_revocation.rs"),
+            include_str!("sensor_keys.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()

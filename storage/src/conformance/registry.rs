@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tally_protocol::now_ms;
+
 use super::support::{
     add_office, add_room, add_tenant, assert_already_exists, assert_not_found, fresh_room,
     office_id, reading, rollup, room, room_id, sensor, sensor_id, state, tenant_id, unique,
@@ -219,7 +221,7 @@ pub async fn duplicate_sensor(store: &dyn Store) {
         vec![]
     );
     assert_eq!(
-        store.sensor_by_key_hash(&key_hash).await.unwrap(),
+        store.sensor_by_key_hash(&key_hash, now_ms()).await.unwrap(),
         None,
         "a failed create kept its key"
     );
@@ -266,7 +268,7 @@ pub async fn duplicate_key_hash(store: &dyn Store) {
         vec![first.clone()]
     );
     assert_eq!(
-        store.sensor_by_key_hash(&key_hash).await.unwrap(),
+        store.sensor_by_key_hash(&key_hash, now_ms()).await.unwrap(),
         Some(first)
     );
 }
@@ -318,7 +320,10 @@ pub async fn missing_parent(store: &dyn Store) {
             .unwrap(),
         None
     );
-    assert_eq!(store.sensor_by_key_hash(&key_hash).await.unwrap(), None);
+    assert_eq!(
+        store.sensor_by_key_hash(&key_hash, now_ms()).await.unwrap(),
+        None
+    );
 }
 
 /// Concurrent creates of one id (or one key hash): exactly one succeeds.
@@ -447,15 +452,18 @@ pub async fn sensor_by_key_hash(store: &dyn Store) {
     store.create_sensor(&first, &hash_1).await.unwrap();
     store.create_sensor(&second, &hash_2).await.unwrap();
     assert_eq!(
-        store.sensor_by_key_hash(&hash_1).await.unwrap(),
+        store.sensor_by_key_hash(&hash_1, now_ms()).await.unwrap(),
         Some(first)
     );
     assert_eq!(
-        store.sensor_by_key_hash(&hash_2).await.unwrap(),
+        store.sensor_by_key_hash(&hash_2, now_ms()).await.unwrap(),
         Some(second)
     );
     assert_eq!(
-        store.sensor_by_key_hash(&unique_key_hash()).await.unwrap(),
+        store
+            .sensor_by_key_hash(&unique_key_hash(), now_ms())
+            .await
+            .unwrap(),
         None
     );
 }

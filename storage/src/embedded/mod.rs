@@ -18,6 +18,7 @@ mod erasure;
 mod keys;
 mod registry;
 mod retention;
+mod sensor_keys;
 mod store_impl;
 mod token_revocation;
 

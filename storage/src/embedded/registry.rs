@@ -6,7 +6,7 @@
 //! by-parent index together.
 
 use serde::{Deserialize, Serialize};
-use tally_protocol::{OfficeId, SensorId, TenantId};
+use tally_protocol::{OfficeId, SensorId, TenantId, TimestampMs, now_ms};
 
 use super::{
     Inner,
@@ -22,6 +22,12 @@ pub(super) struct SensorKeyRow {
     pub(super) tenant: TenantId,
     /// The sensor.
     pub(super) sensor: SensorId,
+    /// When the key was added (absent in rows written before keys had times).
+    #[serde(default)]
+    pub(super) created_at: Option<TimestampMs>,
+    /// When the key stops being accepted; absent: until revoked.
+    #[serde(default)]
+    pub(super) expires_at: Option<TimestampMs>,
 }
 
 /// Fails with `AlreadyExists` if the registry holds `key`.
@@ -41,7 +47,7 @@ fn ensure_absent(
 }
 
 /// Fails with `NotFound` unless the registry holds `key`.
-fn ensure_present(
+pub(super) fn ensure_present(
     inner: &Inner,
     key: &[u8],
     kind: &'static str,
@@ -133,6 +139,8 @@ pub(super) fn create_sensor(
     let row = SensorKeyRow {
         tenant: sensor.tenant.clone(),
         sensor: sensor.id.clone(),
+        created_at: Some(now_ms()),
+        expires_at: None,
     };
     let mut batch = inner.durable_batch();
     batch.insert(
@@ -145,10 +153,11 @@ pub(super) fn create_sensor(
     inner.commit(batch)
 }
 
-/// The sensor a key hash belongs to.
+/// The sensor a key hash belongs to, if the key is valid at `now`.
 pub(super) fn sensor_by_key_hash(
     inner: &Inner,
     key_hash: &KeyHash,
+    now: TimestampMs,
 ) -> Result<Option<Sensor>, StoreError> {
     let Some(row) = get::<SensorKeyRow>(
         &inner.sensor_keys,
@@ -158,7 +167,7 @@ pub(super) fn sensor_by_key_hash(
     else {
         return Ok(None);
     };
-    if inner.erased(&row.tenant)? {
+    if row.expires_at.is_some_and(|expires_at| now >= expires_at) || inner.erased(&row.tenant)? {
         return Ok(None);
     }
     match get(

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
-use super::{EmbeddedStore, codec, data, erasure, keys, registry, retention, token_revocation};
+use super::{
+    EmbeddedStore, codec, data, erasure, keys, registry, retention, sensor_keys, token_revocation,
+};
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -140,9 +142,52 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
+    async fn sensor_by_key_hash(
+        &self,
+        key_hash: &KeyHash,
+        now: TimestampMs,
+    ) -> Result<Option<Sensor>, StoreError> {
         let key_hash = *key_hash;
-        self.run(move |inner| registry::sensor_by_key_hash(inner, &key_hash))
+        self.run(move |inner| registry::sensor_by_key_hash(inner, &key_hash, now))
+            .await
+    }
+
+    async fn add_sensor_key(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: &SensorKey,
+        others_expire_at: Option<TimestampMs>,
+    ) -> Result<(), StoreError> {
+        let (tenant, sensor, key) = (tenant.clone(), sensor.clone(), *key);
+        self.run(move |inner| sensor_keys::add(inner, &tenant, &sensor, &key, others_expire_at))
+            .await
+    }
+
+    async fn sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Vec<SensorKey>, StoreError> {
+        let (tenant, sensor) = (tenant.clone(), sensor.clone());
+        self.run(move |inner| sensor_keys::list(inner, &tenant, &sensor))
+            .await
+    }
+
+    async fn revoke_sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: Option<&KeyHash>,
+    ) -> Result<u64, StoreError> {
+        let (tenant, sensor, key) = (tenant.clone(), sensor.clone(), key.copied());
+        self.run(move |inner| sensor_keys::revoke(inner, &tenant, &sensor, key.as_ref()))
+            .await
+    }
+
+    async fn delete_sensor(&self, tenant: &TenantId, sensor: &SensorId) -> Result<(), StoreError> {
+        let (tenant, sensor) = (tenant.clone(), sensor.clone());
+        self.run(move |inner| sensor_keys::delete_sensor(inner, &tenant, &sensor))
             .await
     }
 

@@ -79,6 +79,7 @@ mod partitions;
 mod registry;
 mod retention;
 mod schema;
+mod sensor_keys;
 mod store_impl;
 mod tls;
 mod token_revocation;

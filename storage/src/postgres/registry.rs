@@ -5,7 +5,7 @@
 //! `sensor_by_key_hash()`. Uniqueness and parents are the database's constraints (which
 //! row-level security does not hide), mapped to `AlreadyExists` and `NotFound`.
 
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId};
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use tokio_postgres::Row;
 
 use super::{
@@ -15,7 +15,7 @@ use super::{
 use crate::{CountMode, KeyHash, Office, Room, Sensor, StoreError, Tenant};
 
 /// Maps the error of an insert: constraint violations by constraint name, the rest as usual.
-fn insert_error(
+pub(super) fn insert_error(
     error: tokio_postgres::Error,
     name: impl Fn(Violation) -> Option<StoreError>,
 ) -> StoreError {
@@ -25,7 +25,7 @@ fn insert_error(
 }
 
 /// `AlreadyExists` of `kind`.
-fn exists(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
+pub(super) fn exists(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
     Some(StoreError::AlreadyExists {
         kind,
         id: id.to_string(),
@@ -33,7 +33,7 @@ fn exists(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
 }
 
 /// `NotFound` of `kind`.
-fn missing(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
+pub(super) fn missing(kind: &'static str, id: &impl ToString) -> Option<StoreError> {
     Some(StoreError::NotFound {
         kind,
         id: id.to_string(),
@@ -221,11 +221,13 @@ pub(super) async fn create_sensor(
         })
     })?;
     tx.execute(
-        "INSERT INTO sensor_keys (key_hash, tenant_id, sensor_id) VALUES ($1, $2, $3)",
+        "INSERT INTO sensor_keys (key_hash, tenant_id, sensor_id, created_at) \
+         VALUES ($1, $2, $3, $4)",
         &[
             &&key_hash.0[..],
             &sensor.tenant.as_str(),
             &sensor.id.as_str(),
+            &tally_protocol::now_ms(),
         ],
     )
     .await
@@ -267,17 +269,19 @@ pub(super) enum SensorFilter<'a> {
     Room(&'a RoomId),
 }
 
-/// The sensor a key hash belongs to: `sensor_by_key_hash()` names its tenant, then the sensor is
-/// read in a transaction set to that tenant.
+/// The sensor a key hash belongs to, if the key is valid at `now`: `sensor_by_key_hash()`
+/// names its tenant (and the key's expiry), then the sensor is read in a transaction set to
+/// that tenant.
 pub(super) async fn sensor_by_key_hash(
     inner: &Inner,
     key_hash: &KeyHash,
+    now: TimestampMs,
 ) -> Result<Option<Sensor>, StoreError> {
     let row = {
         let client = inner.client().await?;
         client
             .query_opt(
-                "SELECT tenant_id, sensor_id FROM sensor_by_key_hash($1)",
+                "SELECT tenant_id, sensor_id, expires_at FROM sensor_by_key_hash($1)",
                 &[&&key_hash.0[..]],
             )
             .await
@@ -286,6 +290,10 @@ pub(super) async fn sensor_by_key_hash(
     let Some(row) = row else {
         return Ok(None);
     };
+    let expires_at: Option<i64> = row.try_get(2).map_err(pg)?;
+    if expires_at.is_some_and(|expires_at| now >= expires_at) {
+        return Ok(None);
+    }
     let (tenant, sensor) = (id(&row, 0, TenantId::new)?, id(&row, 1, SensorId::new)?);
     match sensors(inner, &tenant, SensorFilter::Id(&sensor))
         .await?
@@ -300,7 +308,7 @@ pub(super) async fn sensor_by_key_hash(
 }
 
 /// Parses the id in column `index`.
-fn id<T, E: std::fmt::Display>(
+pub(super) fn id<T, E: std::fmt::Display>(
     row: &Row,
     index: usize,
     parse: impl Fn(String) -> Result<T, E>,

@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "rollup_stats",
         sql: include_str!("migrations/0005_rollup_stats.sql"),
     },
+    Migration {
+        version: 6,
+        name: "sensor_keys",
+        sql: include_str!("migrations/0006_sensor_keys.sql"),
+    },
 ];
 
 /// First key of the advisory lock every migrating node takes (the ASCII of `tall`); the second

@@ -9,12 +9,12 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use super::{
     PostgresStore, data, erasure, fencing, office_calendar,
     registry::{self, RoomFilter, SensorFilter},
-    retention, token_revocation,
+    retention, sensor_keys, token_revocation,
 };
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -100,8 +100,43 @@ impl Store for PostgresStore {
         registry::sensors(&self.inner, tenant, SensorFilter::Room(room)).await
     }
 
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-        registry::sensor_by_key_hash(&self.inner, key_hash).await
+    async fn sensor_by_key_hash(
+        &self,
+        key_hash: &KeyHash,
+        now: TimestampMs,
+    ) -> Result<Option<Sensor>, StoreError> {
+        registry::sensor_by_key_hash(&self.inner, key_hash, now).await
+    }
+
+    async fn add_sensor_key(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: &SensorKey,
+        others_expire_at: Option<TimestampMs>,
+    ) -> Result<(), StoreError> {
+        sensor_keys::add(&self.inner, tenant, sensor, key, others_expire_at).await
+    }
+
+    async fn sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Vec<SensorKey>, StoreError> {
+        sensor_keys::list(&self.inner, tenant, sensor).await
+    }
+
+    async fn revoke_sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: Option<&KeyHash>,
+    ) -> Result<u64, StoreError> {
+        sensor_keys::revoke(&self.inner, tenant, sensor, key).await
+    }
+
+    async fn delete_sensor(&self, tenant: &TenantId, sensor: &SensorId) -> Result<(), StoreError> {
+        sensor_keys::delete_sensor(&self.inner, tenant, sensor).await
     }
 
     async fn set_retention(

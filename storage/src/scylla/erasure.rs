@@ -134,15 +134,8 @@ impl ScyllaStore {
         deleted: &mut ErasedCounts,
     ) -> Result<(), StoreError> {
         let t = tenant.as_str();
-        for (sensor, key_hash) in self.all_sensors(tenant).await? {
-            let gone = self
-                .lwt(
-                    &self.statements.delete_key_hash,
-                    (key_hash.as_slice(), t, sensor.id.as_str()),
-                )
-                .await?;
-            deleted.registry += 1 + u64::from(gone.applied);
-        }
+        deleted.registry += self.all_sensors(tenant).await?.len() as u64;
+        deleted.registry += self.erase_sensor_keys(tenant).await?;
         self.execute(&self.statements.delete_sensors, (t,)).await?;
         let rooms: Vec<(String, String, String, i32, String)> =
             self.rows(&self.statements.select_rooms, (t,)).await?;
@@ -171,6 +164,7 @@ impl ScyllaStore {
                 self.office_calendar_count(tenant).await?,
             ),
             ("sensors", self.all_sensors(tenant).await?.len()),
+            ("sensor keys", self.sensor_key_index_rows(tenant).await?),
             (
                 "token revocations",
                 self.token_revocation_rows(tenant).await?,

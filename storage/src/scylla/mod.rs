@@ -68,6 +68,7 @@ mod office_calendar;
 mod registry;
 mod retention;
 mod schema;
+mod sensor_keys;
 mod statements;
 mod store_impl;
 mod token_revocation;

@@ -211,6 +211,7 @@ impl ScyllaStore {
                     sensor.office.as_str(),
                     sensor.room.as_str(),
                     id,
+                    tally_protocol::now_ms(),
                 ),
             )
             .await?;
@@ -284,26 +285,6 @@ impl ScyllaStore {
                 Ok((sensor_row(tenant, row)?, hash))
             })
             .collect()
-    }
-
-    /// See [`crate::Store::sensor_by_key_hash`]: the sensor must also exist in its tenant (a
-    /// claim whose sensor was never created, or was erased, finds nothing).
-    pub(super) async fn sensor_by_key_hash(
-        &self,
-        key_hash: &KeyHash,
-    ) -> Result<Option<Sensor>, StoreError> {
-        let row: Option<(String, String)> = self
-            .first_row(&self.statements.select_key_hash, (key_hash.0.as_slice(),))
-            .await
-            .map(|row: Option<(String, String, String, String)>| {
-                row.map(|(tenant, _, _, sensor)| (tenant, sensor))
-            })?;
-        let Some((tenant, sensor)) = row else {
-            return Ok(None);
-        };
-        let tenant = parse("tenant", &tenant, TenantId::new)?;
-        let sensor = parse("sensor", &sensor, SensorId::new)?;
-        self.sensor(&tenant, &sensor).await
     }
 }
 

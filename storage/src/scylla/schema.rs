@@ -37,6 +37,9 @@
 //! - `room_intents`: one partition per `(tenant, room)`, like `room_state`: the rows a room's
 //!   write is about to store, recorded before them (migration 5), so that a write cut off
 //!   part-way is completed when the room is next read rather than half-stored (`intent.rs`).
+//! - `sensor_keys`: partitioned by tenant, clustered by `(sensor, key_hash)`: the keys added to
+//!   a sensor after its first (migration 6, which also gave `sensors_by_key_hash` its
+//!   `created_at` and `expires_at`); a sensor's keys are one slice, erasure drops the partition.
 //! - `erasures`: the audit record of an erasure, by tenant; it survives the erasure.
 
 use scylla::client::session::Session;
@@ -134,6 +137,16 @@ const MIGRATIONS: &[Migration] = &[
         statements: &[
             "CREATE TABLE IF NOT EXISTS {ks}.room_intents (tenant text, room text, \
          intent blob, PRIMARY KEY ((tenant, room)))",
+        ],
+    },
+    Migration {
+        version: 6,
+        description: "several keys per sensor",
+        statements: &[
+            "ALTER TABLE {ks}.sensors_by_key_hash ADD created_at bigint",
+            "ALTER TABLE {ks}.sensors_by_key_hash ADD expires_at bigint",
+            "CREATE TABLE IF NOT EXISTS {ks}.sensor_keys (tenant text, sensor text, \
+         key_hash blob, PRIMARY KEY ((tenant), sensor, key_hash))",
         ],
     },
 ];

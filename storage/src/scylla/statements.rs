@@ -8,6 +8,7 @@ use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::errors::prepare;
+use super::sensor_keys::KeyStatements;
 use super::token_revocation::TokenStatements;
 use crate::{Resolution, StoreError};
 
@@ -67,7 +68,6 @@ pub(super) struct Statements {
     pub(super) select_sensors: PreparedStatement,
     pub(super) delete_sensors: PreparedStatement,
     pub(super) insert_key_hash: PreparedStatement,
-    pub(super) select_key_hash: PreparedStatement,
     pub(super) delete_key_hash: PreparedStatement,
     pub(super) select_control: PreparedStatement,
     pub(super) set_retention: PreparedStatement,
@@ -100,6 +100,8 @@ pub(super) struct Statements {
     pub(super) delete_office_calendars: PreparedStatement,
     /// Of the token revocation tables.
     pub(super) tokens: TokenStatements,
+    /// The statements of sensors' keys.
+    pub(super) keys: KeyStatements,
 }
 
 /// What a statement may be retried as.
@@ -211,15 +213,9 @@ impl Statements {
             .await?,
             delete_sensors: p("DELETE FROM {ks}.sensors WHERE tenant = ?", Idempotent).await?,
             insert_key_hash: p(
-                "INSERT INTO {ks}.sensors_by_key_hash (key_hash, tenant, office, room, sensor) \
-                 VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
+                "INSERT INTO {ks}.sensors_by_key_hash (key_hash, tenant, office, room, sensor, \
+                 created_at) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
                 Once,
-            )
-            .await?,
-            select_key_hash: p(
-                "SELECT tenant, office, room, sensor FROM {ks}.sensors_by_key_hash \
-                 WHERE key_hash = ?",
-                Idempotent,
             )
             .await?,
             delete_key_hash: p(
@@ -374,6 +370,7 @@ impl Statements {
             )
             .await?,
             tokens: TokenStatements::prepare(session, keyspace).await?,
+            keys: KeyStatements::prepare(session, keyspace).await?,
         })
     }
 

@@ -9,8 +9,8 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use super::ScyllaStore;
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -88,8 +88,43 @@ impl Store for ScyllaStore {
         ScyllaStore::sensors(self, tenant, room).await
     }
 
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-        ScyllaStore::sensor_by_key_hash(self, key_hash).await
+    async fn sensor_by_key_hash(
+        &self,
+        key_hash: &KeyHash,
+        now: TimestampMs,
+    ) -> Result<Option<Sensor>, StoreError> {
+        ScyllaStore::sensor_by_key_hash(self, key_hash, now).await
+    }
+
+    async fn add_sensor_key(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: &SensorKey,
+        others_expire_at: Option<TimestampMs>,
+    ) -> Result<(), StoreError> {
+        ScyllaStore::add_sensor_key(self, tenant, sensor, key, others_expire_at).await
+    }
+
+    async fn sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Vec<SensorKey>, StoreError> {
+        ScyllaStore::sensor_keys(self, tenant, sensor).await
+    }
+
+    async fn revoke_sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: Option<&KeyHash>,
+    ) -> Result<u64, StoreError> {
+        ScyllaStore::revoke_sensor_keys(self, tenant, sensor, key).await
+    }
+
+    async fn delete_sensor(&self, tenant: &TenantId, sensor: &SensorId) -> Result<(), StoreError> {
+        ScyllaStore::delete_sensor(self, tenant, sensor).await
     }
 
     async fn set_retention(

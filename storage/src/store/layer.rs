@@ -8,8 +8,8 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 /// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
@@ -111,8 +111,45 @@ impl<L: StoreLayer> Store for L {
         self.before_read("sensors", room.as_str()).await;
         self.inner().sensors(tenant, room).await
     }
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError> {
-        self.inner().sensor_by_key_hash(key_hash).await
+    async fn sensor_by_key_hash(
+        &self,
+        key_hash: &KeyHash,
+        now: TimestampMs,
+    ) -> Result<Option<Sensor>, StoreError> {
+        self.inner().sensor_by_key_hash(key_hash, now).await
+    }
+    async fn add_sensor_key(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: &SensorKey,
+        others_expire_at: Option<TimestampMs>,
+    ) -> Result<(), StoreError> {
+        self.before_write("add_sensor_key").await?;
+        self.inner()
+            .add_sensor_key(tenant, sensor, key, others_expire_at)
+            .await
+    }
+    async fn sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Vec<SensorKey>, StoreError> {
+        self.before_read("sensor_keys", sensor.as_str()).await;
+        self.inner().sensor_keys(tenant, sensor).await
+    }
+    async fn revoke_sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: Option<&KeyHash>,
+    ) -> Result<u64, StoreError> {
+        self.before_write("revoke_sensor_keys").await?;
+        self.inner().revoke_sensor_keys(tenant, sensor, key).await
+    }
+    async fn delete_sensor(&self, tenant: &TenantId, sensor: &SensorId) -> Result<(), StoreError> {
+        self.before_write("delete_sensor").await?;
+        self.inner().delete_sensor(tenant, sensor).await
     }
     async fn set_retention(
         &self,

@@ -32,8 +32,8 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
     ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, StoreError,
-    Tenant, TimeRange, TokenRevocations, WriteBatch,
+    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 pub use layer::StoreLayer;
 
@@ -113,8 +113,52 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Sensor>, StoreError>;
     /// Every sensor of a room, ordered by id.
     async fn sensors(&self, tenant: &TenantId, room: &RoomId) -> Result<Vec<Sensor>, StoreError>;
-    /// The sensor whose key hashes to `key_hash` (authentication).
-    async fn sensor_by_key_hash(&self, key_hash: &KeyHash) -> Result<Option<Sensor>, StoreError>;
+    /// The sensor whose key hashes to `key_hash` and is valid at `now` (authentication): one
+    /// indexed read by hash; an expired, revoked or unknown key finds nothing.
+    async fn sensor_by_key_hash(
+        &self,
+        key_hash: &KeyHash,
+        now: TimestampMs,
+    ) -> Result<Option<Sensor>, StoreError>;
+    /// Adds a key to a sensor (its hash unique across every tenant). With `others_expire_at`,
+    /// every other key of the sensor expires at that time at the latest (rotation: the old keys
+    /// stay valid until then); an earlier expiry already set is kept.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without the sensor (in this tenant),
+    /// [`StoreError::AlreadyExists`] if the key hash is taken, [`StoreError::Erased`].
+    async fn add_sensor_key(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: &SensorKey,
+        others_expire_at: Option<TimestampMs>,
+    ) -> Result<(), StoreError>;
+    /// The stored keys of a sensor (expired ones too, until they are revoked), ordered by
+    /// creation, oldest first; none for a sensor the tenant does not have.
+    async fn sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+    ) -> Result<Vec<SensorKey>, StoreError>;
+    /// Revokes (deletes) one key of a sensor (`Some`) or every key (`None`); returns how many
+    /// were deleted (0 when the key is not this sensor's).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without the sensor (in this tenant).
+    async fn revoke_sensor_keys(
+        &self,
+        tenant: &TenantId,
+        sensor: &SensorId,
+        key: Option<&KeyHash>,
+    ) -> Result<u64, StoreError>;
+    /// Deletes a sensor and every key of it. Its readings stay (they are the room's history),
+    /// and so does its dedup mark in the room's state: a sensor created again with the same id
+    /// learns its last seq from `welcome` as after any reconnect.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] without the sensor (in this tenant).
+    async fn delete_sensor(&self, tenant: &TenantId, sensor: &SensorId) -> Result<(), StoreError>;
 
     /// Sets (`Some`) or clears (`None`) the tenant's own retention policy, which replaces the
     /// node's defaults for it in [`Store::apply_retention`].
