@@ -16,6 +16,7 @@
 //! });
 //! ```
 
+mod audit;
 mod data;
 mod erasure;
 mod fencing;
@@ -29,6 +30,7 @@ mod token_revocation;
 
 use std::{any::Any, fmt};
 
+pub use audit::{audit_append_and_page, audit_retention, audit_scopes_isolated};
 pub use data::{
     batch_round_trip, empty_batch, later_batch_replaces, many_rooms_batch, negative_timestamps,
     readings_range, room_isolation,
@@ -67,7 +69,7 @@ macro_rules! conformance_tests {
             acquire_strictly_increasing, readings_paging, rollups_paging,
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
-            token_revocations
+            token_revocations, audit_append_and_page, audit_scopes_isolated, audit_retention
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -158,6 +160,7 @@ mod tests {
             include_str!("office_calendar.rs"),
             include_str!("interrupted.rs"),
             include_str!("token_revocation.rs"),
+            include_str!("audit.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()

@@ -38,6 +38,10 @@
 //!   write is about to store, recorded before them (migration 5), so that a write cut off
 //!   part-way is completed when the room is next read rather than half-stored (`intent.rs`).
 //! - `erasures`: the audit record of an erasure, by tenant; it survives the erasure.
+//! - `audit_log`: one partition per `(scope, day)` (a tenant's id or `@platform`; the UTC day
+//!   of the entry), clustered by id descending: bounded partitions read newest first;
+//!   `audit_days`: per scope, its days holding entries, so a read skips empty days. Both with
+//!   a TTL ending at the entry's `keep_until` (migration 7).
 
 use scylla::client::session::Session;
 use scylla::statement::Statement;
@@ -134,6 +138,18 @@ const MIGRATIONS: &[Migration] = &[
         statements: &[
             "CREATE TABLE IF NOT EXISTS {ks}.room_intents (tenant text, room text, \
          intent blob, PRIMARY KEY ((tenant, room)))",
+        ],
+    },
+    Migration {
+        version: 7,
+        description: "audit log",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {ks}.audit_days (scope text, day bigint, \
+         PRIMARY KEY ((scope), day)) WITH CLUSTERING ORDER BY (day DESC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.audit_log (scope text, day bigint, id text, \
+         tenant text, at bigint, kind text, principal text, source text, request_id text, \
+         outcome text, detail text, keep_until bigint, PRIMARY KEY ((scope, day), id)) \
+         WITH CLUSTERING ORDER BY (id DESC)",
         ],
     },
 ];

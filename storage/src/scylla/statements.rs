@@ -7,6 +7,7 @@
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
+use super::audit::AuditStatements;
 use super::errors::prepare;
 use super::token_revocation::TokenStatements;
 use crate::{Resolution, StoreError};
@@ -100,6 +101,8 @@ pub(super) struct Statements {
     pub(super) delete_office_calendars: PreparedStatement,
     /// Of the token revocation tables.
     pub(super) tokens: TokenStatements,
+    /// Of the audit tables.
+    pub(super) audit: AuditStatements,
 }
 
 /// What a statement may be retried as.
@@ -374,6 +377,7 @@ impl Statements {
             )
             .await?,
             tokens: TokenStatements::prepare(session, keyspace).await?,
+            audit: AuditStatements::prepare(session, keyspace).await?,
         })
     }
 
