@@ -10,6 +10,7 @@
 //! owner token (fencing), range reads are paged, and every backend sweeps per-tenant retention
 //! and erases tenants.
 
+mod audit;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 mod embedded;
@@ -30,6 +31,7 @@ mod store;
 pub mod testkit;
 mod token_revocation;
 
+pub use audit::{AuditEntry, AuditOutcome, AuditPage, AuditScope, audit_id};
 pub use embedded::{EmbeddedStore, JournalLoss};
 pub use erasure::{ErasedCounts, ErasureReport};
 pub use error::StoreError;

@@ -92,4 +92,7 @@ pub struct RetentionReport {
     pub rollups: u64,
     /// Whole time partitions dropped (PostgreSQL day partitions; 0 on the embedded store).
     pub partitions_dropped: u64,
+    /// Audit entries past their `keep_until` deleted (0 on ScyllaDB, where a TTL expires them).
+    #[serde(default)]
+    pub audit_entries: u64,
 }

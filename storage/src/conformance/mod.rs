@@ -16,6 +16,7 @@
 //! });
 //! ```
 
+mod audit;
 mod data;
 mod erasure;
 mod fencing;
@@ -30,6 +31,7 @@ mod token_revocation;
 
 use std::{any::Any, fmt};
 
+pub use audit::{audit_append_and_page, audit_retention, audit_scopes_isolated};
 pub use data::{
     batch_round_trip, empty_batch, later_batch_replaces, many_rooms_batch, negative_timestamps,
     readings_range, room_isolation,
@@ -72,7 +74,7 @@ macro_rules! conformance_tests {
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
             token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,
-            sensor_keys_isolation
+            sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated, audit_retention
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -164,6 +166,7 @@ mod tests {
             include_str!("interrupted.rs"),
             include_str!("token_revocation.rs"),
             include_str!("sensor_keys.rs"),
+            include_str!("audit.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()

@@ -41,7 +41,7 @@ impl Key {
 }
 
 /// Big-endian with the sign bit flipped: `i64::MIN` encodes as all zeros.
-fn encode_ts(ts: TimestampMs) -> [u8; 8] {
+pub(super) fn encode_ts(ts: TimestampMs) -> [u8; 8] {
     ((ts as u64) ^ (1 << 63)).to_be_bytes()
 }
 

@@ -2,8 +2,9 @@
 //!
 //! One fjall database with a keyspace per ScyllaDB table (design §4): `registry` (tenants,
 //! offices, rooms, sensors and their by-parent indexes, retention overrides), `sensor_keys`,
-//! `readings`, `room_state`, `rollups`, `office_owners` (owner tokens) and `erasures` (the audit
-//! records of erased tenants, platform data that outlives the tenant). Every write is one fjall
+//! `readings`, `room_state`, `rollups`, `office_owners` (owner tokens), `erasures` (the audit
+//! records of erased tenants, platform data that outlives the tenant) and `audit` (the audit
+//! log of tenants and the platform, `audit.rs`). Every write is one fjall
 //! batch committed with `PersistMode::SyncAll`, so it is atomic across keyspaces and fsynced
 //! before the call returns. fjall is synchronous: every operation runs on tokio's blocking pool.
 //!
@@ -11,6 +12,7 @@
 //! and erasure marks, token increments, erasure marks) hold one write lock from the check to the
 //! commit, so each is atomic with respect to the others.
 
+mod audit;
 pub(crate) mod codec;
 mod commit_mark;
 mod data;
@@ -53,6 +55,8 @@ struct Inner {
     rollups: Keyspace,
     office_owners: Keyspace,
     erasures: Keyspace,
+    /// The audit log and its expiry index (`audit.rs`).
+    audit: Keyspace,
     /// The number of the newest commit, kept in every batch and in the mark file.
     commits: Keyspace,
     /// The commit counter and its mark file; taken last, around each commit.
@@ -136,6 +140,7 @@ impl EmbeddedStore {
             rollups: keyspace("rollups")?,
             office_owners: keyspace("office_owners")?,
             erasures: keyspace("erasures")?,
+            audit: keyspace("audit")?,
             commits,
             mark: Mutex::new(mark),
             write_lock: Mutex::new(()),

@@ -49,6 +49,7 @@ pub(super) fn apply(
         }
         report.tenants += 1;
     }
+    report.audit_entries = super::audit::expire(inner, now)?;
     Ok(report)
 }
 

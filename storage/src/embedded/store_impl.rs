@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::{
-    EmbeddedStore, codec, data, erasure, keys, registry, retention, sensor_keys, token_revocation,
+    EmbeddedStore, audit, codec, data, erasure, keys, registry, retention, sensor_keys,
+    token_revocation,
 };
 use crate::{
-    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
+    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
+    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
+    WriteBatch,
 };
 
 #[async_trait]
@@ -239,6 +241,22 @@ impl Store for EmbeddedStore {
             token_revocation::revocations(inner, &owned, now)
         })
         .await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let entry = entry.clone();
+        self.run(move |inner| audit::append(inner, &entry)).await
+    }
+
+    async fn audit(
+        &self,
+        scope: &AuditScope,
+        range: TimeRange,
+        page: PageRequest<String>,
+    ) -> Result<AuditPage, StoreError> {
+        let scope = scope.clone();
+        self.run(move |inner| audit::page(inner, &scope, range, &page))
+            .await
     }
 
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {

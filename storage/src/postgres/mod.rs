@@ -69,6 +69,7 @@
 //! pool timeouts are [`StoreError::Unavailable`] (retryable); unique violations are
 //! `AlreadyExists` and foreign-key violations `NotFound` of the entry's parent.
 
+mod audit;
 mod config;
 mod data;
 mod erasure;

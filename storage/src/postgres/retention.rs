@@ -157,6 +157,7 @@ pub(super) async fn apply(
         tx.commit().await.map_err(pg)?;
         report.tenants += 1;
     }
+    report.audit_entries = super::audit::expire(inner, now).await?;
     Ok(report)
 }
 

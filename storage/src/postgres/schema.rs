@@ -52,6 +52,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "sensor_keys",
         sql: include_str!("migrations/0006_sensor_keys.sql"),
     },
+    Migration {
+        version: 7,
+        name: "audit_log",
+        sql: include_str!("migrations/0007_audit_log.sql"),
+    },
 ];
 
 /// First key of the advisory lock every migrating node takes (the ASCII of `tall`); the second
@@ -207,6 +212,14 @@ async fn grant(client: &Client, quoted: &str, runtime_role: &str) -> Result<(), 
                  {quoted}.erasure(text), {quoted}.readings_partition_days(),
                  {quoted}.drop_readings_partition(bigint)
                  TO {role};"
+        ))
+        .await
+        .map_err(pg)?;
+    // The audit log is append-only for the runtime role: no UPDATE, no DELETE.
+    client
+        .batch_execute(&format!(
+            "GRANT SELECT, INSERT ON {quoted}.audit_log TO {role};
+             GRANT EXECUTE ON FUNCTION {quoted}.expire_audit(bigint) TO {role};"
         ))
         .await
         .map_err(pg)

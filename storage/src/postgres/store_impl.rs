@@ -7,14 +7,15 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::{
-    PostgresStore, data, erasure, fencing, office_calendar,
+    PostgresStore, audit, data, erasure, fencing, office_calendar,
     registry::{self, RoomFilter, SensorFilter},
     retention, sensor_keys, token_revocation,
 };
 use crate::{
-    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
+    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
+    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
+    WriteBatch,
 };
 
 #[async_trait]
@@ -173,6 +174,19 @@ impl Store for PostgresStore {
         now: u64,
     ) -> Result<TokenRevocations, StoreError> {
         token_revocation::revocations(&self.inner, tenant, now).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        audit::append(&self.inner, entry).await
+    }
+
+    async fn audit(
+        &self,
+        scope: &AuditScope,
+        range: TimeRange,
+        page: PageRequest<String>,
+    ) -> Result<AuditPage, StoreError> {
+        audit::page(&self.inner, scope, range, &page).await
     }
 
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {

@@ -58,6 +58,7 @@
 //! deletes by sensor time exactly (range deletes within each partition, whole partitions when
 //! all of it is due).
 
+mod audit;
 mod config;
 mod control;
 mod data;

@@ -41,6 +41,10 @@
 //!   a sensor after its first (migration 6, which also gave `sensors_by_key_hash` its
 //!   `created_at` and `expires_at`); a sensor's keys are one slice, erasure drops the partition.
 //! - `erasures`: the audit record of an erasure, by tenant; it survives the erasure.
+//! - `audit_log`: one partition per `(scope, day)` (a tenant's id or `@platform`; the UTC day
+//!   of the entry), clustered by id descending: bounded partitions read newest first;
+//!   `audit_days`: per scope, its days holding entries, so a read skips empty days. Both with
+//!   a TTL ending at the entry's `keep_until` (migration 7).
 
 use scylla::client::session::Session;
 use scylla::statement::Statement;
@@ -147,6 +151,18 @@ const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE {ks}.sensors_by_key_hash ADD expires_at bigint",
             "CREATE TABLE IF NOT EXISTS {ks}.sensor_keys (tenant text, sensor text, \
          key_hash blob, PRIMARY KEY ((tenant), sensor, key_hash))",
+        ],
+    },
+    Migration {
+        version: 7,
+        description: "audit log",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {ks}.audit_days (scope text, day bigint, \
+         PRIMARY KEY ((scope), day)) WITH CLUSTERING ORDER BY (day DESC)",
+            "CREATE TABLE IF NOT EXISTS {ks}.audit_log (scope text, day bigint, id text, \
+         tenant text, at bigint, kind text, principal text, source text, request_id text, \
+         outcome text, detail text, keep_until bigint, PRIMARY KEY ((scope, day), id)) \
+         WITH CLUSTERING ORDER BY (id DESC)",
         ],
     },
 ];

@@ -7,6 +7,7 @@
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
 
+use super::audit::AuditStatements;
 use super::errors::prepare;
 use super::sensor_keys::KeyStatements;
 use super::token_revocation::TokenStatements;
@@ -102,6 +103,8 @@ pub(super) struct Statements {
     pub(super) tokens: TokenStatements,
     /// The statements of sensors' keys.
     pub(super) keys: KeyStatements,
+    /// Of the audit tables.
+    pub(super) audit: AuditStatements,
 }
 
 /// What a statement may be retried as.
@@ -371,6 +374,7 @@ impl Statements {
             .await?,
             tokens: TokenStatements::prepare(session, keyspace).await?,
             keys: KeyStatements::prepare(session, keyspace).await?,
+            audit: AuditStatements::prepare(session, keyspace).await?,
         })
     }
 

@@ -8,9 +8,10 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::ScyllaStore;
 use crate::{
-    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
+    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
+    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
+    WriteBatch,
 };
 
 #[async_trait]
@@ -162,6 +163,19 @@ impl Store for ScyllaStore {
         now: u64,
     ) -> Result<TokenRevocations, StoreError> {
         ScyllaStore::token_revocations(self, tenant, now).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        ScyllaStore::append_audit(self, entry).await
+    }
+
+    async fn audit(
+        &self,
+        scope: &AuditScope,
+        range: TimeRange,
+        page: PageRequest<String>,
+    ) -> Result<AuditPage, StoreError> {
+        self.audit_page(scope, range, &page).await
     }
 
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
+    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
+    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
+    WriteBatch,
 };
 
 /// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
@@ -191,6 +192,18 @@ impl<L: StoreLayer> Store for L {
     ) -> Result<TokenRevocations, StoreError> {
         self.before_read("token_revocations", tenant.as_str()).await;
         self.inner().token_revocations(tenant, now).await
+    }
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.before_write("append_audit").await?;
+        self.inner().append_audit(entry).await
+    }
+    async fn audit(
+        &self,
+        scope: &AuditScope,
+        range: TimeRange,
+        page: PageRequest<String>,
+    ) -> Result<AuditPage, StoreError> {
+        self.inner().audit(scope, range, page).await
     }
     async fn write_batch(&self, batch: Arc<WriteBatch>) -> Result<(), StoreError> {
         self.before_write("write_batch").await?;

@@ -31,9 +31,9 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage,
-    Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
+    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
+    RoomState, Sensor, SensorKey, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 pub use layer::StoreLayer;
 
@@ -203,6 +203,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: u64,
     ) -> Result<TokenRevocations, StoreError>;
 
+    // Audit log: append-only, per tenant or platform, kept until each entry's `keep_until`.
+
+    /// Appends an audit entry to its scope's log (a tenant's, even an erased one's, or the
+    /// platform's). Entries are never changed; [`Store::apply_retention`] deletes those past
+    /// their `keep_until` (ScyllaDB: a TTL). Appending an entry twice (same id) keeps one.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// One page of a scope's audit log, newest first: entries with `at` in `range`, starting
+    /// strictly before the id `page.after` (the [`crate::Page::next`] of the previous page).
+    async fn audit(
+        &self,
+        scope: &AuditScope,
+        range: TimeRange,
+        page: PageRequest<String>,
+    ) -> Result<AuditPage, StoreError>;
+
     // Data: group-commit writes under owner tokens, room states and paged range reads.
 
     /// Writes a batch; returns once it is durable (survives `kill -9` and power loss as far as
@@ -280,7 +295,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes, for every tenant of the registry, the raw readings and rollups older than its
     /// retention at `now`: its own policy ([`Store::set_retention`]) or
-    /// `defaults`. Room states and the registry are kept. Safe to run concurrently with writes
+    /// `defaults`, and every audit entry whose `keep_until` is not after `now`. Room states and
+    /// the registry are kept. Safe to run concurrently with writes
     /// and on several nodes at once; rows that stop being due in between are deleted by the
     /// next sweep.
     ///
