@@ -263,6 +263,71 @@ async fn analytics_endpoints_answer_hand_computed_figures() {
         (404, Some("room \"ghost\" not found"))
     );
 
+    // The tenant: every room of every office summed at the same instants, in UTC hours (Berlin
+    // hours are UTC hours, so its one office's figures are the tenant's).
+    let (status, tenant) = api
+        .get(&format!("/v1/tenants/acme/utilization?{range}"), &viewer)
+        .await;
+    assert_eq!(status, 200, "{tenant}");
+    assert_eq!(
+        (
+            tenant["offices"].as_u64(),
+            tenant["rooms"].as_u64(),
+            tenant["time_zone"].as_str(),
+            tenant["capacity"].as_u64()
+        ),
+        (Some(1), Some(2), Some("UTC"), Some(20)),
+        "{tenant}"
+    );
+    assert_eq!(tenant["total"], office["total"]);
+    assert_eq!(tenant["buckets"], office["buckets"]);
+    assert_eq!(tenant["buckets"][0]["peak"].as_u64(), Some(6), "{tenant}");
+    // Another tenant answers exactly like a missing one; bad ranges and working hours (each
+    // office has its own) answer `invalid_request`.
+    let theirs = api
+        .get(&format!("/v1/tenants/acme/utilization?{range}"), &stranger)
+        .await;
+    let missing = api
+        .get(
+            &format!("/v1/tenants/nowhere/utilization?{range}"),
+            ADMIN_TOKEN,
+        )
+        .await;
+    assert_eq!(
+        (theirs.0, missing.0),
+        (404, 404),
+        "{} {}",
+        theirs.1,
+        missing.1
+    );
+    assert_eq!(theirs.1["error"]["code"], missing.1["error"]["code"]);
+    assert_eq!(
+        (
+            theirs.1["error"]["message"].as_str(),
+            missing.1["error"]["message"].as_str()
+        ),
+        (
+            Some("tenant \"acme\" not found"),
+            Some("tenant \"nowhere\" not found")
+        )
+    );
+    for query in [
+        "from=2026-03-02T10:00:00Z&to=2026-03-02T08:00:00Z",
+        "from=2025-01-01T00:00:00Z&to=2026-03-02T00:00:00Z&resolution=day",
+        "from=2026-01-01T00:00:00Z&to=2026-03-02T00:00:00Z&resolution=minute",
+        "from=2026-03-02T08:00:00Z&to=2026-03-02T10:00:00Z&working_hours=true",
+        "from=2026-03-02T08:00:00Z&to=2026-03-02T10:00:00Z&below=2",
+    ] {
+        let (status, body) = api
+            .get(&format!("/v1/tenants/acme/utilization?{query}"), &viewer)
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{query}: {body}"
+        );
+    }
+
     // Out-of-range and malformed queries.
     for query in [
         "from=2026-03-02T10:00:00Z&to=2026-03-02T10:00:00Z",

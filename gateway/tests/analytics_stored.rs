@@ -3,7 +3,9 @@
 //! irregular readings and then late ones (older timestamps, within `rollup.lateness`) that
 //! change closed buckets at every resolution. The room's answer (stored rollups, raw readings
 //! for what is not rolled up yet) must equal the office's (one room, always from raw readings)
-//! at every resolution, with and without working hours; and the rollups must be in the store.
+//! at every resolution, with and without working hours, and so must the room's figures in the
+//! under-used ranking and its coverage in the data status (both from stored rollups too); and
+//! the rollups must be in the store.
 
 mod support;
 
@@ -107,6 +109,61 @@ async fn room_answers_from_stored_rollups_equal_answers_from_raw_readings() {
             "{query}"
         );
     }
+    // The ranking and the data status read the room's stored buckets too (the coarsest that
+    // tile the range; quarter hours with working hours): the room's figures in the ranking
+    // equal the one-room office's total from raw readings, its coverage per day the office's
+    // day buckets from raw readings.
+    for query in [
+        queries[0],
+        queries[1],
+        queries[2],
+        queries[3],
+        queries[4],
+        queries[5],
+        queries[6],
+        "from=2026-03-01T23:00:00Z&to=2026-03-03T23:00:00Z&resolution=day&working_hours=true",
+    ] {
+        let (status, ranking) = api
+            .get(&format!("{hq}/under-used?{query}&below=1"), &viewer)
+            .await;
+        assert_eq!(status, 200, "{query}: {ranking}");
+        let (_, office) = api.get(&format!("{hq}/utilization?{query}"), &viewer).await;
+        assert_eq!(ranking["rooms"][0]["figures"], office["total"], "{query}");
+
+        let (status, days) = api.get(&format!("{hq}/data-status?{query}"), &viewer).await;
+        assert_eq!(status, 200, "{query}: {days}");
+        let working = query.contains("working_hours=true");
+        let (from, to) = (days["days"][0]["start"].as_i64().unwrap(), {
+            let all = days["days"].as_array().unwrap();
+            all[all.len() - 1]["end"].as_i64().unwrap()
+        });
+        let whole_days = format!(
+            "from={}&to={}&resolution=day&working_hours={working}",
+            jiff::Timestamp::from_millisecond(from).unwrap(),
+            jiff::Timestamp::from_millisecond(to).unwrap()
+        );
+        let (_, office_days) = api
+            .get(&format!("{hq}/utilization?{whole_days}"), &viewer)
+            .await;
+        let office_days = office_days["buckets"].as_array().unwrap();
+        let status_days = days["days"].as_array().unwrap();
+        assert_eq!(status_days.len(), office_days.len(), "{query}: {days}");
+        for (day, office_day) in status_days.iter().zip(office_days) {
+            assert_eq!(day["start"], office_day["start"], "{query}");
+            assert_eq!(
+                day["rooms"][0]["coverage"], office_day["coverage"],
+                "{query}"
+            );
+            assert_eq!(day["coverage"], office_day["coverage"], "{query}");
+        }
+        assert!(
+            status_days
+                .iter()
+                .any(|d| d["coverage"].as_f64() > Some(0.0)),
+            "{query}: {days}"
+        );
+    }
+
     // The late readings count: the day's peak is theirs.
     let (_, day) = api
         .get(&format!("{room}/utilization?{}", queries[0]), &viewer)

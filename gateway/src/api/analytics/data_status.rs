@@ -8,7 +8,8 @@ use tally_protocol::analytics::Resolution;
 use tally_protocol::{ErrorCode, OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, room_series, rooms};
+use super::series::rooms;
+use super::stored::room_stats;
 use super::window::{ApiQuery, Window, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -93,8 +94,7 @@ pub(crate) async fn data_status(
     }
     let mut covered = vec![(0u64, 0u64); days.len()];
     for room in rooms(&state, &tenant, &office, None).await? {
-        let series = room_series(&state, &tenant, &room, &window).await?;
-        for bucket in buckets(&clock, &window, Resolution::Day, &series)? {
+        for bucket in room_stats(&state, &tenant, &room, &clock, &window, Resolution::Day).await? {
             let Some(i) = days.iter().position(|d| d.start == bucket.start) else {
                 continue;
             };

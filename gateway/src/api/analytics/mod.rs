@@ -11,9 +11,10 @@
 //! - `GET /v1/tenants/{tenant}/utilization`: every room of every office summed at the same
 //!   instants, in UTC (`tenant.rs`).
 //!
-//! A room's answers come from its stored rollups (`stored.rs`), raw readings only for what it
-//! has not rolled up yet; an office's and a tenant's sum their rooms' counts at the same
-//! instants, from raw readings.
+//! A room's answers, the under-used ranking and the data status come from the rooms' stored
+//! rollups (`stored.rs`), raw readings only for what a room has not rolled up yet; an office's
+//! utilization and heat map and a tenant's sum their rooms' counts at the same instants, from
+//! raw readings.
 //!
 //! Every query names `from` and `to` (RFC 3339) within [`window::MAX_RANGE_DAYS`] days and at
 //! most [`window::MAX_BUCKETS`] buckets; another tenant's office answers `not_found` exactly like

@@ -11,14 +11,53 @@ use tally_protocol::analytics::{Bucket, BucketStats, Resolution, roll_up};
 use tally_storage::{MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
 
 use super::calendar::OfficeClock;
-use super::series::{failed, room_series};
+use super::series::{failed, finest, room_series, working_part};
 use super::window::Window;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// A room's buckets of `resolution` over the window (with working hours, only the working part
+/// of each), from its stored rollups: quarter hours (or minutes) kept or not as a whole with
+/// working hours, the resolution itself without.
+pub(super) async fn room_stats(
+    state: &AppState,
+    tenant: &TenantId,
+    room: &Room,
+    clock: &OfficeClock,
+    window: &Window,
+    resolution: Resolution,
+) -> Result<Vec<BucketStats>, ApiError> {
+    let fine = finest(window, resolution);
+    let all = room_buckets(state, tenant, room, clock, window, fine).await?;
+    working_part(clock, window, resolution, all)
+}
+
+/// The coarsest resolution whose buckets tile the window exactly (its ends are bucket edges):
+/// what an answer over the whole window reads least of. Merging buckets adds the time each
+/// count was held, so the whole-window figures are the same at every resolution that tiles it.
+pub(super) fn coarsest_fitting(clock: &OfficeClock, window: &Window) -> Resolution {
+    let fits = |resolution: Resolution| {
+        let edge = |ts| {
+            clock
+                .calendar
+                .bucket(resolution, ts)
+                .is_ok_and(|b| b.start == ts)
+        };
+        edge(window.from) && edge(window.to)
+    };
+    [
+        Resolution::Day,
+        Resolution::Hour,
+        Resolution::FifteenMinutes,
+    ]
+    .into_iter()
+    .find(|r| fits(*r))
+    .unwrap_or(Resolution::Minute)
+}
+
 /// The buckets of `resolution` over the window of one room, each equal to the one computed from
 /// its raw readings (the rollups are computed with the same math).
-pub(super) async fn room_buckets(
+async fn room_buckets(
     state: &AppState,
     tenant: &TenantId,
     room: &Room,

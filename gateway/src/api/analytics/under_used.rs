@@ -8,7 +8,8 @@ use tally_protocol::analytics::{Capacity, Utilization};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, room_series, rooms, total};
+use super::series::{rooms, total};
+use super::stored::{coarsest_fitting, room_stats};
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -59,10 +60,11 @@ pub(crate) async fn under_used(
 ) -> Result<Json<UnderUsed>, ApiError> {
     let clock = office_clock(&state, &principal, &tenant, &office).await?;
     let (window, _) = query.check(&clock, false)?;
+    // Only the whole range matters: read the coarsest stored buckets that tile it.
+    let read = coarsest_fitting(&clock, &window);
     let (mut ranked, mut unranked) = (Vec::new(), Vec::new());
     for room in rooms(&state, &tenant, &office, None).await? {
-        let series = room_series(&state, &tenant, &room, &window).await?;
-        let days = buckets(&clock, &window, window.resolution, &series)?;
+        let days = room_stats(&state, &tenant, &room, &clock, &window, read).await?;
         let capacity = Capacity {
             seats: room.capacity,
             target: window.target,

@@ -8,8 +8,8 @@ use tally_protocol::analytics::{Resolution, Utilization};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, capacity, finest, rooms, rooms_series, total, working_part};
-use super::stored::room_buckets;
+use super::series::{buckets, capacity, rooms, rooms_series, total};
+use super::stored::room_stats;
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -94,9 +94,7 @@ async fn report(
     let stats = match (&room, rooms.as_slice()) {
         // A room: its stored rollups, raw readings only for what it has not rolled up.
         (Some(_), [record]) => {
-            let fine = finest(&window, window.resolution);
-            let all = room_buckets(state, &tenant, record, &clock, &window, fine).await?;
-            working_part(&clock, &window, window.resolution, all)?
+            room_stats(state, &tenant, record, &clock, &window, window.resolution).await?
         }
         // An office: its rooms' counts summed at the same instants, from raw readings.
         _ => {
