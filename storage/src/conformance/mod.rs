@@ -22,6 +22,7 @@ mod fencing;
 mod interrupted;
 mod office_calendar;
 mod paging;
+mod redelivery;
 mod registry;
 mod retention;
 pub mod support;
@@ -40,6 +41,7 @@ pub use fencing::{
 pub use interrupted::interrupted_batch_restamped_resend;
 pub use office_calendar::office_calendars;
 pub use paging::{readings_paging, rollups_paging};
+pub use redelivery::batch_landing_twice_stored_once;
 pub use registry::{
     concurrent_creates, duplicate_key_hash, duplicate_office, duplicate_room, duplicate_sensor,
     duplicate_tenant, missing_parent, registry_round_trip, sensor_by_key_hash, tenant_isolation,
@@ -67,7 +69,7 @@ macro_rules! conformance_tests {
             acquire_strictly_increasing, readings_paging, rollups_paging,
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
-            token_revocations
+            token_revocations, batch_landing_twice_stored_once
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
