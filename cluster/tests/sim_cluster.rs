@@ -1,7 +1,8 @@
 //! Deterministic simulation of the cluster protocol (issue 13): seeded fault schedules over 3–5
 //! simulated nodes driving `tally_cluster::ownership`, invariants checked after every event.
 //!
-//! - `TALLY_SIM_SECONDS` (default 45): the time budget of the random seeds.
+//! - `TALLY_SIM_SECONDS` (default 120): the time budget of the random seeds.
+//! - `TALLY_SIM_THREADS` (default 2): threads running random seeds.
 //! - `TALLY_SIM_SEEDS` (default 1 000 000): their count bound.
 //! - `TALLY_SIM_BASE`: the first random seed (default: from the clock; printed).
 //! - `TALLY_SIM_SEED` (and `TALLY_SIM_MUTATION`): replays one seed, printing its trace tail.
@@ -11,9 +12,12 @@
 
 mod simulation;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use simulation::lease_conformance::{self, ModelLeases, RedisLeases};
 use simulation::{FaultCounts, Mutation, simulate};
+use tally_cluster::testkit::{RedisServer, fast_config};
 
 /// Seeds that once found something, or that cover a fault mix worth keeping.
 const CORPUS: &[u64] = &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
@@ -68,8 +72,9 @@ fn random_seeds_hold_every_invariant_and_fire_every_fault_kind() {
         }
         return;
     }
-    let budget = Duration::from_secs(env_u64("TALLY_SIM_SECONDS").unwrap_or(45));
+    let budget = Duration::from_secs(env_u64("TALLY_SIM_SECONDS").unwrap_or(120));
     let max = env_u64("TALLY_SIM_SEEDS").unwrap_or(1_000_000);
+    let threads = env_u64("TALLY_SIM_THREADS").unwrap_or(2);
     let base = env_u64("TALLY_SIM_BASE").unwrap_or_else(|| {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -77,22 +82,47 @@ fn random_seeds_hold_every_invariant_and_fire_every_fault_kind() {
             .as_nanos();
         (nanos as u64) | (1 << 40)
     });
-    println!("random seeds from {base} (TALLY_SIM_BASE={base} repeats them)");
+    println!("random seeds from {base} (TALLY_SIM_BASE={base} repeats them), {threads} threads");
     let started = Instant::now();
-    let (mut counts, mut seeds, mut events) = (FaultCounts::default(), 0u64, 0u64);
-    // At least MIN_RANDOM_SEEDS whatever the machine's speed (so what is checked never depends
-    // on timing), then more while the time budget lasts.
-    while seeds < max && (seeds < MIN_RANDOM_SEEDS || started.elapsed() < budget) {
-        let seed = base.wrapping_add(seeds);
-        match simulate(seed, None) {
-            Ok(run) => {
-                counts.add(&run.counts);
-                events += run.events;
-            }
-            Err(failure) => panic!("{failure}"),
+    // The threads take the next seed from one counter: at least MIN_RANDOM_SEEDS whatever the
+    // machine's speed (so what is checked never depends on timing), then more while the time
+    // budget lasts.
+    let next = AtomicU64::new(0);
+    let (counts, seeds, events) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (mut counts, mut seeds, mut events) = (FaultCounts::default(), 0u64, 0u64);
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        if index >= max
+                            || (index >= MIN_RANDOM_SEEDS && started.elapsed() >= budget)
+                        {
+                            return (counts, seeds, events);
+                        }
+                        match simulate(base.wrapping_add(index), None) {
+                            Ok(run) => {
+                                counts.add(&run.counts);
+                                events += run.events;
+                            }
+                            Err(failure) => panic!("{failure}"),
+                        }
+                        seeds += 1;
+                    }
+                })
+            })
+            .collect();
+        let mut total = (FaultCounts::default(), 0u64, 0u64);
+        for worker in workers {
+            let (counts, seeds, events) = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            total.0.add(&counts);
+            total.1 += seeds;
+            total.2 += events;
         }
-        seeds += 1;
-    }
+        total
+    });
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{seeds} schedules in {secs:.1} s ({:.0} schedules/s, {events} events); faults: {counts}",
@@ -155,4 +185,21 @@ fn tokens_from_a_counter_that_restarts_with_redis_are_caught() {
 #[test]
 fn releasing_the_lease_before_the_flush_is_caught() {
     caught(Mutation::ReleaseBeforeFlush, &["released the lease"]);
+}
+
+/// The lease behaviours the Redis model assumes hold for the model itself...
+#[tokio::test]
+async fn the_redis_model_passes_the_lease_conformance_suite() {
+    lease_conformance::run_all(|_| ModelLeases::default()).await;
+}
+
+/// ...and for the production lease code on a real `redis-server`.
+#[tokio::test]
+async fn a_real_redis_server_passes_the_lease_conformance_suite() {
+    let server = RedisServer::start().await.unwrap();
+    let config = tally_cluster::CoordinationConfig {
+        lease_ttl: Duration::from_secs(2),
+        ..fast_config(&server, "unused")
+    };
+    lease_conformance::run_all(|prefix| RedisLeases::new(&config, prefix)).await;
 }

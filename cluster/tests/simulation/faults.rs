@@ -37,11 +37,15 @@ pub(crate) enum FaultKind {
     StoreTimeoutLost,
     /// A sensor reconnected to another node and sent again what was not acknowledged.
     SensorReconnect,
+    /// A node began to drain: it claims nothing more and hands its offices off.
+    Drain,
+    /// A draining node had handed every office off and left (it joins again later).
+    DrainDone,
 }
 
 impl FaultKind {
     /// Every kind, in order.
-    pub(crate) const ALL: [FaultKind; 14] = [
+    pub(crate) const ALL: [FaultKind; 16] = [
         FaultKind::Drop,
         FaultKind::Duplicate,
         FaultKind::Delay,
@@ -56,6 +60,8 @@ impl FaultKind {
         FaultKind::StoreTimeoutLanded,
         FaultKind::StoreTimeoutLost,
         FaultKind::SensorReconnect,
+        FaultKind::Drain,
+        FaultKind::DrainDone,
     ];
 }
 
@@ -70,7 +76,8 @@ pub(crate) struct Profile {
     pub(crate) delay: f64,
     /// Per store call.
     pub(crate) store_timeout: f64,
-    /// Node-level faults (crash, pause, partition, Redis cut) scheduled in the fault phase.
+    /// Node-level faults (crash, pause, partition, Redis cut, drain) scheduled in the fault
+    /// phase.
     pub(crate) node_faults: u32,
     /// Redis restarts scheduled in the fault phase.
     pub(crate) redis_restarts: u32,

@@ -9,9 +9,12 @@
 //!   suite and the lease tests check on the real servers).
 //! - `faults.rs`: the fault mix drawn from the seed, and counts per fault kind.
 //! - `checker.rs`: the invariants.
+//! - `lease_conformance.rs`: what the Redis model assumes of leases, as cases run against the
+//!   model and against a real `redis-server`.
 
 mod checker;
 mod faults;
+pub(crate) mod lease_conformance;
 mod nodes;
 mod redis;
 mod store;

@@ -4,7 +4,7 @@
 
 use rand::Rng;
 use tally_cluster::ownership::decision::WriteOutcome;
-use tally_cluster::ownership::{Command, Event, LeaseTiming, OfficeOwnership, TokenSource};
+use tally_cluster::ownership::{Command, Event, LeaseTiming, OfficeOwnership, Phase, TokenSource};
 
 use super::Reading;
 use super::faults::FaultKind;
@@ -36,11 +36,53 @@ impl World {
         let clock = self.clock(node);
         if clock >= self.nodes[node].next_heartbeat {
             self.nodes[node].next_heartbeat = clock + HEARTBEAT_EVERY;
-            self.call_redis(node, RedisOp::Heartbeat);
+            let draining = self.nodes[node].draining;
+            self.call_redis(node, RedisOp::Heartbeat { draining });
         }
         let offices: Vec<usize> = self.nodes[node].offices.keys().copied().collect();
         for office in offices {
             self.drive(node, office, Event::Tick);
+        }
+        self.leave_if_drained(node);
+    }
+
+    /// Node `node` starts draining: it claims nothing more and hands every office off (as
+    /// production's `ClusterRouter::drain`: the view change with `draining`).
+    pub(crate) fn drain(&mut self, node: usize) {
+        self.nodes[node].draining = true;
+        self.nodes[node].next_heartbeat = 0;
+        self.view_changed(node);
+        self.leave_if_drained(node);
+    }
+
+    /// A draining node that holds no office any more, with nothing unwritten, leaves: its
+    /// process ends (it restarts, a new incarnation, when the drain's fault ends).
+    fn leave_if_drained(&mut self, node: usize) {
+        let state = &self.nodes[node];
+        let idle = |m: &OfficeOwnership<Reading>| m.phase() == Phase::Idle && m.unwritten() == 0;
+        if !state.draining || state.status != Status::Up || !state.offices.values().all(idle) {
+            return;
+        }
+        let state = &mut self.nodes[node];
+        state.status = Status::Down;
+        state.inc += 1;
+        state.offices.clear();
+        state.running.clear();
+        state.view.clear();
+        self.counts.fired(FaultKind::DrainDone);
+    }
+
+    /// Tells every office of `node` how placement in its view (and its draining) stands.
+    fn view_changed(&mut self, node: usize) {
+        let draining = self.nodes[node].draining;
+        let offices: Vec<usize> = self.nodes[node].offices.keys().copied().collect();
+        for office in offices {
+            let owner_is_me = self.owner(&self.nodes[node].view, office) == Some(node);
+            let event = Event::View {
+                owner_is_me,
+                draining,
+            };
+            self.drive(node, office, event);
         }
     }
 
@@ -95,15 +137,7 @@ impl World {
             }
             Happening::View { node, live, .. } if self.nodes[node].view != live => {
                 self.nodes[node].view = live;
-                let offices: Vec<usize> = self.nodes[node].offices.keys().copied().collect();
-                for office in offices {
-                    let owner_is_me = self.owner(&self.nodes[node].view, office) == Some(node);
-                    let event = Event::View {
-                        owner_is_me,
-                        draining: false,
-                    };
-                    self.drive(node, office, event);
-                }
+                self.view_changed(node);
             }
             _ => {}
         }
@@ -122,7 +156,7 @@ impl World {
                     .or_insert_with(|| OfficeOwnership::with_mutation(TIMING, mutation));
                 let request = Event::Request {
                     owner_is_me: true,
-                    draining: false,
+                    draining: self.nodes[node].draining,
                 };
                 self.drive(node, office, request);
                 self.drive(node, office, Event::Reading(reading));
@@ -263,10 +297,10 @@ impl World {
                 self.store.set_token(office, token);
                 reply(office, Event::TokenMinted(token))
             }
-            RedisOp::Heartbeat => Happening::View {
+            RedisOp::Heartbeat { draining } => Happening::View {
                 node,
                 inc,
-                live: self.redis.heartbeat(now, node, HEARTBEAT_TTL),
+                live: self.redis.heartbeat(now, node, draining, HEARTBEAT_TTL),
             },
         };
         self.after(delay, answer);
@@ -358,7 +392,7 @@ fn unreachable(node: usize, inc: u64, op: RedisOp) -> Option<Happening> {
         RedisOp::Renew(office) => (office, Event::LeaseRenewUnreachable),
         RedisOp::MintCounter(office) => (office, Event::TokenFailed),
         // Nobody waits for these.
-        RedisOp::Release(_) | RedisOp::Heartbeat => return None,
+        RedisOp::Release(_) | RedisOp::Heartbeat { .. } => return None,
     };
     Some(Happening::Reply {
         node,

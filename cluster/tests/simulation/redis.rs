@@ -11,8 +11,8 @@ pub(crate) type Holder = (usize, u64);
 struct Data {
     /// Lease of office → holder, expiry.
     leases: BTreeMap<usize, (Holder, u64)>,
-    /// Heartbeat of node → expiry.
-    heartbeats: BTreeMap<usize, u64>,
+    /// Heartbeat of node → expiry, and whether the node drains.
+    heartbeats: BTreeMap<usize, (u64, bool)>,
     /// Counter per office (mutation only).
     counters: BTreeMap<usize, u64>,
 }
@@ -20,7 +20,7 @@ struct Data {
 impl Data {
     fn expire(&mut self, now: u64) {
         self.leases.retain(|_, (_, until)| *until > now);
-        self.heartbeats.retain(|_, until| *until > now);
+        self.heartbeats.retain(|_, (until, _)| *until > now);
     }
 }
 
@@ -111,11 +111,29 @@ impl RedisModel {
         }
     }
 
-    /// Writes `node`'s heartbeat and reads the live members.
-    pub(crate) fn heartbeat(&mut self, now: u64, node: usize, ttl: u64) -> Vec<usize> {
+    /// Who holds the lease of `office` at `now`.
+    pub(crate) fn holder(&self, now: u64, office: usize) -> Option<Holder> {
+        let (holder, until) = self.data.leases.get(&office)?;
+        (*until > now).then_some(*holder)
+    }
+
+    /// Writes `node`'s heartbeat (`draining` or not) and reads the live members placement
+    /// may name (those not draining).
+    pub(crate) fn heartbeat(
+        &mut self,
+        now: u64,
+        node: usize,
+        draining: bool,
+        ttl: u64,
+    ) -> Vec<usize> {
         self.data.expire(now);
-        self.data.heartbeats.insert(node, now + ttl);
-        self.data.heartbeats.keys().copied().collect()
+        self.data.heartbeats.insert(node, (now + ttl, draining));
+        let targets = self
+            .data
+            .heartbeats
+            .iter()
+            .filter(|(_, (_, draining))| !draining);
+        targets.map(|(node, _)| *node).collect()
     }
 
     /// `INCR counter:office`.

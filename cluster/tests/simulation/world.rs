@@ -46,7 +46,10 @@ pub(crate) enum RedisOp {
     Renew(usize),
     Release(usize),
     MintCounter(usize),
-    Heartbeat,
+    /// The node's heartbeat, saying whether it drains.
+    Heartbeat {
+        draining: bool,
+    },
 }
 
 /// A call to the store.
@@ -64,13 +67,18 @@ pub(crate) enum StoreOp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Fault {
     Crash(usize),
+    /// A crashed or drained node starts again (a drain still under way is called off).
     Restart(usize),
+    /// A node drains (graceful leave); it restarts with the fault's end.
+    Drain(usize),
     Pause(usize),
     Resume(usize),
     Partition(usize),
     RedisCut(usize),
     Reconnect(usize),
-    RedisRestart { down_for: u64 },
+    RedisRestart {
+        down_for: u64,
+    },
 }
 
 /// Something that happens at a time.
@@ -134,6 +142,8 @@ pub(crate) struct Node {
     pub(crate) deferred: Vec<Happening>,
     pub(crate) partitioned: bool,
     pub(crate) redis_cut: bool,
+    /// It drains: claims nothing, hands its offices off, leaves once none is held.
+    pub(crate) draining: bool,
 }
 
 /// A simulated sensor of one office.
@@ -226,6 +236,7 @@ impl World {
                 deferred: Vec::new(),
                 partitioned: false,
                 redis_cut: false,
+                draining: false,
             })
             .collect();
         let sensors = (0..offices * 2)
@@ -275,10 +286,11 @@ impl World {
             let start = self.rng.random_range(500..FAULT_PHASE - 500);
             let length = self.rng.random_range(300..6_000);
             let node = self.rng.random_range(0..self.nodes.len());
-            let (begin, end) = match self.rng.random_range(0..4) {
+            let (begin, end) = match self.rng.random_range(0..5) {
                 0 => (Fault::Crash(node), Some(Fault::Restart(node))),
                 1 => (Fault::Pause(node), Some(Fault::Resume(node))),
                 2 => (Fault::Partition(node), None),
+                3 => (Fault::Drain(node), Some(Fault::Restart(node))),
                 _ => (Fault::RedisCut(node), None),
             };
             self.at(start, Happening::Fault(begin));
@@ -454,7 +466,19 @@ impl World {
                 node.status = Status::Up;
                 node.next_heartbeat = 0;
                 node.lag = now;
+                node.draining = false;
                 self.counts.fired(FaultKind::Restart);
+            }
+            // A drain still under way when its node was to restart is called off: the node
+            // announces itself active again with its next heartbeat.
+            Fault::Restart(n) => {
+                let node = &mut self.nodes[n];
+                node.draining = false;
+                node.next_heartbeat = 0;
+            }
+            Fault::Drain(n) if self.nodes[n].status == Status::Up && !self.nodes[n].draining => {
+                self.drain(n);
+                self.counts.fired(FaultKind::Drain);
             }
             Fault::Pause(n) if self.nodes[n].status == Status::Up => {
                 self.nodes[n].status = Status::Paused { since: now };

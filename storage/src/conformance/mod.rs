@@ -23,6 +23,7 @@ mod fencing;
 mod interrupted;
 mod office_calendar;
 mod paging;
+mod redelivery;
 mod registry;
 mod retention;
 mod sensor_keys;
@@ -43,6 +44,7 @@ pub use fencing::{
 pub use interrupted::interrupted_batch_restamped_resend;
 pub use office_calendar::office_calendars;
 pub use paging::{readings_paging, rollups_paging};
+pub use redelivery::batch_landing_twice_stored_once;
 pub use registry::{
     concurrent_creates, duplicate_key_hash, duplicate_office, duplicate_room, duplicate_sensor,
     duplicate_tenant, missing_parent, registry_round_trip, sensor_by_key_hash, tenant_isolation,
@@ -74,7 +76,8 @@ macro_rules! conformance_tests {
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
             token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,
-            sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated, audit_retention
+            sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated, audit_retention,
+            batch_landing_twice_stored_once
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -167,6 +170,7 @@ mod tests {
             include_str!("token_revocation.rs"),
             include_str!("sensor_keys.rs"),
             include_str!("audit.rs"),
+            include_str!("redelivery.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()
