@@ -10,7 +10,7 @@ use tally_storage::SharedStore;
 
 use crate::api::ErasureConfirmations;
 use crate::auth::{Authenticator, Revocations};
-use crate::ingest::NodeAdmission;
+use crate::ingest::{NodeAdmission, SensorKeyEvents};
 use crate::quota::TenantQuotas;
 use crate::shutdown::Shutdown;
 
@@ -31,6 +31,8 @@ pub(crate) struct AppInner {
     pub(crate) auth: Arc<Authenticator>,
     /// The node's copies of tenants' token revocations, checked with every tenant JWT.
     pub(crate) revocations: Arc<Revocations>,
+    /// Sensor key revocations and sensor deletions made here, for the open sensor sockets.
+    pub(crate) sensor_keys: SensorKeyEvents,
     /// Decoding limits from the configuration.
     pub(crate) limits: Limits,
     /// The node-wide bound on readings admitted and not yet acknowledged.
@@ -99,6 +101,7 @@ impl AppState {
         ));
         Ok(Self(Arc::new(AppInner {
             revocations,
+            sensor_keys: SensorKeyEvents::new(),
             settings,
             store,
             router,

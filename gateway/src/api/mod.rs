@@ -10,6 +10,7 @@ mod live;
 mod log_filter;
 mod registry;
 mod retention;
+mod sensor_keys;
 mod token_revocation;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -33,4 +34,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(cluster::routes())
         .merge(token_revocation::routes())
         .merge(log_filter::routes())
+        .merge(sensor_keys::routes())
 }

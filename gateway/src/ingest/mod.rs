@@ -7,3 +7,4 @@ mod sensor_key;
 pub(crate) mod sensor_ws;
 
 pub(crate) use admission::NodeAdmission;
+pub(crate) use sensor_key::SensorKeyEvents;

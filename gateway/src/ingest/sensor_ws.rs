@@ -14,6 +14,10 @@
 //!    (acks still owed for earlier frames are not waited for; the sensor resends after
 //!    `welcome.last_seq`), and a new connection is closed with 4503 right after its `hello`.
 //!    Readings never pile up in the actors while they cannot be written.
+//! 5. When its key stops being valid (revoked, expired after a rotation, its sensor deleted),
+//!    the connection sends the acks it owes and closes with 4401 `unknown_sensor_key`: at once
+//!    for a change made on this node, within `auth.revocation_refresh` for one made on another
+//!    node (see `sensor_key.rs`).
 
 use std::time::Instant;
 
@@ -29,11 +33,12 @@ use tally_protocol::{
     Codec, ErrorCode, ProtocolError, Reading, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SensorFrame,
     ServerFrame, ServiceError, now_ms,
 };
-use tally_storage::Sensor;
+use tally_storage::{KeyHash, Sensor};
 use tracing::Instrument;
 
 use super::admission::{Admitted, InflightWindow, dispatch};
-use super::sensor_key::sensor_by_key;
+use super::sensor_key::{KEY_NO_LONGER_VALID, key_revoked, next_change_of, sensor_by_key};
+use crate::auth::hash_key;
 use crate::error::ApiError;
 use crate::listener::ConnectionSlot;
 use crate::state::AppState;
@@ -97,8 +102,8 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec) {
         said = hello(&state, &mut conn) => said,
         () = state.shutdown.stopping() => return conn.close_going_away(STOPPING).await,
     };
-    let sensor = match said_hello {
-        Ok(sensor) => sensor,
+    let (sensor, key) = match said_hello {
+        Ok(found) => found,
         Err(err) => return conn.close(err.code, &err.message).await,
     };
     // The socket counts against its tenant's connection quota while it is open.
@@ -107,11 +112,11 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec) {
         Err(err) => return conn.close(err.code, &err.message).await,
     };
     let span = tracing::info_span!("sensor", tenant = %sensor.tenant, office = %sensor.office, room = %sensor.room, sensor = %sensor.id);
-    session(state, conn, sensor).instrument(span).await;
+    session(state, conn, sensor, key).instrument(span).await;
 }
 
-/// Waits for `hello` and resolves the key to its sensor.
-async fn hello(state: &AppState, conn: &mut WsConn) -> Result<Sensor, ApiError> {
+/// Waits for `hello` and resolves the key to its sensor; returns both (the key as its hash).
+async fn hello(state: &AppState, conn: &mut WsConn) -> Result<(Sensor, KeyHash), ApiError> {
     let timeout = state.settings.ingest.hello_timeout;
     let bytes = match tokio::time::timeout(timeout, conn.recv()).await {
         Err(_) => {
@@ -129,7 +134,7 @@ async fn hello(state: &AppState, conn: &mut WsConn) -> Result<Sensor, ApiError> 
         Ok(Incoming::Data(bytes)) => bytes,
     };
     match conn_codec_decode(state, conn, &bytes)? {
-        SensorFrame::Hello { key } => sensor_by_key(state, &key).await,
+        SensorFrame::Hello { key } => Ok((sensor_by_key(state, &key).await?, hash_key(&key))),
         SensorFrame::Readings { .. } => Err(ApiError::new(
             ErrorCode::ExpectedHello,
             "the first frame must be hello",
@@ -158,7 +163,11 @@ type PendingAck = BoxFuture<'static, Answer>;
 /// A decoded batch waiting for node-wide admission (`ingest.node_inflight`).
 type Admission = BoxFuture<'static, Admitted>;
 
-async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
+async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash) {
+    // Subscribed before the first read, so a revocation from here on is never missed.
+    let mut key_changes = state.sensor_keys.subscribe();
+    let period = state.revocations.refresh();
+    let mut key_recheck = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     let resolved = state
         .router
         .room(&sensor.tenant, &sensor.office, &sensor.room)
@@ -213,6 +222,20 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor) {
                 match send(&room, &sensor, items, admitted) {
                     Ok(ack) => pending.push_back(ack),
                     Err(err) => return conn.close(err.code(), &format!("{err}; reconnect")).await,
+                }
+            }
+            () = async {
+                tokio::select! {
+                    () = next_change_of(&mut key_changes, &sensor) => {}
+                    _ = key_recheck.tick() => {}
+                }
+            } => {
+                if key_revoked(&state, &sensor, &key).await {
+                    tracing::info!("sensor key no longer valid; closing");
+                    if drain(&mut conn, &mut window, &ack_seconds, &mut pending).await {
+                        conn.close(ErrorCode::UnknownSensorKey, KEY_NO_LONGER_VALID).await;
+                    }
+                    return;
                 }
             }
             err = room.retired() => {
