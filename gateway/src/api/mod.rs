@@ -2,6 +2,7 @@
 //! utilization analytics, identity keys and the cluster's admin routes.
 
 mod analytics;
+mod audit;
 mod cluster;
 mod erasure;
 mod health;
@@ -33,4 +34,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(cluster::routes())
         .merge(token_revocation::routes())
         .merge(log_filter::routes())
+        .merge(audit::routes())
 }
