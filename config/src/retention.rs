@@ -35,6 +35,9 @@ settings_table! {
         /// Default retention of daily rollups; more than 0.
         #[serde(with = "values::duration")]
         pub day: Duration,
+        /// How long audit log entries (admin changes, token minting and revocation, erasures, denied access) are kept; more than 0, at most 7300d (ScyllaDB's longest TTL).
+        #[serde(with = "values::duration")]
+        pub audit: Duration,
         /// How long the confirmation token of a requested tenant erasure stays valid; 10s to 1h.
         #[serde(with = "values::duration")]
         pub erasure_confirm_ttl: Duration,
@@ -50,6 +53,7 @@ impl Default for RetentionSettings {
             fifteen_minutes: 365 * DAY,
             hour: 2 * 365 * DAY,
             day: 5 * 365 * DAY,
+            audit: 365 * DAY,
             erasure_confirm_ttl: Duration::from_secs(600),
         }
     }

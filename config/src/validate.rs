@@ -210,9 +210,11 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         ("retention.fifteen_minutes", retention.fifteen_minutes),
         ("retention.hour", retention.hour),
         ("retention.day", retention.day),
+        ("retention.audit", retention.audit),
     ] {
         check.positive(field, keep);
     }
+    check.at_most("retention.audit", retention.audit, 7300 * DAY, "7300d");
     check.at_least(
         "retention.erasure_confirm_ttl",
         retention.erasure_confirm_ttl,

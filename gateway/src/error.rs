@@ -21,7 +21,14 @@ pub struct ApiError {
     pub message: String,
     /// How long the client should wait before trying again (`Retry-After`), for `rate_limited`.
     pub retry_after: Option<Duration>,
+    /// A refused access answered as something else (another tenant's resource answered as
+    /// missing): the audit log records it as denied (see [`AccessDenied`]).
+    pub denied: bool,
 }
+
+/// Response extension: this error answered a refused access (the audit middleware records it).
+#[derive(Debug, Clone, Copy)]
+pub struct AccessDenied;
 
 impl ApiError {
     /// An error with a code and a message.
@@ -30,6 +37,16 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            denied: false,
+        }
+    }
+
+    /// The same error, marked as answering a refused access.
+    #[must_use]
+    pub fn denied(self) -> Self {
+        Self {
+            denied: true,
+            ..self
         }
     }
 
@@ -59,6 +76,9 @@ impl IntoResponse for ApiError {
             tracing::warn!(code = %self.code, message = %self.message, "request failed");
         }
         let mut response = (status, Json(ErrorBody::new(self.code, self.message))).into_response();
+        if self.denied {
+            response.extensions_mut().insert(AccessDenied);
+        }
         if let Some(wait) = self.retry_after {
             // Whole seconds, rounded up: a client that waits as told is not refused again.
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

@@ -8,6 +8,7 @@
 //! and `server.rs` (starting and stopping a node).
 
 mod api;
+pub mod audit;
 pub mod auth;
 pub mod demo;
 mod display;

@@ -79,6 +79,9 @@ pub(crate) async fn serve(
             .clone()
             .map_request(move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(slot.clone());
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
                 request.map(Body::new)
             });
         let service = TowerToHyperService::new(service);

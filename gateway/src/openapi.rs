@@ -63,7 +63,8 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
         (name = "erasure", description = "Erasure of a tenant and its audit record"),
         (name = "operations", description = "Health, metrics and this document"),
         (name = "analytics", description = "Utilization of offices and rooms in their local time"),
-        (name = "cluster", description = "Membership and draining of the cluster's nodes")
+        (name = "cluster", description = "Membership and draining of the cluster's nodes"),
+        (name = "audit", description = "The audit log of tenants and of the platform")
     )
 )]
 pub(crate) struct ApiDoc;

@@ -3,13 +3,14 @@
 use axum::Router;
 use axum::http::StatusCode;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
-use crate::{api, display, error, ingest, openapi, telemetry};
+use crate::{api, audit, display, error, ingest, openapi, telemetry};
 
 /// Every route of the gateway, over its shared state.
 pub(crate) fn routes(state: AppState) -> Router {
@@ -17,6 +18,7 @@ pub(crate) fn routes(state: AppState) -> Router {
     let body_limit = state.settings.ingest.max_frame_bytes as usize;
     let request_timeout = state.settings.http.request_timeout;
     all_routes()
+        .route_layer(axum::middleware::from_fn(audit::note_route))
         .fallback(error::route_not_found)
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(TimeoutLayer::with_status_code(
@@ -25,6 +27,14 @@ pub(crate) fn routes(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(telemetry::track_http))
+        // Every request gets an `x-request-id` (the client's, or a new UUID), answered back and
+        // recorded with its audit entries.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::track,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

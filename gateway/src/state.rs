@@ -9,6 +9,7 @@ use tally_protocol::Limits;
 use tally_storage::SharedStore;
 
 use crate::api::ErasureConfirmations;
+use crate::audit::Audit;
 use crate::auth::{Authenticator, Revocations};
 use crate::ingest::{NodeAdmission, SensorKeyEvents};
 use crate::quota::TenantQuotas;
@@ -47,6 +48,8 @@ pub(crate) struct AppInner {
     pub(crate) sweeper: RetentionSweeper,
     /// Mints and checks the confirmations of tenant erasures.
     pub(crate) erasure: ErasureConfirmations,
+    /// The audit log's writer.
+    pub(crate) audit: Audit,
     /// This node's part in its cluster (admin: status, drain); `None` for a single node.
     pub(crate) cluster: Option<Arc<ClusterNode>>,
 }
@@ -99,7 +102,9 @@ impl AppState {
             Arc::clone(&store),
             settings.auth.revocation_refresh,
         ));
+        let audit = Audit::start(Arc::clone(&store), settings.retention.audit);
         Ok(Self(Arc::new(AppInner {
+            audit,
             revocations,
             sensor_keys: SensorKeyEvents::new(),
             settings,

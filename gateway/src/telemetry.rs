@@ -33,6 +33,7 @@ pub const ACK_SECONDS: &str = "tally_sensor_ack_seconds";
 /// Gives every metric above its Prometheus HELP text (from the comments above); call once
 /// the recorder is installed.
 pub fn describe() {
+    crate::audit::describe();
     metrics::describe_counter!(HTTP_REQUESTS, "HTTP requests (labels route, status).");
     metrics::describe_histogram!(HTTP_SECONDS, "HTTP request seconds (label route).");
     metrics::describe_gauge!(SENSOR_CONNECTIONS, "Open sensor WebSocket connections.");

@@ -7,6 +7,7 @@ fn every_metric_is_in_the_readme() {
     let sources = [
         include_str!("../../actors/src/telemetry.rs"),
         include_str!("../src/telemetry.rs"),
+        include_str!("../src/audit/mod.rs"),
         include_str!("../../cluster/src/transport/telemetry.rs"),
         include_str!("../../cluster/src/cluster_router/telemetry.rs"),
     ];
@@ -32,6 +33,7 @@ fn every_metric_is_described() {
     let sources = [
         include_str!("../../actors/src/telemetry.rs"),
         include_str!("../src/telemetry.rs"),
+        include_str!("../src/audit/mod.rs"),
         include_str!("../../cluster/src/transport/telemetry.rs"),
         include_str!("../../cluster/src/coordination/telemetry.rs"),
     ];

@@ -53,5 +53,10 @@ async fn reload_keys(
             )
         })?;
     tracing::info!(?key_ids, "reloaded JWT keys (admin API)");
+    state.audit.record(
+        "identity.keys_reloaded",
+        None,
+        format!("key ids {key_ids:?}"),
+    );
     Ok(Json(ReloadedKeys { key_ids }))
 }

@@ -2,6 +2,7 @@
 //! utilization analytics, identity keys and the cluster's admin routes.
 
 mod analytics;
+mod audit;
 mod cluster;
 mod erasure;
 mod health;
@@ -35,4 +36,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(token_revocation::routes())
         .merge(log_filter::routes())
         .merge(sensor_keys::routes())
+        .merge(audit::routes())
 }

@@ -90,6 +90,11 @@ async fn create_tenant(
     };
     state.store.create_tenant(&tenant).await?;
     tracing::info!(tenant = %tenant.id, "tenant created");
+    state.audit.record(
+        "tenant.created",
+        Some(&tenant.id),
+        format!("tenant {}", tenant.id),
+    );
     Ok((StatusCode::CREATED, Json(tenant)))
 }
 
@@ -177,6 +182,11 @@ async fn create_office(
         name: body.name,
     };
     state.store.create_office(&office).await?;
+    state.audit.record(
+        "office.created",
+        Some(&office.tenant),
+        format!("office {}", office.id),
+    );
     Ok((StatusCode::CREATED, Json(office)))
 }
 
@@ -252,6 +262,11 @@ async fn create_room(
     };
     state.store.create_room(&room).await?;
     state.router.room_created(room.clone());
+    state.audit.record(
+        "room.created",
+        Some(&room.tenant),
+        format!("room {} in office {}", room.id, room.office),
+    );
     Ok((StatusCode::CREATED, Json(room)))
 }
 
@@ -325,6 +340,11 @@ async fn create_sensor(
     };
     let key = new_sensor_key();
     state.store.create_sensor(&sensor, &hash_key(&key)).await?;
+    state.audit.record(
+        "sensor.created",
+        Some(&sensor.tenant),
+        format!("sensor {} in room {}", sensor.id, sensor.room),
+    );
     Ok((StatusCode::CREATED, Json(CreatedSensor { sensor, key })))
 }
 
@@ -431,9 +451,23 @@ async fn mint_token(
         .unwrap_or_else(|| format!("{tenant}-{:?}", body.role).to_lowercase());
     check_name(&subject)?;
     let mark = state.revocations.current(&tenant).await?.issued_before;
-    let minted = state
-        .auth
-        .mint(tenant, body.role, subject, ttl, mark.unwrap_or(0))?;
+    let minted = state.auth.mint(
+        tenant.clone(),
+        body.role,
+        subject.clone(),
+        ttl,
+        mark.unwrap_or(0),
+    )?;
+    state.audit.record(
+        "token.minted",
+        Some(&tenant),
+        format!(
+            "{} token {} for {subject}, expires at {}s",
+            format!("{:?}", body.role).to_lowercase(),
+            minted.jti,
+            minted.exp
+        ),
+    );
     Ok((
         StatusCode::CREATED,
         Json(MintedToken {
@@ -467,6 +501,11 @@ async fn release_quarantine(
 ) -> Result<StatusCode, ApiError> {
     principal.require_superadmin()?;
     if super::cluster::release_everywhere(&state, &headers, &tenant).await? {
+        state.audit.record(
+            "quarantine.lifted",
+            Some(&tenant),
+            format!("tenant {tenant}"),
+        );
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("quarantine of tenant", &tenant))

@@ -150,6 +150,9 @@ async fn put_retention(
     }
     state.store.set_retention(&tenant, Some(&policy)).await?;
     tracing::info!(tenant = %tenant, ?policy, "tenant retention set");
+    state
+        .audit
+        .record("retention.set", Some(&tenant), format!("{policy:?}"));
     view(&state, &principal, tenant).await.map(Json)
 }
 
@@ -173,6 +176,11 @@ async fn clear_retention(
     principal.require_admin(&tenant)?;
     state.store.set_retention(&tenant, None).await?;
     tracing::info!(tenant = %tenant, "tenant retention back to the defaults");
+    state.audit.record(
+        "retention.cleared",
+        Some(&tenant),
+        "back to the node's defaults",
+    );
     view(&state, &principal, tenant).await.map(Json)
 }
 

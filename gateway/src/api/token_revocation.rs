@@ -80,6 +80,11 @@ async fn revoke_before(
         .revoke_issued_before(&tenant, before_ms.div_ceil(1000))
         .await?;
     tracing::info!(%tenant, issued_before = mark, "tokens revoked");
+    state.audit.record(
+        "tokens.revoked_before",
+        Some(&tenant),
+        format!("tokens issued before {mark}s"),
+    );
     Ok(Json(RevokedBefore {
         issued_before: mark * 1000,
     }))
@@ -137,5 +142,8 @@ async fn revoke_token(
         .revoke_token(&tenant, &body.id, expires_at)
         .await?;
     tracing::info!(%tenant, token_id = %body.id, "token revoked");
+    state
+        .audit
+        .record("token.revoked", Some(&tenant), format!("token {}", body.id));
     Ok(StatusCode::NO_CONTENT)
 }

@@ -84,7 +84,7 @@ impl Principal {
         match self {
             Self::SuperAdmin => Ok(()),
             Self::Tenant { tenant: own, .. } if own == tenant => Ok(()),
-            Self::Tenant { .. } => Err(ApiError::not_found(what.0, what.1)),
+            Self::Tenant { .. } => Err(ApiError::not_found(what.0, what.1).denied()),
         }
     }
 
@@ -309,6 +309,7 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let credential = bearer_credential(parts).ok_or_else(missing_credential)?;
         let principal = state.auth.authenticate(&credential)?;
+        crate::audit::note_principal(&principal);
         if let Some(token) = principal.issued_token() {
             state.revocations.check(&token).await?;
         }
@@ -374,6 +375,7 @@ impl FromRequestParts<AppState> for DisplayViewer {
                 ));
             }
         };
+        crate::audit::note_principal(&principal);
         if let Some(token) = principal.issued_token() {
             state.revocations.check(&token).await?;
         }

@@ -153,6 +153,14 @@ pub(crate) async fn put_calendar(
         Err(tally_storage::StoreError::NotFound { .. }) => {
             Err(ApiError::not_found("office", &office))
         }
-        other => Ok(other.map(|()| Json(view))?),
+        other => {
+            other?;
+            state.audit.record(
+                "office.calendar_set",
+                Some(&tenant),
+                format!("office {office}"),
+            );
+            Ok(Json(view))
+        }
     }
 }

@@ -108,6 +108,11 @@ async fn request_erasure(
     erasable(&state, &tenant).await?;
     let (confirmation, expires_at) = state.erasure.mint(&tenant, requested_by)?;
     tracing::warn!(tenant = %tenant, requested_by, "erasure of a tenant requested; awaiting confirmation");
+    state.audit.record(
+        "erasure.requested",
+        Some(&tenant),
+        format!("requested by {requested_by}"),
+    );
     Ok(Json(PendingErasure {
         confirm_with: format!("POST /v1/admin/tenants/{tenant}/erasure/confirm"),
         tenant,
@@ -155,6 +160,11 @@ async fn confirm_erasure(
         room_states = report.deleted.room_states,
         registry = report.deleted.registry,
         "tenant erased and verified empty"
+    );
+    state.audit.record(
+        "erasure.completed",
+        Some(&tenant),
+        format!("requested by {}, verified empty", report.requested_by),
     );
     Ok(Json(report))
 }
