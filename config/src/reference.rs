@@ -157,6 +157,7 @@ mod tests {
             "auth.metrics_token",
             "auth.jwt_keys_dir",
             "auth.jwks_file",
+            "auth.jwks_url",
             "auth.jwt_issuer",
             "auth.jwt_audience",
             "http.tls_cert_file",
@@ -182,6 +183,7 @@ mod tests {
         for (key, _) in documented_keys() {
             let (table, field) = key.rsplit_once('.').unwrap();
             let value = match default_of(&defaults, &key).as_str() {
+                "unset" if key == "auth.jwks_url" => "\"https://idp.example.com/jwks\"".to_string(),
                 "unset" => "\"0123456789abcdef0123456789abcdef\"".to_string(),
                 default => default.trim_matches('`').to_string(),
             };

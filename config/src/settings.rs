@@ -111,6 +111,11 @@ settings_table! {
         pub jwt_keys_dir: Option<PathBuf>,
         /// JWKS file (`{"keys":[...]}`) of public keys of tenant JWTs, selected by `kid`: RSA keys verify RS256, P-256 keys ES256.
         pub jwks_file: Option<PathBuf>,
+        /// URL of the identity provider's JWKS document, fetched at start, every jwks_refresh, on SIGHUP and POST /v1/admin/auth/reload-keys, and when a token names an unknown kid (at most once per 30s); https, or http to a loopback address only (a key set fetched in clear could be swapped on the way). A failed fetch keeps the last good keys.
+        pub jwks_url: Option<String>,
+        /// How often jwks_url is fetched again; 1s to 1d.
+        #[serde(with = "values::duration")]
+        pub jwks_refresh: Duration,
         /// Required `iss` of tenant JWTs (also written into minted ones); unset accepts any.
         pub jwt_issuer: Option<String>,
         /// Required `aud` of tenant JWTs (also written into minted ones); unset accepts any.
@@ -134,6 +139,8 @@ impl Default for AuthSettings {
             jwt_hs256: true,
             jwt_keys_dir: None,
             jwks_file: None,
+            jwks_url: None,
+            jwks_refresh: Duration::from_secs(5 * 60),
             jwt_issuer: None,
             jwt_audience: None,
             jwt_leeway: Duration::from_secs(30),
@@ -153,6 +160,8 @@ impl std::fmt::Debug for AuthSettings {
             .field("jwt_hs256", &self.jwt_hs256)
             .field("jwt_keys_dir", &self.jwt_keys_dir)
             .field("jwks_file", &self.jwks_file)
+            .field("jwks_url", &self.jwks_url)
+            .field("jwks_refresh", &self.jwks_refresh)
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("jwt_leeway", &self.jwt_leeway)
@@ -178,6 +187,12 @@ settings_table! {
         /// Open connections one source address may hold; more are closed at once; at least 1.
         #[serde(deserialize_with = "values::u32_from_number_or_text")]
         pub max_connections_per_source: u32,
+        /// New connections one source address may open per second (a token bucket refilled at this rate); more are closed at once, before any TLS or HTTP work; at least 1. Many sensors behind one NAT share its address: raise it (and connection_burst_per_source) for them.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub connection_rate_per_source: u32,
+        /// New connections one source address may open at once, above connection_rate_per_source (every sensor behind a NAT reconnecting after a restart); at least 1.
+        #[serde(deserialize_with = "values::u32_from_number_or_text")]
+        pub connection_burst_per_source: u32,
         /// PEM certificate chain (leaf first) to serve HTTPS and WSS with; set together with tls_key_file; re-read on SIGHUP. Unset serves plain HTTP.
         pub tls_cert_file: Option<PathBuf>,
         /// PEM private key (PKCS#8, PKCS#1 or SEC1) of tls_cert_file; re-read on SIGHUP.
@@ -192,6 +207,8 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             max_connections: 20_000,
             max_connections_per_source: 1_000,
+            connection_rate_per_source: 100,
+            connection_burst_per_source: 1_000,
             tls_cert_file: None,
             tls_key_file: None,
         }

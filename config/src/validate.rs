@@ -21,6 +21,30 @@ const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
+/// What is wrong with a JWKS URL: it must be https, or http to a loopback address (a sidecar on
+/// the same host), since keys fetched in clear over a network could be swapped on the way and
+/// then verify anyone's tokens.
+fn jwks_url_problem(text: &str) -> Option<String> {
+    let url = match url::Url::parse(text) {
+        Ok(url) => url,
+        Err(err) => return Some(format!("is not a URL ({err}), got {text:?}")),
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => None,
+        "http" if loopback => None,
+        "http" => Some(format!(
+            "must be https (http only to a loopback address), got {text:?}"
+        )),
+        _ => Some(format!("must be an https URL, got {text:?}")),
+    }
+}
+
 /// Every value of `settings` that breaks its documented bound, in declaration order.
 pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     let mut check = Checker::default();
@@ -83,12 +107,21 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         5 * MINUTE,
         "5m",
     );
-    if !auth.jwt_hs256 && auth.jwt_keys_dir.is_none() && auth.jwks_file.is_none() {
+    if !auth.jwt_hs256
+        && auth.jwt_keys_dir.is_none()
+        && auth.jwks_file.is_none()
+        && auth.jwks_url.is_none()
+    {
         check.fail(
             "auth.jwt_hs256",
-            "is false but neither auth.jwt_keys_dir nor auth.jwks_file is set: no tenant JWT could be verified".to_string(),
+            "is false but none of auth.jwt_keys_dir, auth.jwks_file, auth.jwks_url is set: no tenant JWT could be verified".to_string(),
         );
     }
+    if let Some(problem) = auth.jwks_url.as_deref().and_then(jwks_url_problem) {
+        check.fail("auth.jwks_url", problem);
+    }
+    check.at_least("auth.jwks_refresh", auth.jwks_refresh, SECOND);
+    check.at_most("auth.jwks_refresh", auth.jwks_refresh, DAY, "1d");
 
     if http.tls_cert_file.is_some() != http.tls_key_file.is_some() {
         check.fail(
@@ -119,6 +152,16 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         "http.max_connections",
         http.max_connections,
         http.max_connections_per_source,
+    );
+    check.at_least(
+        "http.connection_rate_per_source",
+        http.connection_rate_per_source,
+        1,
+    );
+    check.at_least(
+        "http.connection_burst_per_source",
+        http.connection_burst_per_source,
+        1,
     );
 
     check.at_least("ingest.inflight_window", ingest.inflight_window, 1);
@@ -579,7 +622,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 50] = [
+        let cases: [(Change, &str); 56] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -594,7 +637,13 @@ mod tests {
             (|s| s.auth.token_ttl = 366 * DAY, "auth.token_ttl: must be <= 365d, got 8784h"),
             (|s| s.auth.jwt_leeway = Duration::from_secs(301), "auth.jwt_leeway: must be <= 5m, got 301s"),
             (|s| s.http.tls_key_file = Some(PathBuf::from("key.pem")), "http.tls_cert_file: and http.tls_key_file must be set together"),
-            (|s| s.auth.jwt_hs256 = false, "auth.jwt_hs256: is false but neither auth.jwt_keys_dir nor auth.jwks_file is set"),
+            (|s| s.auth.jwt_hs256 = false, "auth.jwt_hs256: is false but none of auth.jwt_keys_dir, auth.jwks_file, auth.jwks_url is set"),
+            (|s| s.auth.jwks_url = Some("http://idp.example.com/jwks".into()), "auth.jwks_url: must be https (http only to a loopback address)"),
+            (|s| s.auth.jwks_url = Some("ftp://127.0.0.1/jwks".into()), "auth.jwks_url: must be an https URL"),
+            (|s| s.auth.jwks_url = Some("http://127.0.0.1@idp.example.com/jwks".into()), "auth.jwks_url: must be https"),
+            (|s| s.auth.jwks_refresh = Duration::from_millis(10), "auth.jwks_refresh: must be >= 1s"),
+            (|s| s.http.connection_rate_per_source = 0, "http.connection_rate_per_source: must be >= 1, got 0"),
+            (|s| s.http.connection_burst_per_source = 0, "http.connection_burst_per_source: must be >= 1, got 0"),
             (|s| s.ingest.inflight_window = 0, "ingest.inflight_window: must be >= 1, got 0"),
             (|s| s.ingest.inflight_window = 65537, "ingest.inflight_window: must be <= 65536, got 65537"),
             (|s| s.ingest.max_batch_items = 0, "ingest.max_batch_items: must be >= 1, got 0"),

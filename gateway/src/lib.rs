@@ -22,6 +22,7 @@ mod routes;
 mod server;
 mod shutdown;
 mod slots;
+mod source_rate;
 mod state;
 pub mod telemetry;
 mod tls;

@@ -9,6 +9,9 @@
 //!   `http.max_connections_per_source` from one source address; a connection past either is
 //!   closed as soon as it is accepted. A WebSocket keeps its [`ConnectionSlot`] (handed to the
 //!   handler as a request extension) for as long as it is open.
+//! - One source address opens at most `http.connection_rate_per_source` connections a second
+//!   (bursts of `http.connection_burst_per_source`, `source_rate.rs`); a connection past that is
+//!   closed as soon as it is accepted, before the limits above, TLS or HTTP.
 //! - With TLS (`tls.rs`) the handshake must finish within `http.header_read_timeout` too.
 
 use std::future::Future;
@@ -28,6 +31,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::slots::{Slot, Slots};
+use crate::source_rate::SourceRate;
 use crate::telemetry;
 
 /// One admitted connection; its place is given back when the last clone is dropped (the
@@ -50,6 +54,10 @@ pub(crate) async fn serve(
         settings.max_connections as usize,
         settings.max_connections_per_source as usize,
     );
+    let source_rate = SourceRate::new(
+        settings.connection_rate_per_source,
+        settings.connection_burst_per_source,
+    );
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -69,6 +77,12 @@ pub(crate) async fn serve(
             },
             () = &mut shutdown => break,
         };
+        if !source_rate.admit(peer.ip()) {
+            metrics::counter!(telemetry::CONNECTIONS_RATE_LIMITED).increment(1);
+            tracing::debug!(source = %peer.ip(), "connection refused: over the source's connection rate");
+            drop(stream);
+            continue;
+        }
         let Some(slot) = slots.take(&peer.ip()) else {
             metrics::counter!(telemetry::CONNECTIONS_REFUSED).increment(1);
             tracing::debug!(source = %peer.ip(), "connection refused: over the connection limits");

@@ -62,9 +62,17 @@ pub async fn start_with_store(
         .get_or_insert_with(|| addr.to_string());
     let node = Node::start(&settings, store.clone()).await?;
     let identity = Identity::from_settings(&settings.auth, &secrets.jwt_secret)?;
-    let auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret)
+    let mut auth = Authenticator::new(&secrets.admin_token, &secrets.jwt_secret)
         .with_metrics_token(&secrets.metrics_token)
         .with_identity(identity);
+    if let Some(url) = &settings.auth.jwks_url {
+        auth = auth.with_jwks_url(url)?;
+        // An identity provider down at start does not keep the node (and its sensors) down:
+        // its tokens are refused until a later fetch succeeds.
+        if let Ok(key_ids) = auth.refresh_jwks().await {
+            tracing::info!(?key_ids, "fetched the JWKS");
+        }
+    }
     crate::auth::reload_on_sighup(auth.clone(), settings.auth.clone());
     let tls = crate::tls::acceptor(&settings.http)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -74,6 +82,7 @@ pub async fn start_with_store(
         ErasureConfirmations::new(&secrets.jwt_secret, settings.retention.erasure_confirm_ttl);
     let admin = (node.retention_sweeper().clone(), erasure, node.cluster());
     let shutdown = Shutdown::default();
+    crate::auth::refresh_jwks_every(auth.clone(), settings.auth.jwks_refresh, shutdown.clone());
     let state = AppState::new(
         settings,
         store,

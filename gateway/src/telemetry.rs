@@ -19,6 +19,11 @@ pub const DISPLAY_CONNECTIONS: &str = "tally_display_connections";
 /// Counter: connections closed at once because the node or their source address was at its
 /// connection limit (`http.max_connections`, `http.max_connections_per_source`).
 pub const CONNECTIONS_REFUSED: &str = "tally_http_connections_refused_total";
+/// Counter: fetches of `auth.jwks_url` that failed (the last good keys stayed in force).
+pub const JWKS_REFRESH_FAILURES: &str = "tally_jwks_refresh_failures_total";
+/// Counter: connections closed at once because their source address opened connections faster
+/// than `http.connection_rate_per_source` (bursts of `http.connection_burst_per_source`).
+pub const CONNECTIONS_RATE_LIMITED: &str = "tally_http_connections_rate_limited_total";
 /// Counter: frames and requests rejected (label `code`).
 pub const REJECTED: &str = "tally_rejected_total";
 /// Counter: requests, frames and connections refused for a tenant's quota (labels `tenant`,
@@ -41,6 +46,14 @@ pub fn describe() {
     metrics::describe_counter!(
         CONNECTIONS_REFUSED,
         "Connections closed at once because the node or their source address was at its connection limit (http.max_connections, http.max_connections_per_source)."
+    );
+    metrics::describe_counter!(
+        JWKS_REFRESH_FAILURES,
+        "Fetches of auth.jwks_url that failed (the last good keys stayed in force)."
+    );
+    metrics::describe_counter!(
+        CONNECTIONS_RATE_LIMITED,
+        "Connections closed at once because their source address opened connections faster than http.connection_rate_per_source (bursts of http.connection_burst_per_source)."
     );
     metrics::describe_counter!(REJECTED, "Frames and requests rejected (label code).");
     metrics::describe_counter!(

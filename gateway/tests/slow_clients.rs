@@ -157,3 +157,56 @@ async fn connections_are_bounded_per_source_and_per_node() {
     held.clear();
     stop_checked(node).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_opening_connections_faster_than_its_rate_is_refused_and_another_is_not() {
+    let (_dir, data) = temp_dir();
+    let mut settings = test_settings(&data);
+    settings.http.connection_rate_per_source = 1;
+    settings.http.connection_burst_per_source = 3;
+    let node = tally_gateway::start(settings).await.unwrap();
+    let addr = node.addr();
+    let refused_before = rate_limited_count(addr).await;
+
+    // The burst is served; connections opened faster than one a second then are closed
+    // unanswered (20 attempts take far less than the seconds that would refill the bucket).
+    let source = [127, 0, 0, 7];
+    for attempt in 0..3 {
+        assert!(
+            served_from(source, addr).await,
+            "attempt {attempt} of the burst"
+        );
+    }
+    let mut refused = 0;
+    for _ in 0..20 {
+        if !served_from(source, addr).await {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "no connection over the rate was refused");
+    // Another source has a bucket of its own.
+    assert!(served_from([127, 0, 0, 8], addr).await);
+    assert!(rate_limited_count(addr).await >= refused_before + f64::from(refused));
+    stop_checked(node).await;
+}
+
+/// `tally_http_connections_rate_limited_total` on the node's `/metrics` (scraped from a source
+/// of its own, so that the scrape is not rate-limited itself).
+async fn rate_limited_count(node: SocketAddr) -> f64 {
+    let mut stream = connect_from([127, 0, 0, 9], node).await;
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("tally_http_connections_rate_limited_total")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
+}

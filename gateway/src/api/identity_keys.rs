@@ -1,5 +1,5 @@
 //! `POST /v1/admin/auth/reload-keys` (admin token): re-reads the JWT public keys of
-//! `auth.jwt_keys_dir` and `auth.jwks_file`, so an identity provider's key can be rotated
+//! `auth.jwt_keys_dir` and `auth.jwks_file` and fetches `auth.jwks_url` again, so an identity provider's key can be rotated
 //! without a restart (SIGHUP does the same).
 
 use axum::Json;
@@ -25,9 +25,9 @@ pub(crate) struct ReloadedKeys {
     key_ids: Vec<String>,
 }
 
-/// Re-reads the JWT public keys (`auth.jwt_keys_dir`, `auth.jwks_file`): 200 with the key ids now
-/// trusted; 400 `invalid_request` naming the bad file when the keys cannot be read, and then the
-/// keys in use stay.
+/// Re-reads the JWT public keys (`auth.jwt_keys_dir`, `auth.jwks_file`, `auth.jwks_url`): 200
+/// with the key ids now trusted; 400 `invalid_request` naming the bad file (or the URL that could
+/// not be fetched) when the keys cannot be read, and then the keys in use stay.
 #[utoipa::path(
     post,
     path = "/v1/admin/auth/reload-keys",
@@ -46,6 +46,7 @@ async fn reload_keys(
     let key_ids = state
         .auth
         .reload_identity(&state.settings.auth)
+        .await
         .map_err(|err| {
             ApiError::new(
                 ErrorCode::InvalidRequest,

@@ -1,6 +1,7 @@
 //! Tenant JWTs: their claims, and how they are verified and minted. HS256 with the node's secret
 //! (when `auth.jwt_hs256`), RS256/ES256 with configured public keys selected by `kid` (PEM files
-//! in `auth.jwt_keys_dir`, a JWKS file in `auth.jwks_file`); `exp`, `nbf`, `iss` and `aud`
+//! in `auth.jwt_keys_dir`, a JWKS file in `auth.jwks_file`, and the JWKS fetched from
+//! `auth.jwks_url`, see `jwks_url.rs`); `exp`, `nbf`, `iss` and `aud`
 //! checked with `auth.jwt_leeway`. A refused token's error says what was wrong with it, never
 //! the library's wording, never anything about another tenant.
 
@@ -57,7 +58,7 @@ pub enum Audience {
 
 /// A public key of tenant JWTs and the one algorithm it verifies.
 #[derive(Clone)]
-struct PublicKey {
+pub(super) struct PublicKey {
     algorithm: Algorithm,
     key: DecodingKey,
 }
@@ -133,6 +134,35 @@ impl Identity {
         identity.audience.clone_from(&auth.jwt_audience);
         identity.leeway_secs = auth.jwt_leeway.as_secs();
         Ok(identity)
+    }
+
+    /// This identity with the keys of a fetched JWKS added.
+    ///
+    /// # Errors
+    /// When a fetched key id is also that of a configured key.
+    pub(super) fn with_fetched_keys(&self, fetched: &FetchedKeys) -> anyhow::Result<Self> {
+        let mut identity = self.clone();
+        for (kid, key) in &fetched.0 {
+            if identity
+                .public_keys
+                .insert(kid.clone(), key.clone())
+                .is_some()
+            {
+                bail!("JWT key id {kid:?} is both configured and in auth.jwks_url");
+            }
+        }
+        Ok(identity)
+    }
+
+    /// Whether `token` is an RS256/ES256 JWT naming a key id this identity does not know (a
+    /// key the identity provider may have added since the keys were last fetched).
+    pub(super) fn lacks_key_of(&self, token: &str) -> bool {
+        jsonwebtoken::decode_header(token).is_ok_and(|header| {
+            matches!(header.alg, Algorithm::RS256 | Algorithm::ES256)
+                && header
+                    .kid
+                    .is_some_and(|kid| !self.public_keys.contains_key(&kid))
+        })
     }
 
     /// The key ids of the configured public keys, in order.
@@ -283,10 +313,42 @@ fn pem_key(pem: &[u8]) -> anyhow::Result<PublicKey> {
 
 /// The keys of a JWKS file, each with its `kid`; RSA (RS256) and P-256 (ES256) only.
 fn jwks_keys(file: &Path) -> anyhow::Result<Vec<(String, PublicKey)>> {
-    let text = std::fs::read_to_string(file)
+    let text = std::fs::read(file)
         .with_context(|| format!("cannot read auth.jwks_file {}", file.display()))?;
-    let set: JwkSet = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a JWKS document", file.display()))?;
+    jwks_document_keys(&text, &file.display())
+}
+
+/// The keys of a JWKS document fetched from `auth.jwks_url`, by key id.
+#[derive(Clone, Default)]
+pub(super) struct FetchedKeys(Vec<(String, PublicKey)>);
+
+impl std::fmt::Debug for FetchedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(kid, _)| kid))
+            .finish()
+    }
+}
+
+impl FetchedKeys {
+    /// Parses a JWKS document fetched from `origin`.
+    ///
+    /// # Errors
+    /// As for a JWKS file: not a JWKS document, a key without a `kid`, or not an RSA or P-256
+    /// public key.
+    pub(super) fn parse(document: &[u8], origin: &str) -> anyhow::Result<Self> {
+        jwks_document_keys(document, &origin).map(Self)
+    }
+}
+
+/// The keys of the JWKS `document` read from `origin`, each with its `kid`; RSA (RS256) and
+/// P-256 (ES256) only.
+fn jwks_document_keys(
+    document: &[u8],
+    origin: &dyn std::fmt::Display,
+) -> anyhow::Result<Vec<(String, PublicKey)>> {
+    let set: JwkSet = serde_json::from_slice(document)
+        .with_context(|| format!("{origin} is not a JWKS document"))?;
     set.keys
         .iter()
         .map(|jwk| {
@@ -294,8 +356,8 @@ fn jwks_keys(file: &Path) -> anyhow::Result<Vec<(String, PublicKey)>> {
                 .common
                 .key_id
                 .clone()
-                .with_context(|| format!("a key in {} has no kid", file.display()))?;
-            let key = jwk_key(jwk).with_context(|| format!("key {kid:?} in {}", file.display()))?;
+                .with_context(|| format!("a key in {origin} has no kid"))?;
+            let key = jwk_key(jwk).with_context(|| format!("key {kid:?} in {origin}"))?;
             Ok((kid, key))
         })
         .collect()

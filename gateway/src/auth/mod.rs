@@ -3,12 +3,13 @@
 //! tenant where they read data.
 
 mod identity;
+mod jwks_url;
 mod keys;
 mod reload;
 mod revocation;
 mod secrets;
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -18,8 +19,11 @@ use tally_protocol::{ErrorCode, TenantId};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use identity::FetchedKeys;
+use reload::KeySources;
 
 pub use identity::{Audience, Claims, Identity};
+pub(crate) use jwks_url::refresh_jwks_every;
 pub use keys::{SENSOR_KEY_PREFIX, hash_key, new_sensor_key, random_secret, secrets_equal};
 pub(crate) use reload::reload_on_sighup;
 pub(crate) use revocation::revoked;
@@ -126,8 +130,14 @@ pub struct Authenticator {
     admin_token: String,
     metrics_token: String,
     jwt_secret: String,
+    /// The keys in force: the configured ones and the last good JWKS of `auth.jwks_url`.
     /// Shared by clones, so a reload reaches every holder.
     identity: Arc<RwLock<Arc<Identity>>>,
+    /// What [`Authenticator::identity`] was merged from, so that reloading one source keeps
+    /// the other's keys.
+    sources: Arc<Mutex<KeySources>>,
+    /// `auth.jwks_url`, when set.
+    jwks: Option<Arc<jwks_url::JwksSource>>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -147,39 +157,32 @@ impl Authenticator {
     /// An authenticator for the node's admin token and JWT secret (no scrape token but the
     /// admin token; see [`Authenticator::with_metrics_token`]).
     pub fn new(admin_token: &str, jwt_secret: &str) -> Self {
+        let identity = Identity::hs256(jwt_secret);
         Self {
             admin_token: admin_token.to_owned(),
             metrics_token: admin_token.to_owned(),
             jwt_secret: jwt_secret.to_owned(),
-            identity: Arc::new(RwLock::new(Arc::new(Identity::hs256(jwt_secret)))),
+            identity: Arc::new(RwLock::new(Arc::new(identity.clone()))),
+            sources: Arc::new(Mutex::new(KeySources {
+                configured: identity,
+                fetched: FetchedKeys::default(),
+            })),
+            jwks: None,
         }
     }
 
-    /// Verifies and mints tenant JWTs as `identity` says (keys, issuer, audience, leeway).
+    /// Verifies and mints tenant JWTs as `identity` says (keys, issuer, audience, leeway),
+    /// forgetting any keys fetched from a JWKS URL so far.
     pub fn with_identity(self, identity: Identity) -> Self {
+        *self.sources.lock().unwrap_or_else(PoisonError::into_inner) = KeySources {
+            configured: identity.clone(),
+            fetched: FetchedKeys::default(),
+        };
         *self
             .identity
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(identity);
         self
-    }
-
-    /// Re-reads the public keys of `auth.jwt_keys_dir` and `auth.jwks_file` (key rotation
-    /// without a restart); returns the key ids now trusted.
-    ///
-    /// # Errors
-    /// As [`Identity::from_settings`]; the keys in use then stay.
-    pub fn reload_identity(
-        &self,
-        auth: &tally_config::AuthSettings,
-    ) -> anyhow::Result<Vec<String>> {
-        let identity = Identity::from_settings(auth, &self.jwt_secret)?;
-        let key_ids = identity.key_ids().map(str::to_owned).collect();
-        *self
-            .identity
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(identity);
-        Ok(key_ids)
     }
 
     fn identity(&self) -> Arc<Identity> {
@@ -308,6 +311,7 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let credential = bearer_credential(parts).ok_or_else(missing_credential)?;
+        state.auth.refresh_for_unknown_key(&credential).await;
         let principal = state.auth.authenticate(&credential)?;
         crate::audit::note_principal(&principal);
         if let Some(token) = principal.issued_token() {
@@ -366,8 +370,14 @@ impl FromRequestParts<AppState> for DisplayViewer {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let auth = &state.auth;
         let principal = match (bearer_credential(parts), query_credential(parts)) {
-            (Some(header), _) => auth.authenticate(&header)?,
-            (None, Some(query)) => auth.authenticate_jwt(&query)?,
+            (Some(header), _) => {
+                auth.refresh_for_unknown_key(&header).await;
+                auth.authenticate(&header)?
+            }
+            (None, Some(query)) => {
+                auth.refresh_for_unknown_key(&query).await;
+                auth.authenticate_jwt(&query)?
+            }
             (None, None) => {
                 return Err(ApiError::new(
                     ErrorCode::Unauthenticated,
