@@ -160,6 +160,7 @@ mod tests {
             include_str!("office_calendar.rs"),
             include_str!("interrupted.rs"),
             include_str!("token_revocation.rs"),
+            include_str!("redelivery.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()
