@@ -208,9 +208,14 @@ async fn another_tenant_gets_404_like_an_unknown_sensor_and_changes_nothing() {
             .await;
         assert_eq!(status, 403, "a viewer: {method} {path}: {answer}");
     }
-    // globex's admin on its own tenant, naming acme's sensor: the same 404 as for a sensor
-    // that exists nowhere.
-    for sensor_id in ["r1-s", "nobody"] {
+    // globex's admin on its own tenant, naming a sensor only acme has: the same 404 as for a
+    // sensor that exists nowhere.
+    api.create(
+        "/v1/tenants/acme/offices/hq/rooms/r1/sensors",
+        json!({ "id": "acme-only" }),
+    )
+    .await;
+    for sensor_id in ["acme-only", "nobody"] {
         for (method, path, body) in probes(sensor_id, "globex") {
             let (status, answer) = api
                 .request(method.clone(), &path, Some(&intruder), body)
@@ -238,4 +243,12 @@ async fn another_tenant_gets_404_like_an_unknown_sensor_and_changes_nothing() {
     let (status, keys) = api.get(KEYS, &admin).await;
     assert_eq!(status, 200);
     assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+    let (status, keys) = api
+        .get("/v1/tenants/acme/sensors/acme-only/keys", &admin)
+        .await;
+    assert_eq!(
+        (status, keys.as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{keys}"
+    );
 }
