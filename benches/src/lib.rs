@@ -8,6 +8,7 @@
 //! errors by code, with the load figures divided by the baseline's (the machine is shared and
 //! noisy, ratios travel better than absolute numbers). See `benches/README.md`.
 
+mod analytics_year;
 mod baseline;
 mod cli;
 mod cluster_rig;
@@ -24,6 +25,7 @@ mod stall;
 mod stats;
 mod ws;
 
+pub use analytics_year::{EndpointFigures, YearFigures, YearShape, year_of_data};
 pub use baseline::BaselineFigures;
 pub use cli::{LoadArgs, MAX_DURATION, WireCodec};
 pub use cluster_rig::ClusterRig;
