@@ -169,6 +169,7 @@ mod tests {
             "cluster.tls_cert_file",
             "cluster.tls_key_file",
             "cluster.tls_ca_file",
+            "tracing.otlp_endpoint",
         ];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {

@@ -39,6 +39,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         cluster,
         metrics,
         rollup,
+        tracing,
     } = settings;
 
     check.slug("node.node_id", &node.node_id);
@@ -226,6 +227,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     );
 
     crate::metrics::check(&mut check, metrics);
+    crate::tracing::check(&mut check, tracing);
     check.at_most("rollup.lateness", rollup.lateness, DAY, "1d");
 
     if log.filter.trim().is_empty() {

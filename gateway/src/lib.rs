@@ -24,6 +24,8 @@ mod slots;
 mod state;
 pub mod telemetry;
 mod tls;
+mod trace_ids;
+pub mod tracing_export;
 mod ws_conn;
 
 pub use server::{RunningNode, start, start_with_store};
