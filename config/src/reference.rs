@@ -182,9 +182,11 @@ mod tests {
         let defaults = default_table();
         for (key, _) in documented_keys() {
             let (table, field) = key.rsplit_once('.').unwrap();
-            let value = match default_of(&defaults, &key).as_str() {
-                "unset" => "\"0123456789abcdef0123456789abcdef\"".to_string(),
-                default => default.trim_matches('`').to_string(),
+            let value = match (key.as_str(), default_of(&defaults, &key).as_str()) {
+                // A URL, not any text.
+                ("tracing.otlp_endpoint", _) => "\"http://127.0.0.1:4318/v1/traces\"".to_string(),
+                (_, "unset") => "\"0123456789abcdef0123456789abcdef\"".to_string(),
+                (_, default) => default.trim_matches('`').to_string(),
             };
             let mut toml = format!("[{table}]\n{field} = {value}\n");
             // Settings that only come in pairs.
