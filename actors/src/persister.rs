@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 use tally_storage::{RoomWrite, SharedStore, StoreError, WriteBatch};
+use tracing::Instrument;
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::fencing::{FencedOffice, write_unfenced};
@@ -63,6 +64,9 @@ pub(crate) struct PersistRequest {
     pub reply: AckPort,
     /// The room, told to restart from storage if the write fails.
     pub room: ActorRef<RoomMsg>,
+    /// From the room's enqueueing until the answer (a child of the room's span of the batch):
+    /// it closes when the request is answered and dropped.
+    pub span: tracing::Span,
 }
 
 /// Messages of the [`Persister`].
@@ -248,7 +252,8 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
     let myself = myself.clone();
     state.writing = true;
     let writer_ids = writers.iter().map(|room| room.get_id()).collect();
-    tokio::spawn(async move {
+    let span = group_commit_span(&waiting, rows);
+    let write = async move {
         let started = Instant::now();
         let written = write_unfenced(&store, batch, writer_ids, retry, &health).await;
         // If the persister is gone, the waiting reply ports drop and callers see an error.
@@ -261,7 +266,23 @@ fn start_write(myself: &ActorRef<PersisterMsg>, state: &mut PersisterState) {
             rows,
             started,
         }));
+    };
+    tokio::spawn(write.instrument(span));
+}
+
+/// The span of one group commit: a child of the first request's span that is recorded (so a
+/// traced batch shows its write), following from the others it carries.
+fn group_commit_span(waiting: &[Waiting], rows: usize) -> tracing::Span {
+    let mut requests = waiting.iter().filter_map(|w| match w {
+        Waiting::Ack(request) => request.span.id(),
+        Waiting::Barrier(_) => None,
     });
+    let first = requests.next();
+    let span = tracing::info_span!(parent: first, "persister.group_commit", rows, requests = waiting.len());
+    for request in requests {
+        span.follows_from(request);
+    }
+    span
 }
 
 /// Whether `request` writes for an office fenced off under its token.

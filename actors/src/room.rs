@@ -42,6 +42,9 @@ pub enum RoomMsg {
         received_at: TimestampMs,
         /// Where the answer goes (forwarded to the persister).
         reply: RpcReplyPort<Result<u64, ServiceError>>,
+        /// The sender's span (the gateway's, or the transport's for a forwarded batch): the
+        /// parent of the room's span of this batch, so one trace follows it.
+        caller: tracing::Span,
     },
     /// A write of this room failed: its memory is ahead of storage, so it stops on purpose (with
     /// [`STORAGE_FAULT`] as the reason) and its office restarts it from storage.
@@ -171,8 +174,10 @@ impl Actor for RoomActor {
                 items,
                 received_at,
                 reply,
+                caller,
             } => {
-                ingest(myself, state, &sensor, &items, received_at, reply);
+                let span = tracing::info_span!(parent: &caller, "room.ingest", tenant = %state.room.tenant, office = %state.room.office, room = %state.room.id, sensor = %sensor, readings = items.len());
+                span.in_scope(|| ingest(myself, state, &sensor, &items, received_at, reply));
                 Ok(())
             }
             RoomMsg::CheckStale => {
@@ -227,11 +232,15 @@ fn ingest(
         state: state.live.state().clone(),
         rollups: applied.rollups,
     });
+    let rows = write
+        .as_ref()
+        .map_or(0, |w| w.readings.len() + w.rollups.len());
     let request = PersistRequest {
         write,
         up_to_seq: applied.up_to_seq,
         reply,
         room: myself,
+        span: tracing::info_span!("persister.persist", up_to_seq = applied.up_to_seq, rows),
     };
     // If the persister is gone, the request (and its reply port) comes back: answer it here.
     if let Err(ractor::MessagingErr::SendErr(PersisterMsg::Persist(request))) =
@@ -247,7 +256,7 @@ fn ingest(
 pub type AckReceiver = tokio::sync::oneshot::Receiver<Result<u64, ServiceError>>;
 
 /// Enqueues a batch of one sensor's validated readings at the room, now, and returns where the
-/// answer will arrive. Batches sent one after another are applied in that order; a caller that
+/// answer will arrive; the room's span of the batch is a child of the current span. Batches sent one after another are applied in that order; a caller that
 /// pipelines batches must send them with this, in seq order, before awaiting any answer.
 ///
 /// # Errors
@@ -264,6 +273,7 @@ pub fn send_readings(
         items,
         received_at,
         reply: reply.into(),
+        caller: tracing::Span::current(),
     })
     .map_err(|_| ServiceError::Unavailable("room is not running".into()))?;
     Ok(answer)
@@ -343,6 +353,7 @@ fn check_stale(myself: &ActorRef<RoomMsg>, state: &mut RoomState) {
             up_to_seq: 0,
             reply: reply.into(),
             room: myself.clone(),
+            span: tracing::Span::none(),
         };
         let _ = state.persister.cast(PersisterMsg::Persist(request));
     }

@@ -23,6 +23,7 @@ mod retired;
 mod router;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod trace_context;
 mod transport;
 
 pub use cluster_node::{ClusterNode, NodeClusterStatus};
@@ -36,6 +37,7 @@ pub use node::{
 };
 pub use router::{Router, SharedRouter};
 pub use tally_actors::{RetentionSweeper, StorageHealth, StorageStatus, tenant_label};
+pub use trace_context::{TRACEPARENT, TRACESTATE, TraceContext};
 pub use transport::{
     PROTOCOL_VERSION, Peer, ServedOffices, Transport, TransportError, TransportSettings,
     TransportTls, telemetry as transport_telemetry,

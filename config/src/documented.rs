@@ -157,6 +157,12 @@ impl Describe for u32 {
     }
 }
 
+impl Describe for f64 {
+    fn schema() -> Value {
+        json!({ "type": "number" })
+    }
+}
+
 impl Describe for bool {
     fn schema() -> Value {
         json!({ "type": "boolean" })

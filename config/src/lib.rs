@@ -50,6 +50,7 @@ mod rollup;
 mod settings;
 mod sources;
 mod storage;
+mod tracing;
 mod validate;
 mod values;
 
@@ -68,4 +69,5 @@ pub use storage::{
     EmbeddedSettings, PostgresSettings, PostgresTls, ScyllaConsistency, ScyllaSettings,
     StorageBackend, StorageSettings, redact_url,
 };
+pub use tracing::TracingSettings;
 pub use values::format_duration;

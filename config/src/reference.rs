@@ -170,6 +170,7 @@ mod tests {
             "cluster.tls_cert_file",
             "cluster.tls_key_file",
             "cluster.tls_ca_file",
+            "tracing.otlp_endpoint",
         ];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {
@@ -182,10 +183,12 @@ mod tests {
         let defaults = default_table();
         for (key, _) in documented_keys() {
             let (table, field) = key.rsplit_once('.').unwrap();
-            let value = match default_of(&defaults, &key).as_str() {
-                "unset" if key == "auth.jwks_url" => "\"https://idp.example.com/jwks\"".to_string(),
-                "unset" => "\"0123456789abcdef0123456789abcdef\"".to_string(),
-                default => default.trim_matches('`').to_string(),
+            let value = match (key.as_str(), default_of(&defaults, &key).as_str()) {
+                // A URL, not any text.
+                ("tracing.otlp_endpoint", _) => "\"http://127.0.0.1:4318/v1/traces\"".to_string(),
+                ("auth.jwks_url", _) => "\"https://idp.example.com/jwks\"".to_string(),
+                (_, "unset") => "\"0123456789abcdef0123456789abcdef\"".to_string(),
+                (_, default) => default.trim_matches('`').to_string(),
             };
             let mut toml = format!("[{table}]\n{field} = {value}\n");
             // Settings that only come in pairs.

@@ -18,6 +18,7 @@ use crate::quotas::QuotaSettings;
 use crate::retention::RetentionSettings;
 use crate::rollup::RollupSettings;
 use crate::storage::{StorageSettings, redact_url};
+use crate::tracing::TracingSettings;
 use crate::values;
 
 /// Placeholder written instead of a secret by [`Settings::to_toml_redacted`].
@@ -59,6 +60,8 @@ settings_table! {
         pub metrics: MetricsSettings,
         /// How rooms roll up their readings, and how late a reading may still correct them.
         pub rollup: RollupSettings,
+        /// OpenTelemetry traces exported over OTLP/HTTP (off unless an endpoint is set).
+        pub tracing: TracingSettings,
     }
 }
 

@@ -63,6 +63,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
         cluster,
         metrics,
         rollup,
+        tracing,
     } = settings;
 
     check.slug("node.node_id", &node.node_id);
@@ -271,6 +272,7 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     );
 
     crate::metrics::check(&mut check, metrics);
+    crate::tracing::check(&mut check, tracing);
     check.at_most("rollup.lateness", rollup.lateness, DAY, "1d");
 
     if log.filter.trim().is_empty() {

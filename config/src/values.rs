@@ -110,6 +110,42 @@ pub(crate) fn u32_from_number_or_text<'de, D: Deserializer<'de>>(
     deserializer.deserialize_any(U32Visitor)
 }
 
+/// Reads an `f64` from a number or from decimal text: environment values arrive as text.
+pub(crate) fn f64_from_number_or_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<f64, D::Error> {
+    struct F64Visitor;
+
+    impl Visitor<'_> for F64Visitor {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a number")
+        }
+
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<f64, E> {
+            Ok(value)
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<f64, E> {
+            Ok(value as f64)
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<f64, E> {
+            Ok(value as f64)
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<f64, E> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| E::invalid_value(Unexpected::Str(value), &self))
+        }
+    }
+
+    deserializer.deserialize_any(F64Visitor)
+}
+
 /// Reads a list of text values from a TOML array or from comma-separated text (environment
 /// values arrive as text); items are trimmed and empty ones dropped.
 pub(crate) fn list_from_array_or_text<'de, D: Deserializer<'de>>(

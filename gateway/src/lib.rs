@@ -26,6 +26,8 @@ mod source_rate;
 mod state;
 pub mod telemetry;
 mod tls;
+mod trace_ids;
+pub mod tracing_export;
 mod ws_conn;
 
 pub use server::{RunningNode, start, start_with_store};

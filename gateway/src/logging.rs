@@ -3,7 +3,8 @@
 //! (`PUT /v1/admin/log-filter`, through [`set_filter`]).
 //!
 //! JSON lines carry an event's own fields (`tenant`, `office`, `room`, `sensor` where the code
-//! names them) under `fields`, and the fields of the span the event happened in under `span`.
+//! names them) under `fields`, and the fields of the span the event happened in under `span`;
+//! when that span is traced (`[tracing]`), its `trace_id` and `span_id` too.
 
 use std::io::{self, Write};
 use std::sync::OnceLock;
@@ -11,50 +12,64 @@ use std::sync::OnceLock;
 use anyhow::Context;
 use tally_config::{LogFormat, Settings};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::{JsonFields, format};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Registry, reload};
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
+
+use crate::trace_ids::WithTraceIds;
+use crate::tracing_export::TraceExport;
 
 /// The filter of this process's subscriber, once [`init`] installed it.
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 
-/// Installs the process's log subscriber from `[log]`, writing to stderr.
+/// Installs the process's log subscriber from `[log]`, writing to stderr, and with
+/// `[tracing] otlp_endpoint` the export of its spans; keep the returned export until the process
+/// ends (dropping it flushes the spans still pending). Call it outside an async runtime.
+///
+/// The log filter applies to the log lines only: the export has its own (see
+/// [`TraceExport::layer`]), so changing the filter at run time does not cut traces short.
 ///
 /// # Errors
-/// If `log.filter` is not a valid directive, or a subscriber is installed already.
-pub fn init(settings: &Settings) -> anyhow::Result<()> {
+/// If `log.filter` is not a valid directive, the OTLP exporter cannot be built, or a subscriber
+/// is installed already.
+pub fn init(settings: &Settings) -> anyhow::Result<Option<TraceExport>> {
     let filter = parse_filter(&settings.log.filter)
         .with_context(|| format!("log.filter: invalid directive {:?}", settings.log.filter))?;
     let (filter, handle) = reload::Layer::new(filter);
-    let registry = tracing_subscriber::registry().with(filter);
-    match settings.log.format {
+    let lines: Box<dyn Layer<Registry> + Send + Sync> = match settings.log.format {
         LogFormat::Json => {
             let writer = NodeTagged::new(&settings.node.node_id);
-            registry
-                .with(
-                    tracing_subscriber::fmt::layer()
-                        .json()
-                        .with_current_span(true)
-                        .with_span_list(false)
-                        .with_writer(writer),
-                )
-                .try_init()?;
+            let json = format()
+                .json()
+                .with_current_span(true)
+                .with_span_list(false);
+            tracing_subscriber::fmt::layer()
+                .fmt_fields(JsonFields::new())
+                .event_format(WithTraceIds(json))
+                .with_writer(writer)
+                .with_filter(filter)
+                .boxed()
         }
         LogFormat::Text => {
             // Colours only on a terminal: logs piped to a file or a collector stay plain text.
             let ansi = io::IsTerminal::is_terminal(&io::stderr());
-            registry
-                .with(
-                    tracing_subscriber::fmt::layer()
-                        .with_ansi(ansi)
-                        .with_writer(io::stderr),
-                )
-                .try_init()?;
+            tracing_subscriber::fmt::layer()
+                .with_ansi(ansi)
+                .with_writer(io::stderr)
+                .with_filter(filter)
+                .boxed()
         }
-    }
+    };
+    let export = TraceExport::start(settings)?;
+    tracing_subscriber::registry()
+        .with(lines)
+        .with(export.as_ref().map(TraceExport::layer))
+        .try_init()?;
     FILTER
         .set(handle)
-        .map_err(|_| anyhow::anyhow!("the log subscriber is installed already"))
+        .map_err(|_| anyhow::anyhow!("the log subscriber is installed already"))?;
+    Ok(export)
 }
 
 /// Why the log filter could not be changed.

@@ -48,13 +48,14 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(ctl::run(&settings, ctl))
         }
         Command::Run => {
-            init_tracing(&settings)?;
+            // Flushes the spans still to be exported when it drops, after the runtime.
+            let _traces = init_tracing(&settings)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(run(settings))
         }
         Command::Demo => {
-            init_tracing(&settings)?;
+            let _traces = init_tracing(&settings)?;
             let runtime =
                 tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
             runtime.block_on(demo(settings))
@@ -81,7 +82,9 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
     result
 }
 
-fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
+fn init_tracing(
+    settings: &Settings,
+) -> anyhow::Result<Option<tally_gateway::tracing_export::TraceExport>> {
     tally_gateway::logging::init(settings)
 }
 

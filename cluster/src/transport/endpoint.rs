@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 
 use crate::RoomHandle;
 use crate::transport::Shared;
@@ -165,15 +166,25 @@ fn serve_call(shared: &Arc<Shared>, envelope: Envelope, reply: RpcReplyPort<Vec<
             sensor,
             items,
             received_at,
+            trace,
         } => {
+            // The owner's part of the forwarding gateway's trace: the room's spans are children.
+            let span = tracing::info_span!("transport.forwarded_readings", from = %from, sensor = %sensor, readings = items.len());
+            if let Some(trace) = trace {
+                trace.adopt(&span);
+            }
             // Enqueued at the room here, in the order the peer sent its batches.
-            let pending = shared
-                .served
-                .room(&from, stream)
-                .and_then(|room| room.send(sensor, items, received_at));
-            answer(shared, reply, async move {
-                Ok(Reply::Seq(pending?.durable().await?))
+            let pending = span.in_scope(|| {
+                let pending = shared
+                    .served
+                    .room(&from, stream)
+                    .and_then(|room| room.send(sensor, items, received_at));
+                tracing::debug!(enqueued = pending.is_ok(), "forwarded batch");
+                pending
             });
+            let durable =
+                async move { Ok::<_, ServiceError>(Reply::Seq(pending?.durable().await?)) };
+            answer(shared, reply, durable.instrument(span));
         }
         Request::LastDurableSeq { stream, sensor } => {
             let room = shared.served.room(&from, stream);

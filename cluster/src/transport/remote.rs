@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tally_actors::FrameSlotReceiver;
 use tally_protocol::{DisplayFrame, Reading, RoomId, SensorId, ServiceError, TimestampMs};
 
+use crate::TraceContext;
 use crate::transport::link::{Link, PendingReply, unexpected};
 use crate::transport::relay::{RelayLease, RelayTarget, Relays};
 use crate::transport::telemetry;
@@ -40,6 +41,8 @@ impl RemoteRoom {
             sensor,
             items,
             received_at,
+            // The caller's span (the gateway's) becomes the parent of the owner's spans.
+            trace: TraceContext::current(),
         })?;
         metrics::counter!(telemetry::FORWARDED_READINGS).increment(readings);
         Ok(pending)

@@ -15,6 +15,8 @@ use tally_protocol::{
 };
 use tally_storage::Room;
 
+use crate::TraceContext;
+
 /// The inter-node protocol version this build speaks. Bump it on any change of [`Request`] or
 /// [`Reply`]; nodes of different versions refuse each other.
 pub const PROTOCOL_VERSION: u32 = 2;
@@ -119,6 +121,11 @@ pub(crate) enum Request {
         items: Vec<Reading>,
         /// When the gateway received them.
         received_at: TimestampMs,
+        /// The trace of the forwarding gateway's span, if it is traced: the owner's spans of the
+        /// batch join it. Optional and left out when unset, so peers of this protocol version
+        /// that predate it still read the message (and ignore it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        trace: Option<TraceContext>,
     },
     /// The last durable seq of a sensor of the room bound to `stream`; answered by
     /// [`Reply::Seq`].
@@ -273,6 +280,95 @@ mod tests {
         let bytes = encode(PROTOCOL_VERSION, &envelope);
         let back: Envelope = decode(PROTOCOL_VERSION, &bytes).unwrap();
         assert!(matches!(back.request, Request::Frame { relay: 7, .. }));
+    }
+
+    /// `Request::Readings` as peers of protocol version 2 wrote it before it carried a trace.
+    #[derive(Debug, Serialize, Deserialize)]
+    enum UntracedRequest {
+        Readings {
+            stream: u64,
+            sensor: SensorId,
+            items: Vec<Reading>,
+            received_at: TimestampMs,
+        },
+    }
+
+    #[derive(Debug, Serialize, Deserialize)]
+    struct UntracedEnvelope {
+        from: String,
+        request: UntracedRequest,
+    }
+
+    fn sample_readings() -> Vec<Reading> {
+        vec![Reading {
+            seq: 9,
+            ts: 1_000,
+            count: 3,
+        }]
+    }
+
+    fn readings(trace: Option<TraceContext>) -> Envelope {
+        Envelope {
+            from: "a".into(),
+            request: Request::Readings {
+                stream: 4,
+                sensor: SensorId::new("s1").unwrap(),
+                items: sample_readings(),
+                received_at: 2_000,
+                trace,
+            },
+        }
+    }
+
+    fn untraced_readings() -> UntracedEnvelope {
+        UntracedEnvelope {
+            from: "a".into(),
+            request: UntracedRequest::Readings {
+                stream: 4,
+                sensor: SensorId::new("s1").unwrap(),
+                items: sample_readings(),
+                received_at: 2_000,
+            },
+        }
+    }
+
+    #[test]
+    fn forwarded_readings_with_a_trace_still_decode_on_a_peer_without_the_field() {
+        let trace = TraceContext {
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            tracestate: None,
+        };
+        let bytes = encode(PROTOCOL_VERSION, &readings(Some(trace.clone())));
+        let old: UntracedEnvelope = decode(PROTOCOL_VERSION, &bytes).unwrap();
+        let UntracedRequest::Readings {
+            stream,
+            sensor,
+            items,
+            received_at,
+        } = old.request;
+        assert_eq!(old.from, "a");
+        assert_eq!(
+            (stream, sensor.as_str(), items[0].seq, received_at),
+            (4, "s1", 9, 2_000)
+        );
+        let new: Envelope = decode(PROTOCOL_VERSION, &bytes).unwrap();
+        assert!(matches!(new.request, Request::Readings { trace: Some(t), .. } if t == trace));
+    }
+
+    #[test]
+    fn forwarded_readings_from_a_peer_without_the_field_decode_untraced() {
+        let bytes = encode(PROTOCOL_VERSION, &untraced_readings());
+        let new: Envelope = decode(PROTOCOL_VERSION, &bytes).unwrap();
+        assert!(matches!(
+            new.request,
+            Request::Readings {
+                stream: 4,
+                trace: None,
+                ..
+            }
+        ));
+        // An untraced batch is written byte for byte as such a peer writes it.
+        assert_eq!(encode(PROTOCOL_VERSION, &readings(None)), bytes);
     }
 
     #[test]

@@ -9,9 +9,12 @@ use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use serde::Serialize;
 use tally_protocol::{Codec, ErrorCode, ReadingBatch, now_ms, validate_batch};
+use tracing::field::{self, Empty};
+use tracing::{Instrument, Span};
 
 use super::admission::dispatch;
 use super::sensor_key::sensor_by_key;
+use super::trace_parent;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -55,7 +58,18 @@ pub(crate) async fn post_readings(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<BatchAck>, ApiError> {
-    let result = handle(&state, &headers, body).await;
+    // The gateway's span of the batch (its fields recorded once the key names the sensor): the
+    // root of the reading's trace on this node, or a child of the sensor's `traceparent`.
+    let span = tracing::info_span!(
+        "ingest.http_batch",
+        tenant = Empty,
+        office = Empty,
+        room = Empty,
+        sensor = Empty,
+        readings = Empty,
+    );
+    trace_parent::adopt(trace_parent::from_headers(&headers).as_ref(), &span);
+    let result = handle(&state, &headers, body).instrument(span).await;
     if let Err(err) = &result {
         crate::telemetry::rejected(err.code);
     }
@@ -74,6 +88,11 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
             )
         })?;
     let sensor = sensor_by_key(state, key.trim()).await?;
+    Span::current()
+        .record("tenant", field::display(&sensor.tenant))
+        .record("office", field::display(&sensor.office))
+        .record("room", field::display(&sensor.room))
+        .record("sensor", field::display(&sensor.id));
     let codec = match headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
         Some(ct)
             if ct.starts_with("application/msgpack") || ct.starts_with("application/x-msgpack") =>
@@ -90,6 +109,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
         )
     })?;
     let batch: ReadingBatch = codec.decode(&bytes, &state.limits)?;
+    Span::current().record("readings", batch.items.len());
     let now = now_ms();
     validate_batch(&batch.items, &state.limits, now)?;
     state.health.check()?;

@@ -24,11 +24,12 @@ use std::time::Instant;
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
-use tally_cluster::RoomHandle;
+use tally_cluster::{RoomHandle, TraceContext};
 use tally_protocol::{
     Codec, ErrorCode, ProtocolError, Reading, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SensorFrame,
     ServerFrame, ServiceError, now_ms,
@@ -38,6 +39,7 @@ use tracing::Instrument;
 
 use super::admission::{Admitted, InflightWindow, dispatch};
 use super::sensor_key::{KEY_NO_LONGER_VALID, key_revoked, next_change_of, sensor_by_key};
+use super::trace_parent;
 use crate::auth::hash_key;
 use crate::error::ApiError;
 use crate::listener::ConnectionSlot;
@@ -65,8 +67,11 @@ use crate::ws_conn::{Incoming, WsConn};
 pub(crate) async fn connect(
     State(state): State<AppState>,
     slot: Option<Extension<ConnectionSlot>>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // The upgrade request's trace context becomes the parent of the connection's span.
+    let trace = trace_parent::from_headers(&headers);
     let ws = ws.protocols([SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON]);
     let Some(codec) = ws
         .selected_protocol()
@@ -90,12 +95,12 @@ pub(crate) async fn connect(
             shutdown.track(async move {
                 // The connection keeps its place in the node's limits while the socket is open.
                 let _slot = slot;
-                run(state, socket, codec).await;
+                run(state, socket, codec, trace).await;
             })
         })
 }
 
-async fn run(state: AppState, socket: WebSocket, codec: Codec) {
+async fn run(state: AppState, socket: WebSocket, codec: Codec, trace: Option<TraceContext>) {
     let _gauge = telemetry::ConnectionGauge::open(telemetry::SENSOR_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
     let said_hello = tokio::select! {
@@ -112,6 +117,7 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec) {
         Err(err) => return conn.close(err.code, &err.message).await,
     };
     let span = tracing::info_span!("sensor", tenant = %sensor.tenant, office = %sensor.office, room = %sensor.room, sensor = %sensor.id);
+    trace_parent::adopt(trace.as_ref(), &span);
     session(state, conn, sensor, key).instrument(span).await;
 }
 
