@@ -38,6 +38,21 @@ async fn post_reading(api: &Api, key: &str, seq: u64) -> (u16, Value) {
     api.post("/v1/readings", key, reading).await
 }
 
+/// Waits until acme's audit log holds an entry of `kind` whose detail contains `detail`.
+async fn audited(api: &Api, kind: &str, detail: &str) {
+    eventually(
+        &format!("acme's audit log has {kind} ({detail})"),
+        async || {
+            let (status, page) = api.get("/v1/tenants/acme/audit", ADMIN_TOKEN).await;
+            assert_eq!(status, 200, "{page}");
+            page["entries"].as_array().unwrap().iter().any(|entry| {
+                entry["kind"] == kind && entry["detail"].as_str().unwrap().contains(detail)
+            })
+        },
+    )
+    .await;
+}
+
 /// Sends one reading with `seq` on the socket and expects its ack.
 async fn ack(sensor: &mut SensorClient, seq: u64) {
     let acked = sensor
@@ -128,6 +143,16 @@ async fn rotation_keeps_both_keys_working_then_revoking_the_old_one_closes_its_s
     assert_eq!((status, body["revoked"].as_u64()), (200, Some(1)), "{body}");
     assert_closed_with(new.next().await, 4401);
     assert_unknown_key(post_reading(&api, &new_key, 9).await);
+
+    // Each change is in the tenant's audit log, never with the secret.
+    audited(&api, "sensor_key.rotated", "sensor r1-s").await;
+    audited(&api, "sensor_key.revoked", &format!("key {old_id} revoked")).await;
+    audited(&api, "sensor_key.revoked", "all 1 keys revoked").await;
+    let (_, page) = api.get("/v1/tenants/acme/audit", ADMIN_TOKEN).await;
+    assert!(
+        !page.to_string().contains(&new_key),
+        "a key leaked into the audit log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,6 +185,7 @@ async fn deleting_a_sensor_closes_its_socket_and_refuses_its_batches() {
         .get("/v1/tenants/acme/offices/hq/rooms/r1/sensors", ADMIN_TOKEN)
         .await;
     assert_eq!((status, sensors), (200, json!([])));
+    audited(&api, "sensor.deleted", "sensor r1-s").await;
     for (method, path) in [
         (reqwest::Method::DELETE, "/v1/tenants/acme/sensors/r1-s"),
         (reqwest::Method::GET, KEYS),

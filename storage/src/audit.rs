@@ -79,6 +79,7 @@ pub struct AuditEntry {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub tenant: Option<TenantId>,
     /// When, in milliseconds since the epoch.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub at: TimestampMs,
     /// What happened, e.g. `office.created`, `token.minted`, `access.denied`.
     pub kind: String,
@@ -93,6 +94,7 @@ pub struct AuditEntry {
     /// A short description (ids and the route, never a secret).
     pub detail: String,
     /// Kept until then (milliseconds since the epoch); retention deletes it afterwards.
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub keep_until: TimestampMs,
 }
 

@@ -28,8 +28,10 @@ const MAX_CURSOR: usize = 128;
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditQuery {
     /// Entries at or after this time (milliseconds since the epoch); from the start when absent.
+    #[param(value_type = Option<i64>)]
     from: Option<TimestampMs>,
     /// Entries before this time (milliseconds since the epoch); up to now when absent.
+    #[param(value_type = Option<i64>)]
     to: Option<TimestampMs>,
     /// Entries per page, 1 to 1000 (default 100).
     limit: Option<usize>,

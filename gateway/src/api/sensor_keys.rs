@@ -203,6 +203,14 @@ async fn rotate_key(
         state.sensor_keys.changed(&tenant, &sensor);
     }
     tracing::info!(%tenant, %sensor, key = %key.id(), previous_keys_expire_at = expire_at, "sensor key rotated");
+    state.audit.record(
+        "sensor_key.rotated",
+        Some(&tenant),
+        format!(
+            "sensor {sensor}: key {} added, previous keys expire at {expire_at}",
+            key.id()
+        ),
+    );
     Ok((
         StatusCode::CREATED,
         Json(RotatedKey {
@@ -254,6 +262,11 @@ async fn revoke_all_keys(
         .map_err(|err| sensor_not_found(err, &sensor))?;
     state.sensor_keys.changed(&tenant, &sensor);
     tracing::info!(%tenant, %sensor, revoked, "sensor keys revoked");
+    state.audit.record(
+        "sensor_key.revoked",
+        Some(&tenant),
+        format!("sensor {sensor}: all {revoked} keys revoked"),
+    );
     Ok(Json(Revoked { revoked }))
 }
 
@@ -291,6 +304,11 @@ async fn revoke_key(
     }
     state.sensor_keys.changed(&tenant, &sensor);
     tracing::info!(%tenant, %sensor, key = %key_id, "sensor key revoked");
+    state.audit.record(
+        "sensor_key.revoked",
+        Some(&tenant),
+        format!("sensor {sensor}: key {key_id} revoked"),
+    );
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -319,5 +337,10 @@ async fn delete_sensor(
         .map_err(|err| sensor_not_found(err, &sensor))?;
     state.sensor_keys.changed(&tenant, &sensor);
     tracing::info!(%tenant, %sensor, "sensor deleted");
+    state.audit.record(
+        "sensor.deleted",
+        Some(&tenant),
+        format!("sensor {sensor} and its keys deleted"),
+    );
     Ok(StatusCode::NO_CONTENT)
 }
