@@ -7,6 +7,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::load::eventually;
 use support::*;
 use tally_protocol::{Codec, Reading, ServerFrame};
 
