@@ -1,4 +1,5 @@
-//! `tally ctl` against real `tally` processes: tenants (list, show, create), a room's sensors,
+//! `tally ctl` against real `tally` processes: tenants (list, show, create), a room's sensors
+//! and a sensor's keys (list, rotate, revoke, delete the sensor),
 //! node health and quarantines, each as an aligned table and as `--json`; a bad admin token, an
 //! unknown tenant and an unreachable node each give one clear line and a non-zero exit; the
 //! token is read from `TALLY_ADMIN_TOKEN` or `--token-file`. On a two-node cluster, the
@@ -10,7 +11,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use support::cluster::Cluster;
-use support::{ADMIN_TOKEN, Api, ChildNode, temp_dir};
+use support::{ADMIN_TOKEN, Api, ChildNode, now_ms, temp_dir};
 
 /// Where and with which credentials `tally ctl` is run.
 struct Ctl {
@@ -85,6 +86,12 @@ fn cells(line: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The status of one reading posted over HTTP with the sensor key `key`.
+async fn ingest(api: &Api, key: &str) -> u16 {
+    let reading = serde_json::json!({ "items": [{ "seq": 1, "ts": now_ms(), "count": 1 }] });
+    api.post("/v1/readings", key, reading).await.0
+}
+
 /// The table's rows (header first) as cells.
 fn table(lines: &[String]) -> Vec<Vec<&str>> {
     lines.iter().map(|line| cells(line)).collect()
@@ -95,7 +102,8 @@ async fn ctl_lists_shows_and_creates_on_a_node_with_tables_json_and_clear_errors
     let (_dir, data) = temp_dir();
     let node = ChildNode::start(&data);
     let ctl = Ctl::at(node.addr);
-    Api::new(node.addr).provision("beta", "hq", &["r1"]).await;
+    let api = Api::new(node.addr);
+    let old_key = api.provision("beta", "hq", &["r1"]).await.remove(0);
 
     let created = ctl
         .lines(&["tenants", "create", "acme", "--name", "Acme Corp"])
@@ -138,6 +146,51 @@ async fn ctl_lists_shows_and_creates_on_a_node_with_tables_json_and_clear_errors
     assert!(
         sensors[0].get("key").is_none(),
         "no key is shown: {sensors}"
+    );
+
+    // A sensor's keys: list, rotate (the new key printed once), revoke, then delete the sensor.
+    let keys = ctl.json(&["sensors", "keys", "beta", "r1-s"]).await;
+    assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+    assert_eq!(keys[0]["valid"], true, "{keys}");
+    let rotated = ctl
+        .json(&["sensors", "rotate", "beta", "r1-s", "--overlap-secs", "0"])
+        .await;
+    let new_key = rotated["key"].as_str().expect("the new key").to_owned();
+    assert_eq!(ingest(&api, &new_key).await, 200);
+    assert_eq!(
+        ingest(&api, &old_key).await,
+        401,
+        "an overlap of 0 ends the old key"
+    );
+    let listed = table(&ctl.lines(&["sensors", "keys", "beta", "r1-s"]).await)
+        .into_iter()
+        .map(|row| row.join(" "))
+        .collect::<Vec<_>>();
+    assert_eq!(listed[0], "KEY CREATED_AT EXPIRES_AT VALID");
+    let new_id = rotated["id"].as_str().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|row| row.starts_with(new_id) && row.ends_with("true")),
+        "{listed:?}"
+    );
+    assert_eq!(
+        ctl.lines(&["sensors", "revoke", "beta", "r1-s"]).await,
+        ["revoked every key of sensor r1-s"]
+    );
+    assert_eq!(ingest(&api, &new_key).await, 401, "revoked");
+    let deleted = ctl.json(&["sensors", "delete", "beta", "r1-s"]).await;
+    assert_eq!(deleted["deleted"], true, "{deleted}");
+    let again = ctl.run(&["sensors", "delete", "beta", "r1-s"]).await;
+    assert!(!again.status.success(), "deleting twice fails");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not_found"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(
+        ctl.json(&["sensors", "list", "beta", "hq", "r1"]).await,
+        serde_json::json!([])
     );
 
     let health = ctl.lines(&["health"]).await;

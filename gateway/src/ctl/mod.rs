@@ -65,7 +65,7 @@ enum CtlCommand {
     /// Whether the node (and, in a cluster, every member) is live and ready; non-zero exit when
     /// one is not.
     Health,
-    /// A room's sensors.
+    /// Sensors: a room's list, a sensor's keys (list, rotate, revoke), deleting one.
     Sensors {
         #[command(subcommand)]
         command: sensors::SensorsCommand,
