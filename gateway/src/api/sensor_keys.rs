@@ -77,9 +77,11 @@ pub(crate) struct KeyInfo {
     id: String,
     /// When it was added (ms since the epoch); absent for keys older than key times.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
     created_at: Option<TimestampMs>,
     /// From this time on (ms since the epoch) it is refused; absent: until revoked.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
     expires_at: Option<TimestampMs>,
     /// Whether it is accepted now.
     valid: bool,
@@ -151,8 +153,10 @@ pub(crate) struct RotatedKey {
     /// The sensor key (`tsk_…`), shown only now.
     key: String,
     /// When it was added (ms since the epoch).
+    #[schema(value_type = i64)]
     created_at: TimestampMs,
     /// Every other key of the sensor expires at this time at the latest (ms since the epoch).
+    #[schema(value_type = i64)]
     previous_keys_expire_at: TimestampMs,
 }
 
