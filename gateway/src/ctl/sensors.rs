@@ -135,7 +135,7 @@ pub(crate) async fn run(
             let answer = client.send(Method::DELETE, &path, None).await?;
             done(
                 format,
-                json!({ "tenant": tenant, "sensor": sensor, "key": key, "revoked": revoked(&answer) }),
+                &json!({ "tenant": tenant, "sensor": sensor, "key": key, "revoked": revoked(&answer) }),
                 &format!("revoked {what} of sensor {sensor}"),
             );
             Ok(())
@@ -145,7 +145,7 @@ pub(crate) async fn run(
             client.send(Method::DELETE, &path, None).await?;
             done(
                 format,
-                json!({ "tenant": tenant, "sensor": sensor, "deleted": true }),
+                &json!({ "tenant": tenant, "sensor": sensor, "deleted": true }),
                 &format!("deleted sensor {sensor} and its keys"),
             );
             Ok(())
@@ -164,9 +164,9 @@ fn revoked(answer: &Value) -> u64 {
 }
 
 /// Prints the outcome of a change: `document` with `--json`, else `line`.
-fn done(format: Format, document: Value, line: &str) {
+fn done(format: Format, document: &Value, line: &str) {
     match format {
-        Format::Json => output::print_json(&document),
+        Format::Json => output::print_json(document),
         Format::Table => println!("{line}"),
     }
 }
