@@ -11,8 +11,7 @@ use super::output::{self, Format, table};
 /// What `tally ctl quarantines` does.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum QuarantinesCommand {
-    /// List the quarantined tenants of every node (a cluster's nodes only: a node that runs alone
-    /// has no such listing).
+    /// List the quarantined tenants of every node (a node that runs alone: its own).
     List,
     /// Lift a tenant's quarantine on every node, once its cause is fixed.
     Lift {

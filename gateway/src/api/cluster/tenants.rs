@@ -185,7 +185,7 @@ async fn quarantined_here(
 }
 
 /// The tenants every node holds in quarantine; `unavailable` naming the nodes that did not
-/// answer.
+/// answer. A node that runs alone answers for itself (it is the whole of its cluster).
 #[utoipa::path(
     get,
     path = "/v1/admin/cluster/quarantined",
@@ -202,14 +202,17 @@ async fn quarantined_everywhere(
     headers: HeaderMap,
 ) -> Result<Json<QuarantinedEverywhere>, ApiError> {
     principal.require_superadmin()?;
-    let cluster = cluster_of(&state)?;
+    let here = names(&state.router.quarantined().await?);
+    let Some(cluster) = state.cluster.clone() else {
+        let node = state.settings.node.node_id.clone();
+        return Ok(Json(QuarantinedEverywhere {
+            nodes: BTreeMap::from([(node, here)]),
+        }));
+    };
     let path = "/v1/admin/cluster/local/quarantined";
     let others: Vec<(String, Quarantined)> =
         fan_out::every_other_member(&state, &cluster, &headers, (Method::GET, path)).await?;
-    let mut nodes = BTreeMap::from([(
-        cluster.node_id().to_owned(),
-        names(&state.router.quarantined().await?),
-    )]);
+    let mut nodes = BTreeMap::from([(cluster.node_id().to_owned(), here)]);
     nodes.extend(others.into_iter().map(|(id, answer)| (id, answer.tenants)));
     Ok(Json(QuarantinedEverywhere { nodes }))
 }
