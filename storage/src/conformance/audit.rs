@@ -125,10 +125,14 @@ pub async fn audit_scopes_isolated(store: &dyn Store) {
 
 /// An entry past its `keep_until` is gone after a retention sweep (ScyllaDB: never
 /// readable, its TTL having ended); entries kept longer stay.
+///
+/// The sweep runs at the retention cases' instant: a sweep is store-wide, and where every case
+/// shares one store (one Cassandra keyspace) a sweep at today's time would delete other cases'
+/// readings while they run.
 pub async fn audit_retention(store: &dyn Store) {
     let tenant = add_tenant(store, &unique("t")).await;
     let scope = AuditScope::Tenant(tenant);
-    let now = now_ms();
+    let now = super::retention::NOW;
     let expired = entry(&scope, now - 10_000, now - 5_000);
     let kept = entry(&scope, now - 9_000, FOREVER);
     store.append_audit(&expired).await.unwrap();

@@ -10,7 +10,7 @@ use crate::{
 };
 
 /// A fixed "now" (2025-06-15 UTC), before any wall-clock partition of a test run.
-const NOW: i64 = 1_749_945_600_000;
+pub(super) const NOW: i64 = 1_749_945_600_000;
 /// A day in ms.
 const DAY: i64 = 86_400_000;
 
