@@ -2,9 +2,7 @@
 //! never shows another's, nor the platform's), and deleted by retention after `keep_until`.
 
 use super::support::{add_tenant, unique};
-use crate::{
-    AuditEntry, AuditOutcome, AuditScope, PageRequest, RetentionPolicy, Store, TimeRange, audit_id,
-};
+use crate::{AuditEntry, AuditOutcome, AuditScope, PageRequest, Store, TimeRange, audit_id};
 
 /// A far-future `keep_until`.
 const FOREVER: i64 = i64::MAX / 2;
@@ -123,27 +121,32 @@ pub async fn audit_scopes_isolated(store: &dyn Store) {
     assert!(platform_entries.iter().all(|e| e.tenant.is_none()));
 }
 
-/// An entry past its `keep_until` is gone after a retention sweep (ScyllaDB: never
-/// readable, its TTL having ended); entries kept longer stay.
+/// Appends, in a fresh tenant's log, an entry past its `keep_until` at `now` and one kept
+/// longer; [`assert_audit_swept`] checks them after a retention sweep at `now`.
 ///
-/// The sweep runs at the retention cases' instant: a sweep is store-wide, and where every case
-/// shares one store (one Cassandra keyspace) a sweep at today's time would delete other cases'
-/// readings while they run.
-pub async fn audit_retention(store: &dyn Store) {
+/// Called from the retention case: a sweep is store-wide, and where every case shares one store
+/// (one Cassandra keyspace) a sweep of its own would delete other cases' rows while they run.
+pub(super) async fn audit_due_at(store: &dyn Store, now: i64) -> (AuditScope, AuditEntry) {
     let tenant = add_tenant(store, &unique("t")).await;
     let scope = AuditScope::Tenant(tenant);
-    let now = super::retention::NOW;
     let expired = entry(&scope, now - 10_000, now - 5_000);
     let kept = entry(&scope, now - 9_000, FOREVER);
     store.append_audit(&expired).await.unwrap();
     store.append_audit(&kept).await.unwrap();
-    store
-        .apply_retention(&RetentionPolicy::default(), now)
-        .await
-        .unwrap();
+    (scope, kept)
+}
+
+/// After a sweep at `now`, the entry past its `keep_until` is gone (ScyllaDB: never readable,
+/// its TTL having ended) and the one kept longer stays.
+pub(super) async fn assert_audit_swept(
+    store: &dyn Store,
+    scope: &AuditScope,
+    kept: AuditEntry,
+    now: i64,
+) {
     let range = TimeRange {
         from: now - 60_000,
         to: now,
     };
-    assert_eq!(read_all(store, &scope, range, 10).await, vec![kept]);
+    assert_eq!(read_all(store, scope, range, 10).await, vec![kept]);
 }

@@ -32,7 +32,7 @@ mod token_revocation;
 
 use std::{any::Any, fmt};
 
-pub use audit::{audit_append_and_page, audit_retention, audit_scopes_isolated};
+pub use audit::{audit_append_and_page, audit_scopes_isolated};
 pub use data::{
     batch_round_trip, empty_batch, later_batch_replaces, many_rooms_batch, negative_timestamps,
     readings_range, room_isolation,
@@ -76,7 +76,7 @@ macro_rules! conformance_tests {
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
             token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,
-            sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated, audit_retention,
+            sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated,
             batch_landing_twice_stored_once
         }
     };

@@ -21,7 +21,8 @@ const ALL: TimeRange = TimeRange {
 };
 
 /// A sweep deletes readings and rollups older than each tenant's policy (its own, or the
-/// defaults), keeps newer ones, and leaves a tenant with a longer policy alone.
+/// defaults) and audit entries past their `keep_until`, keeps newer ones, and leaves a tenant
+/// with a longer policy alone.
 pub async fn retention_deletes_old_rows(store: &dyn Store) {
     let short = fresh_room(store).await;
     let long = fresh_room(store).await;
@@ -63,10 +64,13 @@ pub async fn retention_deletes_old_rows(store: &dyn Store) {
     assert_eq!(store.retention(&long.tenant).await.unwrap(), Some(longer));
     assert_eq!(store.retention(&short.tenant).await.unwrap(), None);
 
+    let (audit_scope, audit_kept) = super::audit::audit_due_at(store, NOW).await;
+
     let report = store
         .apply_retention(&RetentionPolicy::default(), NOW)
         .await
         .unwrap();
+    super::audit::assert_audit_swept(store, &audit_scope, audit_kept, NOW).await;
     assert!(report.tenants >= 2, "{report:?}");
     assert!(report.readings >= 4 + 2, "{report:?}");
     assert!(report.rollups >= 2 + 2, "{report:?}");
