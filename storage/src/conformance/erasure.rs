@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tally_protocol::now_ms;
 
+use super::data::AFTER_SWEEPS;
 use super::support::{
     add_office, add_room, add_tenant, reading, rollup, room_write, sensor, state, unique,
     unique_key_hash,
@@ -50,13 +51,23 @@ async fn populate(store: &dyn Store, id: &str) -> Populated {
         .await
         .unwrap();
     let readings = (1..=5)
-        .map(|seq| (sensor.id.clone(), reading(seq, seq as i64 * 1_000, 2)))
+        .map(|seq| {
+            (
+                sensor.id.clone(),
+                reading(seq, AFTER_SWEEPS + seq as i64 * 1_000, 2),
+            )
+        })
         .collect();
     let rollups = vec![
-        rollup(Resolution::Minute, 0, 1.0),
-        rollup(Resolution::Hour, 0, 1.0),
+        rollup(Resolution::Minute, AFTER_SWEEPS, 1.0),
+        rollup(Resolution::Hour, AFTER_SWEEPS, 1.0),
     ];
-    let mut write = room_write(&room, readings, state(&sensor.id, 2, 5_000), rollups);
+    let mut write = room_write(
+        &room,
+        readings,
+        state(&sensor.id, 2, AFTER_SWEEPS + 5_000),
+        rollups,
+    );
     write.owner_token = token;
     store
         .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
