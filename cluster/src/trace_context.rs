@@ -2,9 +2,9 @@
 //! a sensor's HTTP request or a peer's forwarded batch and made the parent of a span here, or
 //! read from the current span to go with a batch forwarded to the owner.
 //!
-//! Spans carry an OpenTelemetry context only when the process exports traces (`[tracing]
-//! otlp_endpoint`, the gateway's `tracing_export`); otherwise there is no context to send and a
-//! received one is ignored.
+//! Spans carry an OpenTelemetry context when the process's subscriber has an OpenTelemetry
+//! layer (the `tally` binary always does, exporting or not: the gateway's `tracing_export`);
+//! without one there is no context to send and a received one is ignored.
 
 use std::collections::HashMap;
 

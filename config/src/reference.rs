@@ -171,6 +171,7 @@ mod tests {
             "cluster.tls_key_file",
             "cluster.tls_ca_file",
             "tracing.otlp_endpoint",
+            "tracing.otlp_ca_file",
         ];
         assert_eq!(documented.len(), serialized.len() + unset.len());
         for key in unset {
@@ -199,6 +200,10 @@ mod tests {
             };
             if let Some(partner) = partner {
                 toml.push_str(&format!("{partner} = {value}\n"));
+            }
+            // A CA file only goes with an https:// collector.
+            if key == "tracing.otlp_ca_file" {
+                toml.push_str("otlp_endpoint = \"https://collector:4318/v1/traces\"\n");
             }
             let loaded = Settings::from_sources(Some(&toml), []);
             assert!(loaded.is_ok(), "{key}: {loaded:?}");

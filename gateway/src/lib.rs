@@ -27,6 +27,7 @@ mod state;
 pub mod telemetry;
 mod tls;
 mod trace_ids;
+mod trace_parent;
 pub mod tracing_export;
 mod ws_conn;
 

@@ -3,8 +3,9 @@
 //! (`PUT /v1/admin/log-filter`, through [`set_filter`]).
 //!
 //! JSON lines carry an event's own fields (`tenant`, `office`, `room`, `sensor` where the code
-//! names them) under `fields`, and the fields of the span the event happened in under `span`;
-//! when that span is traced (`[tracing]`), its `trace_id` and `span_id` too.
+//! names them) under `fields`, the fields of the span the event happened in under `span` (the
+//! spans of a reading name its tenant, office and room), and that span's W3C `trace_id` and
+//! `span_id`, whether or not traces are exported (`[tracing]`).
 
 use std::io::{self, Write};
 use std::sync::OnceLock;
@@ -18,14 +19,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
 
 use crate::trace_ids::WithTraceIds;
-use crate::tracing_export::TraceExport;
+use crate::tracing_export::{self, TraceExport};
 
 /// The filter of this process's subscriber, once [`init`] installed it.
 static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 
-/// Installs the process's log subscriber from `[log]`, writing to stderr, and with
-/// `[tracing] otlp_endpoint` the export of its spans; keep the returned export until the process
-/// ends (dropping it flushes the spans still pending). Call it outside an async runtime.
+/// Installs the process's log subscriber from `[log]`, writing to stderr, with OpenTelemetry
+/// span ids always and with `[tracing] otlp_endpoint` the export of its spans; keep the returned
+/// export until the process ends (dropping it flushes the spans still pending). Call it outside
+/// an async runtime.
 ///
 /// The log filter applies to the log lines only: the export has its own (see
 /// [`TraceExport::layer`]), so changing the filter at run time does not cut traces short.
@@ -65,6 +67,11 @@ pub fn init(settings: &Settings) -> anyhow::Result<Option<TraceExport>> {
     tracing_subscriber::registry()
         .with(lines)
         .with(export.as_ref().map(TraceExport::layer))
+        .with(
+            export
+                .is_none()
+                .then(|| tracing_export::unexported_layer(settings)),
+        )
         .try_init()?;
     FILTER
         .set(handle)

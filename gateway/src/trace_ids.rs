@@ -1,6 +1,6 @@
 //! The trace of a JSON log line: `trace_id` and `span_id` of the span the event happened in,
-//! when that span belongs to a trace (traces are exported, see `tracing_export`), so a log line
-//! leads to its trace and back.
+//! when that span belongs to a trace (every span of tally's crates does, exported or not, see
+//! `tracing_export`), so a log line leads to its trace and back.
 
 use std::fmt;
 

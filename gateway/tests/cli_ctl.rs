@@ -3,7 +3,8 @@
 //! node health and quarantines, each as an aligned table and as `--json`; a bad admin token, an
 //! unknown tenant and an unreachable node each give one clear line and a non-zero exit; the
 //! token is read from `TALLY_ADMIN_TOKEN` or `--token-file`. On a two-node cluster, the
-//! quarantine listing and the health cover both nodes.
+//! quarantine listing and the health cover both nodes. A tenant quarantined for real (its room
+//! made to panic until the node gives up on it) is listed, and lifted so that it ingests again.
 
 mod support;
 
@@ -11,7 +12,8 @@ use std::process::Output;
 
 use serde_json::Value;
 use support::cluster::Cluster;
-use support::{ADMIN_TOKEN, Api, ChildNode, now_ms, temp_dir};
+use support::faults::panic_room;
+use support::{ADMIN_TOKEN, Api, ChildNode, now_ms, temp_dir, test_settings};
 
 /// Where and with which credentials `tally ctl` is run.
 struct Ctl {
@@ -292,4 +294,62 @@ async fn ctl_lists_quarantines_and_health_of_every_node_of_a_cluster() {
     let n2 = &health["nodes"][1];
     assert_eq!(n2["url"], format!("http://{}", cluster.addr(1)), "{health}");
     assert_eq!(n2["ready"], true, "{health}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctl_lists_and_lifts_a_tenant_quarantined_on_a_node() {
+    let (_dir, data) = temp_dir();
+    let mut settings = test_settings(&data);
+    settings.supervision.max_restarts = 2;
+    settings.supervision.restart_window = std::time::Duration::from_secs(600);
+    let node_id = settings.node.node_id.clone();
+    let node = tally_gateway::start(settings).await.unwrap();
+    let ctl = Ctl::at(node.addr());
+    let api = Api::new(node.addr());
+    let failing = api.provision("failing", "hq", &["r1"]).await.remove(0);
+    let healthy = api.provision("healthy", "hq", &["r1"]).await.remove(0);
+    let mut panics = 0;
+    while panic_room(&node, "failing", "hq", "r1").await {
+        panics += 1;
+        assert!(panics < 50, "tenant never quarantined");
+    }
+    assert_eq!(ingest(&api, &failing).await, 503);
+
+    assert_eq!(
+        table(&ctl.lines(&["quarantines", "list"]).await),
+        [
+            vec!["NODE", "QUARANTINED"],
+            vec![node_id.as_str(), "failing"]
+        ]
+    );
+    assert_eq!(
+        ctl.json(&["quarantines", "list"]).await,
+        serde_json::json!({ "nodes": { node_id.as_str(): ["failing"] } })
+    );
+    let not_quarantined = ctl.failure(&["quarantines", "lift", "healthy"]).await;
+    assert!(
+        not_quarantined.contains("not_found: quarantine of tenant \"healthy\" not found"),
+        "{not_quarantined}"
+    );
+    assert_eq!(ingest(&api, &healthy).await, 200);
+
+    assert_eq!(
+        ctl.json(&["quarantines", "lift", "failing"]).await,
+        serde_json::json!({ "tenant": "failing", "lifted": true })
+    );
+    assert_eq!(
+        ingest(&api, &failing).await,
+        200,
+        "served again, from storage"
+    );
+    assert_eq!(
+        table(&ctl.lines(&["quarantines", "list"]).await),
+        [vec!["NODE", "QUARANTINED"], vec![node_id.as_str(), "none"]]
+    );
+    let lifted_twice = ctl.failure(&["quarantines", "lift", "failing"]).await;
+    assert!(
+        lifted_twice.contains("not_found: quarantine of tenant \"failing\" not found"),
+        "{lifted_twice}"
+    );
+    node.stop().await;
 }

@@ -4,8 +4,11 @@
 //! receiving node, a child of the sensor's span, and on the owner the forwarded batch, the room
 //! and the persister spans, each the child of the one before. The owner's JSON log line written
 //! inside the forwarded batch's span carries that span's trace and span ids. A sensor's WebSocket
-//! opened with a `traceparent` makes its connection span the parent of its batches' spans on the
-//! owner likewise.
+//! opened with a `traceparent` gets a connection span, the child of that parent, and each of its
+//! frames a trace of its own (`ingest.sensor_frame`, linked to the connection span) reaching the
+//! owner's spans likewise. A display's subscription is traced as the child of its WebSocket
+//! upgrade's `traceparent`. Spans reach an `https://` collector whose certificate is trusted
+//! through `tracing.otlp_ca_file`; a CA file that holds no certificate stops the node at start.
 
 mod support;
 
@@ -23,12 +26,17 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
-use support::cluster::{Cluster, field, message, provision};
-use support::{PATIENCE, now_ms};
+use support::cluster::{Cluster, NodeProcess, field, message, provision};
+use support::{Api, PATIENCE, now_ms};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// A client's WebSocket to a node.
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A span as the receiver decoded it.
 #[derive(Debug, Clone)]
@@ -39,6 +47,8 @@ struct ReceivedSpan {
     trace_id: String,
     span_id: String,
     parent_span_id: String,
+    /// The spans it links to, as (trace id, span id).
+    links: Vec<(String, String)>,
 }
 
 /// An OTLP/HTTP traces receiver on a free loopback port, keeping every span it is sent.
@@ -49,8 +59,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    /// Serves `POST /v1/traces`; the receiver and its traces URL.
-    async fn start() -> (Self, String) {
+    fn new() -> (Self, Router) {
         let receiver = Self {
             spans: Arc::default(),
             received: watch::channel(0).0,
@@ -58,10 +67,50 @@ impl Receiver {
         let app = Router::new()
             .route("/v1/traces", post(export))
             .with_state(receiver.clone());
+        (receiver, app)
+    }
+
+    /// Serves `POST /v1/traces`; the receiver and its traces URL.
+    async fn start() -> (Self, String) {
+        let (receiver, app) = Self::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
         (receiver, format!("http://{addr}/v1/traces"))
+    }
+
+    /// Serves `POST /v1/traces` over TLS with `certificate` (for 127.0.0.1) and its `key`; the
+    /// receiver and its `https://` traces URL.
+    async fn start_tls(
+        certificate: CertificateDer<'static>,
+        key: PrivateKeyDer<'static>,
+    ) -> (Self, String) {
+        let (receiver, app) = Self::new();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate], key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        (receiver, format!("https://{addr}/v1/traces"))
     }
 
     /// Waits until the spans received satisfy `done`; returns them.
@@ -118,6 +167,11 @@ async fn export(State(receiver): State<Receiver>, body: Bytes) -> Vec<u8> {
                 trace_id: hex::encode(span.trace_id),
                 span_id: hex::encode(span.span_id),
                 parent_span_id: hex::encode(span.parent_span_id),
+                links: span
+                    .links
+                    .iter()
+                    .map(|link| (hex::encode(&link.trace_id), hex::encode(&link.span_id)))
+                    .collect(),
             });
         }
     }
@@ -160,8 +214,9 @@ fn new_traceparent() -> (String, String, String) {
 }
 
 /// Opens a sensor WebSocket to `addr` with `traceparent` on the upgrade request (JSON frames),
-/// sends one reading with `seq`, awaits its ack and closes the connection.
-async fn send_over_websocket(addr: SocketAddr, key: &str, seq: u64, traceparent: &str) {
+/// sends one frame of one reading for each of `seqs`, each after the ack of the one before, and
+/// closes the connection.
+async fn send_over_websocket(addr: SocketAddr, key: &str, seqs: &[u64], traceparent: &str) {
     let mut request = format!("ws://{addr}/v1/sensors/connect")
         .into_client_request()
         .unwrap();
@@ -169,33 +224,37 @@ async fn send_over_websocket(addr: SocketAddr, key: &str, seq: u64, traceparent:
     headers.insert("Sec-WebSocket-Protocol", "tally.v1.json".parse().unwrap());
     headers.insert("traceparent", traceparent.parse().unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let frames = [
-        json!({ "type": "hello", "key": key }),
-        json!({ "type": "readings", "items": [{ "seq": seq, "ts": now_ms(), "count": 1 }] }),
-    ];
-    for frame in frames {
-        socket
-            .send(WsMessage::Text(frame.to_string().into()))
-            .await
-            .unwrap();
+    let hello = json!({ "type": "hello", "key": key });
+    let answer = exchange(&mut socket, &hello).await;
+    assert_eq!(answer["type"], "welcome", "{answer}");
+    for &seq in seqs {
+        let frame =
+            json!({ "type": "readings", "items": [{ "seq": seq, "ts": now_ms(), "count": 1 }] });
+        let answer = exchange(&mut socket, &frame).await;
+        assert_eq!(
+            (&answer["type"], &answer["up_to_seq"]),
+            (&json!("ack"), &json!(seq)),
+            "{answer}"
+        );
     }
-    let mut answers = Vec::new();
-    while answers.len() < 2 {
+    // The connection's span ends with it, and only then is it exported.
+    socket.close(None).await.unwrap();
+}
+
+/// Sends `frame` on a sensor's socket and returns the node's next text frame.
+async fn exchange(socket: &mut Socket, frame: &Value) -> Value {
+    socket
+        .send(WsMessage::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    loop {
         let message = tokio::time::timeout(PATIENCE, socket.next())
             .await
             .expect("the node answers within the test's patience");
         if let Some(Ok(WsMessage::Text(text))) = message {
-            answers.push(serde_json::from_str::<Value>(&text).unwrap());
+            return serde_json::from_str(&text).unwrap();
         }
     }
-    assert_eq!(answers[0]["type"], "welcome", "{answers:?}");
-    assert_eq!(
-        (&answers[1]["type"], &answers[1]["up_to_seq"]),
-        (&json!("ack"), &json!(seq)),
-        "{answers:?}"
-    );
-    // The connection's span ends with it, and only then is it exported.
-    socket.close(None).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -294,29 +353,148 @@ async fn a_forwarded_reading_is_one_trace_from_the_gateway_to_the_owners_persist
         "{spans:#?}"
     );
 
-    // The same sensor over a WebSocket to n1, its upgrade request carrying another trace.
+    // The same sensor over a WebSocket to n1, its upgrade request carrying another trace: the
+    // connection's span is in that trace, each frame starts a trace of its own linked to it.
     let (ws_trace, ws_parent, traceparent) = new_traceparent();
-    send_over_websocket(cluster.addr(0), key, 2, &traceparent).await;
+    send_over_websocket(cluster.addr(0), key, &[2, 3], &traceparent).await;
+    let frames_of = |spans: &[ReceivedSpan], connection: &ReceivedSpan| -> Vec<ReceivedSpan> {
+        let link = (connection.trace_id.clone(), connection.span_id.clone());
+        spans
+            .iter()
+            .filter(|s| s.name == "ingest.sensor_frame" && s.links.contains(&link))
+            .cloned()
+            .collect()
+    };
     let spans = receiver
-        .await_spans("connection span on n1 and room span on n2", |spans| {
-            named_in(spans, &ws_trace, "n1", "sensor").is_some()
-                && named_in(spans, &ws_trace, "n2", "room.ingest").is_some()
+        .await_spans("connection span and two frames' room spans", |spans| {
+            let Some(connection) = named_in(spans, &ws_trace, "n1", "sensor") else {
+                return false;
+            };
+            let frames = frames_of(spans, &connection);
+            frames.len() == 2
+                && frames
+                    .iter()
+                    .all(|frame| named_in(spans, &frame.trace_id, "n2", "room.ingest").is_some())
         })
         .await;
     let connection = named_in(&spans, &ws_trace, "n1", "sensor").unwrap();
     assert_eq!(connection.parent_span_id, ws_parent);
-    let room = named_in(&spans, &ws_trace, "n2", "room.ingest").unwrap();
-    let path: Vec<(&str, &str)> = chain(&spans, &room)
-        .iter()
-        .map(|s| (s.node.as_str(), s.name.as_str()))
-        .collect();
-    assert_eq!(
-        path,
-        [
-            ("n2", "room.ingest"),
-            ("n2", "transport.forwarded_readings"),
-            ("n1", "sensor"),
-        ],
-        "{spans:#?}"
-    );
+    let frames = frames_of(&spans, &connection);
+    assert_ne!(frames[0].trace_id, frames[1].trace_id, "{frames:#?}");
+    for frame in &frames {
+        assert_eq!(frame.node, "n1", "{frame:?}");
+        assert_ne!(frame.trace_id, ws_trace, "a frame is a trace of its own");
+        assert!(frame.parent_span_id.is_empty(), "{frame:?}");
+        let room = named_in(&spans, &frame.trace_id, "n2", "room.ingest").unwrap();
+        let path: Vec<(&str, &str)> = chain(&spans, &room)
+            .iter()
+            .map(|s| (s.node.as_str(), s.name.as_str()))
+            .collect();
+        assert_eq!(
+            path,
+            [
+                ("n2", "room.ingest"),
+                ("n2", "transport.forwarded_readings"),
+                ("n1", "ingest.sensor_frame"),
+            ],
+            "{spans:#?}"
+        );
+    }
+
+    // A display on n1 subscribing to that office (owned by n2), its upgrade carrying a trace.
+    let (display_trace, display_parent, traceparent) = new_traceparent();
+    let token = cluster.api(0).viewer_token("traced").await;
+    let mut request = format!("ws://{}/v1/live?access_token={token}", cluster.addr(0))
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert("Sec-WebSocket-Protocol", "tally.v1.json".parse().unwrap());
+    headers.insert("traceparent", traceparent.parse().unwrap());
+    let (mut display, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let subscribe = json!({ "type": "subscribe", "office": office.office });
+    let snapshot = exchange(&mut display, &subscribe).await;
+    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+    let spans = receiver
+        .await_spans("the display's subscribe span on n1", |spans| {
+            named_in(spans, &display_trace, "n1", "display.subscribe").is_some()
+        })
+        .await;
+    let subscribed = named_in(&spans, &display_trace, "n1", "display.subscribe").unwrap();
+    assert_eq!(subscribed.parent_span_id, display_parent, "{subscribed:?}");
+    display.close(None).await.unwrap();
+}
+
+/// The environment of a one-node `tally run` in `dir` exporting to `endpoint`, trusting the CAs
+/// of `ca_file`.
+fn https_export_env(
+    dir: &std::path::Path,
+    endpoint: &str,
+    ca_file: &std::path::Path,
+) -> Vec<(String, String)> {
+    [
+        ("TALLY_NODE__NODE_ID", "tls-traced".to_owned()),
+        (
+            "TALLY_NODE__DATA_DIR",
+            dir.join("data").display().to_string(),
+        ),
+        ("TALLY_NODE__HTTP_ADDR", "127.0.0.1:0".to_owned()),
+        ("TALLY_TRACING__OTLP_ENDPOINT", endpoint.to_owned()),
+        ("TALLY_TRACING__OTLP_CA_FILE", ca_file.display().to_string()),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_owned()),
+    ]
+    .map(|(name, value)| (name.to_owned(), value))
+    .into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_reach_an_https_collector_trusted_through_the_configured_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let ca_file = dir.path().join("collector-ca.pem");
+    std::fs::write(&ca_file, generated.cert.pem()).unwrap();
+    let key = PrivateKeyDer::Pkcs8(generated.signing_key.serialize_der().into());
+    let (receiver, endpoint) = Receiver::start_tls(generated.cert.der().clone(), key).await;
+
+    // A CA file without a certificate: the node refuses to start, naming the setting.
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let mut refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+    refused
+        .arg("run")
+        .envs(https_export_env(dir.path(), &endpoint, &empty))
+        .env("TALLY_AUTH__ADMIN_TOKEN", support::ADMIN_TOKEN)
+        .env("TALLY_AUTH__JWT_SECRET", support::JWT_SECRET)
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(PATIENCE, refused.output())
+        .await
+        .expect("the node stops at once")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("tracing.otlp_ca_file"), "{stderr}");
+
+    let node = NodeProcess::start(&https_export_env(dir.path(), &endpoint, &ca_file));
+    let sensor_key = Api::new(node.addr)
+        .provision("secure", "hq", &["r1"])
+        .await
+        .remove(0);
+    let (trace_id, sensor_span, traceparent) = new_traceparent();
+    let answer = reqwest::Client::new()
+        .post(format!("http://{}/v1/readings", node.addr))
+        .bearer_auth(&sensor_key)
+        .header("traceparent", traceparent)
+        .json(&json!({ "items": [{ "seq": 1, "ts": now_ms(), "count": 2 }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let spans = receiver
+        .await_spans("the batch's spans over https", |spans| {
+            named_in(spans, &trace_id, "tls-traced", "ingest.http_batch").is_some()
+                && named_in(spans, &trace_id, "tls-traced", "persister.persist").is_some()
+        })
+        .await;
+    let gateway = named_in(&spans, &trace_id, "tls-traced", "ingest.http_batch").unwrap();
+    assert_eq!(gateway.parent_span_id, sensor_span);
+    node.terminate();
 }

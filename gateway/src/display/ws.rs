@@ -5,6 +5,11 @@
 //! display is resubscribed and gets a fresh snapshot. The socket closes with 4401 when the token
 //! expires.
 //!
+//! Traces: each `subscribe` (or `subscribe_tenant`) request gets a `display.subscribe` span,
+//! the child of the upgrade request's `traceparent` when it carried one, so a display's
+//! connection and subscriptions show in the trace of whatever opened it. The frames pushed
+//! afterwards are fan-out from the office, no request of the display's, and are not traced.
+//!
 //! Frames in flight are bounded by pongs ([`FrameWindow`]): a display that stops reading holds
 //! up at most `display.inflight_frames` frames, and reads the present when it resumes.
 
@@ -13,13 +18,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tally_cluster::{DisplayStream, TenantStream};
+use tally_cluster::{DisplayStream, TenantStream, TraceContext};
 use tally_protocol::{
     Codec, DisplayFrame, DisplayRequest, ErrorCode, OfficeId, RoomId, SUBPROTOCOL_JSON,
     SUBPROTOCOL_MSGPACK, ServiceError, TenantFrame, TenantId,
 };
+
+use tracing::Instrument;
 
 use super::flow::FrameWindow;
 use crate::auth::{DisplayViewer, IssuedToken, revoked};
@@ -27,6 +35,7 @@ use crate::error::{ApiError, hide_tenant};
 use crate::listener::ConnectionSlot;
 use crate::state::AppState;
 use crate::telemetry;
+use crate::trace_parent;
 use crate::ws_conn::{Event, Incoming, WsConn};
 
 /// Upgrades a display connection (JSON unless `tally.v1.msgpack` is requested).
@@ -51,8 +60,11 @@ pub(crate) async fn connect(
     State(state): State<AppState>,
     DisplayViewer { token, exp }: DisplayViewer,
     slot: Option<Extension<ConnectionSlot>>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // The upgrade request's trace context becomes the parent of the subscriptions' spans.
+    let trace = trace_parent::from_headers(&headers);
     // The socket counts against its tenant's connection quota while it is open.
     let tenant_slot = match state.quotas.open_connection(&token.tenant) {
         Ok(slot) => slot,
@@ -71,7 +83,7 @@ pub(crate) async fn connect(
             shutdown.track(async move {
                 // The connection keeps its place in the node's limits while the socket is open.
                 let _slots = (slot, tenant_slot);
-                run(state, socket, codec, token, exp).await;
+                run(state, socket, codec, token, exp, trace).await;
             })
         })
 }
@@ -97,7 +109,14 @@ enum Outgoing {
     Tenant(TenantFrame),
 }
 
-async fn run(state: AppState, socket: WebSocket, codec: Codec, token: IssuedToken, exp: u64) {
+async fn run(
+    state: AppState,
+    socket: WebSocket,
+    codec: Codec,
+    token: IssuedToken,
+    exp: u64,
+    trace: Option<TraceContext>,
+) {
     let _gauge = telemetry::ConnectionGauge::open(telemetry::DISPLAY_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
     let expiry = tokio::time::sleep(until(exp));
@@ -147,8 +166,7 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, token: IssuedToke
                 };
                 let request = codec.decode::<DisplayRequest>(&bytes, &state.limits).map_err(ApiError::from);
                 let result = match request {
-                    Ok(DisplayRequest::Subscribe { office, room }) => subscribe(&state, &tenant, office, room).await,
-                    Ok(DisplayRequest::SubscribeTenant) => subscribe_tenant(&state, &tenant).await,
+                    Ok(request) => subscribe_traced(&state, &tenant, request, trace.as_ref()).await,
                     Err(err) => Err(err),
                 };
                 match result {
@@ -163,6 +181,40 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, token: IssuedToke
             }
         }
     }
+}
+
+/// Subscribes as the display asked, in a `display.subscribe` span: the child of the upgrade's
+/// trace context if it came with one.
+async fn subscribe_traced(
+    state: &AppState,
+    tenant: &TenantId,
+    request: DisplayRequest,
+    trace: Option<&TraceContext>,
+) -> Result<Subscription, ApiError> {
+    let span = match &request {
+        DisplayRequest::Subscribe { office, room } => {
+            let room = room.as_ref().map(tracing::field::display);
+            tracing::info_span!("display.subscribe", tenant = %tenant, office = %office, room)
+        }
+        DisplayRequest::SubscribeTenant => {
+            tracing::info_span!("display.subscribe", tenant = %tenant, office = "*")
+        }
+    };
+    trace_parent::adopt(trace, &span);
+    let subscribed = async {
+        let subscribed = match request {
+            DisplayRequest::Subscribe { office, room } => {
+                subscribe(state, tenant, office, room).await
+            }
+            DisplayRequest::SubscribeTenant => subscribe_tenant(state, tenant).await,
+        };
+        match &subscribed {
+            Ok(_) => tracing::debug!("display subscribed"),
+            Err(err) => tracing::debug!(code = %err.code, "display subscription refused"),
+        }
+        subscribed
+    };
+    subscribed.instrument(span).await
 }
 
 /// The refusal of the display's token if it has been revoked. A store that cannot be read keeps

@@ -14,9 +14,9 @@ use tracing::{Instrument, Span};
 
 use super::admission::dispatch;
 use super::sensor_key::sensor_by_key;
-use super::trace_parent;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::trace_parent;
 
 /// Answer of `POST /v1/readings`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -130,5 +130,6 @@ async fn handle(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bat
     // The room is resolved per request, so a restarted room is found again by the next request;
     // `unavailable` (503) tells the sensor to retry, and dedup makes the retry safe.
     let up_to_seq = dispatch(&room, sensor.id, batch.items, admitted)?.await?;
+    tracing::debug!(up_to_seq, "batch durable");
     Ok(BatchAck { up_to_seq })
 }

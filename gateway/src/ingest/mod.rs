@@ -5,7 +5,6 @@ mod admission;
 pub(crate) mod http;
 mod sensor_key;
 pub(crate) mod sensor_ws;
-mod trace_parent;
 
 pub(crate) use admission::NodeAdmission;
 pub(crate) use sensor_key::SensorKeyEvents;

@@ -18,6 +18,10 @@
 //!    the connection sends the acks it owes and closes with 4401 `unknown_sensor_key`: at once
 //!    for a change made on this node, within `auth.revocation_refresh` for one made on another
 //!    node (see `sensor_key.rs`).
+//! 6. Traces: the connection's `sensor` span (a child of the upgrade request's `traceparent`)
+//!    lives as long as the socket; each `readings` frame gets an `ingest.sensor_frame` span from
+//!    its arrival to its ack, the root of a trace of its own linked to the connection's span, so
+//!    that a sensor connected for weeks gives one trace per batch.
 
 use std::time::Instant;
 
@@ -35,16 +39,16 @@ use tally_protocol::{
     ServerFrame, ServiceError, now_ms,
 };
 use tally_storage::{KeyHash, Sensor};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use super::admission::{Admitted, InflightWindow, dispatch};
 use super::sensor_key::{KEY_NO_LONGER_VALID, key_revoked, next_change_of, sensor_by_key};
-use super::trace_parent;
 use crate::auth::hash_key;
 use crate::error::ApiError;
 use crate::listener::ConnectionSlot;
 use crate::state::AppState;
 use crate::telemetry;
+use crate::trace_parent;
 use crate::ws_conn::{Incoming, WsConn};
 
 /// Upgrades a sensor connection; the subprotocol picks the codec.
@@ -169,6 +173,9 @@ type PendingAck = BoxFuture<'static, Answer>;
 /// A decoded batch waiting for node-wide admission (`ingest.node_inflight`).
 type Admission = BoxFuture<'static, Admitted>;
 
+/// A decoded `readings` frame waiting for admission, with its span.
+type Admitting = (Vec<Reading>, Admission, Span);
+
 async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash) {
     // Subscribed before the first read, so a revocation from here on is never missed.
     let mut key_changes = state.sensor_keys.subscribe();
@@ -200,7 +207,7 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash
     }
     tracing::debug!(last_seq, "sensor connected");
     let mut pending: FuturesOrdered<PendingAck> = FuturesOrdered::new();
-    let mut admitting: Option<(Vec<Reading>, Admission)> = None;
+    let mut admitting: Option<Admitting> = None;
     let ack_seconds = metrics::histogram!(telemetry::ACK_SECONDS);
     loop {
         tokio::select! {
@@ -219,14 +226,14 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash
                 return;
             }
             admitted = async { admitting.as_mut().expect("guarded").1.as_mut().await }, if admitting.is_some() => {
-                let (items, _) = admitting.take().expect("guarded");
+                let (items, _, frame) = admitting.take().expect("guarded");
                 if let Err(err) = state.health.check() {
                     let reason = format!("{err}; nothing of this frame was applied; reconnect and resend readings after welcome.last_seq");
                     return conn.close(err.code(), &reason).await;
                 }
                 window.sent(items.len());
-                match send(&room, &sensor, items, admitted) {
-                    Ok(ack) => pending.push_back(ack),
+                match frame.in_scope(|| send(&room, &sensor, items, admitted)) {
+                    Ok(ack) => pending.push_back(Box::pin(ack.instrument(frame))),
                     Err(err) => return conn.close(err.code(), &format!("{err}; reconnect")).await,
                 }
             }
@@ -266,7 +273,8 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash
                         let admission = state.admission.clone();
                         let (tenant, readings) = (sensor.tenant.clone(), items.len());
                         let admission: Admission = Box::pin(async move { admission.admit(&tenant, readings).await });
-                        admitting = Some((items, admission));
+                        let frame = frame_span(&sensor, items.len());
+                        admitting = Some((items, admission, frame));
                         None
                     }
                     Ok(SensorFrame::Hello { .. }) => Some((ErrorCode::InvalidRequest, "already authenticated; send readings".to_owned(), None)),
@@ -281,6 +289,24 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash
             }
         }
     }
+}
+
+/// The span of one `readings` frame, from its arrival to its ack: the root of a trace of its
+/// own, linked to the connection's span (the current one) and through it to the upgrade's
+/// `traceparent`.
+fn frame_span(sensor: &Sensor, readings: usize) -> Span {
+    let span = tracing::info_span!(
+        parent: None,
+        "ingest.sensor_frame",
+        tenant = %sensor.tenant,
+        office = %sensor.office,
+        room = %sensor.room,
+        sensor = %sensor.id,
+        readings,
+    );
+    span.follows_from(&Span::current());
+    span.in_scope(|| tracing::debug!("readings frame"));
+    span
 }
 
 /// Sends the ack of an answered batch, or closes the connection on its error. Returns whether

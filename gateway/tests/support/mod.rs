@@ -22,6 +22,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 mod child;
 pub mod cluster;
 pub mod durability;
+pub mod faults;
 pub mod load;
 pub mod outage;
 

@@ -1,5 +1,6 @@
-//! A sensor's W3C trace context: the `traceparent` (and `tracestate`) headers of its HTTP batch
-//! or of its WebSocket upgrade request, made the parent of the gateway's span.
+//! A client's W3C trace context: the `traceparent` (and `tracestate`) headers of a sensor's HTTP
+//! batch, of a sensor's WebSocket upgrade request or of a display's, made the parent of the
+//! gateway's span.
 
 use axum::http::HeaderMap;
 use tally_cluster::TraceContext;
