@@ -194,8 +194,9 @@ fn named_in(
         .cloned()
 }
 
-/// The names from `span` up its parents among `spans` (the last one's parent is elsewhere).
-fn chain<'a>(spans: &'a [ReceivedSpan], span: &'a ReceivedSpan) -> Vec<&'a ReceivedSpan> {
+/// The (node, name) of `span` and of each of its parents up among `spans` (the last one's
+/// parent is elsewhere).
+fn chain<'a>(spans: &'a [ReceivedSpan], span: &'a ReceivedSpan) -> Vec<(&'a str, &'a str)> {
     let by_id: HashMap<&str, &ReceivedSpan> =
         spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
     let mut chain = vec![span];
@@ -203,6 +204,9 @@ fn chain<'a>(spans: &'a [ReceivedSpan], span: &'a ReceivedSpan) -> Vec<&'a Recei
         chain.push(parent);
     }
     chain
+        .iter()
+        .map(|s| (s.node.as_str(), s.name.as_str()))
+        .collect()
 }
 
 /// A W3C `traceparent` of a new sampled trace: the trace id and the parent span id with it.
@@ -310,12 +314,8 @@ async fn a_forwarded_reading_is_one_trace_from_the_gateway_to_the_owners_persist
         "the gateway span is a child of the sensor's traceparent"
     );
     let persist = named(&spans, "n2", "persister.persist").unwrap();
-    let path: Vec<(&str, &str)> = chain(&spans, &persist)
-        .iter()
-        .map(|s| (s.node.as_str(), s.name.as_str()))
-        .collect();
     assert_eq!(
-        path,
+        chain(&spans, &persist),
         [
             ("n2", "persister.persist"),
             ("n2", "room.ingest"),
@@ -344,6 +344,8 @@ async fn a_forwarded_reading_is_one_trace_from_the_gateway_to_the_owners_persist
         "{logged}"
     );
     assert_eq!(field(&logged, "node").as_deref(), Some("n2"), "{logged}");
+    assert_eq!(logged["span"]["tenant"], "traced", "{logged}");
+    assert_eq!(logged["span"]["room"], office.rooms[0].0, "{logged}");
     // Nothing of this trace claims to come from a third place.
     assert!(
         spans
@@ -386,12 +388,8 @@ async fn a_forwarded_reading_is_one_trace_from_the_gateway_to_the_owners_persist
         assert_ne!(frame.trace_id, ws_trace, "a frame is a trace of its own");
         assert!(frame.parent_span_id.is_empty(), "{frame:?}");
         let room = named_in(&spans, &frame.trace_id, "n2", "room.ingest").unwrap();
-        let path: Vec<(&str, &str)> = chain(&spans, &room)
-            .iter()
-            .map(|s| (s.node.as_str(), s.name.as_str()))
-            .collect();
         assert_eq!(
-            path,
+            chain(&spans, &room),
             [
                 ("n2", "room.ingest"),
                 ("n2", "transport.forwarded_readings"),

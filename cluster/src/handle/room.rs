@@ -87,6 +87,11 @@ impl RoomHandle {
         }
     }
 
+    /// The room's tenant.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
     /// The room.
     pub fn room(&self) -> &RoomId {
         &self.room

@@ -9,6 +9,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{OfficeId, RoomId, ServiceError, TenantId};
 use tokio::task::AbortHandle;
 use tracing::Instrument;
+use tracing::field::{self, Empty};
 
 use crate::RoomHandle;
 use crate::transport::Shared;
@@ -169,16 +170,17 @@ fn serve_call(shared: &Arc<Shared>, envelope: Envelope, reply: RpcReplyPort<Vec<
             trace,
         } => {
             // The owner's part of the forwarding gateway's trace: the room's spans are children.
-            let span = tracing::info_span!("transport.forwarded_readings", from = %from, sensor = %sensor, readings = items.len());
+            let span = tracing::info_span!("transport.forwarded_readings", from = %from, tenant = Empty, room = Empty, sensor = %sensor, readings = items.len());
             if let Some(trace) = trace {
                 trace.adopt(&span);
             }
             // Enqueued at the room here, in the order the peer sent its batches.
             let pending = span.in_scope(|| {
-                let pending = shared
-                    .served
-                    .room(&from, stream)
-                    .and_then(|room| room.send(sensor, items, received_at));
+                let pending = shared.served.room(&from, stream).and_then(|room| {
+                    span.record("tenant", field::display(room.tenant()))
+                        .record("room", field::display(room.room()));
+                    room.send(sensor, items, received_at)
+                });
                 tracing::debug!(enqueued = pending.is_ok(), "forwarded batch");
                 pending
             });

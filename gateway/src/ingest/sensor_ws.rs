@@ -304,7 +304,7 @@ fn frame_span(sensor: &Sensor, readings: usize) -> Span {
         sensor = %sensor.id,
         readings,
     );
-    span.follows_from(&Span::current());
+    span.follows_from(Span::current());
     span.in_scope(|| tracing::debug!("readings frame"));
     span
 }
