@@ -5,62 +5,14 @@
 
 mod support;
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
+use support::audit::*;
 use support::*;
 
 /// A node with tenants acme and globex (office hq, room r1 each).
 async fn node() -> (tempfile::TempDir, tally_gateway::RunningNode, Api) {
-    let (dir, data) = temp_dir();
-    let node = tally_gateway::start(test_settings(&data)).await.unwrap();
-    let api = Api::new(node.addr());
-    api.provision("acme", "hq", &["r1"]).await;
-    api.provision("globex", "hq", &["r1"]).await;
+    let (dir, node, api, _) = two_tenants().await;
     (dir, node, api)
-}
-
-/// Mints a token of `tenant` with the admin token; returns its token and id.
-async fn mint(api: &Api, tenant: &str, role: &str) -> (String, String) {
-    let minted = api
-        .create(
-            &format!("/v1/tenants/{tenant}/tokens"),
-            json!({ "role": role }),
-        )
-        .await;
-    (
-        minted["token"].as_str().unwrap().to_owned(),
-        minted["id"].as_str().unwrap().to_owned(),
-    )
-}
-
-/// The entries of an audit read (asserting 200).
-async fn entries(api: &Api, path: &str, token: &str) -> Vec<Value> {
-    let (status, page) = api.get(path, token).await;
-    assert_eq!(status, 200, "GET {path}: {page}");
-    page["entries"].as_array().unwrap().clone()
-}
-
-/// Reads `path` until an entry satisfies `wanted` (entries are written by a background
-/// writer, in order), for at most 10 s; returns that entry.
-async fn entry_where(api: &Api, path: &str, token: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let all = entries(api, path, token).await;
-        if let Some(found) = all.iter().find(|e| wanted(e)) {
-            return found.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no entry as wanted in {path}: {all:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// An entry of `kind` whose detail contains `detail`.
-fn kind_with(kind: &'static str, detail: &'static str) -> impl Fn(&Value) -> bool {
-    move |e| e["kind"] == kind && e["detail"].as_str().unwrap().contains(detail)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,13 @@
 //! quarantine lifts by their handlers ([`Audit::record`], one call each, after the change
 //! succeeded); every refused access (401, 403, and the 404 answered for another tenant's
 //! resource) by the middleware in `request.rs`, which also gives every entry its request id,
-//! source address and principal.
+//! source address and principal. A WebSocket refused after its upgrade (the sensor's `hello`
+//! with an unknown key, a key or token revoked while the socket is open) is recorded by the
+//! socket's task with the upgrade request's context ([`Audit::denied`]).
+//!
+//! Quota and rate-limit refusals (429, WebSocket 4429) are not entries: they refuse volume, not
+//! access, and one entry per refused request would let a flooding tenant fill the queue and
+//! push out the entries that matter. They are counted per tenant in the metrics instead.
 //!
 //! # When the store fails
 //!
@@ -27,7 +33,9 @@ use tally_protocol::{TenantId, TimestampMs};
 use tally_storage::{AuditEntry, AuditOutcome, SharedStore, Store, audit_id};
 use tokio::sync::mpsc;
 
-pub(crate) use request::{RequestAudit, note_principal, note_route, track};
+pub(crate) use request::{
+    RequestAudit, current as request_context, note_principal, note_route, track,
+};
 
 /// Counter: audit entries stored.
 pub const AUDIT_WRITTEN: &str = "tally_audit_entries_written_total";
@@ -43,6 +51,9 @@ pub fn describe() {
         "Audit entries lost to the store (label reason: queue_full, store); each is in the process log at ERROR."
     );
 }
+
+/// Kind of the entries of refused accesses.
+const DENIED: &str = "access.denied";
 
 /// Entries waiting for the writer, at most.
 pub const QUEUE: usize = 4096;
@@ -82,6 +93,19 @@ impl Audit {
             AuditOutcome::Succeeded,
             detail.into(),
         );
+    }
+
+    /// Records a refused access made after the request `context` was answered: a WebSocket
+    /// refused after its upgrade (a sensor's unknown or revoked key, a display's revoked token).
+    /// It goes to `tenant`'s log, or the platform's for `None` (a credential that names no
+    /// tenant); `detail` names the socket's route template and its close code.
+    pub(crate) fn denied(
+        &self,
+        context: Option<&RequestAudit>,
+        tenant: Option<&TenantId>,
+        detail: String,
+    ) {
+        self.record_for(context, DENIED, tenant, AuditOutcome::Denied, detail);
     }
 
     /// Records an entry for the request `context` (if any).

@@ -54,6 +54,12 @@ impl RequestAudit {
             .map_or_else(|| "unauthenticated".to_owned(), |(_, name)| name.clone())
     }
 
+    /// Notes the authenticated principal: its tenant (`None` for the platform's) and how entries
+    /// name it.
+    pub(crate) fn note(&self, tenant: Option<TenantId>, name: String) {
+        *lock(&self.principal) = Some((tenant, name));
+    }
+
     /// The principal's tenant, if it is a tenant's.
     fn principal_tenant(&self) -> Option<TenantId> {
         lock(&self.principal).as_ref().and_then(|(t, _)| t.clone())
@@ -65,8 +71,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The context of the request being served on this task, if any.
-pub(super) fn current() -> Option<Arc<RequestAudit>> {
+/// The context of the request being served on this task, if any: a WebSocket handler takes it
+/// into the socket's task (which runs after the request) to record refusals made there.
+pub(crate) fn current() -> Option<Arc<RequestAudit>> {
     REQUEST.try_with(Arc::clone).ok()
 }
 
@@ -86,7 +93,7 @@ pub(crate) fn note_principal(principal: &Principal) {
         }
     };
     if let Some(context) = current() {
-        *lock(&context.principal) = Some(noted);
+        context.note(noted.0, noted.1);
     }
 }
 
@@ -126,7 +133,7 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
         let tenant = context.principal_tenant();
         state.audit.record_for(
             Some(&context),
-            "access.denied",
+            super::DENIED,
             tenant.as_ref(),
             AuditOutcome::Denied,
             format!("{method} {route} answered {}", status.as_u16()),

@@ -3,7 +3,7 @@
 //! one room) of its tenant, gets a snapshot, then coalesced deltas; or `subscribe_tenant` for
 //! every office of its tenant ([`TenantStream`]). If the office restarts, the
 //! display is resubscribed and gets a fresh snapshot. The socket closes with 4401 when the token
-//! expires.
+//! expires, or when it is revoked (audited in the tenant's log with the upgrade request's id).
 //!
 //! Traces: each `subscribe` (or `subscribe_tenant`) request gets a `display.subscribe` span,
 //! the child of the upgrade request's `traceparent` when it carried one, so a display's
@@ -13,6 +13,7 @@
 //! Frames in flight are bounded by pongs ([`FrameWindow`]): a display that stops reading holds
 //! up at most `display.inflight_frames` frames, and reads the present when it resumes.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Extension;
@@ -30,6 +31,7 @@ use tally_protocol::{
 use tracing::Instrument;
 
 use super::flow::FrameWindow;
+use crate::audit::{RequestAudit, request_context};
 use crate::auth::{DisplayViewer, IssuedToken, revoked};
 use crate::error::{ApiError, hide_tenant};
 use crate::listener::ConnectionSlot;
@@ -76,6 +78,9 @@ pub(crate) async fn connect(
         .and_then(|p| p.to_str().ok())
         .and_then(Codec::from_subprotocol)
         .unwrap_or(Codec::Json);
+    // The upgrade request's audit context (request id, source, principal), for a refusal on the
+    // socket.
+    let audit = request_context();
     ws.max_message_size(64 * 1024)
         .read_buffer_size(crate::ws_conn::READ_BUFFER_BYTES)
         .on_upgrade(move |socket| {
@@ -83,7 +88,7 @@ pub(crate) async fn connect(
             shutdown.track(async move {
                 // The connection keeps its place in the node's limits while the socket is open.
                 let _slots = (slot, tenant_slot);
-                run(state, socket, codec, token, exp, trace).await;
+                run(state, socket, codec, token, exp, trace, audit).await;
             })
         })
 }
@@ -116,6 +121,7 @@ async fn run(
     token: IssuedToken,
     exp: u64,
     trace: Option<TraceContext>,
+    audit: Option<Arc<RequestAudit>>,
 ) {
     let _gauge = telemetry::ConnectionGauge::open(telemetry::DISPLAY_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
@@ -134,10 +140,10 @@ async fn run(
             () = &mut expiry => return conn.close(ErrorCode::TokenExpired, "the token has expired").await,
             () = state.shutdown.stopping() => return conn.close_going_away("the node is stopping; reconnect").await,
             _ = revocations_changed.changed() => if let Some(err) = revoked_now(&state, &token).await {
-                return conn.close(err.code, &err.message).await;
+                return close_revoked(&state, &mut conn, audit.as_deref(), &tenant, &err).await;
             },
             _ = recheck.tick() => if let Some(err) = revoked_now(&state, &token).await {
-                return conn.close(err.code, &err.message).await;
+                return close_revoked(&state, &mut conn, audit.as_deref(), &tenant, &err).await;
             },
             frame = next_frame(&mut subscription), if window.has_room() => match frame {
                 Some(frame) => {
@@ -215,6 +221,22 @@ async fn subscribe_traced(
         subscribed
     };
     subscribed.instrument(span).await
+}
+
+/// Closes the socket of a revoked token with `err`, and records the refusal in its tenant's log.
+async fn close_revoked(
+    state: &AppState,
+    conn: &mut WsConn,
+    audit: Option<&RequestAudit>,
+    tenant: &TenantId,
+    err: &ApiError,
+) {
+    let detail = format!(
+        "GET /v1/live: token revoked while the socket was open; closed {}",
+        err.code.ws_close_code()
+    );
+    state.audit.denied(audit, Some(tenant), detail);
+    conn.close(err.code, &err.message).await;
 }
 
 /// The refusal of the display's token if it has been revoked. A store that cannot be read keeps

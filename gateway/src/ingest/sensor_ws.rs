@@ -22,7 +22,11 @@
 //!    lives as long as the socket; each `readings` frame gets an `ingest.sensor_frame` span from
 //!    its arrival to its ack, the root of a trace of its own linked to the connection's span, so
 //!    that a sensor connected for weeks gives one trace per batch.
+//! 7. A refused key is audited with the upgrade request's id and source address: an unknown
+//!    key in `hello` in the platform's log (it names no tenant), a key that stops being valid
+//!    while the socket is open in its sensor's tenant's log.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Extension;
@@ -38,11 +42,12 @@ use tally_protocol::{
     Codec, ErrorCode, ProtocolError, Reading, SUBPROTOCOL_JSON, SUBPROTOCOL_MSGPACK, SensorFrame,
     ServerFrame, ServiceError, now_ms,
 };
-use tally_storage::{KeyHash, Sensor};
+use tally_storage::{KeyHash, Sensor, key_id};
 use tracing::{Instrument, Span};
 
 use super::admission::{Admitted, InflightWindow, dispatch};
 use super::sensor_key::{KEY_NO_LONGER_VALID, key_revoked, next_change_of, sensor_by_key};
+use crate::audit::{RequestAudit, request_context};
 use crate::auth::hash_key;
 use crate::error::ApiError;
 use crate::listener::ConnectionSlot;
@@ -74,8 +79,10 @@ pub(crate) async fn connect(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    // The upgrade request's trace context becomes the parent of the connection's span.
+    // The upgrade request's trace context becomes the parent of the connection's span, and its
+    // audit context (request id, source address) that of the refusals made on the socket.
     let trace = trace_parent::from_headers(&headers);
+    let audit = request_context();
     let ws = ws.protocols([SUBPROTOCOL_MSGPACK, SUBPROTOCOL_JSON]);
     let Some(codec) = ws
         .selected_protocol()
@@ -99,12 +106,18 @@ pub(crate) async fn connect(
             shutdown.track(async move {
                 // The connection keeps its place in the node's limits while the socket is open.
                 let _slot = slot;
-                run(state, socket, codec, trace).await;
+                run(state, socket, codec, trace, audit).await;
             })
         })
 }
 
-async fn run(state: AppState, socket: WebSocket, codec: Codec, trace: Option<TraceContext>) {
+async fn run(
+    state: AppState,
+    socket: WebSocket,
+    codec: Codec,
+    trace: Option<TraceContext>,
+    audit: Option<Arc<RequestAudit>>,
+) {
     let _gauge = telemetry::ConnectionGauge::open(telemetry::SENSOR_CONNECTIONS);
     let mut conn = WsConn::new(socket, codec);
     let said_hello = tokio::select! {
@@ -113,8 +126,23 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, trace: Option<Tra
     };
     let (sensor, key) = match said_hello {
         Ok(found) => found,
-        Err(err) => return conn.close(err.code, &err.message).await,
+        Err((err, refused_key)) => {
+            if let Some(hash) = refused_key.filter(|_| err.code == ErrorCode::UnknownSensorKey) {
+                // An unknown key belongs to no tenant we could name: the platform's log.
+                let detail = format!(
+                    "{ROUTE}: hello with unknown sensor key {}; closed {}",
+                    key_id(&hash),
+                    err.code.ws_close_code()
+                );
+                state.audit.denied(audit.as_deref(), None, detail);
+            }
+            return conn.close(err.code, &err.message).await;
+        }
     };
+    if let Some(context) = &audit {
+        let name = format!("sensor {} key {}", sensor.id, key_id(&key));
+        context.note(Some(sensor.tenant.clone()), name);
+    }
     // The socket counts against its tenant's connection quota while it is open.
     let _tenant_slot = match state.quotas.open_connection(&sensor.tenant) {
         Ok(slot) => slot,
@@ -122,33 +150,44 @@ async fn run(state: AppState, socket: WebSocket, codec: Codec, trace: Option<Tra
     };
     let span = tracing::info_span!("sensor", tenant = %sensor.tenant, office = %sensor.office, room = %sensor.room, sensor = %sensor.id);
     trace_parent::adopt(trace.as_ref(), &span);
-    session(state, conn, sensor, key).instrument(span).await;
+    session(state, conn, sensor, key, audit)
+        .instrument(span)
+        .await;
 }
 
-/// Waits for `hello` and resolves the key to its sensor; returns both (the key as its hash).
-async fn hello(state: &AppState, conn: &mut WsConn) -> Result<(Sensor, KeyHash), ApiError> {
+/// The route template of the socket, as audit entries name it.
+const ROUTE: &str = "GET /v1/sensors/connect";
+
+/// Waits for `hello` and resolves the key to its sensor; returns both (the key as its hash). A
+/// refusal comes with the hash of the key refused, if `hello` named one.
+async fn hello(
+    state: &AppState,
+    conn: &mut WsConn,
+) -> Result<(Sensor, KeyHash), (ApiError, Option<KeyHash>)> {
     let timeout = state.settings.ingest.hello_timeout;
     let bytes = match tokio::time::timeout(timeout, conn.recv()).await {
         Err(_) => {
-            return Err(ApiError::new(
-                ErrorCode::HelloTimeout,
-                format!("no hello within {timeout:?}"),
-            ));
+            let message = format!("no hello within {timeout:?}");
+            return Err((ApiError::new(ErrorCode::HelloTimeout, message), None));
         }
         Ok(Incoming::Closed) => {
-            return Err(ApiError::new(
-                ErrorCode::ExpectedHello,
-                "closed before hello",
-            ));
+            let closed = ApiError::new(ErrorCode::ExpectedHello, "closed before hello");
+            return Err((closed, None));
         }
         Ok(Incoming::Data(bytes)) => bytes,
     };
-    match conn_codec_decode(state, conn, &bytes)? {
-        SensorFrame::Hello { key } => Ok((sensor_by_key(state, &key).await?, hash_key(&key))),
-        SensorFrame::Readings { .. } => Err(ApiError::new(
-            ErrorCode::ExpectedHello,
-            "the first frame must be hello",
-        )),
+    match conn_codec_decode(state, conn, &bytes).map_err(|err| (err.into(), None))? {
+        SensorFrame::Hello { key } => {
+            let hash = hash_key(&key);
+            match sensor_by_key(state, &key).await {
+                Ok(sensor) => Ok((sensor, hash)),
+                Err(err) => Err((err, Some(hash))),
+            }
+        }
+        SensorFrame::Readings { .. } => {
+            let first = ApiError::new(ErrorCode::ExpectedHello, "the first frame must be hello");
+            Err((first, None))
+        }
     }
 }
 
@@ -176,7 +215,13 @@ type Admission = BoxFuture<'static, Admitted>;
 /// A decoded `readings` frame waiting for admission, with its span.
 type Admitting = (Vec<Reading>, Admission, Span);
 
-async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash) {
+async fn session(
+    state: AppState,
+    mut conn: WsConn,
+    sensor: Sensor,
+    key: KeyHash,
+    audit: Option<Arc<RequestAudit>>,
+) {
     // Subscribed before the first read, so a revocation from here on is never missed.
     let mut key_changes = state.sensor_keys.subscribe();
     let period = state.revocations.refresh();
@@ -245,6 +290,11 @@ async fn session(state: AppState, mut conn: WsConn, sensor: Sensor, key: KeyHash
             } => {
                 if key_revoked(&state, &sensor, &key).await {
                     tracing::info!("sensor key no longer valid; closing");
+                    let detail = format!(
+                        "{ROUTE}: key no longer valid while the socket was open; closed {}",
+                        ErrorCode::UnknownSensorKey.ws_close_code()
+                    );
+                    state.audit.denied(audit.as_deref(), Some(&sensor.tenant), detail);
                     if drain(&mut conn, &mut window, &ack_seconds, &mut pending).await {
                         conn.close(ErrorCode::UnknownSensorKey, KEY_NO_LONGER_VALID).await;
                     }

@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+pub mod audit;
 mod child;
 pub mod cluster;
 pub mod durability;
@@ -182,12 +183,26 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Opens a WebSocket with an optional subprotocol; returns the socket or the HTTP rejection
 /// (status 0: no HTTP answer at all, such as a refused or reset connection to a dead node).
 pub async fn open_ws(url: &str, subprotocol: Option<&str>) -> Result<Socket, (u16, String)> {
+    open_ws_with(url, subprotocol, None).await
+}
+
+/// Like [`open_ws`], with the upgrade request's `x-request-id`.
+pub async fn open_ws_with(
+    url: &str,
+    subprotocol: Option<&str>,
+    request_id: Option<&str>,
+) -> Result<Socket, (u16, String)> {
     let mut request = url.into_client_request().unwrap();
     if let Some(proto) = subprotocol {
         request.headers_mut().insert(
             "Sec-WebSocket-Protocol",
             HeaderValue::from_str(proto).unwrap(),
         );
+    }
+    if let Some(id) = request_id {
+        request
+            .headers_mut()
+            .insert("x-request-id", HeaderValue::from_str(id).unwrap());
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((socket, _)) => Ok(socket),
