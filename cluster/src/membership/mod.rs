@@ -14,14 +14,17 @@
 //! the watcher waits one `heartbeat_ttl` before publishing views again, so that every live
 //! member has re-created its keys (after a restart without persistence Redis is empty) before
 //! the view is trusted; the members' heartbeats re-create their keys by themselves, keeping the
-//! epoch above the last one they saw.
+//! epoch above the last one they saw. These rules are pure code in [`ViewHold`], which the
+//! deterministic simulator drives too.
 
+mod hold;
 mod registration;
 mod scripts;
 mod status;
 mod view;
 mod watcher;
 
+pub use hold::{ReadPlan, ReadSummary, Verdict, ViewHold};
 pub use registration::Membership;
 pub use status::{ClusterStatus, MemberStatus, cluster_status};
 pub use view::{ClusterView, Member, MemberState, PROTOCOL_VERSION};

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{info, warn};
 
+use super::hold::{ReadSummary, Verdict, ViewHold};
 use super::scripts::{self, ViewRead};
 use super::view::{ClusterView, MemberState};
 use crate::coordination::telemetry;
@@ -53,7 +54,7 @@ impl MembershipWatcher {
             view_tx,
             redis_up_tx,
             settle: config.heartbeat_ttl,
-            settle_until: None,
+            hold: ViewHold::new(config.heartbeat_ttl),
         };
         watch.adopt(first);
         let task = tokio::spawn(watch.run(config.view_refresh_interval));
@@ -92,8 +93,8 @@ struct WatchLoop {
     redis_up_tx: watch::Sender<bool>,
     /// How long to hold the view after Redis comes back (one heartbeat TTL).
     settle: Duration,
-    /// Until when views are read without expiring anybody and not published.
-    settle_until: Option<Instant>,
+    /// When a read view is published (the hold-over rules).
+    hold: ViewHold<Instant, Duration>,
 }
 
 impl WatchLoop {
@@ -147,55 +148,51 @@ impl WatchLoop {
 
     /// Reads the membership and publishes it unless it must be held.
     async fn refresh(&mut self) -> Refreshed {
-        let settling = self.settling();
-        let read = match scripts::read_view(&mut self.conn, &self.keys, !settling).await {
+        let plan = self.hold.plan_read(Instant::now());
+        let read = match scripts::read_view(&mut self.conn, &self.keys, plan.expire).await {
             Ok(read) => read,
             Err(error) => {
                 self.redis_failed("read_view", &error);
                 return Refreshed::Held;
             }
         };
-        if !*self.redis_up_tx.borrow() {
-            info!(
-                settle = ?self.settle,
-                "redis reachable again; holding the membership view while members re-register"
-            );
-            self.redis_up_tx.send_replace(true);
-            metrics::gauge!(telemetry::REDIS_UP).set(1.0);
-            self.settle_until = Some(Instant::now() + self.settle);
-            return Refreshed::RedisBack;
-        }
-        if settling {
-            return Refreshed::Held;
-        }
-        let own_missing = self
+        let own_listed = self
             .own_id
             .as_ref()
-            .is_some_and(|own| !read.members.iter().any(|m| &m.id == own));
-        let epoch_regressed = read.epoch < self.view_tx.borrow().epoch;
-        if own_missing || epoch_regressed {
-            warn!(
-                epoch = read.epoch,
-                last_epoch = self.view_tx.borrow().epoch,
-                own_missing,
-                "redis lost membership records (restarted without them, or this node was \
-                 expired while stalled); holding the last view while members re-register"
-            );
-            self.settle_until = Some(Instant::now() + self.settle);
-            return Refreshed::Held;
-        }
-        self.adopt(read);
-        Refreshed::Published
-    }
-
-    fn settling(&mut self) -> bool {
-        match self.settle_until {
-            Some(until) if Instant::now() < until => true,
-            Some(_) => {
-                self.settle_until = None;
-                false
+            .is_none_or(|own| read.members.iter().any(|m| &m.id == own));
+        let summary = ReadSummary {
+            epoch: read.epoch,
+            own_listed,
+        };
+        let last_epoch = self.view_tx.borrow().epoch;
+        match self
+            .hold
+            .read_done(Instant::now(), plan, summary, last_epoch)
+        {
+            Verdict::Publish => {
+                self.adopt(read);
+                Refreshed::Published
             }
-            None => false,
+            Verdict::Settling => Refreshed::Held,
+            Verdict::RedisBack => {
+                info!(
+                    settle = ?self.settle,
+                    "redis reachable again; holding the membership view while members re-register"
+                );
+                self.redis_up_tx.send_replace(true);
+                metrics::gauge!(telemetry::REDIS_UP).set(1.0);
+                Refreshed::RedisBack
+            }
+            Verdict::Lost => {
+                warn!(
+                    epoch = read.epoch,
+                    last_epoch,
+                    own_missing = !own_listed,
+                    "redis lost membership records (restarted without them, or this node was \
+                     expired while stalled); holding the last view while members re-register"
+                );
+                Refreshed::Held
+            }
         }
     }
 
@@ -226,7 +223,7 @@ impl WatchLoop {
     /// Counts and logs a Redis failure; the first of an outage turns `redis_up` false.
     fn redis_failed(&mut self, op: &'static str, error: &CoordinationError) {
         metrics::counter!(telemetry::REDIS_ERRORS, "op" => op).increment(1);
-        if *self.redis_up_tx.borrow() {
+        if self.hold.redis_failed() {
             warn!(
                 op,
                 %error,

@@ -26,6 +26,9 @@ pub enum Mutation {
     TokensFromRedisCounter,
     /// Release the lease of an office being given up before its last readings are written.
     ReleaseBeforeFlush,
+    /// Publish every membership view read, with no epoch order and no hold-over
+    /// ([`crate::membership::ViewHold`]).
+    AdoptEveryView,
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The invariants, checked after every event: an ack only after the store accepted the write
 //! under the acknowledging node's token; at most one node per (office, token); the store's
 //! token per office never decreases; a node never loses what it took to a fence it let in by
-//! releasing its lease before writing it.
+//! releasing its lease before writing it; a node's membership views never go back in epoch.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +22,8 @@ pub(crate) struct Checker {
     writes: BTreeMap<(Process, usize, u64), u64>,
     /// (process, office, token) whose lease the process released itself.
     released: BTreeSet<(Process, usize, u64)>,
+    /// The epoch of the view each process published last.
+    views: BTreeMap<Process, u64>,
     /// The store's token per office, as last seen.
     tokens: BTreeMap<usize, u64>,
     /// The first violation.
@@ -92,6 +94,18 @@ impl Checker {
             self.violated(format!(
                 "node {} released the lease of office {office} (token {token}) before writing \
                  what it had taken: that write was fenced off by the next owner",
+                process.0
+            ));
+        }
+    }
+
+    /// `process` published the membership view of `epoch`.
+    pub(crate) fn view_published(&mut self, process: Process, epoch: u64) {
+        let last = self.views.insert(process, epoch).unwrap_or(0);
+        if epoch < last {
+            self.violated(format!(
+                "node {} published the membership view of epoch {epoch} after one of epoch \
+                 {last}: its view went back",
                 process.0
             ));
         }

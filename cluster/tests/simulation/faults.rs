@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use rand::Rng;
-use rand_chacha::ChaCha8Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// A kind of fault.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,11 +41,14 @@ pub(crate) enum FaultKind {
     Drain,
     /// A draining node had handed every office off and left (it joins again later).
     DrainDone,
+    /// A node's watcher held its view: Redis could not be read, or a read went back in epoch
+    /// or lacked the node itself (what a Redis restart leaves).
+    ViewHeld,
 }
 
 impl FaultKind {
     /// Every kind, in order.
-    pub(crate) const ALL: [FaultKind; 16] = [
+    pub(crate) const ALL: [FaultKind; 17] = [
         FaultKind::Drop,
         FaultKind::Duplicate,
         FaultKind::Delay,
@@ -62,6 +65,7 @@ impl FaultKind {
         FaultKind::SensorReconnect,
         FaultKind::Drain,
         FaultKind::DrainDone,
+        FaultKind::ViewHeld,
     ];
 }
 
@@ -85,7 +89,7 @@ pub(crate) struct Profile {
 
 impl Profile {
     /// A mix drawn from `rng`: each kind is off in some runs, mild or heavy in others.
-    pub(crate) fn draw(rng: &mut ChaCha8Rng) -> Profile {
+    pub(crate) fn draw(rng: &mut Xoshiro256PlusPlus) -> Profile {
         let mut rate = |max: f64| {
             if rng.random_bool(0.25) {
                 0.0

@@ -3,8 +3,9 @@
 //! and release only by the holder, a restarted node being another holder), as cases run
 //! against both [`RedisModel`] and the production [`LeaseManager`] on a real `redis-server`.
 //!
-//! Time passes by [`LeaseBackend::let_pass`]: simulated time in the model, real time on the
-//! server (a lease's expiry has no event to await; the waits leave a quarter TTL of slack).
+//! Time is Redis's own: [`LeaseBackend::let_pass`] advances the model's clock, and on the
+//! server awaits the server's clock (`TIME`); a lease's expiry is read as Redis keeps it
+//! (`PEXPIRETIME`), so no case passes or fails by how fast the machine runs.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,7 +28,11 @@ pub(crate) trait LeaseBackend {
     async fn release(&mut self, who: Holder);
     /// Who holds the lease now.
     async fn holder(&mut self) -> Option<Holder>;
-    /// Lets `ms` of time pass.
+    /// When the lease expires, on Redis's clock (ms), if anybody holds it.
+    async fn expires_at(&mut self) -> Option<u64>;
+    /// Redis's clock now (ms).
+    async fn clock(&mut self) -> u64;
+    /// Lets at least `ms` of Redis's time pass.
     async fn let_pass(&mut self, ms: u64);
 }
 
@@ -56,17 +61,26 @@ pub(crate) async fn expiry_frees_the_lease_for_good(lease: &mut impl LeaseBacken
     assert_eq!(lease.holder().await, Some(B), "only the holder releases");
 }
 
-/// A renewal extends the lease by the TTL from when it is handled: it outlives the TTL counted
-/// from the acquire.
+/// A renewal extends the lease by the TTL from when Redis handles it: its expiry moves past
+/// the one the acquire set, to within the renewal's round trip plus the TTL (read on Redis's
+/// clock before and after, so the check holds however long the calls take).
 pub(crate) async fn renewal_extends_from_now(lease: &mut impl LeaseBackend) {
     assert!(lease.acquire(A).await);
     let ttl = lease.ttl();
-    lease.let_pass(ttl / 4).await;
+    let acquired = lease.expires_at().await.expect("held after the acquire");
+    lease.let_pass(ttl / 10).await;
+    let before = lease.clock().await;
     assert!(lease.renew(A).await, "the holder renews");
-    lease.let_pass(ttl / 2 + ttl / 4).await;
+    let after = lease.clock().await;
+    let renewed = lease.expires_at().await.expect("held after the renewal");
     assert!(
-        lease.renew(A).await,
-        "still held past the TTL counted from the acquire"
+        renewed > acquired,
+        "the renewal extends the lease: expiry {renewed} after {acquired}"
+    );
+    assert!(
+        (before + ttl..=after + ttl).contains(&renewed),
+        "expiry {renewed} is the TTL ({ttl} ms) from when Redis handled the renewal, between \
+         {before} and {after}"
     );
     assert_eq!(lease.holder().await, Some(A));
 }
@@ -135,6 +149,14 @@ impl LeaseBackend for ModelLeases {
         self.redis.holder(self.now, OFFICE)
     }
 
+    async fn expires_at(&mut self) -> Option<u64> {
+        self.redis.lease_expiry(self.now, OFFICE)
+    }
+
+    async fn clock(&mut self) -> u64 {
+        self.now
+    }
+
     async fn let_pass(&mut self, ms: u64) {
         self.now += ms;
     }
@@ -149,6 +171,8 @@ pub(crate) struct RedisLeases {
     leases: BTreeMap<Holder, Lease>,
     tenant: TenantId,
     office: OfficeId,
+    /// For Redis's clock and the lease key's expiry.
+    conn: redis::aio::ConnectionManager,
 }
 
 impl RedisLeases {
@@ -163,6 +187,7 @@ impl RedisLeases {
             leases: BTreeMap::new(),
             tenant: TenantId::new("acme").unwrap(),
             office: OfficeId::new("office").unwrap(),
+            conn: config.connect().unwrap(),
         }
     }
 
@@ -214,7 +239,36 @@ impl LeaseBackend for RedisLeases {
         Some(*named.expect("a holder of the suite").0)
     }
 
+    async fn expires_at(&mut self) -> Option<u64> {
+        // The key layout of `coordination/keys.rs`: `P:lease:{tenant}:{office}`.
+        let key = format!(
+            "{}:lease:{}:{}",
+            self.config.key_prefix, self.tenant, self.office
+        );
+        let at: i64 = redis::cmd("PEXPIRETIME")
+            .arg(key)
+            .query_async(&mut self.conn)
+            .await
+            .expect("redis answers");
+        u64::try_from(at).ok()
+    }
+
+    async fn clock(&mut self) -> u64 {
+        let (secs, micros): (u64, u64) = redis::cmd("TIME")
+            .query_async(&mut self.conn)
+            .await
+            .expect("redis answers");
+        secs * 1_000 + micros / 1_000
+    }
+
     async fn let_pass(&mut self, ms: u64) {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
+        let until = self.clock().await + ms;
+        loop {
+            let now = self.clock().await;
+            if now >= until {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(until - now)).await;
+        }
     }
 }

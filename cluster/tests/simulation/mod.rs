@@ -7,6 +7,7 @@
 //! - `nodes.rs`: what a node does with readings, answers and the machines' commands.
 //! - `redis.rs`, `store.rs`: the models (their behaviours are those the storage conformance
 //!   suite and the lease tests check on the real servers).
+//! - `watcher.rs`: a node's heartbeat and membership watcher (the production hold-over rules).
 //! - `faults.rs`: the fault mix drawn from the seed, and counts per fault kind.
 //! - `checker.rs`: the invariants.
 //! - `lease_conformance.rs`: what the Redis model assumes of leases, as cases run against the
@@ -18,6 +19,7 @@ pub(crate) mod lease_conformance;
 mod nodes;
 mod redis;
 mod store;
+mod watcher;
 mod world;
 
 pub(crate) use faults::FaultCounts;

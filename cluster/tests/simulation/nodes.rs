@@ -9,6 +9,7 @@ use tally_cluster::ownership::{Command, Event, LeaseTiming, OfficeOwnership, Pha
 use super::Reading;
 use super::faults::FaultKind;
 use super::redis::LeaseAnswer;
+use super::watcher::HEARTBEAT_TTL;
 use super::world::{Happening, Msg, RedisOp, Status, StoreOp, World};
 
 /// Lease timings of the simulated nodes (ms).
@@ -16,16 +17,12 @@ pub(crate) const TIMING: LeaseTiming = LeaseTiming {
     ttl: 2_000,
     renew_every: 500,
 };
-/// How often a node writes its heartbeat (and reads the members).
-const HEARTBEAT_EVERY: u64 = 500;
-/// How long a heartbeat keeps a member live.
-const HEARTBEAT_TTL: u64 = 1_500;
 /// How long a caller waits for Redis or the store before it gives up.
 const CALL_TIMEOUT: u64 = 300;
 
 impl World {
     /// The node's own clock.
-    fn clock(&self, node: usize) -> u64 {
+    pub(crate) fn clock(&self, node: usize) -> u64 {
         self.now - self.nodes[node].lag
     }
 
@@ -33,12 +30,7 @@ impl World {
         if self.nodes[node].status != Status::Up {
             return;
         }
-        let clock = self.clock(node);
-        if clock >= self.nodes[node].next_heartbeat {
-            self.nodes[node].next_heartbeat = clock + HEARTBEAT_EVERY;
-            let draining = self.nodes[node].draining;
-            self.call_redis(node, RedisOp::Heartbeat { draining });
-        }
+        self.membership_tick(node);
         let offices: Vec<usize> = self.nodes[node].offices.keys().copied().collect();
         for office in offices {
             self.drive(node, office, Event::Tick);
@@ -50,7 +42,7 @@ impl World {
     /// production's `ClusterRouter::drain`: the view change with `draining`).
     pub(crate) fn drain(&mut self, node: usize) {
         self.nodes[node].draining = true;
-        self.nodes[node].next_heartbeat = 0;
+        self.nodes[node].watch.state_changed();
         self.view_changed(node);
         self.leave_if_drained(node);
     }
@@ -63,6 +55,7 @@ impl World {
         if !state.draining || state.status != Status::Up || !state.offices.values().all(idle) {
             return;
         }
+        self.call_redis(node, RedisOp::Leave);
         let state = &mut self.nodes[node];
         state.status = Status::Down;
         state.inc += 1;
@@ -73,7 +66,7 @@ impl World {
     }
 
     /// Tells every office of `node` how placement in its view (and its draining) stands.
-    fn view_changed(&mut self, node: usize) {
+    pub(crate) fn view_changed(&mut self, node: usize) {
         let draining = self.nodes[node].draining;
         let offices: Vec<usize> = self.nodes[node].offices.keys().copied().collect();
         for office in offices {
@@ -135,10 +128,7 @@ impl World {
                     self.drive(node, office, event);
                 }
             }
-            Happening::View { node, live, .. } if self.nodes[node].view != live => {
-                self.nodes[node].view = live;
-                self.view_changed(node);
-            }
+            Happening::View { node, read, .. } => self.view_read(node, read),
             _ => {}
         }
     }
@@ -249,7 +239,7 @@ impl World {
     }
 
     /// A Redis call from `node`: fails after a timeout if the node is cut off from Redis.
-    fn call_redis(&mut self, node: usize, op: RedisOp) {
+    pub(crate) fn call_redis(&mut self, node: usize, op: RedisOp) {
         let state = &self.nodes[node];
         let inc = state.inc;
         if state.partitioned || state.redis_cut {
@@ -297,11 +287,22 @@ impl World {
                 self.store.set_token(office, token);
                 reply(office, Event::TokenMinted(token))
             }
-            RedisOp::Heartbeat { draining } => Happening::View {
+            RedisOp::Heartbeat(beat) => {
+                self.redis.heartbeat(now, node, beat, HEARTBEAT_TTL);
+                if beat.force && self.nodes[node].inc == inc {
+                    self.nodes[node].watch.record_pending = false;
+                }
+                return;
+            }
+            RedisOp::ReadView { expire } => Happening::View {
                 node,
                 inc,
-                live: self.redis.heartbeat(now, node, draining, HEARTBEAT_TTL),
+                read: Some(self.redis.read_view(now, node, expire)),
             },
+            RedisOp::Leave => {
+                self.redis.leave(node);
+                return;
+            }
         };
         self.after(delay, answer);
     }
@@ -391,8 +392,15 @@ fn unreachable(node: usize, inc: u64, op: RedisOp) -> Option<Happening> {
         RedisOp::Acquire(office) => (office, Event::LeaseUnreachable),
         RedisOp::Renew(office) => (office, Event::LeaseRenewUnreachable),
         RedisOp::MintCounter(office) => (office, Event::TokenFailed),
+        RedisOp::ReadView { .. } => {
+            return Some(Happening::View {
+                node,
+                inc,
+                read: None,
+            });
+        }
         // Nobody waits for these.
-        RedisOp::Release(_) | RedisOp::Heartbeat { .. } => return None,
+        RedisOp::Release(_) | RedisOp::Heartbeat(_) | RedisOp::Leave => return None,
     };
     Some(Happening::Reply {
         node,

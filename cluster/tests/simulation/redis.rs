@@ -1,6 +1,7 @@
 //! An in-memory Redis: `SET NX PX` with expiry in simulated time, the lease scripts (renew and
-//! release only if still ours), heartbeats, a counter (for the mutation that takes tokens from
-//! Redis), and a restart that loses what was written since the last snapshot.
+//! release only if still ours), the membership scripts (heartbeat, read with expiry, leave;
+//! every change raises the epoch), a counter (for the mutation that takes tokens from Redis),
+//! and a restart that loses what was written since the last snapshot.
 
 use std::collections::BTreeMap;
 
@@ -11,8 +12,12 @@ pub(crate) type Holder = (usize, u64);
 struct Data {
     /// Lease of office → holder, expiry.
     leases: BTreeMap<usize, (Holder, u64)>,
-    /// Heartbeat of node → expiry, and whether the node drains.
-    heartbeats: BTreeMap<usize, (u64, bool)>,
+    /// Heartbeat key of node → its expiry.
+    alive: BTreeMap<usize, u64>,
+    /// Member records: node → whether it drains.
+    members: BTreeMap<usize, bool>,
+    /// The membership epoch, raised by every change.
+    epoch: u64,
     /// Counter per office (mutation only).
     counters: BTreeMap<usize, u64>,
 }
@@ -20,8 +25,30 @@ struct Data {
 impl Data {
     fn expire(&mut self, now: u64) {
         self.leases.retain(|_, (_, until)| *until > now);
-        self.heartbeats.retain(|_, (until, _)| *until > now);
+        self.alive.retain(|_, until| *until > now);
     }
+}
+
+/// A member's heartbeat, as the production script takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Beat {
+    /// The member's state: draining or active.
+    pub(crate) draining: bool,
+    /// Write the record even if it is there (its state changed, or it joined).
+    pub(crate) force: bool,
+    /// The epoch of the member's view: a re-created record raises the epoch above it.
+    pub(crate) known_epoch: u64,
+}
+
+/// A view read by the production script.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ViewRead {
+    /// The membership epoch.
+    pub(crate) epoch: u64,
+    /// The listed members placement may name (those not draining).
+    pub(crate) targets: Vec<usize>,
+    /// Whether the reader's own record is listed.
+    pub(crate) own_listed: bool,
 }
 
 /// The answer to a lease command.
@@ -117,23 +144,50 @@ impl RedisModel {
         (*until > now).then_some(*holder)
     }
 
-    /// Writes `node`'s heartbeat (`draining` or not) and reads the live members placement
-    /// may name (those not draining).
-    pub(crate) fn heartbeat(
-        &mut self,
-        now: u64,
-        node: usize,
-        draining: bool,
-        ttl: u64,
-    ) -> Vec<usize> {
+    /// When the lease of `office` expires, if it is held at `now`.
+    pub(crate) fn lease_expiry(&self, now: u64, office: usize) -> Option<u64> {
+        let (_, until) = self.data.leases.get(&office)?;
+        (*until > now).then_some(*until)
+    }
+
+    /// The heartbeat script: renews `node`'s heartbeat key; writes its record when missing or
+    /// forced, then raises the epoch (never below `beat.known_epoch`).
+    pub(crate) fn heartbeat(&mut self, now: u64, node: usize, beat: Beat, ttl: u64) {
         self.data.expire(now);
-        self.data.heartbeats.insert(node, (now + ttl, draining));
-        let targets = self
-            .data
-            .heartbeats
-            .iter()
-            .filter(|(_, (_, draining))| !draining);
-        targets.map(|(node, _)| *node).collect()
+        self.data.alive.insert(node, now + ttl);
+        let recreated = !self.data.members.contains_key(&node);
+        if recreated || beat.force {
+            self.data.members.insert(node, beat.draining);
+            self.data.epoch = self.data.epoch.max(beat.known_epoch) + 1;
+        }
+    }
+
+    /// The read script, for `reader`: with `expire`, first removes the members whose heartbeat
+    /// is gone (raising the epoch once).
+    pub(crate) fn read_view(&mut self, now: u64, reader: usize, expire: bool) -> ViewRead {
+        self.data.expire(now);
+        if expire {
+            let alive = &self.data.alive;
+            let before = self.data.members.len();
+            self.data.members.retain(|node, _| alive.contains_key(node));
+            if self.data.members.len() < before {
+                self.data.epoch += 1;
+            }
+        }
+        let targets = self.data.members.iter().filter(|(_, draining)| !**draining);
+        ViewRead {
+            epoch: self.data.epoch,
+            targets: targets.map(|(node, _)| *node).collect(),
+            own_listed: self.data.members.contains_key(&reader),
+        }
+    }
+
+    /// The leave script: removes `node`'s record and heartbeat, raising the epoch if listed.
+    pub(crate) fn leave(&mut self, node: usize) {
+        self.data.alive.remove(&node);
+        if self.data.members.remove(&node).is_some() {
+            self.data.epoch += 1;
+        }
     }
 
     /// `INCR counter:office`.
