@@ -2,8 +2,10 @@
 //! not sum of the peaks), at every resolution in the office's local time, finalised by the
 //! office's owner once late readings can no longer change them.
 //!
-//! A step finalises the minutes from the office's frontier up to `until` (at most
-//! [`MAX_STEP`] at a time): it reads the rooms' raw readings, rolls their summed count up into
+//! A step finalises the minutes from the office's frontier up to the lateness before node time
+//! and before the least rolled-up room's frontier (sensor time), at most [`MAX_STEP`] at a time
+//! (a room that stopped rolling up, a dead sensor, holds the office's rollups back, and answers
+//! past them come from raw readings: slower, still exact). It reads the rooms' raw readings, rolls their summed count up into
 //! minutes with `tally_protocol::analytics` (the math every answer uses), and every quarter
 //! hour, hour and day that ends inside the step from its finer buckets (those of the step and
 //! the stored ones before it). Buckets and the new frontier are written in one write under the
@@ -70,10 +72,22 @@ impl OfficeRollups {
         now: TimestampMs,
     ) -> Result<FinaliseStep, StoreError> {
         let calendar = office_calendar(store, &self.tenant, &self.office).await?;
-        let until = minute_start(&calendar, now.saturating_sub(self.lateness_ms))?;
-        let Some(frontier) = self.frontier(store).await? else {
+        let Some(rooms) = self.rooms_rolled(store).await? else {
             return Ok(FinaliseStep::Idle);
         };
+        // Final: older than the lateness by node time and by every room's sensor time (a room
+        // still corrects its buckets within the lateness of its own rolled-up part).
+        let until = minute_start(
+            &calendar,
+            now.min(rooms.to).saturating_sub(self.lateness_ms),
+        )?;
+        let frontier = store
+            .office_rollup_frontier(&self.tenant, &self.office)
+            .await?
+            .unwrap_or(RollupFrontier {
+                from: rooms.from,
+                to: rooms.from,
+            });
         if frontier.to >= until {
             return Ok(FinaliseStep::CaughtUp(frontier));
         }
@@ -100,23 +114,21 @@ impl OfficeRollups {
         })
     }
 
-    /// The office's stored frontier, or for an office that never finalised anything, an empty
-    /// one at the first minute any of its rooms rolled up (`None` before that).
-    async fn frontier(&self, store: &dyn Store) -> Result<Option<RollupFrontier>, StoreError> {
-        if let Some(frontier) = store
-            .office_rollup_frontier(&self.tenant, &self.office)
-            .await?
-        {
-            return Ok(Some(frontier));
-        }
-        let mut first: Option<TimestampMs> = None;
+    /// What the office's rooms rolled up together: from the first start of any room's rollups
+    /// (where an office that never finalised anything begins) to the least rolled-up room's
+    /// end; `None` before any room rolled up. A room that never rolled up holds nobody back.
+    async fn rooms_rolled(&self, store: &dyn Store) -> Result<Option<RollupFrontier>, StoreError> {
+        let mut rolled: Option<RollupFrontier> = None;
         for room in store.rooms(&self.tenant, &self.office).await? {
             let state = store.room_state(&self.tenant, &room.id).await?;
-            if let Some(rolled) = state.and_then(|s| s.rollups) {
-                first = Some(first.map_or(rolled.from, |f| f.min(rolled.from)));
+            if let Some(room) = state.and_then(|s| s.rollups) {
+                rolled = Some(rolled.map_or(room, |all| RollupFrontier {
+                    from: all.from.min(room.from),
+                    to: all.to.min(room.to),
+                }));
             }
         }
-        Ok(first.map(|from| RollupFrontier { from, to: from }))
+        Ok(rolled)
     }
 
     /// Every bucket of every resolution finalised by moving the frontier to `to`.

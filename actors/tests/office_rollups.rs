@@ -145,7 +145,7 @@ async fn fixture() -> Fixture {
             state: RoomState {
                 rollups: Some(RollupFrontier {
                     from: ms("2026-03-28T22:00:00+01:00"),
-                    to: ms("2026-03-30T01:00:00+02:00"),
+                    to: ms("2026-03-30T03:30:00+02:00"),
                 }),
                 ..RoomState::default()
             },
@@ -320,4 +320,39 @@ async fn a_fenced_finaliser_writes_nothing() {
     f.finalise(&f.finaliser(new), ms("2026-03-30T03:00:00+02:00"))
         .await;
     assert!(!f.stored(Resolution::Day).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_room_behind_holds_the_office_back() {
+    let f = fixture().await;
+    // Room `b` rolled up only to noon (its sensor went quiet): it may still correct the
+    // buckets within the lateness before that, so the office stops there.
+    let write = RoomWrite {
+        tenant: f.tenant.clone(),
+        office: f.office.clone(),
+        room: RoomId::new("b").unwrap(),
+        owner_token: 0,
+        readings: Vec::new(),
+        state: RoomState {
+            rollups: Some(RollupFrontier {
+                from: ms("2026-03-28T22:00:00+01:00"),
+                to: ms("2026-03-29T12:00:00+02:00"),
+            }),
+            ..RoomState::default()
+        },
+        rollups: Vec::new(),
+    };
+    f.store
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
+        .await
+        .unwrap();
+    let frontier = f
+        .finalise(&f.finaliser(0), ms("2026-03-30T03:00:00+02:00"))
+        .await;
+    assert_eq!(frontier.to, ms("2026-03-29T11:30:00+02:00"));
+    assert!(f.stored(Resolution::Day).await.is_empty());
+    assert_eq!(
+        f.stored(Resolution::Hour).await,
+        from_raw(Resolution::Hour, frontier.from, frontier.to)
+    );
 }
