@@ -213,12 +213,9 @@ pub(super) fn rollups(
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
-    let Some(from) = page.start_in(range) else {
-        return Ok(Page::default());
-    };
-    let start = keys::rollup(tenant, room, resolution, from);
-    let end = keys::rollup(tenant, room, resolution, range.to);
-    rollups_between(inner, start, end, page.clamped_limit())
+    rollups_in(inner, range, page, |ts| {
+        keys::rollup(tenant, room, resolution, ts)
+    })
 }
 
 /// A page of rollups of an office at `resolution` with `bucket_start` in `[from, to)`, by start.
@@ -230,12 +227,23 @@ pub(super) fn office_rollups(
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
+    rollups_in(inner, range, page, |ts| {
+        keys::office_rollup(tenant, office, resolution, ts)
+    })
+}
+
+/// A page of the rollups whose keys (`key` of a bucket start) start in `range`, after
+/// `page.after`.
+fn rollups_in(
+    inner: &Inner,
+    range: TimeRange,
+    page: &PageRequest<TimestampMs>,
+    key: impl Fn(TimestampMs) -> Vec<u8>,
+) -> Result<RollupsPage, StoreError> {
     let Some(from) = page.start_in(range) else {
         return Ok(Page::default());
     };
-    let start = keys::office_rollup(tenant, office, resolution, from);
-    let end = keys::office_rollup(tenant, office, resolution, range.to);
-    rollups_between(inner, start, end, page.clamped_limit())
+    rollups_between(inner, key(from), key(range.to), page.clamped_limit())
 }
 
 /// A page of at most `limit` rollups with keys in `[start, end)`.
