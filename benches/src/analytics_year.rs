@@ -5,11 +5,14 @@
 //! the office's calendar, and per room and local day its minute readings with the rollups a room
 //! would have stored for them (minutes rolled up with `tally_protocol::analytics` from the
 //! readings, then the cascade 15 min → 1 h → 1 d) and a room state whose rollup frontier covers
-//! the year. Then a node starts on that data directory and every endpoint is asked in turn,
+//! the year; then the office's rollups (its rooms summed at the same instants), finalised by the
+//! office owner's finaliser (`tally_actors::OfficeRollups`) a day per step up to the last day.
+//! Then a node starts on that data directory and every endpoint is asked in turn,
 //! round-robin with `/healthz`, so that noise on the shared machine hits them alike.
 
 use std::time::{Duration, Instant};
 
+use tally_actors::{FinaliseStep, OfficeRollups};
 use tally_config::Settings;
 use tally_protocol::analytics::{Calendar, Resolution as Width, Series, cascade, roll_up};
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
@@ -297,5 +300,31 @@ async fn write_year(path: &std::path::Path, shape: YearShape) -> anyhow::Result<
         }
         store.write_batch(std::sync::Arc::new(batch)).await?;
     }
+    finalise_office(&store, &tenant, &office, hold, last_day.start).await?;
     Ok((readings_written, rollups_written))
+}
+
+/// The office's rollups, finalised by the office owner's own finaliser (a day per step, as
+/// it catches up a backlog) up to `until`.
+async fn finalise_office(
+    store: &EmbeddedStore,
+    tenant: &TenantId,
+    office: &OfficeId,
+    hold_ms: i64,
+    until: TimestampMs,
+) -> anyhow::Result<()> {
+    let finaliser = OfficeRollups {
+        tenant: tenant.clone(),
+        office: office.clone(),
+        owner_token: 0,
+        hold_ms,
+        lateness_ms: 0,
+    };
+    while let FinaliseStep::Behind(_) = finaliser.step(store, until).await? {}
+    let frontier = store.office_rollup_frontier(tenant, office).await?;
+    anyhow::ensure!(
+        frontier.is_some_and(|f| f.to == until),
+        "office rollups finalised up to {frontier:?}, not {until}"
+    );
+    Ok(())
 }

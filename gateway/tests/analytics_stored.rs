@@ -2,8 +2,8 @@
 //! readings: a real node (embedded store), an office in Europe/Berlin with one room, a day of
 //! irregular readings and then late ones (older timestamps, within `rollup.lateness`) that
 //! change closed buckets at every resolution. The room's answer (stored rollups, raw readings
-//! for what is not rolled up yet) must equal the office's (one room, always from raw readings)
-//! at every resolution, with and without working hours, and so must the room's figures in the
+//! for what is not rolled up yet) must equal the office's (one room: from raw readings, or from
+//! the office's own rollups once its owner finalised them) at every resolution, with and without working hours, and so must the room's figures in the
 //! under-used ranking and its coverage in the data status (both from stored rollups too); and
 //! the rollups must be in the store.
 

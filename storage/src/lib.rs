@@ -23,6 +23,7 @@ mod office_calendar;
 mod paging;
 mod postgres;
 mod retention;
+mod room_series;
 mod scylla;
 mod sensor_key;
 mod stats_codec;
@@ -38,13 +39,14 @@ pub use error::StoreError;
 #[cfg(any(test, feature = "testsuite"))]
 pub use fault_injection::FaultInjectingStore;
 pub use model::{
-    CountMode, KeyHash, Office, Resolution, Rollup, RollupFrontier, Room, RoomState, RoomWrite,
-    Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
+    CountMode, KeyHash, Office, OfficeRollupWrite, Resolution, Rollup, RollupFrontier, Room,
+    RoomState, RoomWrite, Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
 };
 pub use office_calendar::OfficeCalendar;
 pub use paging::{MAX_PAGE_LIMIT, Page, PageRequest, ReadingCursor, ReadingsPage, RollupsPage};
 pub use postgres::{PostgresConfig, PostgresStore, TlsMode};
 pub use retention::{RetentionPolicy, RetentionReport};
+pub use room_series::{room_series, rooms_series};
 pub use scylla::{ScyllaConfig, ScyllaConsistency, ScyllaStore};
 pub use sensor_key::{SensorKey, key_id};
 pub use store::{SharedStore, Store, StoreLayer};

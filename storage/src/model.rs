@@ -270,3 +270,21 @@ pub struct RoomWrite {
     /// Closed rollup buckets (replace stored ones with the same resolution and start).
     pub rollups: Vec<Rollup>,
 }
+
+/// The finalised rollups of one office (its rooms' counts summed at the same instants) and the
+/// frontier they reach, written together under the office's owner token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfficeRollupWrite {
+    /// Tenant of the office.
+    pub tenant: TenantId,
+    /// The office.
+    pub office: OfficeId,
+    /// The office's owner token this write is made under: rejected with
+    /// [`crate::StoreError::Fenced`] if the store holds a higher one (as in
+    /// [`crate::Store::write_batch`]).
+    pub owner_token: u64,
+    /// How far the office's stored rollups reach after this write (replaces the stored one).
+    pub frontier: RollupFrontier,
+    /// Finalised buckets (replace stored ones with the same resolution and start).
+    pub rollups: Vec<Rollup>,
+}

@@ -1,5 +1,6 @@
 //! The office actor: owns and supervises its rooms, aggregates their counts and publishes
-//! coalesced deltas (at most one per `coalesce_interval`) to its display subscribers.
+//! coalesced deltas (at most one per `coalesce_interval`) to its display subscribers; a task of
+//! the activation finalises the office's rollups (`office_rollups.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +19,7 @@ use view::{OfficeView, RoomSlot};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::display_fanout::{DisplayFanout, DisplaySink, SnapshotSource};
+use crate::office_rollups::{FinaliserTask, OfficeRollups};
 use crate::persister::PersisterMsg;
 use crate::room::FENCED;
 use crate::supervision::{ChildExit, Children, Started};
@@ -106,6 +108,8 @@ pub(crate) struct OfficeState {
     dirty: BTreeSet<RoomId>,
     publish_scheduled: bool,
     fanout: DisplayFanout,
+    /// Finalises the office's rollups while this activation lives.
+    _rollups: FinaliserTask,
 }
 
 impl Actor for OfficeActor {
@@ -128,6 +132,7 @@ impl Actor for OfficeActor {
         };
         let mut state = OfficeState {
             _census: args.census.enter(ActorKind::Office),
+            _rollups: finaliser(&args).spawn(args.store.clone()),
             view: OfficeView {
                 office: args.office.id.clone(),
                 version: 0,
@@ -255,6 +260,18 @@ impl Actor for OfficeActor {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// The finaliser of the office's rollups under this activation's owner token.
+fn finaliser(args: &OfficeArgs) -> OfficeRollups {
+    let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+    OfficeRollups {
+        tenant: args.office.tenant.clone(),
+        office: args.office.id.clone(),
+        owner_token: args.owner_token,
+        hold_ms: millis(args.settings.sensor_timeout),
+        lateness_ms: millis(args.settings.rollup_lateness),
     }
 }
 

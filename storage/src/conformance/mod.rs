@@ -22,6 +22,7 @@ mod erasure;
 mod fencing;
 mod interrupted;
 mod office_calendar;
+mod office_rollups;
 mod paging;
 mod redelivery;
 mod registry;
@@ -43,6 +44,7 @@ pub use fencing::{
 };
 pub use interrupted::interrupted_batch_restamped_resend;
 pub use office_calendar::office_calendars;
+pub use office_rollups::office_rollups_round_trip;
 pub use paging::{readings_paging, rollups_paging};
 pub use redelivery::batch_landing_twice_stored_once;
 pub use registry::{
@@ -77,7 +79,7 @@ macro_rules! conformance_tests {
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
             token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,
             sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated,
-            batch_landing_twice_stored_once
+            batch_landing_twice_stored_once, office_rollups_round_trip
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -171,6 +173,7 @@ mod tests {
             include_str!("sensor_keys.rs"),
             include_str!("audit.rs"),
             include_str!("redelivery.rs"),
+            include_str!("office_rollups.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()

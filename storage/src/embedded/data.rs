@@ -11,8 +11,8 @@ use super::{
     keys,
 };
 use crate::{
-    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, RollupsPage, StoreError, TimeRange,
-    WriteBatch,
+    OfficeRollupWrite, Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, RollupsPage,
+    StoreError, TimeRange, WriteBatch,
 };
 
 /// Writes a whole batch as one fsynced fjall batch across keyspaces, unless a tenant of it is
@@ -55,16 +55,7 @@ pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), Store
     }
     let _guard = inner.lock();
     for ((tenant, office), token) in tokens {
-        inner.ensure_not_erased(tenant)?;
-        let current = owner_token(inner, tenant, office)?;
-        if token < current {
-            return Err(StoreError::Fenced {
-                tenant: tenant.clone(),
-                office: office.clone(),
-                token,
-                current,
-            });
-        }
+        ensure_owner(inner, tenant, office, token)?;
     }
     let mut fjall_batch = inner.durable_batch();
     for (keyspace, rows) in [
@@ -77,6 +68,52 @@ pub(super) fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), Store
         }
     }
     inner.commit(fjall_batch)
+}
+
+/// Fails unless `token` may write for the office: its tenant is not erased and the store holds
+/// no higher token for it. Called under the write lock.
+fn ensure_owner(
+    inner: &Inner,
+    tenant: &TenantId,
+    office: &OfficeId,
+    token: u64,
+) -> Result<(), StoreError> {
+    inner.ensure_not_erased(tenant)?;
+    let current = owner_token(inner, tenant, office)?;
+    if token < current {
+        return Err(StoreError::Fenced {
+            tenant: tenant.clone(),
+            office: office.clone(),
+            token,
+            current,
+        });
+    }
+    Ok(())
+}
+
+/// Writes an office's rollups and frontier as one fsynced batch, unless its tenant is erased
+/// or the office is fenced.
+pub(super) fn write_office_rollups(
+    inner: &Inner,
+    write: &OfficeRollupWrite,
+) -> Result<(), StoreError> {
+    let (tenant, office) = (&write.tenant, &write.office);
+    let mut rows = Vec::with_capacity(write.rollups.len() + 1);
+    for rollup in &write.rollups {
+        let key = keys::office_rollup(tenant, office, rollup.resolution, rollup.bucket_start);
+        rows.push((key, encode(rollup)?));
+    }
+    rows.push((
+        keys::office_rollup_frontier(tenant, office),
+        encode(&write.frontier)?,
+    ));
+    let _guard = inner.lock();
+    ensure_owner(inner, tenant, office, write.owner_token)?;
+    let mut batch = inner.durable_batch();
+    for (key, value) in rows {
+        batch.insert(&inner.rollups, key, value);
+    }
+    inner.commit(batch)
 }
 
 /// The stored owner token of an office (0 without one).
@@ -176,12 +213,46 @@ pub(super) fn rollups(
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
+    rollups_in(inner, range, page, |ts| {
+        keys::rollup(tenant, room, resolution, ts)
+    })
+}
+
+/// A page of rollups of an office at `resolution` with `bucket_start` in `[from, to)`, by start.
+pub(super) fn office_rollups(
+    inner: &Inner,
+    tenant: &TenantId,
+    office: &OfficeId,
+    resolution: Resolution,
+    range: TimeRange,
+    page: &PageRequest<TimestampMs>,
+) -> Result<RollupsPage, StoreError> {
+    rollups_in(inner, range, page, |ts| {
+        keys::office_rollup(tenant, office, resolution, ts)
+    })
+}
+
+/// A page of the rollups whose keys (`key` of a bucket start) start in `range`, after
+/// `page.after`.
+fn rollups_in(
+    inner: &Inner,
+    range: TimeRange,
+    page: &PageRequest<TimestampMs>,
+    key: impl Fn(TimestampMs) -> Vec<u8>,
+) -> Result<RollupsPage, StoreError> {
     let Some(from) = page.start_in(range) else {
         return Ok(Page::default());
     };
-    let limit = page.clamped_limit();
-    let start = keys::rollup(tenant, room, resolution, from);
-    let end = keys::rollup(tenant, room, resolution, range.to);
+    rollups_between(inner, key(from), key(range.to), page.clamped_limit())
+}
+
+/// A page of at most `limit` rollups with keys in `[start, end)`.
+fn rollups_between(
+    inner: &Inner,
+    start: Vec<u8>,
+    end: Vec<u8>,
+    limit: usize,
+) -> Result<RollupsPage, StoreError> {
     let items = inner
         .rollups
         .range(start..end)

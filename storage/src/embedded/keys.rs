@@ -236,6 +236,33 @@ pub(super) fn rollup(
         .0
 }
 
+/// `rollups`: prefix of an office's rollups, `tenant, "", office`. The empty part (no slug is
+/// empty) keeps offices apart from rooms inside the tenant's partition, so erasing the tenant's
+/// partition erases them too.
+fn office_rollup_partition(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
+    Key(tenant_partition(tenant)).id("").id(office.as_str()).0
+}
+
+/// `rollups`: an office's rollup, `tenant, "", office, resolution, bucket_start`.
+pub(super) fn office_rollup(
+    tenant: &TenantId,
+    office: &OfficeId,
+    resolution: Resolution,
+    bucket_start: TimestampMs,
+) -> Vec<u8> {
+    Key(office_rollup_partition(tenant, office))
+        .raw(&[resolution_byte(resolution)])
+        .ts(bucket_start)
+        .0
+}
+
+/// `rollups`: an office's rollup frontier, after every resolution of the office.
+pub(super) fn office_rollup_frontier(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
+    Key(office_rollup_partition(tenant, office))
+        .raw(&[u8::MAX])
+        .0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +294,18 @@ mod tests {
             }
         }
         assert!(!office_owner(&ab, &o).starts_with(&tenant_partition(&a)));
+        assert!(!office_rollup(&ab, &o, Resolution::Day, 0).starts_with(&tenant_partition(&a)));
+    }
+
+    #[test]
+    fn office_rollups_stay_apart_from_rooms() {
+        let (tenant, o) = (t("t"), OfficeId::new("o").unwrap());
+        let r = RoomId::new("o").unwrap();
+        let key = office_rollup(&tenant, &o, Resolution::Minute, 0);
+        assert!(key.starts_with(&tenant_partition(&tenant)));
+        assert!(!key.starts_with(&room_partition(&tenant, &r)));
+        let frontier = office_rollup_frontier(&tenant, &o);
+        assert!(office_rollup(&tenant, &o, Resolution::Day, i64::MAX) < frontier);
     }
 
     #[test]

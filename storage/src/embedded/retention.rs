@@ -1,4 +1,5 @@
-//! Retention sweeps of the embedded store: range deletes per tenant and room.
+//! Retention sweeps of the embedded store: range deletes per tenant and room (and office, for
+//! office rollups).
 //!
 //! A tenant's rooms are those with a stored state (every batch writes its rooms' states), so
 //! each room's readings and rollups older than the cutoff are one key range each. Deletes are
@@ -12,7 +13,7 @@ use super::{
     codec::{backend, get, scan_prefix},
     keys,
 };
-use crate::{RetentionPolicy, RetentionReport, StoreError, Tenant, retention::RESOLUTIONS};
+use crate::{Office, RetentionPolicy, RetentionReport, StoreError, Tenant, retention::RESOLUTIONS};
 
 /// Most keys deleted per committed batch.
 pub(super) const CHUNK: usize = 10_000;
@@ -40,17 +41,38 @@ pub(super) fn apply(
             let start = keys::readings_from(&tenant.id, &room, i64::MIN);
             let end = keys::readings_from(&tenant.id, &room, readings_cutoff);
             report.readings += delete_range(inner, &inner.readings, &start, &end)?;
-            for resolution in RESOLUTIONS {
-                let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution));
-                let start = keys::rollup(&tenant.id, &room, resolution, i64::MIN);
-                let end = keys::rollup(&tenant.id, &room, resolution, cutoff);
-                report.rollups += delete_range(inner, &inner.rollups, &start, &end)?;
-            }
+            report.rollups += delete_rollups(inner, &policy, now, |resolution, ts| {
+                keys::rollup(&tenant.id, &room, resolution, ts)
+            })?;
+        }
+        let offices: Vec<Office> =
+            scan_prefix(&inner.registry, &keys::offices(&tenant.id), "office")?;
+        for office in offices {
+            report.rollups += delete_rollups(inner, &policy, now, |resolution, ts| {
+                keys::office_rollup(&tenant.id, &office.id, resolution, ts)
+            })?;
         }
         report.tenants += 1;
     }
     report.audit_entries = super::audit::expire(inner, now)?;
     Ok(report)
+}
+
+/// Deletes the rollups of one room or office (`key` of a resolution and a bucket start)
+/// older than the policy's cutoff of each resolution; returns how many.
+fn delete_rollups(
+    inner: &Inner,
+    policy: &RetentionPolicy,
+    now: i64,
+    key: impl Fn(crate::Resolution, i64) -> Vec<u8>,
+) -> Result<u64, StoreError> {
+    let mut deleted = 0;
+    for resolution in RESOLUTIONS {
+        let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution));
+        let (start, end) = (key(resolution, i64::MIN), key(resolution, cutoff));
+        deleted += delete_range(inner, &inner.rollups, &start, &end)?;
+    }
+    Ok(deleted)
 }
 
 /// The rooms of a tenant that have a stored state.

@@ -11,10 +11,10 @@ use super::{
     token_revocation,
 };
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
-    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
-    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
-    WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
+    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -317,6 +317,43 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+    fn keeps_office_rollups(&self) -> bool {
+        true
+    }
+
+    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+        let write = write.clone();
+        self.run(move |inner| data::write_office_rollups(inner, &write))
+            .await
+    }
+
+    async fn office_rollup_frontier(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<RollupFrontier>, StoreError> {
+        let key = keys::office_rollup_frontier(tenant, office);
+        self.read(tenant, move |inner| {
+            codec::get(&inner.rollups, &key, "office rollup frontier")
+        })
+        .await
+    }
+
+    async fn office_rollups(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        resolution: Resolution,
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        let (owned, office) = (tenant.clone(), office.clone());
+        self.read(tenant, move |inner| {
+            data::office_rollups(inner, &owned, &office, resolution, range, &page)
+        })
+        .await
+    }
+
     async fn apply_retention(
         &self,
         defaults: &RetentionPolicy,

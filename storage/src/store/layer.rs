@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
-    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
-    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
-    WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
+    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 /// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
@@ -21,7 +21,7 @@ pub trait StoreLayer: Send + Sync + std::fmt::Debug + 'static {
     fn inner(&self) -> &dyn Store;
 
     /// Awaited before every tenant-scoped read, with the method's name and the id it reads (the
-    /// tenant for `tenant`, `offices`, `retention` and `token_revocations`; the office for `office`, `office_calendar` and `rooms`; the
+    /// tenant for `tenant`, `offices`, `retention` and `token_revocations`; the office for `office`, `office_calendar`, `rooms`, `office_rollup_frontier` and `office_rollups`; the
     /// room for `room`, `sensors`, `room_state`, `readings` and `rollups`; the sensor for
     /// `sensor`).
     async fn before_read(&self, _method: &'static str, _id: &str) {}
@@ -249,6 +249,35 @@ impl<L: StoreLayer> Store for L {
         self.before_read("rollups", room.as_str()).await;
         self.inner()
             .rollups(tenant, room, resolution, range, page)
+            .await
+    }
+    fn keeps_office_rollups(&self) -> bool {
+        self.inner().keeps_office_rollups()
+    }
+    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+        self.before_write("write_office_rollups").await?;
+        self.inner().write_office_rollups(write).await
+    }
+    async fn office_rollup_frontier(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<RollupFrontier>, StoreError> {
+        self.before_read("office_rollup_frontier", office.as_str())
+            .await;
+        self.inner().office_rollup_frontier(tenant, office).await
+    }
+    async fn office_rollups(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        resolution: Resolution,
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        self.before_read("office_rollups", office.as_str()).await;
+        self.inner()
+            .office_rollups(tenant, office, resolution, range, page)
             .await
     }
     async fn apply_retention(

@@ -31,9 +31,10 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
-    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
-    RoomState, Sensor, SensorKey, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
+    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, StoreError,
+    Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 pub use layer::StoreLayer;
 
@@ -290,6 +291,53 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         range: TimeRange,
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError>;
+
+    // Office rollups: an office's rooms' counts summed at the same instants, finalised by the
+    // office's owner once late readings can no longer change them. Kept by the embedded store;
+    // a backend that does not keep them answers with none (see `keeps_office_rollups`), and
+    // answers are then computed from the rooms' raw readings.
+
+    /// Whether this backend keeps office rollups (the embedded store does; PostgreSQL and
+    /// ScyllaDB do not yet, and answer every office from its rooms' raw readings).
+    fn keeps_office_rollups(&self) -> bool {
+        false
+    }
+
+    /// Writes an office's finalised rollups and its new frontier atomically and durably, under
+    /// its owner token (fenced as [`Store::write_batch`] is).
+    ///
+    /// # Errors
+    /// [`StoreError::Fenced`], [`StoreError::Erased`], [`StoreError::Unavailable`]
+    /// (retryable), [`StoreError::Backend`] (also from a backend that keeps no office rollups).
+    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+        Err(StoreError::Backend(format!(
+            "this store keeps no office rollups (office {}/{})",
+            write.tenant, write.office
+        )))
+    }
+
+    /// How far an office's stored rollups reach (`None` before its first write, and always
+    /// from a backend that keeps none).
+    async fn office_rollup_frontier(
+        &self,
+        _tenant: &TenantId,
+        _office: &OfficeId,
+    ) -> Result<Option<RollupFrontier>, StoreError> {
+        Ok(None)
+    }
+
+    /// One page of the rollups of an office at `resolution` with `bucket_start` in `range`,
+    /// ordered by start, starting after the bucket `page.after`.
+    async fn office_rollups(
+        &self,
+        _tenant: &TenantId,
+        _office: &OfficeId,
+        _resolution: Resolution,
+        _range: TimeRange,
+        _page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        Ok(RollupsPage::default())
+    }
 
     // Maintenance: retention sweeps and erasure, across tenants.
 

@@ -9,7 +9,7 @@ use tally_protocol::{ErrorCode, OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
 use super::series::rooms;
-use super::stored::room_stats;
+use super::stored::{Scope, scope_stats};
 use super::window::{ApiQuery, Window, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -94,7 +94,16 @@ pub(crate) async fn data_status(
     }
     let mut covered = vec![(0u64, 0u64); days.len()];
     for room in rooms(&state, &tenant, &office, None).await? {
-        for bucket in room_stats(&state, &tenant, &room, &clock, &window, Resolution::Day).await? {
+        for bucket in scope_stats(
+            &state,
+            &tenant,
+            Scope::Room(&room),
+            &clock,
+            &window,
+            Resolution::Day,
+        )
+        .await?
+        {
             let Some(i) = days.iter().position(|d| d.start == bucket.start) else {
                 continue;
             };

@@ -7,7 +7,8 @@ use tally_protocol::analytics::{Resolution, Utilization};
 use tally_protocol::{ErrorCode, OfficeId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, capacity, rooms, rooms_series};
+use super::series::{capacity, rooms};
+use super::stored::{Scope, scope_stats};
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -60,8 +61,12 @@ pub(crate) async fn heat_map(
     let clock = office_clock(&state, &principal, &tenant, &office).await?;
     let rooms = rooms(&state, &tenant, &office, None).await?;
     let (window, _) = query.check(&clock, false)?;
-    let series = rooms_series(&state, &tenant, &rooms, &window).await?;
-    let hours = buckets(&clock, &window, Resolution::Hour, &series)?;
+    // The office's stored hour rollups, raw readings only for what is not rolled up.
+    let scope = Scope::Office {
+        office: &office,
+        rooms: &rooms,
+    };
+    let hours = scope_stats(&state, &tenant, scope, &clock, &window, Resolution::Hour).await?;
     let grid = tally_protocol::analytics::heat_map(&clock.calendar, &hours)
         .map_err(|err| ApiError::new(ErrorCode::InvalidRequest, err.to_string()))?;
     let capacity = capacity(&rooms, window.target);

@@ -12,9 +12,10 @@
 //!   instants, in UTC (`tenant.rs`).
 //!
 //! A room's answers, the under-used ranking and the data status come from the rooms' stored
-//! rollups (`stored.rs`), raw readings only for what a room has not rolled up yet; an office's
-//! utilization and heat map and a tenant's sum their rooms' counts at the same instants, from
-//! raw readings.
+//! rollups, an office's utilization and heat map from the office's stored rollups (its rooms'
+//! counts summed at the same instants, finalised by its owner; `stored.rs`), raw readings only
+//! for what is not rolled up yet; a tenant's utilization sums every room's count at the same
+//! instants in UTC, from raw readings.
 //!
 //! Every query names `from` and `to` (RFC 3339) within [`window::MAX_RANGE_DAYS`] days and at
 //! most [`window::MAX_BUCKETS`] buckets; another tenant's office answers `not_found` exactly like

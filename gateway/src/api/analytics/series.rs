@@ -1,56 +1,28 @@
 //! From stored readings to bucket statistics: each sensor's readings held for the sensor
 //! timeout, combined as the room combines its sensors, rolled up in the office's local time.
 
-use std::collections::BTreeMap;
-
-use tally_protocol::analytics::{
-    BucketStats, Capacity, Combine, Resolution, Series, coarsen, roll_up,
-};
-use tally_protocol::{ErrorCode, SensorId, TenantId};
-use tally_storage::{CountMode, MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
+use tally_protocol::analytics::{BucketStats, Capacity, Resolution, Series, coarsen, roll_up};
+use tally_protocol::{ErrorCode, TenantId};
+use tally_storage::{Room, TimeRange};
 
 use super::calendar::OfficeClock;
 use super::window::Window;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The count of `room` over the window, from its raw readings (and those one sensor timeout
-/// before it, whose counts still hold at its start).
+/// The count of `room` over the window, from its raw readings (see
+/// [`tally_storage::room_series`]).
 pub(super) async fn room_series(
     state: &AppState,
     tenant: &TenantId,
     room: &Room,
     window: &Window,
 ) -> Result<Series, ApiError> {
-    let hold = i64::try_from(state.settings.ingest.sensor_timeout.as_millis()).unwrap_or(i64::MAX);
     let range = TimeRange {
-        from: window.from.saturating_sub(hold),
+        from: window.from,
         to: window.to,
     };
-    let mut by_sensor: BTreeMap<SensorId, Vec<(i64, u32)>> = BTreeMap::new();
-    let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-    while let Some(page_request) = request {
-        let page = state
-            .store
-            .readings(tenant, &room.id, range, page_request)
-            .await?;
-        request = page.next_request(MAX_PAGE_LIMIT);
-        for (sensor, reading) in page.items {
-            by_sensor
-                .entry(sensor)
-                .or_default()
-                .push((reading.ts, reading.count));
-        }
-    }
-    let sensors: Vec<Series> = by_sensor
-        .into_values()
-        .map(|readings| Series::from_readings(readings, hold))
-        .collect();
-    let how = match room.count_mode {
-        CountMode::Sum => Combine::Sum,
-        CountMode::Max => Combine::Max,
-    };
-    Ok(Series::combine(&sensors, how))
+    Ok(tally_storage::room_series(&*state.store, tenant, room, range, hold_ms(state)).await?)
 }
 
 /// The count of several rooms (an office) over the window: summed at the same instants.
@@ -60,11 +32,16 @@ pub(super) async fn rooms_series(
     rooms: &[Room],
     window: &Window,
 ) -> Result<Series, ApiError> {
-    let mut parts = Vec::with_capacity(rooms.len());
-    for room in rooms {
-        parts.push(room_series(state, tenant, room, window).await?);
-    }
-    Ok(Series::sum(&parts))
+    let range = TimeRange {
+        from: window.from,
+        to: window.to,
+    };
+    Ok(tally_storage::rooms_series(&*state.store, tenant, rooms, range, hold_ms(state)).await?)
+}
+
+/// How long a reading's count holds: the sensor timeout.
+fn hold_ms(state: &AppState) -> i64 {
+    i64::try_from(state.settings.ingest.sensor_timeout.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The capacity of several rooms together: the sum of their seats.

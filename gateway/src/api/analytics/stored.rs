@@ -1,34 +1,49 @@
-//! A room's buckets from its stored rollups: the rooms roll up every resolution (1 min, 15 min,
-//! 1 h, 1 d in the office's local time), so a room's answer reads the stored buckets of the
-//! resolution asked for, and computes from raw readings only the buckets the room has not rolled
-//! up (still open, from before its first rollup, or cut by another calendar than the office's
-//! current one).
+//! A room's or an office's buckets from stored rollups: the rooms roll up every resolution
+//! (1 min, 15 min, 1 h, 1 d in the office's local time), and so does the office's owner for the
+//! office's summed count once late readings can no longer change it; an answer reads the stored
+//! buckets of the resolution asked for, and computes from raw readings only the buckets not
+//! rolled up (still open or not yet final, from before the first rollup, or cut by another
+//! calendar than the office's current one).
 
 use std::collections::BTreeMap;
 
-use tally_protocol::TenantId;
 use tally_protocol::analytics::{Bucket, BucketStats, Resolution, roll_up};
+use tally_protocol::{OfficeId, TenantId};
 use tally_storage::{MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
 
 use super::calendar::OfficeClock;
-use super::series::{failed, finest, room_series, working_part};
+use super::series::{failed, finest, room_series, rooms_series, working_part};
 use super::window::Window;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A room's buckets of `resolution` over the window (with working hours, only the working part
-/// of each), from its stored rollups: quarter hours (or minutes) kept or not as a whole with
-/// working hours, the resolution itself without.
-pub(super) async fn room_stats(
+/// Whose stored rollups answer.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Scope<'a> {
+    /// One room.
+    Room(&'a Room),
+    /// An office: its rooms' counts summed at the same instants.
+    Office {
+        /// The office.
+        office: &'a OfficeId,
+        /// Its rooms (for the raw readings of what it has not rolled up).
+        rooms: &'a [Room],
+    },
+}
+
+/// The buckets of `resolution` of a room or an office over the window (with working hours,
+/// only the working part of each), from stored rollups: quarter hours (or minutes) kept or not
+/// as a whole with working hours, the resolution itself without.
+pub(super) async fn scope_stats(
     state: &AppState,
     tenant: &TenantId,
-    room: &Room,
+    scope: Scope<'_>,
     clock: &OfficeClock,
     window: &Window,
     resolution: Resolution,
 ) -> Result<Vec<BucketStats>, ApiError> {
     let fine = finest(window, resolution);
-    let all = room_buckets(state, tenant, room, clock, window, fine).await?;
+    let all = scope_buckets(state, tenant, scope, clock, window, fine).await?;
     working_part(clock, window, resolution, all)
 }
 
@@ -55,12 +70,12 @@ pub(super) fn coarsest_fitting(clock: &OfficeClock, window: &Window) -> Resoluti
     .unwrap_or(Resolution::Minute)
 }
 
-/// The buckets of `resolution` over the window of one room, each equal to the one computed from
-/// its raw readings (the rollups are computed with the same math).
-async fn room_buckets(
+/// The buckets of `resolution` over the window of a room or an office, each equal to the one
+/// computed from raw readings (the rollups are computed with the same math).
+async fn scope_buckets(
     state: &AppState,
     tenant: &TenantId,
-    room: &Room,
+    scope: Scope<'_>,
     clock: &OfficeClock,
     window: &Window,
     resolution: Resolution,
@@ -69,14 +84,17 @@ async fn room_buckets(
         .calendar
         .buckets(resolution, window.from, window.to)
         .map_err(failed)?;
-    let frontier = state
-        .store
-        .room_state(tenant, &room.id)
-        .await?
-        .and_then(|s| s.rollups);
+    let frontier = match scope {
+        Scope::Room(room) => state
+            .store
+            .room_state(tenant, &room.id)
+            .await?
+            .and_then(|s| s.rollups),
+        Scope::Office { office, .. } => state.store.office_rollup_frontier(tenant, office).await?,
+    };
     let mut stored = match frontier {
         Some(frontier) if frontier.from < frontier.to => {
-            stored_rollups(state, tenant, room, resolution, &buckets).await?
+            stored_rollups(state, tenant, scope, resolution, &buckets).await?
         }
         _ => BTreeMap::new(),
     };
@@ -109,7 +127,10 @@ async fn room_buckets(
             to: buckets[run_end - 1].end,
             ..*window
         };
-        let series = room_series(state, tenant, room, &part).await?;
+        let series = match scope {
+            Scope::Room(room) => room_series(state, tenant, room, &part).await?,
+            Scope::Office { rooms, .. } => rooms_series(state, tenant, rooms, &part).await?,
+        };
         out.extend(
             roll_up(&series, &clock.calendar, resolution, part.from, part.to).map_err(failed)?,
         );
@@ -118,12 +139,12 @@ async fn room_buckets(
     Ok(out)
 }
 
-/// The room's stored rollups of `resolution` over the buckets, by start (only those that keep
-/// their statistics).
+/// The stored rollups of `resolution` of a room or an office over the buckets, by start (only
+/// those that keep their statistics).
 async fn stored_rollups(
     state: &AppState,
     tenant: &TenantId,
-    room: &Room,
+    scope: Scope<'_>,
     resolution: Resolution,
     buckets: &[Bucket],
 ) -> Result<BTreeMap<i64, BucketStats>, ApiError> {
@@ -134,16 +155,19 @@ async fn stored_rollups(
     let mut stored = BTreeMap::new();
     let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
     while let Some(page_request) = request {
-        let page = state
-            .store
-            .rollups(
-                tenant,
-                &room.id,
-                stored_resolution(resolution),
-                range,
-                page_request,
-            )
-            .await?;
+        let width = stored_resolution(resolution);
+        let page = match scope {
+            Scope::Room(room) => {
+                (state.store)
+                    .rollups(tenant, &room.id, width, range, page_request)
+                    .await?
+            }
+            Scope::Office { office, .. } => {
+                (state.store)
+                    .office_rollups(tenant, office, width, range, page_request)
+                    .await?
+            }
+        };
         request = page.next_request(MAX_PAGE_LIMIT);
         for rollup in page.items {
             if let Some(stats) = rollup.stats {

@@ -9,7 +9,7 @@ use tally_protocol::{OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
 use super::series::{rooms, total};
-use super::stored::{coarsest_fitting, room_stats};
+use super::stored::{Scope, coarsest_fitting, scope_stats};
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -64,7 +64,7 @@ pub(crate) async fn under_used(
     let read = coarsest_fitting(&clock, &window);
     let (mut ranked, mut unranked) = (Vec::new(), Vec::new());
     for room in rooms(&state, &tenant, &office, None).await? {
-        let days = room_stats(&state, &tenant, &room, &clock, &window, read).await?;
+        let days = scope_stats(&state, &tenant, Scope::Room(&room), &clock, &window, read).await?;
         let capacity = Capacity {
             seats: room.capacity,
             target: window.target,

@@ -8,8 +8,8 @@ use tally_protocol::analytics::{Resolution, Utilization};
 use tally_protocol::{OfficeId, RoomId, TenantId};
 
 use super::calendar::office_clock;
-use super::series::{buckets, capacity, rooms, rooms_series, total};
-use super::stored::room_stats;
+use super::series::{capacity, rooms, total};
+use super::stored::{Scope, scope_stats};
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -91,17 +91,16 @@ async fn report(
     let clock = office_clock(state, principal, &tenant, &office).await?;
     let rooms = rooms(state, &tenant, &office, room.as_ref()).await?;
     let (window, _) = query.check(&clock, true)?;
-    let stats = match (&room, rooms.as_slice()) {
-        // A room: its stored rollups, raw readings only for what it has not rolled up.
-        (Some(_), [record]) => {
-            room_stats(state, &tenant, record, &clock, &window, window.resolution).await?
-        }
-        // An office: its rooms' counts summed at the same instants, from raw readings.
-        _ => {
-            let series = rooms_series(state, &tenant, &rooms, &window).await?;
-            buckets(&clock, &window, window.resolution, &series)?
-        }
+    // A room's or the office's stored rollups (the office's: its rooms' counts summed at the
+    // same instants), raw readings only for what is not rolled up.
+    let scope = match (&room, rooms.as_slice()) {
+        (Some(_), [record]) => Scope::Room(record),
+        _ => Scope::Office {
+            office: &office,
+            rooms: &rooms,
+        },
     };
+    let stats = scope_stats(state, &tenant, scope, &clock, &window, window.resolution).await?;
     let capacity = capacity(&rooms, window.target);
     Ok(Json(UtilizationReport {
         tenant,
