@@ -23,6 +23,7 @@ mod run;
 mod sensor;
 mod stall;
 mod stats;
+mod storm;
 mod ws;
 
 pub use analytics_year::{EndpointFigures, YearFigures, YearShape, year_of_data};
@@ -32,8 +33,9 @@ pub use cluster_rig::ClusterRig;
 pub use commit::{CommitFigures, CommitShape, group_commits};
 pub use failover::{IngestShape, failover_once, forwarding_rates, median};
 pub use fencing_cost::{FencingRig, FencingShape, FencingVariant};
-pub use noisy::{Phase, phase};
+pub use noisy::{Phase, phase, storm_phase};
 pub use report::{DisplayFigures, Ratios, Report, RunConfig, SensorFigures};
 pub use run::run;
 pub use stall::{StallFigures, StallShape, stall_once};
 pub use stats::{ErrorCount, LatencySummary};
+pub use storm::{Storm, StormFigures};

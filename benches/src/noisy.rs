@@ -1,7 +1,9 @@
 //! `noisy-neighbour`: tenant B's sensor→ack latency while tenant A floods the node, with A's
-//! quotas on and off, each against a quiet baseline measured in the same run. See
+//! quotas on and off, and while A also storms the node with connections from its own source
+//! address (`storm.rs`), each against a quiet baseline measured in the same run. See
 //! `benches/README.md`.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -14,7 +16,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::provision::provision;
 use crate::stats::{Latency, LatencySummary};
-use crate::ws::{Ws, connect};
+use crate::storm::{Storm, StormFigures, storm};
+use crate::ws::{Ws, connect_from};
 
 /// Admin token of the nodes this benchmark starts.
 const ADMIN_TOKEN: &str = "noisy-neighbour-admin-token";
@@ -38,7 +41,31 @@ pub struct Phase {
 ///
 /// # Errors
 /// If the node does not start, provisioning fails, or B's connection fails.
-pub async fn phase(mut settings: Settings, flooders: u32, rounds: u32) -> anyhow::Result<Phase> {
+pub async fn phase(settings: Settings, flooders: u32, rounds: u32) -> anyhow::Result<Phase> {
+    Ok(phase_with(settings, flooders, rounds, None).await?.0)
+}
+
+/// [`phase`] with A also storming the node with connections and HTTP batches (`storm`), all of
+/// A (its flooders too) from `storm.source`; what the node refused A meanwhile.
+///
+/// # Errors
+/// As [`phase`].
+pub async fn storm_phase(
+    settings: Settings,
+    flooders: u32,
+    rounds: u32,
+    storm: Storm,
+) -> anyhow::Result<(Phase, StormFigures)> {
+    let (phase, figures) = phase_with(settings, flooders, rounds, Some(storm)).await?;
+    Ok((phase, figures.unwrap_or_default()))
+}
+
+async fn phase_with(
+    mut settings: Settings,
+    flooders: u32,
+    rounds: u32,
+    attack: Option<Storm>,
+) -> anyhow::Result<(Phase, Option<StormFigures>)> {
     let dir = tempfile::tempdir()?;
     settings.node.data_dir = dir.path().to_owned();
     settings.node.http_addr = "127.0.0.1:0".parse()?;
@@ -46,7 +73,9 @@ pub async fn phase(mut settings: Settings, flooders: u32, rounds: u32) -> anyhow
     let node = tally_gateway::start(settings).await?;
     let url = format!("http://{}", node.addr());
     let ws_url = format!("ws://{}/v1/sensors/connect", node.addr());
-    let noisy = provision(&url, ADMIN_TOKEN, flooders, flooders.max(1)).await?;
+    // With a storm, A has one more sensor: the one its HTTP batches come from.
+    let sensors = flooders + u32::from(attack.is_some());
+    let noisy = provision(&url, ADMIN_TOKEN, sensors, sensors.max(1)).await?;
     let quiet = provision(&url, ADMIN_TOKEN, 1, 1).await?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -58,9 +87,10 @@ pub async fn phase(mut settings: Settings, flooders: u32, rounds: u32) -> anyhow
         .map(|sensor| {
             let (url, key) = (ws_url.clone(), sensor.key.clone());
             let (stop, acked, limited) = (stop.clone(), acked.clone(), limited.clone());
+            let source = attack.as_ref().map(|storm| storm.source);
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
-                    match flood_once(&url, &key, &stop, &acked).await {
+                    match flood_once(&url, &key, source, &stop, &acked).await {
                         Ok(Some(4429)) => limited.fetch_add(1, Ordering::Relaxed),
                         _ => 0,
                     };
@@ -68,18 +98,26 @@ pub async fn phase(mut settings: Settings, flooders: u32, rounds: u32) -> anyhow
             })
         })
         .collect();
+    let keys: Vec<String> = noisy.sensors.iter().map(|s| s.key.clone()).collect();
+    let storming =
+        attack.map(|attack| tokio::spawn(storm(attack, url, ws_url.clone(), keys, stop.clone())));
 
     let measured = time_round_trips(&ws_url, &quiet.sensors[0].key, rounds).await;
     stop.store(true, Ordering::Relaxed);
     for task in flood {
         task.await?;
     }
+    let figures = match storming {
+        Some(task) => Some(task.await??),
+        None => None,
+    };
     node.stop().await;
-    Ok(Phase {
+    let phase = Phase {
         ack_ms: measured?.summary(1000.0),
         flood_acked: acked.load(Ordering::Relaxed),
         flood_rate_limited: limited.load(Ordering::Relaxed),
-    })
+    };
+    Ok((phase, figures))
 }
 
 /// B: one reading at a time, each waiting for its ack; latencies in µs.
@@ -110,10 +148,11 @@ async fn time_round_trips(url: &str, key: &str, rounds: u32) -> anyhow::Result<L
 async fn flood_once(
     url: &str,
     key: &str,
+    source: Option<IpAddr>,
     stop: &AtomicBool,
     acked: &AtomicU64,
 ) -> anyhow::Result<Option<u16>> {
-    let (ws, mut seq) = hello(url, key).await?;
+    let (ws, mut seq) = hello_from(url, key, source).await?;
     let (mut sink, mut stream) = ws.split();
     let mut last_ack = seq;
     while !stop.load(Ordering::Relaxed) {
@@ -141,7 +180,12 @@ async fn flood_once(
 
 /// Connects a sensor and says hello: the socket and `welcome.last_seq`.
 pub(crate) async fn hello(url: &str, key: &str) -> anyhow::Result<(Ws, u64)> {
-    let mut ws = connect(url, SUBPROTOCOL_MSGPACK)
+    hello_from(url, key, None).await
+}
+
+/// [`hello`] from the local address `source`, if given.
+async fn hello_from(url: &str, key: &str, source: Option<IpAddr>) -> anyhow::Result<(Ws, u64)> {
+    let mut ws = connect_from(url, SUBPROTOCOL_MSGPACK, source)
         .await
         .map_err(|f| anyhow::anyhow!("connect: {f:?}"))?;
     send(
@@ -164,16 +208,21 @@ pub(crate) async fn send(ws: &mut Ws, frame: SensorFrame) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// A `readings` frame of `count` readings from seq `first`, each counting 1, stamped now.
+/// A `readings` frame of `count` readings from seq `first` (see [`reading_items`]).
 pub(crate) fn readings(first: u64, count: u64) -> SensorFrame {
+    SensorFrame::Readings {
+        items: reading_items(first, count),
+    }
+}
+
+/// `count` readings from seq `first`, each counting 1, stamped now.
+pub(crate) fn reading_items(first: u64, count: u64) -> Vec<Reading> {
     let ts = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    SensorFrame::Readings {
-        items: (first..first + count)
-            .map(|seq| Reading { seq, ts, count: 1 })
-            .collect(),
-    }
+    (first..first + count)
+        .map(|seq| Reading { seq, ts, count: 1 })
+        .collect()
 }
 
 /// The next server frame (pings skipped); an error on close or after 30 s.

@@ -1,13 +1,14 @@
 //! WebSocket plumbing shared by the sensor and display connections: URLs, the handshake with a
 //! subprotocol, and turning failures into error codes for the report.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::bail;
 use tally_protocol::ErrorBody;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{
-    MaybeTlsStream, WebSocketStream, connect_async_with_config,
+    MaybeTlsStream, WebSocketStream, client_async_with_config, connect_async_with_config,
     tungstenite::{self, client::IntoClientRequest, http::HeaderValue, protocol::CloseFrame},
 };
 
@@ -40,6 +41,16 @@ pub(crate) fn ws_base(url: &str) -> anyhow::Result<String> {
 /// Opens a WebSocket to `url` asking for `subprotocol`. Failure codes: `http_<status>_<api code>`
 /// when the node refused the upgrade, `connect_failed`, `handshake_timeout` or `handshake_failed`.
 pub(crate) async fn connect(url: &str, subprotocol: &'static str) -> Result<Ws, Failure> {
+    connect_from(url, subprotocol, None).await
+}
+
+/// Like [`connect`], from the local address `source` when given (any loopback address works on
+/// Linux, so one machine can play several clients that the node tells apart by address).
+pub(crate) async fn connect_from(
+    url: &str,
+    subprotocol: &'static str,
+    source: Option<IpAddr>,
+) -> Result<Ws, Failure> {
     let mut request = url
         .into_client_request()
         .map_err(|e| Failure::with_detail("invalid_url", e.to_string()))?;
@@ -47,14 +58,23 @@ pub(crate) async fn connect(url: &str, subprotocol: &'static str) -> Result<Ws, 
         "Sec-WebSocket-Protocol",
         HeaderValue::from_static(subprotocol),
     );
-    match tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
-        connect_async_with_config(request, Some(client_config()), false),
-    )
-    .await
-    {
+    let handshake = async {
+        let Some(source) = source else {
+            return connect_async_with_config(request, Some(client_config()), false)
+                .await
+                .map(|(ws, _)| ws);
+        };
+        let node = node_addr(request.uri())?;
+        let socket = TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(source, 0))?;
+        let stream = MaybeTlsStream::Plain(socket.connect(node).await?);
+        client_async_with_config(request, stream, Some(client_config()))
+            .await
+            .map(|(ws, _)| ws)
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Err(_) => Err(Failure::new("handshake_timeout")),
-        Ok(Ok((ws, _response))) => Ok(ws),
+        Ok(Ok(ws)) => Ok(ws),
         Ok(Err(tungstenite::Error::Http(response))) => {
             let status = response.status().as_u16();
             let body = response
@@ -74,6 +94,20 @@ pub(crate) async fn connect(url: &str, subprotocol: &'static str) -> Result<Ws, 
         }
         Ok(Err(e)) => Err(Failure::with_detail("handshake_failed", e.to_string())),
     }
+}
+
+/// The socket address of a `ws://ip:port/…` URI (the benchmarks connect to IP addresses).
+fn node_addr(uri: &tungstenite::http::Uri) -> tungstenite::Result<SocketAddr> {
+    let invalid = || {
+        tungstenite::Error::Url(tungstenite::error::UrlError::UnableToConnect(
+            uri.to_string(),
+        ))
+    };
+    let ip: IpAddr = uri
+        .host()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(invalid)?;
+    Ok(SocketAddr::new(ip, uri.port_u16().ok_or_else(invalid)?))
 }
 
 /// The failure of a close frame received before the client asked to close: code
