@@ -273,15 +273,19 @@ fn analytics(err: AnalyticsError) -> StoreError {
 
 impl OfficeRollups {
     /// Finalises the office for as long as the activation lives: a step per
-    /// [`FINALISE_EVERY`] when caught up, steps back to back while behind. Ends when a newer
-    /// owner fences it or the tenant is erased; a failed step (the store down) is tried again at the next tick, its
-    /// effect on the node reported by the writes of the rooms (a storage fault is the node's).
+    /// [`FINALISE_EVERY`] when caught up, steps back to back while behind. The first step waits
+    /// one period, so an activation's own restore (and a failover's many activations) never
+    /// compete with it for the store. Ends when a newer owner fences it or the tenant is erased;
+    /// a failed step (the store down) is tried again at the next tick, its effect on the node
+    /// reported by the writes of the rooms (a storage fault is the node's).
     pub(crate) async fn run(self, store: SharedStore) {
         if !store.keeps_office_rollups() {
             return;
         }
+        let mut wait = FINALISE_EVERY;
         loop {
-            let wait = match self.step(&*store, now_ms()).await {
+            tokio::time::sleep(wait).await;
+            wait = match self.step(&*store, now_ms()).await {
                 Ok(FinaliseStep::Behind(_)) => Duration::ZERO,
                 Ok(FinaliseStep::Idle | FinaliseStep::CaughtUp(_)) => FINALISE_EVERY,
                 Err(StoreError::Fenced { .. } | StoreError::Erased(_)) => return,
@@ -290,7 +294,6 @@ impl OfficeRollups {
                     FINALISE_EVERY
                 }
             };
-            tokio::time::sleep(wait).await;
         }
     }
 }
