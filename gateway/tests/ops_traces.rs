@@ -217,17 +217,25 @@ fn new_traceparent() -> (String, String, String) {
     (trace_id, span_id, header)
 }
 
+/// Opens a WebSocket to `url` (JSON frames) with `traceparent` on the upgrade request.
+async fn connect_traced(
+    url: &str,
+    traceparent: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("Sec-WebSocket-Protocol", "tally.v1.json".parse().unwrap());
+    headers.insert("traceparent", traceparent.parse().unwrap());
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    socket
+}
+
 /// Opens a sensor WebSocket to `addr` with `traceparent` on the upgrade request (JSON frames),
 /// sends one frame of one reading for each of `seqs`, each after the ack of the one before, and
 /// closes the connection.
 async fn send_over_websocket(addr: SocketAddr, key: &str, seqs: &[u64], traceparent: &str) {
-    let mut request = format!("ws://{addr}/v1/sensors/connect")
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert("Sec-WebSocket-Protocol", "tally.v1.json".parse().unwrap());
-    headers.insert("traceparent", traceparent.parse().unwrap());
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let url = format!("ws://{addr}/v1/sensors/connect");
+    let mut socket = connect_traced(&url, traceparent).await;
     let hello = json!({ "type": "hello", "key": key });
     let answer = exchange(&mut socket, &hello).await;
     assert_eq!(answer["type"], "welcome", "{answer}");
@@ -402,13 +410,8 @@ async fn a_forwarded_reading_is_one_trace_from_the_gateway_to_the_owners_persist
     // A display on n1 subscribing to that office (owned by n2), its upgrade carrying a trace.
     let (display_trace, display_parent, traceparent) = new_traceparent();
     let token = cluster.api(0).viewer_token("traced").await;
-    let mut request = format!("ws://{}/v1/live?access_token={token}", cluster.addr(0))
-        .into_client_request()
-        .unwrap();
-    let headers = request.headers_mut();
-    headers.insert("Sec-WebSocket-Protocol", "tally.v1.json".parse().unwrap());
-    headers.insert("traceparent", traceparent.parse().unwrap());
-    let (mut display, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let url = format!("ws://{}/v1/live?access_token={token}", cluster.addr(0));
+    let mut display = connect_traced(&url, &traceparent).await;
     let subscribe = json!({ "type": "subscribe", "office": office.office });
     let snapshot = exchange(&mut display, &subscribe).await;
     assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
