@@ -1,8 +1,6 @@
 //! Reading the audit log in tests: tokens minted for a tenant, and entries waited for (the log
 //! is written by a background writer, in order).
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
 
 use super::Api;
@@ -41,25 +39,24 @@ pub async fn entries(api: &Api, path: &str, token: &str) -> Vec<Value> {
     page["entries"].as_array().unwrap().clone()
 }
 
-/// Reads `path` until an entry satisfies `wanted`, for at most 10 s; returns that entry.
+/// Reads `path` until an entry satisfies `wanted` (the log is written in the background);
+/// returns that entry. Fails after the harness's patience, never on how fast it came.
 pub async fn entry_where(
     api: &Api,
     path: &str,
     token: &str,
     wanted: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let all = entries(api, path, token).await;
-        if let Some(found) = all.iter().find(|e| wanted(e)) {
-            return found.clone();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no entry as wanted in {path}: {all:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut found = None;
+    super::load::eventually(&format!("an entry as wanted is in {path}"), async || {
+        found = entries(api, path, token)
+            .await
+            .into_iter()
+            .find(|e| wanted(e));
+        found.is_some()
+    })
+    .await;
+    found.expect("eventually returned once found")
 }
 
 /// An entry of `kind` whose detail contains `detail`.
