@@ -217,6 +217,21 @@ fn new_traceparent() -> (String, String, String) {
     (trace_id, span_id, header)
 }
 
+/// Posts seq 1 (count 2) as sensor `key` to `addr` with `traceparent`; asserts 200 and returns
+/// the answer.
+async fn post_traced_reading(addr: SocketAddr, key: &str, traceparent: &str) -> serde_json::Value {
+    let answer = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/readings"))
+        .bearer_auth(key)
+        .header("traceparent", traceparent)
+        .json(&json!({ "items": [{ "seq": 1, "ts": now_ms(), "count": 2 }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.json().await.unwrap()
+}
+
 /// Opens a WebSocket to `url` (JSON frames) with `traceparent` on the upgrade request.
 async fn connect_traced(
     url: &str,
@@ -295,16 +310,7 @@ async fn a_forwarded_reading_is_one_trace_from_the_gateway_to_the_owners_persist
     let key = &office.rooms[0].1;
 
     let (trace_id, sensor_span, traceparent) = new_traceparent();
-    let answer = reqwest::Client::new()
-        .post(format!("http://{}/v1/readings", cluster.addr(0)))
-        .bearer_auth(key)
-        .header("traceparent", traceparent)
-        .json(&json!({ "items": [{ "seq": 1, "ts": now_ms(), "count": 2 }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
-    let answer: serde_json::Value = answer.json().await.unwrap();
+    let answer = post_traced_reading(cluster.addr(0), key, &traceparent).await;
     assert_eq!(answer["up_to_seq"], 1, "{answer}");
 
     let named =
@@ -480,15 +486,7 @@ async fn spans_reach_an_https_collector_trusted_through_the_configured_ca() {
         .await
         .remove(0);
     let (trace_id, sensor_span, traceparent) = new_traceparent();
-    let answer = reqwest::Client::new()
-        .post(format!("http://{}/v1/readings", node.addr))
-        .bearer_auth(&sensor_key)
-        .header("traceparent", traceparent)
-        .json(&json!({ "items": [{ "seq": 1, "ts": now_ms(), "count": 2 }] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
+    post_traced_reading(node.addr, &sensor_key, &traceparent).await;
     let spans = receiver
         .await_spans("the batch's spans over https", |spans| {
             named_in(spans, &trace_id, "tls-traced", "ingest.http_batch").is_some()
