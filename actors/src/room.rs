@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tally_protocol::{Reading, SensorId, TimestampMs, now_ms};
-use tally_storage::{Room, RoomWrite, SharedStore};
+use tally_storage::{Rollup, Room, RoomWrite, SharedStore};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
@@ -54,6 +54,9 @@ pub enum RoomMsg {
     Fenced,
     /// Re-evaluate which sensors are silent for too long (sent by the room to itself).
     CheckStale,
+    /// Seal the room's rollups if it received no reading for the rollup lateness (sent by the
+    /// room to itself every [`seal_every`] of the lateness).
+    Seal,
     /// Test-only fault: panic inside the handler.
     #[cfg(feature = "fault-injection")]
     InjectPanic,
@@ -149,6 +152,8 @@ impl Actor for RoomActor {
             .map_err(|err| format!("office of room {} is gone: {err}", args.room.id))?;
         // Sensors may have gone silent while the room was down: check at once.
         myself.cast(RoomMsg::CheckStale)?;
+        // The timer task ends when the room stops (its sends fail).
+        myself.send_interval(seal_every(args.rollup_lateness), || RoomMsg::Seal);
         tracing::debug!(tenant = %args.room.tenant, room = %args.room.id, count = live.count(), "room started");
         Ok(RoomState {
             _census: args.census.enter(ActorKind::Room),
@@ -182,6 +187,13 @@ impl Actor for RoomActor {
             }
             RoomMsg::CheckStale => {
                 check_stale(&myself, state);
+                Ok(())
+            }
+            RoomMsg::Seal => {
+                if let Some(rollups) = state.live.seal(now_ms()) {
+                    tracing::debug!(tenant = %state.room.tenant, room = %state.room.id, frontier = ?state.live.state().rollups, "quiet room sealed its rollups");
+                    persist_unanswered(&myself, state, rollups);
+                }
                 Ok(())
             }
             RoomMsg::PersistFailed => {
@@ -337,27 +349,38 @@ fn check_stale(myself: &ActorRef<RoomMsg>, state: &mut RoomState) {
         publish_count(state, now);
     }
     if changed {
-        let write = RoomWrite {
-            tenant: state.room.tenant.clone(),
-            office: state.room.office.clone(),
-            room: state.room.id.clone(),
-            owner_token: state.owner_token,
-            readings: Vec::new(),
-            state: state.live.state().clone(),
-            rollups: Vec::new(),
-        };
-        // Nobody waits for this write; if it fails the persister restarts the room as usual.
-        let (reply, _unanswered) = tokio::sync::oneshot::channel();
-        let request = PersistRequest {
-            write: Some(write),
-            up_to_seq: 0,
-            reply: reply.into(),
-            room: myself.clone(),
-            span: tracing::Span::none(),
-        };
-        let _ = state.persister.cast(PersisterMsg::Persist(request));
+        persist_unanswered(myself, state, Vec::new());
     }
     schedule_stale_check(myself, state, now);
+}
+
+/// Hands the room's state and `rollups` to the persister, after every earlier write of the
+/// room. Nobody waits for this write; if it fails the persister restarts the room as usual.
+fn persist_unanswered(myself: &ActorRef<RoomMsg>, state: &RoomState, rollups: Vec<Rollup>) {
+    let write = RoomWrite {
+        tenant: state.room.tenant.clone(),
+        office: state.room.office.clone(),
+        room: state.room.id.clone(),
+        owner_token: state.owner_token,
+        readings: Vec::new(),
+        state: state.live.state().clone(),
+        rollups,
+    };
+    let (reply, _unanswered) = tokio::sync::oneshot::channel();
+    let request = PersistRequest {
+        write: Some(write),
+        up_to_seq: 0,
+        reply: reply.into(),
+        room: myself.clone(),
+        span: tracing::Span::none(),
+    };
+    let _ = state.persister.cast(PersisterMsg::Persist(request));
+}
+
+/// How often a room looks whether it is quiet enough to seal its rollups: half the lateness,
+/// at least a second and at most a minute (the frontier moves by whole minutes).
+pub(crate) fn seal_every(lateness: Duration) -> Duration {
+    (lateness / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
 }
 
 /// Sends a batch to a room and waits until it is durable; answers the sensor's highest durable

@@ -182,6 +182,28 @@ impl RoomLive {
         applied.count_changed = self.state.count != before;
         applied
     }
+
+    /// Node time of the last reading the room received (`None` if it never received one).
+    fn last_heard(&self) -> Option<TimestampMs> {
+        self.state.sensors.values().map(|s| s.received_at).max()
+    }
+
+    /// Seals the room's rollups at node time `now` if it received no reading for the rollup
+    /// lateness (see `rollup/sealing.rs`). When its frontier moved: the buckets that closed,
+    /// to store with [`state`](Self::state); `None` when nothing moved.
+    pub fn seal(&mut self, now: TimestampMs) -> Option<Vec<Rollup>> {
+        let before = self.rollups.frontier();
+        let closed = match self.rollups.seal(now, self.last_heard()) {
+            Ok(closed) => closed,
+            Err(err) => {
+                // Out of the calendar's range: the node's clock never is.
+                tracing::warn!(now, %err, "room rollups not sealed");
+                return None;
+            }
+        };
+        self.state.rollups = self.rollups.frontier();
+        (self.state.rollups != before).then_some(closed)
+    }
 }
 
 /// Combines the latest counts of a room's sensors.
