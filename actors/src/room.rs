@@ -397,3 +397,16 @@ pub async fn ingest_readings(
 ) -> Result<u64, ServiceError> {
     await_ack(send_readings(room, sensor, items, received_at)?, timeout).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_every_is_half_the_lateness_between_a_second_and_a_minute() {
+        let secs = Duration::from_secs;
+        assert_eq!(seal_every(secs(3_600)), secs(60));
+        assert_eq!(seal_every(secs(90)), secs(45));
+        assert_eq!(seal_every(Duration::ZERO), secs(1));
+    }
+}

@@ -373,4 +373,23 @@ mod tests {
         );
         assert_eq!(restored.count(), 0);
     }
+
+    #[test]
+    fn a_quiet_room_seals_its_rollups_by_node_time() {
+        // T0 is on an hour; the lateness is an hour, the sensor timeout 10 min.
+        let mut room = live(CountMode::Sum, TIMEOUT, RoomState::default());
+        room.apply(&sensor("s1"), &[reading(1, T0, 2)], T0);
+        let first = room.state().rollups.unwrap();
+        assert_eq!(first.to, T0, "nothing closed yet");
+        assert_eq!(room.seal(T0 + 1_800_000), None, "heard half an hour ago");
+        let closed = room.seal(T0 + 7_200_000).expect("quiet for the lateness");
+        assert_eq!(
+            room.state().rollups.map(|f| f.to),
+            Some(T0 + 3_600_000),
+            "sealed at node time − lateness"
+        );
+        // The 2 held for the sensor timeout: ten minutes, the quarter hour and the hour.
+        assert_eq!(closed.len(), 12);
+        assert_eq!(room.seal(T0 + 7_200_000), None, "nothing moves twice");
+    }
 }
