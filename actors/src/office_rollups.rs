@@ -4,8 +4,9 @@
 //!
 //! A step finalises the minutes from the office's frontier up to the lateness before node time
 //! and before the least rolled-up room's frontier (sensor time), at most [`MAX_STEP`] at a time
-//! (a room that stopped rolling up, a dead sensor, holds the office's rollups back, and answers
-//! past them come from raw readings: slower, still exact). It reads the rooms' raw readings, rolls their summed count up into
+//! (a room whose sensors went quiet does not hold it back for long: it seals its own frontier
+//! at node time − lateness once it has heard nothing for the lateness, see `rollup/sealing.rs`;
+//! answers past the office's frontier come from raw readings). It reads the rooms' raw readings, rolls their summed count up into
 //! minutes with `tally_protocol::analytics` (the math every answer uses), and every quarter
 //! hour, hour and day that ends inside the step from its finer buckets (those of the step and
 //! the stored ones before it). Buckets and the new frontier are written in one write under the

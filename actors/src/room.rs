@@ -1,6 +1,8 @@
 //! The room actor: live state of one room. Sensors' readings arrive here directly (the gateway
 //! caches the room's [`ActorRef`]); the room dedups and applies them, tells its office the new
-//! count and hands its rows to the persister, which acknowledges once they are durable.
+//! count and hands its rows to the persister, which acknowledges once they are durable. Two
+//! timers of its own: one drops silent sensors from the count, one seals the room's rollups
+//! once it has heard nothing for the rollup lateness (`rollup/sealing.rs`).
 
 use std::time::Duration;
 

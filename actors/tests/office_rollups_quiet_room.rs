@@ -50,45 +50,24 @@ impl Office {
         state.unwrap().and_then(|state| state.rollups)
     }
 
-    /// Room `room`'s stored rollups at every resolution.
-    async fn room_rollups(&self, room: &str) -> Vec<Rollup> {
-        let room = RoomId::new(room).unwrap();
+    /// Stored rollups at every resolution: room `room`'s, or the office's with `None`.
+    async fn rollups(&self, room: Option<&str>) -> Vec<Rollup> {
+        let disk = &self.test.disk;
         let mut out = Vec::new();
         for resolution in Resolution::ALL {
-            let page = self
-                .test
-                .disk
-                .rollups(
-                    &self.tenant,
-                    &room,
-                    resolution,
-                    everything(),
-                    PageRequest::first(MAX_PAGE_LIMIT),
-                )
-                .await
-                .unwrap();
-            out.extend(page.items);
-        }
-        out
-    }
-
-    /// The office's stored rollups at every resolution.
-    async fn office_rollups(&self) -> Vec<Rollup> {
-        let mut out = Vec::new();
-        for resolution in Resolution::ALL {
-            let page = self
-                .test
-                .disk
-                .office_rollups(
-                    &self.tenant,
-                    &self.office,
-                    resolution,
-                    everything(),
-                    PageRequest::first(MAX_PAGE_LIMIT),
-                )
-                .await
-                .unwrap();
-            out.extend(page.items);
+            let (range, page) = (everything(), PageRequest::first(MAX_PAGE_LIMIT));
+            let found = match room {
+                Some(room) => {
+                    let room = RoomId::new(room).unwrap();
+                    disk.rollups(&self.tenant, &room, resolution, range, page)
+                        .await
+                }
+                None => {
+                    disk.office_rollups(&self.tenant, &self.office, resolution, range, page)
+                        .await
+                }
+            };
+            out.extend(found.unwrap().items);
         }
         out
     }
@@ -194,7 +173,7 @@ async fn a_quiet_room_lets_the_office_rollups_pass_it() {
     // Sealed at a minute of node time at most the lateness ago; `b`'s 2 people held for the
     // sensor timeout (10 min) up to the sealed frontier, so its minute of 2 is stored.
     assert!(sealed.to <= now_ms() - 2_000);
-    let b_before = f.room_rollups("b").await;
+    let b_before = f.rollups(Some("b")).await;
     let b_minute = b_before
         .iter()
         .find(|r| r.resolution == Resolution::Minute && r.stats.as_ref().unwrap().start == minute);
@@ -208,7 +187,7 @@ async fn a_quiet_room_lets_the_office_rollups_pass_it() {
         office_frontier.to > last_b,
         "office frontier {office_frontier:?} did not pass room b's last reading {last_b}"
     );
-    let office_before = f.office_rollups().await;
+    let office_before = f.rollups(None).await;
     let peak_at = office_before
         .iter()
         .find(|r| r.resolution == Resolution::Minute && r.stats.as_ref().unwrap().start == minute);
@@ -272,7 +251,7 @@ async fn a_quiet_room_lets_the_office_rollups_pass_it() {
             .iter()
             .any(|(sensor, r)| sensor.as_str() == "sb" && r.count == 5)
     );
-    let b_after = f.room_rollups("b").await;
+    let b_after = f.rollups(Some("b")).await;
     let b_sealed_stretch: Vec<&Rollup> = b_after
         .iter()
         .filter(|r| r.stats.as_ref().unwrap().end <= sealed.to)
@@ -283,6 +262,6 @@ async fn a_quiet_room_lets_the_office_rollups_pass_it() {
         .collect();
     assert_eq!(b_sealed_stretch, b_before_sealed);
     assert_eq!(f.finalise(now).await, office_frontier);
-    assert_eq!(f.office_rollups().await, office_before);
+    assert_eq!(f.rollups(None).await, office_before);
     f.test.stop_checked().await;
 }

@@ -245,6 +245,8 @@ proptest! {
         zone in prop::sample::select(vec!["UTC", "Europe/Berlin", "Asia/Kolkata", "Australia/Lord_Howe"]),
         start in prop::sample::select(vec!["2026-03-28T00:00:00", "2026-10-24T12:00:00"]),
         restart_at in 0usize..250,
+        seal_at in 0usize..250,
+        quiet_min in 181i64..=240,
     ) {
         let lateness = 3 * HOUR;
         let make = || rules(zone, hold_s * 1000, lateness);
@@ -267,6 +269,11 @@ proptest! {
                 make().calendar.bucket(Width::Day, ts).unwrap().start
             });
             ts = ts.max(first_day);
+            if i == seal_at && watermark > i64::MIN {
+                // Quiet for the lateness and up to an hour more (node time = sensor time):
+                // sealed, and every later reading still within the lateness of the frontier.
+                fed.seal(watermark + quiet_min * MIN, Some(watermark));
+            }
             watermark = watermark.max(ts);
             if i == restart_at {
                 fed.restart(make());
