@@ -1,5 +1,5 @@
 //! The pure state machine of a room: dedup by `(sensor, seq)`, the live count from several
-//! sensors, and its rollups at every resolution (`rollup.rs`). The room actor wraps it; tests
+//! sensors, and its rollups at every resolution (`rollup/`). The room actor wraps it; tests
 //! drive it directly.
 
 use std::time::Duration;
