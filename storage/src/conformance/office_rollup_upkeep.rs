@@ -294,29 +294,21 @@ pub async fn office_rollups_day_steps(store: &dyn Store) {
             .flat_map(|&(resolution, width)| buckets(resolution, width, from, to))
             .collect()
     };
-    let first = step(day_start, six);
-    store
-        .write_office_rollups(&OfficeRollupWrite {
+    // A step: its buckets and the frontier from the day's start to `to`.
+    let finalise = |to: i64, rollups: Vec<Rollup>| {
+        let step = OfficeRollupWrite {
             frontier: RollupFrontier {
                 from: day_start,
-                to: six,
+                to,
             },
-            ..write(area, token, six, first)
-        })
-        .await
-        .unwrap();
+            ..write(area, token, to, rollups)
+        };
+        async move { store.write_office_rollups(&step).await.unwrap() }
+    };
+    finalise(six, step(day_start, six)).await;
     let mut second = step(six, day_end);
     second.push(bucket(Resolution::Day, day_start, day_end));
-    store
-        .write_office_rollups(&OfficeRollupWrite {
-            frontier: RollupFrontier {
-                from: day_start,
-                to: day_end,
-            },
-            ..write(area, token, day_end, second)
-        })
-        .await
-        .unwrap();
+    finalise(day_end, second).await;
 
     let frontier = store.office_rollup_frontier(area.0, area.1).await.unwrap();
     assert_eq!(
