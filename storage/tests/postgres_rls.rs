@@ -9,8 +9,8 @@ use tally_storage::conformance::support::{
     add_office, add_room, add_tenant, reading, rollup, room_write, sensor,
 };
 use tally_storage::{
-    KeyHash, OfficeCalendar, PostgresStore, Resolution, RetentionPolicy, Rollup, RoomState,
-    RoomWrite, Store, StoredReading, WriteBatch,
+    KeyHash, OfficeCalendar, OfficeRollupWrite, PostgresStore, Resolution, RetentionPolicy, Rollup,
+    RollupFrontier, RoomState, RoomWrite, Store, StoredReading, WriteBatch,
     testkit::{APP_ROLE, OWNER_ROLE, PostgresServer, ReadAll, TestDatabase},
 };
 use tokio_postgres::{Client, error::SqlState};
@@ -28,6 +28,8 @@ const TABLES: &[&str] = &[
     "office_owners",
     "retention_overrides",
     "office_calendars",
+    "office_rollups",
+    "office_rollup_frontiers",
 ];
 
 fn now_ms() -> i64 {
@@ -36,7 +38,8 @@ fn now_ms() -> i64 {
 }
 
 /// Creates tenant `id` with an office (and its calendar), a room, a sensor and one batch:
-/// readings today (a day partition) and in 1970 (the default partition), its state and a rollup.
+/// readings today (a day partition) and in 1970 (the default partition), its state and a rollup;
+/// and an office rollup with its frontier.
 async fn populate(store: &PostgresStore, id: &str, key: u8) {
     let tenant = add_tenant(store, id).await;
     let office = add_office(store, &tenant, "hq").await;
@@ -58,6 +61,19 @@ async fn populate(store: &PostgresStore, id: &str, key: u8) {
         .unwrap();
     store
         .set_retention(&tenant, Some(&RetentionPolicy::default()))
+        .await
+        .unwrap();
+    store
+        .write_office_rollups(&OfficeRollupWrite {
+            tenant: tenant.clone(),
+            office: office.clone(),
+            owner_token: 0,
+            frontier: RollupFrontier {
+                from: 0,
+                to: 60_000,
+            },
+            rollups: vec![rollup(Resolution::Minute, 0, 1.0)],
+        })
         .await
         .unwrap();
     let calendar = OfficeCalendar {
@@ -189,6 +205,10 @@ async fn rows_of_another_tenant_cannot_be_written() {
          VALUES ('b', 'atrium', 5, 'door', 9, 1, 5)",
         "INSERT INTO tally.rollups (tenant_id, room_id, resolution, bucket_start, avg, peak, \
          occupied_s, samples) VALUES ('b', 'atrium', 'hour', 0, 1, 1, 1, 1)",
+        "INSERT INTO tally.office_rollups (tenant_id, area, resolution, bucket_start, avg, peak, \
+         occupied_s, samples) VALUES ('b', 'hq', 'hour', 0, 1, 1, 1, 1)",
+        "INSERT INTO tally.office_rollup_frontiers (tenant_id, area, from_ms, to_ms) \
+         VALUES ('b', 'hq', 0, 1)",
     ];
     for sql in inserts {
         app.batch_execute("BEGIN; SELECT set_config('app.tenant', 'a', true)")

@@ -13,8 +13,8 @@ use tally_storage::conformance::support::{
 };
 use tally_storage::testkit::{CassandraNode, ReadAll};
 use tally_storage::{
-    PageRequest, Resolution, RetentionPolicy, RoomState, ScyllaConfig, ScyllaStore, Store,
-    StoreError, TimeRange, WriteBatch,
+    OfficeRollupWrite, PageRequest, Resolution, RetentionPolicy, Rollup, RollupFrontier, RoomState,
+    ScyllaConfig, ScyllaStore, Store, StoreError, TimeRange, WriteBatch,
 };
 use tokio::sync::RwLock;
 
@@ -256,8 +256,9 @@ async fn readings_expire_by_the_tenants_retention() {
     }
 }
 
-/// Erasure finds every partition of a tenant (readings over many days, every rollup table,
-/// several rooms) through `tenant_partitions`, counts every row, and leaves nothing readable.
+/// Erasure finds every partition of a tenant (readings over many days, every rollup table of
+/// rooms and of offices, several rooms) through `tenant_partitions`, counts every row (an
+/// office's frontier as a rollup), and leaves nothing readable.
 #[tokio::test(flavor = "multi_thread")]
 async fn erasure_finds_every_partition_of_the_tenant() {
     let _node = NODE_IN_USE.read().await;
@@ -288,10 +289,25 @@ async fn erasure_finds_every_partition_of_the_tenant() {
         .write_batch(Arc::new(WriteBatch { rooms: writes }))
         .await
         .unwrap();
+    // The office's rollups: every resolution, two partitions each, and the frontier.
+    let office_rollups: Vec<Rollup> = Resolution::ALL
+        .into_iter()
+        .flat_map(|r| [0, 4000 * DAY].map(|start| rollup(r, start, 1.0)))
+        .collect();
+    store
+        .write_office_rollups(&OfficeRollupWrite {
+            tenant: tenant.clone(),
+            office: office.clone(),
+            owner_token: 0,
+            frontier: RollupFrontier { from: 0, to: DAY },
+            rollups: office_rollups,
+        })
+        .await
+        .unwrap();
 
     let report = store.erase_tenant(&tenant, "ops", 7).await.unwrap();
     assert_eq!(report.deleted.readings, 30);
-    assert_eq!(report.deleted.rollups, 24);
+    assert_eq!(report.deleted.rollups, 24 + 8 + 1);
     assert_eq!(report.deleted.room_states, 3);
     assert_eq!(report.finished_at, Some(7));
     for room in &rooms {
@@ -311,6 +327,20 @@ async fn erasure_finds_every_partition_of_the_tenant() {
         }
         assert_eq!(store.room_state(&tenant, &room.id).await.unwrap(), None);
     }
+    for resolution in Resolution::ALL {
+        let page = store
+            .office_rollups(&tenant, &office, resolution, ALL, PageRequest::first(100))
+            .await
+            .unwrap();
+        assert!(page.items.is_empty(), "{resolution:?}: {:?}", page.items);
+    }
+    assert_eq!(
+        store
+            .office_rollup_frontier(&tenant, &office)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// A node that stops answering (`SIGSTOP`): writes fail as unavailable (retryable) within the

@@ -22,6 +22,7 @@ mod erasure;
 mod fencing;
 mod interrupted;
 mod office_calendar;
+mod office_rollup_upkeep;
 mod office_rollups;
 mod paging;
 mod redelivery;
@@ -44,6 +45,10 @@ pub use fencing::{
 };
 pub use interrupted::interrupted_batch_restamped_resend;
 pub use office_calendar::office_calendars;
+pub use office_rollup_upkeep::{
+    office_rollups_day_steps, office_rollups_pages_and_replaces,
+    office_rollups_retention_and_erasure,
+};
 pub use office_rollups::office_rollups_round_trip;
 pub use paging::{readings_paging, rollups_paging};
 pub use redelivery::batch_landing_twice_stored_once;
@@ -79,7 +84,9 @@ macro_rules! conformance_tests {
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
             token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,
             sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated,
-            batch_landing_twice_stored_once, office_rollups_round_trip
+            batch_landing_twice_stored_once, office_rollups_round_trip,
+            office_rollups_pages_and_replaces, office_rollups_retention_and_erasure,
+            office_rollups_day_steps
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -174,6 +181,7 @@ mod tests {
             include_str!("audit.rs"),
             include_str!("redelivery.rs"),
             include_str!("office_rollups.rs"),
+            include_str!("office_rollup_upkeep.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()

@@ -18,11 +18,11 @@ use super::{
     errors::{backend, corrupt, pg},
     fencing,
     registry::query,
+    rollup_rows::{self, ROOM_ROLLUPS, RollupRows},
 };
 use crate::{
-    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomState,
-    StoreError, StoredReading, TimeRange, WriteBatch,
-    stats_codec::{decode_stats, encode_stats},
+    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, RollupsPage, RoomState, StoreError,
+    StoredReading, TimeRange, WriteBatch,
 };
 
 /// Rows of one tenant in a batch, as column arrays.
@@ -33,8 +33,8 @@ struct TenantRows<'a> {
     readings: ReadingColumns<'a>,
     /// Room → its encoded state; a room listed twice keeps its last state.
     states: BTreeMap<&'a str, Vec<u8>>,
-    /// (room, resolution, start) → rollup; a bucket listed twice keeps its last value.
-    rollups: BTreeMap<(&'a str, &'static str, i64), Rollup>,
+    /// The rooms' rollups.
+    rollups: RollupRows<'a>,
 }
 
 /// The columns of the readings of one tenant.
@@ -55,13 +55,6 @@ const INSERT_READINGS: &str = "INSERT INTO readings \
 const UPSERT_STATES: &str = "INSERT INTO room_state (tenant_id, room_id, state) \
      SELECT $1::text, * FROM unnest($2::text[], $3::bytea[]) \
      ON CONFLICT (tenant_id, room_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()";
-const UPSERT_ROLLUPS: &str = "INSERT INTO rollups \
-     (tenant_id, room_id, resolution, bucket_start, avg, peak, occupied_s, samples, stats) \
-     SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::int8[], $5::float8[], $6::int8[], $7::float8[], $8::int8[], $9::bytea[]) \
-     ON CONFLICT (tenant_id, room_id, resolution, bucket_start) DO UPDATE SET \
-     avg = EXCLUDED.avg, peak = EXCLUDED.peak, occupied_s = EXCLUDED.occupied_s, samples = EXCLUDED.samples, \
-     stats = EXCLUDED.stats";
-
 /// Writes a whole batch in one transaction; returns once it is committed.
 pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(), StoreError> {
     let mut tenants: BTreeMap<&str, TenantRows<'_>> = BTreeMap::new();
@@ -88,12 +81,7 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
         rows.states
             .insert(room.room.as_str(), encode_state(&room.state)?);
         for rollup in &room.rollups {
-            let key = (
-                room.room.as_str(),
-                resolution_name(rollup.resolution),
-                rollup.bucket_start,
-            );
-            rows.rollups.insert(key, rollup.clone());
+            rollup_rows::add(&mut rows.rollups, room.room.as_str(), rollup);
         }
     }
     if tenants.is_empty() {
@@ -112,7 +100,6 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
         .map_err(pg)?;
     let insert_readings = tx.prepare_cached(INSERT_READINGS).await.map_err(pg)?;
     let upsert_states = tx.prepare_cached(UPSERT_STATES).await.map_err(pg)?;
-    let upsert_rollups = tx.prepare_cached(UPSERT_ROLLUPS).await.map_err(pg)?;
     for (tenant, rows) in &tenants {
         let erased: bool = tx
             .query_one(&enter_tenant, &[tenant])
@@ -145,36 +132,7 @@ pub(super) async fn write_batch(inner: &Inner, batch: &WriteBatch) -> Result<(),
         tx.execute(&upsert_states, &[tenant, &rooms, &states])
             .await
             .map_err(pg)?;
-        if !rows.rollups.is_empty() {
-            let keys = rows.rollups.keys();
-            let rooms: Vec<&str> = keys.clone().map(|k| k.0).collect();
-            let resolutions: Vec<&str> = keys.clone().map(|k| k.1).collect();
-            let starts: Vec<i64> = keys.map(|k| k.2).collect();
-            let values = rows.rollups.values();
-            let avg: Vec<f64> = values.clone().map(|r| r.avg).collect();
-            let peak: Vec<i64> = values.clone().map(|r| i64::from(r.peak)).collect();
-            let occupied: Vec<f64> = values.clone().map(|r| r.occupied_s).collect();
-            let samples: Vec<i64> = values.clone().map(|r| i64::from(r.samples)).collect();
-            let stats: Vec<Option<Vec<u8>>> = values
-                .map(|r| r.stats.as_ref().map(encode_stats).transpose())
-                .collect::<Result<_, _>>()?;
-            tx.execute(
-                &upsert_rollups,
-                &[
-                    tenant,
-                    &rooms,
-                    &resolutions,
-                    &starts,
-                    &avg,
-                    &peak,
-                    &occupied,
-                    &samples,
-                    &stats,
-                ],
-            )
-            .await
-            .map_err(pg)?;
-        }
+        ROOM_ROLLUPS.upsert(&tx, tenant, &rows.rollups).await?;
     }
     tx.commit().await.map_err(pg)
 }
@@ -273,48 +231,9 @@ pub(super) async fn rollups(
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
-    let Some(from) = page.start_in(range) else {
-        return Ok(Page::default());
-    };
-    let limit = page.clamped_limit();
-    let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-    let sql = "SELECT bucket_start, avg, peak, occupied_s, samples, stats FROM rollups \
-               WHERE tenant_id = $1 AND room_id = $2 AND resolution = $3 \
-               AND bucket_start >= $4 AND bucket_start < $5 ORDER BY bucket_start LIMIT $6";
-    let name = resolution_name(resolution);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] = [
-        &tenant.as_str(),
-        &room.as_str(),
-        &name,
-        &from,
-        &range.to,
-        &fetch,
-    ];
-    let rows = query(inner, tenant, sql, &params).await?;
-    let items = rows
-        .iter()
-        .map(|row| {
-            let (peak, samples): (i64, i64) =
-                (row.try_get(2).map_err(pg)?, row.try_get(4).map_err(pg)?);
-            Ok(Rollup {
-                resolution,
-                bucket_start: row.try_get(0).map_err(pg)?,
-                avg: row.try_get(1).map_err(pg)?,
-                peak: u32::try_from(peak).map_err(|_| corrupt(format!("rollup peak {peak}")))?,
-                occupied_s: row.try_get(3).map_err(pg)?,
-                samples: u32::try_from(samples)
-                    .map_err(|_| corrupt(format!("rollup samples {samples}")))?,
-                stats: row
-                    .try_get::<_, Option<&[u8]>>(5)
-                    .map_err(pg)?
-                    .map(decode_stats)
-                    .transpose()?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(Page::from_fetched(items, limit, |rollup| {
-        rollup.bucket_start
-    }))
+    ROOM_ROLLUPS
+        .page(inner, tenant, room.as_str(), resolution, range, page)
+        .await
 }
 
 /// Parses a tenant id the batch itself held.

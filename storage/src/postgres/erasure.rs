@@ -24,9 +24,11 @@ use super::{
 use crate::{ErasedCounts, ErasureReport, StoreError};
 
 /// Every tenant table, in deletion order (children first), with the count each adds to.
-const TABLES: [(&str, Kind); 13] = [
+const TABLES: [(&str, Kind); 15] = [
     ("readings", Kind::Readings),
     ("rollups", Kind::Rollups),
+    ("office_rollups", Kind::Rollups),
+    ("office_rollup_frontiers", Kind::Rollups),
     ("room_state", Kind::RoomStates),
     ("office_owners", Kind::Registry),
     ("retention_overrides", Kind::Registry),

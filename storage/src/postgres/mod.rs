@@ -7,6 +7,8 @@
 //! MessagePack in a `bytea`: the row is only ever read and written whole, in the encoding the
 //! embedded store uses, and it stays compact on the hot path), `readings` (partitioned by range
 //! of `ts` into UTC days, plus a default partition; see `partitions.rs`), `rollups`,
+//! `office_rollups` and `office_rollup_frontiers` (an office's rollups by `area` and how far
+//! they reach, `office_rollups.rs`; both rollup tables share `rollup_rows.rs`),
 //! `office_owners` (owner tokens, `fencing.rs`), `retention_overrides`, `office_calendars`
 //! (`office_calendar.rs`), `token_revocations` and `revoked_tokens` (`token_revocation.rs`). Every one of these
 //! tenant tables has `tenant_id`. `erasures` (the audit records of erased tenants) is platform
@@ -76,9 +78,11 @@ mod erasure;
 mod errors;
 mod fencing;
 mod office_calendar;
+mod office_rollups;
 mod partitions;
 mod registry;
 mod retention;
+mod rollup_rows;
 mod schema;
 mod sensor_keys;
 mod store_impl;

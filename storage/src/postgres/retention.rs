@@ -5,8 +5,9 @@
 //! readings day partitions whose whole day is older than the longest readings retention of any
 //! tenant and of the defaults (`drop_readings_partition()`, one transaction per partition, so the
 //! brief lock on the parent table is held once per day dropped), then deletes per tenant what
-//! is older than its own policy in the remaining partitions, the default partition and
-//! `rollups`. A policy set while a sweep runs applies from the next sweep.
+//! is older than its own policy in the remaining partitions, the default partition, `rollups`
+//! and `office_rollups` (each resolution by its own retention, as the embedded store does). A
+//! policy set while a sweep runs applies from the next sweep.
 
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use super::{
     data::resolution_name,
     errors::{backend, pg},
     registry::{query, tenants},
+    rollup_rows::ROLLUP_TABLES,
 };
 use crate::{RetentionPolicy, RetentionReport, StoreError, retention::RESOLUTIONS};
 
@@ -140,11 +142,16 @@ pub(super) async fn apply(
             )
             .await
             .map_err(pg)?;
-        for resolution in RESOLUTIONS {
+        for (table, resolution) in ROLLUP_TABLES
+            .iter()
+            .flat_map(|table| RESOLUTIONS.map(|resolution| (table.name, resolution)))
+        {
             report.rollups += tx
                 .execute(
-                    "DELETE FROM rollups WHERE tenant_id = $1 AND resolution = $2 \
-                     AND bucket_start < $3",
+                    &format!(
+                        "DELETE FROM {table} WHERE tenant_id = $1 AND resolution = $2 \
+                         AND bucket_start < $3"
+                    ),
                     &[
                         &tenant.as_str(),
                         &resolution_name(resolution),

@@ -57,6 +57,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "audit_log",
         sql: include_str!("migrations/0007_audit_log.sql"),
     },
+    Migration {
+        version: 8,
+        name: "office_rollups",
+        sql: include_str!("migrations/0008_office_rollups.sql"),
+    },
 ];
 
 /// First key of the advisory lock every migrating node takes (the ASCII of `tall`); the second
@@ -220,6 +225,14 @@ async fn grant(client: &Client, quoted: &str, runtime_role: &str) -> Result<(), 
         .batch_execute(&format!(
             "GRANT SELECT, INSERT ON {quoted}.audit_log TO {role};
              GRANT EXECUTE ON FUNCTION {quoted}.expire_audit(bigint) TO {role};"
+        ))
+        .await
+        .map_err(pg)?;
+    // Office rollups and their frontiers, as room rollups.
+    client
+        .batch_execute(&format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON
+                 {quoted}.office_rollups, {quoted}.office_rollup_frontiers TO {role};"
         ))
         .await
         .map_err(pg)

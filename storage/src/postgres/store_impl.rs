@@ -7,15 +7,15 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::{
-    PostgresStore, audit, data, erasure, fencing, office_calendar,
+    PostgresStore, audit, data, erasure, fencing, office_calendar, office_rollups,
     registry::{self, RoomFilter, SensorFilter},
     retention, sensor_keys, token_revocation,
 };
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
-    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
-    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
-    WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
+    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -228,6 +228,33 @@ impl Store for PostgresStore {
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
         data::rollups(&self.inner, tenant, room, resolution, range, &page).await
+    }
+
+    fn keeps_office_rollups(&self) -> bool {
+        true
+    }
+
+    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+        office_rollups::write(&self.inner, write).await
+    }
+
+    async fn office_rollup_frontier(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<RollupFrontier>, StoreError> {
+        office_rollups::frontier(&self.inner, tenant, office).await
+    }
+
+    async fn office_rollups(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        resolution: Resolution,
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        office_rollups::page(&self.inner, tenant, office, resolution, range, &page).await
     }
     async fn apply_retention(
         &self,

@@ -69,6 +69,28 @@ pub(super) struct TenantControl {
     pub(super) tokens: HashMap<String, u64>,
 }
 
+impl TenantControl {
+    /// Fails with `Fenced` if the tenant's control holds a higher owner token for `office`
+    /// than `token` (an office without one holds 0).
+    pub(super) fn ensure_owner(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        token: u64,
+    ) -> Result<(), StoreError> {
+        let current = self.tokens.get(office.as_str()).copied().unwrap_or(0);
+        if current > token {
+            return Err(StoreError::Fenced {
+                tenant: tenant.clone(),
+                office: office.clone(),
+                token,
+                current,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A `tenant_control` row: erased, retention, office, owner token.
 type ControlRow = (Option<bool>, Option<Vec<u8>>, Option<String>, Option<i64>);
 

@@ -15,7 +15,7 @@ use super::ScyllaStore;
 use super::control::TenantControl;
 use super::errors::{corrupt, cql};
 use super::intent::Stamp;
-use super::statements::BucketedTable;
+use super::statements::{BucketedTable, RollupStatements, resolution_index};
 use crate::embedded::codec::encode;
 use crate::stats_codec::{decode_stats, encode_stats};
 use crate::{
@@ -54,9 +54,11 @@ type ReadingRow = (i64, String, i64, i32, i64);
 type RollupRow = (i64, f64, i32, f64, i32, Option<Vec<u8>>);
 
 /// Rows of one partition, with the statement that writes them.
-struct PartitionRows<V> {
-    statement: PreparedStatement,
-    values: Vec<V>,
+pub(super) struct PartitionRows<V> {
+    /// The insert of one row.
+    pub(super) statement: PreparedStatement,
+    /// Each row's bound values.
+    pub(super) values: Vec<V>,
 }
 
 impl ScyllaStore {
@@ -91,13 +93,8 @@ impl ScyllaStore {
                     readings.bucket(reading.ts),
                 ));
             }
-            for rollup in &room.rollups {
-                let table = &self.statements.rollup(rollup.resolution).table;
-                entries.insert((
-                    table.kind,
-                    room.room.as_str(),
-                    table.bucket(rollup.bucket_start),
-                ));
+            for (kind, bucket) in rollup_index(&self.statements.rollups, &room.rollups) {
+                entries.insert((kind, room.room.as_str(), bucket));
             }
         }
         let index_writes = index.into_iter().map(|(tenant, entries)| PartitionRows {
@@ -119,7 +116,12 @@ impl ScyllaStore {
         for room in rooms {
             let policy = self.ttl_policy(&controls[&room.tenant]);
             readings.extend(self.reading_partitions(room, ttl(policy.readings))?);
-            rollups.extend(self.rollup_partitions(room, |r| ttl(policy.rollups(r)))?);
+            rollups.extend(rollup_partitions(
+                &self.statements.rollups,
+                (room.tenant.as_str(), room.room.as_str()),
+                &room.rollups,
+                |r| ttl(policy.rollups(r)),
+            )?);
         }
         let (readings, rollups) = tokio::join!(
             self.write_partitions(readings, stamp),
@@ -163,19 +165,7 @@ impl ScyllaStore {
         let mut rooms: Vec<&RoomWrite> = batch.rooms.iter().collect();
         rooms.sort_by(|a, b| (&a.tenant, &a.office).cmp(&(&b.tenant, &b.office)));
         for room in rooms {
-            let current = controls[&room.tenant]
-                .tokens
-                .get(room.office.as_str())
-                .copied()
-                .unwrap_or(0);
-            if current > room.owner_token {
-                return Err(StoreError::Fenced {
-                    tenant: room.tenant.clone(),
-                    office: room.office.clone(),
-                    token: room.owner_token,
-                    current,
-                });
-            }
+            controls[&room.tenant].ensure_owner(&room.tenant, &room.office, room.owner_token)?;
         }
         Ok(controls)
     }
@@ -212,50 +202,9 @@ impl ScyllaStore {
             .collect())
     }
 
-    /// A room's rollups grouped by table and partition.
-    fn rollup_partitions<'a>(
-        &self,
-        room: &'a RoomWrite,
-        ttl: impl Fn(Resolution) -> i32,
-    ) -> Result<Vec<PartitionRows<RollupValues<'a>>>, StoreError> {
-        let mut partitions: BTreeMap<(Resolution, i64), Vec<RollupValues<'a>>> = BTreeMap::new();
-        for rollup in &room.rollups {
-            let bucket = self
-                .statements
-                .rollup(rollup.resolution)
-                .table
-                .bucket(rollup.bucket_start);
-            let number = |what, value: u32| {
-                i32::try_from(value).map_err(|_| StoreError::Backend(format!("{what} {value}")))
-            };
-            partitions
-                .entry((rollup.resolution, bucket))
-                .or_default()
-                .push((
-                    room.tenant.as_str(),
-                    room.room.as_str(),
-                    bucket,
-                    rollup.bucket_start,
-                    rollup.avg,
-                    number("peak", rollup.peak)?,
-                    rollup.occupied_s,
-                    number("samples", rollup.samples)?,
-                    rollup.stats.as_ref().map(encode_stats).transpose()?,
-                    ttl(rollup.resolution),
-                ));
-        }
-        Ok(partitions
-            .into_iter()
-            .map(|((resolution, _), values)| PartitionRows {
-                statement: self.statements.rollup(resolution).insert.clone(),
-                values,
-            })
-            .collect())
-    }
-
     /// Writes each partition's rows in unlogged batches of that partition only, several
     /// partitions at once. Any failure is reported unavailable: some rows may be written.
-    async fn write_partitions<V: scylla::serialize::row::SerializeRow + Send + Sync>(
+    pub(super) async fn write_partitions<V: scylla::serialize::row::SerializeRow + Send + Sync>(
         &self,
         partitions: impl IntoIterator<Item = PartitionRows<V>>,
         stamp: Stamp,
@@ -291,12 +240,12 @@ impl ScyllaStore {
             .map_err(cql)
     }
 
-    /// The buckets of `table` that hold rows of `room` between `from` and `to` (inclusive),
-    /// in order, from the partition index.
+    /// The buckets of `table` that hold rows of `owner` (a room, or an area in a rollup table
+    /// of areas) between `from` and `to` (inclusive), in order, from the partition index.
     async fn buckets(
         &self,
         tenant: &TenantId,
-        room: &RoomId,
+        owner: &str,
         table: &BucketedTable,
         from: TimestampMs,
         to: TimestampMs,
@@ -307,7 +256,7 @@ impl ScyllaStore {
                 (
                     tenant.as_str(),
                     table.kind,
-                    room.as_str(),
+                    owner,
                     table.bucket(from),
                     table.bucket(to),
                 ),
@@ -334,7 +283,7 @@ impl ScyllaStore {
         let table = &self.statements.readings;
         let mut items = Vec::new();
         for day in self
-            .buckets(tenant, room, table, start, range.to - 1)
+            .buckets(tenant, room.as_str(), table, start, range.to - 1)
             .await?
         {
             let want = i32::try_from(limit + 1 - items.len()).unwrap_or(i32::MAX);
@@ -370,7 +319,7 @@ impl ScyllaStore {
         Ok(Page::from_fetched(items, limit, ReadingCursor::of))
     }
 
-    /// See [`crate::Store::rollups`], walked like [`ScyllaStore::readings`].
+    /// See [`crate::Store::rollups`].
     pub(super) async fn rollups(
         &self,
         tenant: &TenantId,
@@ -379,25 +328,32 @@ impl ScyllaStore {
         range: TimeRange,
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
+        let statements = self.statements.rollup(resolution);
+        self.rollups_page(tenant, room.as_str(), (statements, resolution), range, page)
+            .await
+    }
+
+    /// A page of the rollups of `owner` (a room, or an area) in `statements`' table of
+    /// `resolution`, walked like [`ScyllaStore::readings`].
+    pub(super) async fn rollups_page(
+        &self,
+        tenant: &TenantId,
+        owner: &str,
+        (statements, resolution): (&RollupStatements, Resolution),
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
         let limit = page.clamped_limit();
         let Some(start) = page.start_in(range) else {
             return Ok(Page::default());
         };
-        let statements = self.statements.rollup(resolution);
         let mut items = Vec::new();
         for bucket in self
-            .buckets(tenant, room, &statements.table, start, range.to - 1)
+            .buckets(tenant, owner, &statements.table, start, range.to - 1)
             .await?
         {
             let want = i32::try_from(limit + 1 - items.len()).unwrap_or(i32::MAX);
-            let values = (
-                tenant.as_str(),
-                room.as_str(),
-                bucket,
-                start,
-                range.to,
-                want,
-            );
+            let values = (tenant.as_str(), owner, bucket, start, range.to, want);
             let rows: Vec<RollupRow> = self.rows(&statements.select, values).await?;
             for (bucket_start, avg, peak, occupied_s, samples, stats) in rows {
                 let count = |what, value: i32| {
@@ -423,10 +379,65 @@ impl ScyllaStore {
     }
 }
 
+/// The partition index entries (kind, bucket) of `rollups` in `tables` (per resolution).
+pub(super) fn rollup_index(
+    tables: &[RollupStatements; 4],
+    rollups: &[Rollup],
+) -> Vec<(&'static str, i64)> {
+    rollups
+        .iter()
+        .map(|rollup| {
+            let table = &tables[resolution_index(rollup.resolution)].table;
+            (table.kind, table.bucket(rollup.bucket_start))
+        })
+        .collect()
+}
+
+/// `rollups` of `owner` (a room or an area of `tenant`) grouped by table of `tables` and
+/// partition, each row with its resolution's `ttl`.
+pub(super) fn rollup_partitions<'a>(
+    tables: &[RollupStatements; 4],
+    (tenant, owner): (&'a str, &'a str),
+    rollups: &'a [Rollup],
+    ttl: impl Fn(Resolution) -> i32,
+) -> Result<Vec<PartitionRows<RollupValues<'a>>>, StoreError> {
+    let mut partitions: BTreeMap<(Resolution, i64), Vec<RollupValues<'a>>> = BTreeMap::new();
+    for rollup in rollups {
+        let bucket = tables[resolution_index(rollup.resolution)]
+            .table
+            .bucket(rollup.bucket_start);
+        let number = |what, value: u32| {
+            i32::try_from(value).map_err(|_| StoreError::Backend(format!("{what} {value}")))
+        };
+        partitions
+            .entry((rollup.resolution, bucket))
+            .or_default()
+            .push((
+                tenant,
+                owner,
+                bucket,
+                rollup.bucket_start,
+                rollup.avg,
+                number("peak", rollup.peak)?,
+                rollup.occupied_s,
+                number("samples", rollup.samples)?,
+                rollup.stats.as_ref().map(encode_stats).transpose()?,
+                ttl(rollup.resolution),
+            ));
+    }
+    Ok(partitions
+        .into_iter()
+        .map(|((resolution, _), values)| PartitionRows {
+            statement: tables[resolution_index(resolution)].insert.clone(),
+            values,
+        })
+        .collect())
+}
+
 /// The bound values of a reading insert.
 type ReadingValues<'a> = (&'a str, &'a str, i64, i64, &'a str, i64, i32, i64, i32);
 /// The bound values of a rollup insert.
-type RollupValues<'a> = (
+pub(super) type RollupValues<'a> = (
     &'a str,
     &'a str,
     i64,

@@ -1,6 +1,7 @@
 //! Erasure of a tenant: marked first (audit record, then the `erased` static column that every
-//! write and `acquire_office` checks), then every partition of `tenant_partitions` and of the
-//! registry dropped, the key hashes given back, and everything read back.
+//! write and `acquire_office` checks), then every partition of `tenant_partitions` (rooms' and
+//! offices' rollups alike) and of the registry dropped, the office rollup frontiers deleted,
+//! the key hashes given back, and everything read back.
 
 use tally_protocol::{TenantId, TimestampMs};
 
@@ -8,7 +9,6 @@ use super::ScyllaStore;
 use super::data::STATE_KIND;
 use super::errors::{corrupt, shape};
 use super::retention::count;
-use crate::retention::RESOLUTIONS;
 use crate::{ErasedCounts, ErasureReport, StoreError};
 
 /// An `erasures` row: requested by, at, finished at, and the counts.
@@ -44,6 +44,7 @@ impl ScyllaStore {
             deleted.registry += 1;
         }
         self.erase_data(tenant, &mut deleted).await?;
+        deleted.rollups += self.erase_office_rollup_frontiers(tenant).await?;
         self.erase_registry(tenant, &mut deleted).await?;
         for office in control.tokens.keys() {
             self.execute(
@@ -116,9 +117,9 @@ impl ScyllaStore {
                     .drop_partition(tenant, &self.statements.readings, &room, bucket)
                     .await?;
             } else {
-                let table = RESOLUTIONS
-                    .iter()
-                    .map(|r| &self.statements.rollup(*r).table)
+                let table = self
+                    .statements
+                    .rollup_tables()
                     .find(|table| table.kind == kind)
                     .ok_or_else(|| corrupt(format!("unknown partition kind {kind:?}")))?;
                 deleted.rollups += self.drop_partition(tenant, table, &room, bucket).await?;
@@ -159,6 +160,10 @@ impl ScyllaStore {
         let left = [
             ("data partitions", partitions.len()),
             ("offices", self.offices(tenant).await?.len()),
+            (
+                "office rollup frontiers",
+                self.office_rollup_frontier_count(tenant).await?,
+            ),
             (
                 "office calendars",
                 self.office_calendar_count(tenant).await?,

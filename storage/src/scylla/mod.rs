@@ -66,6 +66,7 @@ mod erasure;
 mod errors;
 mod intent;
 mod office_calendar;
+mod office_rollups;
 mod registry;
 mod retention;
 mod schema;

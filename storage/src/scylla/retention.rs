@@ -1,12 +1,13 @@
 //! Retention sweeps by sensor time, through the partition index: partitions wholly older than a
 //! tenant's cutoff are dropped, the partition holding the cutoff loses its older rows by a range
-//! delete. TTLs (by write time) remove what a sweep has not reached yet.
+//! delete, in readings and in the rollup tables of rooms and of offices (each resolution by its
+//! own retention). TTLs (by write time) remove what a sweep has not reached yet.
 
 use tally_protocol::{TenantId, TimestampMs};
 
 use super::ScyllaStore;
 use super::errors::corrupt;
-use super::statements::BucketedTable;
+use super::statements::{BucketedTable, resolution_index};
 use crate::retention::RESOLUTIONS;
 use crate::{RetentionPolicy, RetentionReport, StoreError};
 
@@ -43,9 +44,16 @@ impl ScyllaStore {
                 .await?;
             report.readings += swept.rows;
             report.partitions_dropped += swept.partitions;
-            for resolution in RESOLUTIONS {
+            let rollup_tables = [
+                &self.statements.rollups,
+                &self.statements.office_rollups.rollups,
+            ];
+            for (tables, resolution) in rollup_tables
+                .into_iter()
+                .flat_map(|tables| RESOLUTIONS.map(|resolution| (tables, resolution)))
+            {
                 let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution));
-                let table = &self.statements.rollup(resolution).table;
+                let table = &tables[resolution_index(resolution)].table;
                 let swept = self.sweep(&tenant.id, table, cutoff).await?;
                 report.rollups += swept.rows;
                 report.partitions_dropped += swept.partitions;

@@ -45,6 +45,16 @@
 //!   of the entry), clustered by id descending: bounded partitions read newest first;
 //!   `audit_days`: per scope, its days holding entries, so a read skips empty days. Both with
 //!   a TTL ending at the entry's `keep_until` (migration 7).
+//! - `office_rollups_*` (migration 8): an office's rollups (its rooms' counts summed), one
+//!   table per resolution like `rollups_*` (own TTLs, time-window compaction for minutes),
+//!   partitioned by `(tenant, area, bucket)` with the same bucket widths (a day of minutes, 30
+//!   days of quarter hours, a year of hours, ten years of days: at most 1 440, 2 880, 8 784 and
+//!   3 653 rows a partition), clustered by `bucket_start`. `area` is the office id, not
+//!   `office`, because an aggregate area need not be an office (the whole tenant may become
+//!   one); the partitions are listed in `tenant_partitions` (`room` = the area), so reads,
+//!   retention and erasure find them as they find a room's. `office_rollup_frontiers`:
+//!   partitioned by tenant, clustered by area, like `office_calendars`: one row per area, how
+//!   far its stored rollups reach; erasure drops the tenant's partition.
 
 use scylla::client::session::Session;
 use scylla::statement::Statement;
@@ -163,6 +173,29 @@ const MIGRATIONS: &[Migration] = &[
          tenant text, at bigint, kind text, principal text, source text, request_id text, \
          outcome text, detail text, keep_until bigint, PRIMARY KEY ((scope, day), id)) \
          WITH CLUSTERING ORDER BY (id DESC)",
+        ],
+    },
+    Migration {
+        version: 8,
+        description: "office rollups",
+        statements: &[
+            "CREATE TABLE IF NOT EXISTS {ks}.office_rollups_minute (tenant text, area text, \
+         bucket bigint, bucket_start bigint, avg double, peak int, occupied_s double, \
+         samples int, stats blob, PRIMARY KEY ((tenant, area, bucket), bucket_start)) \
+         WITH compaction = {'class': 'TimeWindowCompactionStrategy', \
+         'compaction_window_unit': 'DAYS', 'compaction_window_size': 7}",
+            "CREATE TABLE IF NOT EXISTS {ks}.office_rollups_fifteen_minutes (tenant text, \
+         area text, bucket bigint, bucket_start bigint, avg double, peak int, \
+         occupied_s double, samples int, stats blob, \
+         PRIMARY KEY ((tenant, area, bucket), bucket_start))",
+            "CREATE TABLE IF NOT EXISTS {ks}.office_rollups_hour (tenant text, area text, \
+         bucket bigint, bucket_start bigint, avg double, peak int, occupied_s double, \
+         samples int, stats blob, PRIMARY KEY ((tenant, area, bucket), bucket_start))",
+            "CREATE TABLE IF NOT EXISTS {ks}.office_rollups_day (tenant text, area text, \
+         bucket bigint, bucket_start bigint, avg double, peak int, occupied_s double, \
+         samples int, stats blob, PRIMARY KEY ((tenant, area, bucket), bucket_start))",
+            "CREATE TABLE IF NOT EXISTS {ks}.office_rollup_frontiers (tenant text, area text, \
+         from_ms bigint, to_ms bigint, PRIMARY KEY ((tenant), area))",
         ],
     },
 ];

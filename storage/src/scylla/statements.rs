@@ -9,6 +9,7 @@ use scylla::statement::prepared::PreparedStatement;
 
 use super::audit::AuditStatements;
 use super::errors::prepare;
+use super::office_rollups::OfficeRollupStatements;
 use super::sensor_keys::KeyStatements;
 use super::token_revocation::TokenStatements;
 use crate::{Resolution, StoreError};
@@ -16,15 +17,48 @@ use crate::{Resolution, StoreError};
 /// One day in ms: the width of a readings partition.
 pub(super) const DAY_MS: i64 = 86_400_000;
 
-/// A rollup resolution's table (also its kind in `tenant_partitions`) and the width of its
-/// partitions: a few thousand buckets each.
-fn rollup_table(resolution: Resolution) -> (&'static str, i64) {
-    match resolution {
-        Resolution::Minute => ("rollups_minute", DAY_MS),
-        Resolution::FifteenMinutes => ("rollups_fifteen_minutes", 30 * DAY_MS),
-        Resolution::Hour => ("rollups_hour", 365 * DAY_MS),
-        Resolution::Day => ("rollups_day", 3650 * DAY_MS),
+/// Whose rollups a table keeps: a room's (`room` column) or an aggregate area's (`area`, an
+/// office id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RollupOwner {
+    /// `rollups_*`, by room.
+    Room,
+    /// `office_rollups_*` (migration 8), by area.
+    Area,
+}
+
+impl RollupOwner {
+    /// The column naming the room or area, in the data table (the partition index calls it
+    /// `room` for every kind).
+    fn column(self) -> &'static str {
+        match self {
+            Self::Room => "room",
+            Self::Area => "area",
+        }
     }
+}
+
+/// A rollup resolution's table of `owner`'s rollups (also its kind in `tenant_partitions`) and
+/// the width of its partitions: a few thousand buckets each.
+fn rollup_table(owner: RollupOwner, resolution: Resolution) -> (&'static str, i64) {
+    use {Resolution as R, RollupOwner as O};
+    let table = match (owner, resolution) {
+        (O::Room, R::Minute) => "rollups_minute",
+        (O::Room, R::FifteenMinutes) => "rollups_fifteen_minutes",
+        (O::Room, R::Hour) => "rollups_hour",
+        (O::Room, R::Day) => "rollups_day",
+        (O::Area, R::Minute) => "office_rollups_minute",
+        (O::Area, R::FifteenMinutes) => "office_rollups_fifteen_minutes",
+        (O::Area, R::Hour) => "office_rollups_hour",
+        (O::Area, R::Day) => "office_rollups_day",
+    };
+    let width = match resolution {
+        R::Minute => DAY_MS,
+        R::FifteenMinutes => 30 * DAY_MS,
+        R::Hour => 365 * DAY_MS,
+        R::Day => 3650 * DAY_MS,
+    };
+    (table, width)
 }
 
 /// Counting and deleting in a time-bucketed table (readings, rollups): rows before a time in
@@ -95,6 +129,8 @@ pub(super) struct Statements {
     pub(super) delete_partition: PreparedStatement,
     /// Per resolution, in the order of `crate::retention::RESOLUTIONS`.
     pub(super) rollups: [RollupStatements; 4],
+    /// Of the office rollup tables.
+    pub(super) office_rollups: OfficeRollupStatements,
     pub(super) insert_office_calendar: PreparedStatement,
     pub(super) select_office_calendar: PreparedStatement,
     pub(super) select_office_calendars: PreparedStatement,
@@ -136,13 +172,7 @@ impl Statements {
     pub(super) async fn prepare(session: &Session, keyspace: &str) -> Result<Self, StoreError> {
         use Retry::{Idempotent, Once};
         let p = |cql: &'static str, retry| prepared(session, keyspace, cql.to_owned(), retry);
-        let mut rollups = Vec::new();
-        for resolution in crate::retention::RESOLUTIONS {
-            rollups.push(RollupStatements::prepare(session, keyspace, resolution).await?);
-        }
-        let rollups: [RollupStatements; 4] = rollups
-            .try_into()
-            .map_err(|_| StoreError::Backend("four rollup tables".into()))?;
+        let rollups = RollupStatements::prepare_all(session, keyspace, RollupOwner::Room).await?;
         Ok(Self {
             insert_tenant: p(
                 "INSERT INTO {ks}.tenants (directory, id, name) VALUES (0, ?, ?) IF NOT EXISTS",
@@ -321,8 +351,13 @@ impl Statements {
                 Idempotent,
             )
             .await?,
-            readings: BucketedTable::prepare(session, keyspace, ("readings", DAY_MS), "day", "ts")
-                .await?,
+            readings: BucketedTable::prepare(
+                session,
+                keyspace,
+                ("readings", DAY_MS),
+                ["room", "day", "ts"],
+            )
+            .await?,
             insert_partition: p(
                 "INSERT INTO {ks}.tenant_partitions (tenant, kind, room, bucket) \
                  VALUES (?, ?, ?, ?)",
@@ -352,6 +387,7 @@ impl Statements {
             )
             .await?,
             rollups,
+            office_rollups: OfficeRollupStatements::prepare(session, keyspace).await?,
             insert_office_calendar: p(
                 "INSERT INTO {ks}.office_calendars (tenant, office, calendar) VALUES (?, ?, ?)",
                 Idempotent,
@@ -378,28 +414,40 @@ impl Statements {
         })
     }
 
-    /// The statements of `resolution`'s table.
+    /// The statements of `resolution`'s table of room rollups.
     pub(super) fn rollup(&self, resolution: Resolution) -> &RollupStatements {
-        let index = crate::retention::RESOLUTIONS
-            .iter()
-            .position(|r| *r == resolution)
-            .unwrap_or(0);
-        &self.rollups[index]
+        &self.rollups[resolution_index(resolution)]
     }
+
+    /// Every time-bucketed table of rollups: rooms' and areas', each resolution.
+    pub(super) fn rollup_tables(&self) -> impl Iterator<Item = &BucketedTable> {
+        self.rollups
+            .iter()
+            .chain(&self.office_rollups.rollups)
+            .map(|statements| &statements.table)
+    }
+}
+
+/// The index of `resolution` in `crate::retention::RESOLUTIONS` (and in the per-resolution
+/// statement arrays).
+pub(super) fn resolution_index(resolution: Resolution) -> usize {
+    crate::retention::RESOLUTIONS
+        .iter()
+        .position(|r| *r == resolution)
+        .unwrap_or(0)
 }
 
 impl BucketedTable {
     /// Prepares the counting and deleting statements of `table`, whose partition key is
-    /// `(tenant, room, <bucket>)` (partitions `width` ms wide) and whose first clustering
+    /// `(tenant, <owner>, <bucket>)` (partitions `width` ms wide) and whose first clustering
     /// column is `<time>`.
     async fn prepare(
         session: &Session,
         keyspace: &str,
         (table, width): (&'static str, i64),
-        bucket: &str,
-        time: &str,
+        [owner, bucket, time]: [&str; 3],
     ) -> Result<Self, StoreError> {
-        let key = format!("{{ks}}.{table} WHERE tenant = ? AND room = ? AND {bucket} = ?");
+        let key = format!("{{ks}}.{table} WHERE tenant = ? AND {owner} = ? AND {bucket} = ?");
         let p = |cql: String| prepared(session, keyspace, cql, Retry::Idempotent);
         Ok(Self {
             kind: table,
@@ -418,31 +466,47 @@ impl BucketedTable {
 }
 
 impl RollupStatements {
-    /// Prepares the statements of `resolution`'s table.
+    /// Prepares the statements of `owner`'s table of every resolution, in the order of
+    /// `crate::retention::RESOLUTIONS`.
+    pub(super) async fn prepare_all(
+        session: &Session,
+        keyspace: &str,
+        owner: RollupOwner,
+    ) -> Result<[Self; 4], StoreError> {
+        let mut all = Vec::new();
+        for resolution in crate::retention::RESOLUTIONS {
+            all.push(Self::prepare(session, keyspace, owner, resolution).await?);
+        }
+        all.try_into()
+            .map_err(|_| StoreError::Backend("four rollup tables".into()))
+    }
+
+    /// Prepares the statements of `owner`'s table of `resolution`.
     async fn prepare(
         session: &Session,
         keyspace: &str,
+        owner: RollupOwner,
         resolution: Resolution,
     ) -> Result<Self, StoreError> {
-        let (table, width) = rollup_table(resolution);
-        let keyspace_table = format!("{keyspace}.{table}");
+        let (table, width) = rollup_table(owner, resolution);
+        let column = owner.column();
         let p = |cql: &str| {
             prepared(
                 session,
                 keyspace,
-                cql.replace("{ks}.{t}", &keyspace_table),
+                cql.replace("{t}", table).replace("{owner}", column),
                 Retry::Idempotent,
             )
         };
         Ok(Self {
             insert: p(
-                "INSERT INTO {ks}.{t} (tenant, room, bucket, bucket_start, avg, peak, \
+                "INSERT INTO {ks}.{t} (tenant, {owner}, bucket, bucket_start, avg, peak, \
                  occupied_s, samples, stats) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?",
             )
             .await?,
             select: p(
                 "SELECT bucket_start, avg, peak, occupied_s, samples, stats FROM {ks}.{t} \
-                 WHERE tenant = ? AND room = ? AND bucket = ? AND bucket_start >= ? \
+                 WHERE tenant = ? AND {owner} = ? AND bucket = ? AND bucket_start >= ? \
                  AND bucket_start < ? LIMIT ?",
             )
             .await?,
@@ -450,8 +514,7 @@ impl RollupStatements {
                 session,
                 keyspace,
                 (table, width),
-                "bucket",
-                "bucket_start",
+                [column, "bucket", "bucket_start"],
             )
             .await?,
         })

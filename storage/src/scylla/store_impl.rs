@@ -8,10 +8,10 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::ScyllaStore;
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar, PageRequest,
-    ReadingCursor, ReadingsPage, Resolution, RetentionPolicy, RetentionReport, RollupsPage, Room,
-    RoomState, Sensor, SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations,
-    WriteBatch,
+    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
+    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -217,6 +217,33 @@ impl Store for ScyllaStore {
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
         ScyllaStore::rollups(self, tenant, room, resolution, range, page).await
+    }
+
+    fn keeps_office_rollups(&self) -> bool {
+        true
+    }
+
+    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+        ScyllaStore::write_office_rollups(self, write).await
+    }
+
+    async fn office_rollup_frontier(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+    ) -> Result<Option<RollupFrontier>, StoreError> {
+        ScyllaStore::office_rollup_frontier(self, tenant, office).await
+    }
+
+    async fn office_rollups(
+        &self,
+        tenant: &TenantId,
+        office: &OfficeId,
+        resolution: Resolution,
+        range: TimeRange,
+        page: PageRequest<TimestampMs>,
+    ) -> Result<RollupsPage, StoreError> {
+        ScyllaStore::office_rollups(self, tenant, office, resolution, range, page).await
     }
 
     async fn apply_retention(

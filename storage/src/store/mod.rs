@@ -293,12 +293,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<RollupsPage, StoreError>;
 
     // Office rollups: an office's rooms' counts summed at the same instants, finalised by the
-    // office's owner once late readings can no longer change them. Kept by the embedded store;
-    // a backend that does not keep them answers with none (see `keeps_office_rollups`), and
-    // answers are then computed from the rooms' raw readings.
+    // office's owner once late readings can no longer change them. Kept by every backend of
+    // tally; a backend that does not keep them answers with none (see `keeps_office_rollups`),
+    // and answers are then computed from the rooms' raw readings.
 
-    /// Whether this backend keeps office rollups (the embedded store does; PostgreSQL and
-    /// ScyllaDB do not yet, and answer every office from its rooms' raw readings).
+    /// Whether this backend keeps office rollups (the embedded store, PostgreSQL and ScyllaDB
+    /// do; a store that does not answers every office from its rooms' raw readings).
     fn keeps_office_rollups(&self) -> bool {
         false
     }
