@@ -29,7 +29,7 @@ run_target() {
     fi
 }
 
-for target in sensor_frame display_request rest_bodies; do
+for target in sensor_frame display_request rest_bodies api_bodies api_queries; do
     run_target "$root/protocol" "$target"
 done
 run_target "$root/config" config_toml

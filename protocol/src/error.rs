@@ -269,6 +269,10 @@ pub enum ProtocolError {
     /// An invalid id.
     #[error(transparent)]
     InvalidId(#[from] IdError),
+    /// A request body or query string that decodes but breaks a rule of its route (the
+    /// message names the parameter).
+    #[error("{0}")]
+    InvalidRequest(String),
 }
 
 impl ProtocolError {
@@ -295,6 +299,7 @@ impl ProtocolError {
             Self::TimestampInFuture { .. } => ErrorCode::TimestampInFuture,
             Self::TimestampTooOld { .. } => ErrorCode::TimestampTooOld,
             Self::InvalidId(_) => ErrorCode::InvalidId,
+            Self::InvalidRequest(_) => ErrorCode::InvalidRequest,
         }
     }
 }

@@ -5,9 +5,11 @@
 //! limit, a count out of range or a timestamp in the far future is a typed [`ProtocolError`] that
 //! maps to a stable [`ErrorCode`].
 //!
-//! [`analytics`] defines the utilization figures tally answers (pure math over readings).
+//! [`analytics`] defines the utilization figures tally answers (pure math over readings);
+//! [`api`] the REST API's own request bodies and query strings, with their checks.
 
 pub mod analytics;
+pub mod api;
 mod codec;
 mod display_frame;
 mod error;

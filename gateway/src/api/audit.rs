@@ -5,8 +5,9 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
-use tally_protocol::{ErrorCode, TenantId, TimestampMs};
+use serde::Serialize;
+use tally_protocol::api::AuditQuery;
+use tally_protocol::{ErrorCode, TenantId};
 use tally_storage::{AuditEntry, AuditScope, PageRequest, TimeRange};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,32 +15,6 @@ use utoipa_axum::routes;
 use crate::auth::{Principal, Role};
 use crate::error::{ApiError, ApiPath};
 use crate::state::AppState;
-
-/// Entries per page when `limit` is not given.
-const DEFAULT_LIMIT: usize = 100;
-/// Most entries a page may ask for.
-const MAX_LIMIT: usize = 1000;
-/// Longest cursor accepted (an entry id is about 40 characters).
-const MAX_CURSOR: usize = 128;
-
-/// Query of an audit read.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AuditQuery {
-    /// Entries at or after this time (milliseconds since the epoch); from the start when absent.
-    #[param(value_type = Option<i64>)]
-    from: Option<TimestampMs>,
-    /// Entries before this time (milliseconds since the epoch); up to now when absent.
-    #[param(value_type = Option<i64>)]
-    to: Option<TimestampMs>,
-    /// Entries per page, 1 to 1000 (default 100).
-    limit: Option<usize>,
-    /// The `next` of the previous page.
-    cursor: Option<String>,
-    /// (`/v1/admin/audit` only) the tenant whose log to read; the platform's when absent.
-    tenant: Option<TenantId>,
-}
 
 /// One page of an audit log, newest first.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -51,54 +26,30 @@ pub(crate) struct AuditPageView {
     next: Option<String>,
 }
 
-/// `invalid_request` naming the offending parameter.
-fn invalid(message: String) -> ApiError {
-    ApiError::new(ErrorCode::InvalidRequest, message)
-}
-
 /// Reads one page of `scope`'s log as `query` asks.
 async fn read_page(
     state: &AppState,
     scope: &AuditScope,
     query: AuditQuery,
 ) -> Result<Json<AuditPageView>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid(format!(
-            "limit must be 1 to {MAX_LIMIT}, got {limit}"
-        )));
-    }
-    let range = TimeRange {
-        from: query.from.unwrap_or(0),
-        to: query.to.unwrap_or(TimestampMs::MAX),
-    };
-    if range.from > range.to {
-        return Err(invalid(format!(
-            "from ({}) is after to ({})",
-            range.from, range.to
-        )));
-    }
-    if let Some(cursor) = &query.cursor
-        && !(cursor.len() <= MAX_CURSOR && cursor.bytes().all(|b| b.is_ascii_graphic()))
-    {
-        return Err(invalid(format!(
-            "cursor must be up to {MAX_CURSOR} visible ASCII characters (the next of a page)"
-        )));
-    }
-    let page = state
+    let page = query.page()?;
+    let stored = state
         .store
         .audit(
             scope,
-            range,
+            TimeRange {
+                from: page.from,
+                to: page.to,
+            },
             PageRequest {
-                after: query.cursor,
-                limit,
+                after: page.cursor,
+                limit: page.limit,
             },
         )
         .await?;
     Ok(Json(AuditPageView {
-        entries: page.items,
-        next: page.next,
+        entries: stored.items,
+        next: stored.next,
     }))
 }
 
@@ -134,8 +85,9 @@ async fn tenant_audit(
     }
     let Query(query) = query?;
     if query.tenant.is_some() {
-        return Err(invalid(
-            "tenant is a parameter of /v1/admin/audit only".to_owned(),
+        return Err(ApiError::new(
+            ErrorCode::InvalidRequest,
+            "tenant is a parameter of /v1/admin/audit only",
         ));
     }
     if state.store.tenant(&tenant).await?.is_none() {

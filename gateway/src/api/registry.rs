@@ -7,10 +7,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tally_protocol::{ErrorCode, OfficeId, RoomId, SensorId, TenantId};
+use tally_protocol::api::{NewOffice, NewSensor, NewTenant, NewToken, named};
+use tally_protocol::{ErrorCode, OfficeId, RoomId, TenantId};
 use tally_storage::{CountMode, Office, Room, Sensor, Tenant};
 
-use crate::auth::{Principal, Role, hash_key, new_sensor_key, now_secs};
+use crate::auth::{Principal, hash_key, new_sensor_key, now_secs};
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,43 +27,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(mint_token))
         .routes(routes!(release_quarantine))
         .routes(routes!(get_tenant))
-}
-
-/// Parses an id from a request body; a bad one answers `invalid_id`.
-fn parse_id<T: std::str::FromStr<Err = tally_protocol::IdError>>(
-    value: &str,
-) -> Result<T, ApiError> {
-    value.parse().map_err(|err: tally_protocol::IdError| {
-        ApiError::new(ErrorCode::InvalidId, err.to_string())
-    })
-}
-
-/// Longest display name.
-const MAX_NAME_LEN: usize = 200;
-
-fn check_name(name: &str) -> Result<(), ApiError> {
-    if name.chars().count() > MAX_NAME_LEN {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "name is {} characters long, at most {MAX_NAME_LEN} allowed",
-                name.chars().count()
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Body of `POST /v1/tenants`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewTenant {
-    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
-    #[schema(value_type = TenantId)]
-    id: String,
-    /// Display name (at most 200 characters).
-    #[serde(default)]
-    name: String,
 }
 
 /// Creates a tenant.
@@ -83,11 +47,8 @@ async fn create_tenant(
     ApiJson(body): ApiJson<NewTenant>,
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
     principal.require_superadmin()?;
-    check_name(&body.name)?;
-    let tenant = Tenant {
-        id: parse_id::<TenantId>(&body.id)?,
-        name: body.name,
-    };
+    let (id, name) = body.checked()?;
+    let tenant = Tenant { id, name };
     state.store.create_tenant(&tenant).await?;
     tracing::info!(tenant = %tenant.id, "tenant created");
     state.audit.record(
@@ -143,18 +104,6 @@ async fn get_tenant(
         .ok_or_else(|| ApiError::not_found("tenant", &tenant))
 }
 
-/// Body of `POST /v1/tenants/{tenant}/offices`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewOffice {
-    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
-    #[schema(value_type = OfficeId)]
-    id: String,
-    /// Display name (at most 200 characters).
-    #[serde(default)]
-    name: String,
-}
-
 /// Creates an office of a tenant.
 #[utoipa::path(
     post,
@@ -175,12 +124,8 @@ async fn create_office(
     ApiJson(body): ApiJson<NewOffice>,
 ) -> Result<(StatusCode, Json<Office>), ApiError> {
     principal.require_admin(&tenant)?;
-    check_name(&body.name)?;
-    let office = Office {
-        tenant,
-        id: parse_id::<OfficeId>(&body.id)?,
-        name: body.name,
-    };
+    let (id, name) = body.checked()?;
+    let office = Office { tenant, id, name };
     state.store.create_office(&office).await?;
     state.audit.record(
         "office.created",
@@ -218,7 +163,7 @@ async fn list_offices(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewRoom {
-    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
+    /// Checked as an id, so a bad id gets `invalid_id` like one in a path.
     #[schema(value_type = RoomId)]
     id: String,
     /// Display name (at most 200 characters).
@@ -251,12 +196,12 @@ async fn create_room(
     ApiJson(body): ApiJson<NewRoom>,
 ) -> Result<(StatusCode, Json<Room>), ApiError> {
     principal.require_admin(&tenant)?;
-    check_name(&body.name)?;
+    let (id, name) = named::<RoomId>(&body.id, body.name)?;
     let room = Room {
         tenant,
         office,
-        id: parse_id::<RoomId>(&body.id)?,
-        name: body.name,
+        id,
+        name,
         capacity: body.capacity,
         count_mode: body.count_mode,
     };
@@ -294,15 +239,6 @@ async fn list_rooms(
     Ok(Json(state.store.rooms(&tenant, &office).await?))
 }
 
-/// Body of `POST …/rooms/{room}/sensors`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewSensor {
-    /// Validated by [`parse_id`], so a bad id gets `invalid_id` like one in a path.
-    #[schema(value_type = SensorId)]
-    id: String,
-}
-
 /// A created sensor with its key: the only time the key is shown.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CreatedSensor {
@@ -336,7 +272,7 @@ async fn create_sensor(
         tenant,
         office,
         room,
-        id: parse_id::<SensorId>(&body.id)?,
+        id: body.checked()?,
     };
     let key = new_sensor_key();
     state.store.create_sensor(&sensor, &hash_key(&key)).await?;
@@ -372,21 +308,6 @@ async fn list_sensors(
         }
         _ => Err(ApiError::not_found("room", &room)),
     }
-}
-
-/// Body of `POST /v1/tenants/{tenant}/tokens`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewToken {
-    /// The role the token grants within the tenant.
-    role: Role,
-    /// Free text naming the holder (e.g. "lobby wall display").
-    #[serde(default)]
-    subject: Option<String>,
-    /// Lifetime in seconds; the configured `auth.token_ttl` when absent, never longer (and,
-    /// minted with a tenant admin's token, never past that token's expiry).
-    #[serde(default)]
-    ttl_secs: Option<u64>,
 }
 
 /// A minted token.
@@ -437,19 +358,8 @@ async fn mint_token(
             "the token has expired",
         ));
     }
-    let ttl = body
-        .ttl_secs
-        .map_or(max_ttl, |secs| Duration::from_secs(secs).min(max_ttl));
-    if ttl.is_zero() {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            "ttl_secs must be at least 1",
-        ));
-    }
-    let subject = body
-        .subject
-        .unwrap_or_else(|| format!("{tenant}-{:?}", body.role).to_lowercase());
-    check_name(&subject)?;
+    let ttl = body.ttl(max_ttl)?;
+    let subject = body.subject(&tenant)?;
     let mark = state.revocations.current(&tenant).await?.issued_before;
     let minted = state.auth.mint(
         tenant.clone(),

@@ -15,7 +15,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use tally_config::format_duration;
-use tally_protocol::{ErrorCode, TenantId};
+use tally_protocol::TenantId;
+use tally_protocol::api::RetentionBody;
 use tally_storage::{RetentionPolicy, RetentionReport};
 
 use crate::auth::Principal;
@@ -119,7 +120,7 @@ async fn get_retention(
     path = "/v1/tenants/{tenant}/retention",
     tag = "retention",
     params(crate::openapi::TenantPath),
-    request_body = RetentionPolicy,
+    request_body = RetentionBody,
     security(("tenant_jwt" = []), ("admin_token" = [])),
     responses(
         (status = 200, description = "The tenant's retention now", body = RetentionView),
@@ -130,24 +131,17 @@ async fn put_retention(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant): ApiPath<TenantId>,
-    ApiJson(policy): ApiJson<RetentionPolicy>,
+    ApiJson(body): ApiJson<RetentionBody>,
 ) -> Result<Json<RetentionView>, ApiError> {
     principal.require_admin(&tenant)?;
-    let zero = [
-        ("readings", policy.readings),
-        ("minute", policy.minute),
-        ("fifteen_minutes", policy.fifteen_minutes),
-        ("hour", policy.hour),
-        ("day", policy.day),
-    ]
-    .into_iter()
-    .find(|(_, keep)| keep.is_zero());
-    if let Some((field, _)) = zero {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("{field} must be more than 0"),
-        ));
-    }
+    body.check()?;
+    let policy = RetentionPolicy {
+        readings: body.readings,
+        minute: body.minute,
+        fifteen_minutes: body.fifteen_minutes,
+        hour: body.hour,
+        day: body.day,
+    };
     state.store.set_retention(&tenant, Some(&policy)).await?;
     tracing::info!(tenant = %tenant, ?policy, "tenant retention set");
     state

@@ -10,13 +10,12 @@
 //! the sensor's open WebSocket with 4401 (at once on this node, within
 //! `auth.revocation_refresh` on the others) and its next HTTP batch is refused with 401.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tally_protocol::{ErrorCode, SensorId, TenantId, TimestampMs, now_ms};
+use tally_protocol::api::Rotate;
+use tally_protocol::{SensorId, TenantId, TimestampMs, now_ms};
 use tally_storage::SensorKey;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,12 +32,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_key))
         .routes(routes!(delete_sensor))
 }
-
-/// How long the old keys stay valid after a rotation when the request does not say.
-pub(crate) const DEFAULT_OVERLAP: Duration = Duration::from_secs(24 * 3600);
-
-/// The longest overlap a rotation may ask for.
-pub(crate) const MAX_OVERLAP: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Path parameters of routes under a sensor.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -134,17 +127,6 @@ async fn list_keys(
     Ok(Json(keys.iter().map(|key| KeyInfo::of(key, now)).collect()))
 }
 
-/// Body of `POST …/keys/rotate`.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Rotate {
-    /// How long the sensor's other keys stay valid, in seconds: 0 to 604800 (7 days), 86400
-    /// (24 h) when absent. 0 ends them now (their open connections close as after a
-    /// revocation, within `auth.revocation_refresh`).
-    #[serde(default)]
-    overlap_secs: Option<u64>,
-}
-
 /// A new key: the only time its secret is shown.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RotatedKey {
@@ -181,19 +163,7 @@ async fn rotate_key(
     ApiJson(body): ApiJson<Rotate>,
 ) -> Result<(StatusCode, Json<RotatedKey>), ApiError> {
     principal.require_admin(&tenant)?;
-    let overlap = body
-        .overlap_secs
-        .map_or(DEFAULT_OVERLAP, Duration::from_secs);
-    if overlap > MAX_OVERLAP {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "overlap_secs is {}, more than {}",
-                overlap.as_secs(),
-                MAX_OVERLAP.as_secs()
-            ),
-        ));
-    }
+    let overlap = body.overlap()?;
     let now = now_ms();
     let expire_at = now + i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX);
     let secret = new_sensor_key();

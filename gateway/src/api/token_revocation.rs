@@ -10,8 +10,9 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use tally_protocol::{ErrorCode, TenantId};
+use serde::Serialize;
+use tally_protocol::TenantId;
+use tally_protocol::api::{RevokeBefore, RevokeToken};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,16 +25,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(revoke_before))
         .routes(routes!(revoke_token))
-}
-
-/// Body of `POST /v1/tenants/{tenant}/tokens/revoke-before`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RevokeBefore {
-    /// Tokens issued before this time (milliseconds since the epoch) become invalid; now when
-    /// absent; never later than now.
-    #[serde(default)]
-    before: Option<u64>,
 }
 
 /// The revocation mark in force.
@@ -66,18 +57,10 @@ async fn revoke_before(
     ApiJson(body): ApiJson<RevokeBefore>,
 ) -> Result<Json<RevokedBefore>, ApiError> {
     principal.require_admin(&tenant)?;
-    let now_ms = now_secs() * 1000 + 999;
-    let before_ms = body.before.unwrap_or(now_ms);
-    if before_ms > now_ms {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("before is {before_ms}, later than now ({now_ms})"),
-        ));
-    }
-    // Issue times are whole seconds: the second that `before` falls in is revoked whole.
+    let before = body.issued_before_secs(now_secs() * 1000 + 999)?;
     let mark = state
         .revocations
-        .revoke_issued_before(&tenant, before_ms.div_ceil(1000))
+        .revoke_issued_before(&tenant, before)
         .await?;
     tracing::info!(%tenant, issued_before = mark, "tokens revoked");
     state.audit.record(
@@ -88,20 +71,6 @@ async fn revoke_before(
     Ok(Json(RevokedBefore {
         issued_before: mark * 1000,
     }))
-}
-
-/// Body of `POST /v1/tenants/{tenant}/tokens/revoke`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RevokeToken {
-    /// The token's id (`jti`; `id` in the answer of `POST /v1/tenants/{tenant}/tokens`): 1 to
-    /// 128 visible ASCII characters.
-    id: String,
-    /// When the token expires (milliseconds since the epoch), after which the revocation is
-    /// forgotten; `auth.token_ttl` from now when absent (the longest a minted token lives):
-    /// give it for a longer-lived token of an identity provider.
-    #[serde(default)]
-    expires_at: Option<u64>,
 }
 
 /// Revokes one token of the tenant by its id.
@@ -124,19 +93,8 @@ async fn revoke_token(
     ApiJson(body): ApiJson<RevokeToken>,
 ) -> Result<StatusCode, ApiError> {
     principal.require_admin(&tenant)?;
-    if !tally_storage::valid_token_id(&body.id) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!(
-                "id must be 1 to {} visible ASCII characters",
-                tally_storage::MAX_TOKEN_ID_LEN
-            ),
-        ));
-    }
     let default_expiry = Duration::from_secs(now_secs()) + state.settings.auth.token_ttl;
-    let expires_at = body
-        .expires_at
-        .map_or(default_expiry.as_secs(), |ms| ms.div_ceil(1000));
+    let expires_at = body.expires_at_secs(default_expiry.as_secs())?;
     state
         .revocations
         .revoke_token(&tenant, &body.id, expires_at)

@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use serde::{Deserialize, Serialize};
 use tally_protocol::{ErrorCode, TenantId};
 
 use crate::error::ApiError;
@@ -30,15 +29,7 @@ pub(crate) use revocation::revoked;
 pub use revocation::{IssuedToken, Revocations};
 pub(crate) use secrets::NodeSecrets;
 
-/// What a tenant principal may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Manage the tenant's registry and read everything of the tenant.
-    Admin,
-    /// Read live occupancy and connect displays.
-    Viewer,
-}
+pub use tally_protocol::api::Role;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,11 +1,12 @@
 //! The parts of REST bodies that tally-protocol decodes and checks: `POST /v1/readings` (JSON or
 //! MessagePack `ReadingBatch`, validated like a sensor's batch), an office calendar (`PUT
-//! .../calendar`: IANA zone and working hours), and the ids every registry body and path carries.
-//! The first byte picks the body, the rest is its bytes.
+//! .../calendar`: `CalendarView`, an IANA zone and working hours, checked as the gateway does), and
+//! the ids every registry body and path carries. The first byte picks the body, the rest is its
+//! bytes. The API's other bodies are in `api_bodies`, its query strings in `api_queries`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tally_protocol::analytics::{Calendar, WorkingHours};
+use tally_protocol::api::CalendarView;
 use tally_protocol::{
     Codec, Limits, OfficeId, ReadingBatch, RoomId, SensorId, TenantId, validate_batch,
 };
@@ -30,19 +31,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         2 => {
-            #[derive(serde::Deserialize)]
-            struct Calendarish {
-                time_zone: String,
-                working_hours: WorkingHours,
-            }
-            if let Ok(view) = serde_json::from_slice::<Calendarish>(body) {
-                if let Ok(calendar) = Calendar::new(&view.time_zone) {
-                    let _ = calendar.weekday_and_minute(NOW_MS);
-                    let _ = calendar.local_date(NOW_MS);
-                }
-                if let Ok((start, end)) = view.working_hours.window() {
-                    assert!(start < end && end <= 24 * 60, "{start}..{end}");
-                }
+            if let Ok(view) = serde_json::from_slice::<CalendarView>(body)
+                && let Ok(calendar) = view.calendar()
+            {
+                let _ = calendar.weekday_and_minute(NOW_MS);
+                let _ = calendar.local_date(NOW_MS);
+                let (start, end) = view.working_hours.window().expect("checked hours");
+                assert!(start < end && end <= 24 * 60, "{start}..{end}");
             }
         }
         3 => {

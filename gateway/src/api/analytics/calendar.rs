@@ -3,25 +3,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
 use tally_protocol::analytics::{Calendar, WorkingHours};
-use tally_protocol::{ErrorCode, OfficeId, TenantId};
+use tally_protocol::api::CalendarView;
+use tally_protocol::{OfficeId, TenantId};
 use tally_storage::OfficeCalendar;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
-
-/// An office's calendar as the API shows and takes it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CalendarView {
-    /// IANA time zone name.
-    #[schema(example = "Europe/Berlin")]
-    pub(crate) time_zone: String,
-    /// Working days and hours in that zone.
-    pub(crate) working_hours: WorkingHours,
-}
 
 /// What analytics of an office use: its calendar, or UTC and Monday–Friday 08:00–18:00 when
 /// none was set.
@@ -35,38 +24,24 @@ pub(super) struct OfficeClock {
     pub(super) time_zone: String,
 }
 
-impl CalendarView {
-    fn default_view() -> Self {
-        Self {
-            time_zone: "UTC".into(),
-            working_hours: WorkingHours::office_default(),
-        }
-    }
-
-    fn clock(self) -> Result<OfficeClock, ApiError> {
-        let invalid = |err: tally_protocol::analytics::AnalyticsError| {
-            ApiError::new(ErrorCode::InvalidRequest, err.to_string())
-        };
-        let calendar = Calendar::new(&self.time_zone).map_err(invalid)?;
-        self.working_hours.window().map_err(invalid)?;
-        Ok(OfficeClock {
-            calendar,
-            working_hours: self.working_hours,
-            time_zone: self.time_zone,
-        })
-    }
+/// The clock of an office with `view` as its calendar.
+fn clock(view: CalendarView) -> Result<OfficeClock, ApiError> {
+    Ok(OfficeClock {
+        calendar: view.calendar()?,
+        working_hours: view.working_hours,
+        time_zone: view.time_zone,
+    })
 }
 
-impl From<OfficeCalendar> for CalendarView {
-    fn from(stored: OfficeCalendar) -> Self {
-        Self {
-            time_zone: stored.time_zone,
-            working_hours: WorkingHours {
-                weekdays: stored.work_days,
-                start: stored.work_start,
-                end: stored.work_end,
-            },
-        }
+/// The API's view of a stored calendar.
+fn view_of(stored: OfficeCalendar) -> CalendarView {
+    CalendarView {
+        time_zone: stored.time_zone,
+        working_hours: WorkingHours {
+            weekdays: stored.work_days,
+            start: stored.work_start,
+            end: stored.work_end,
+        },
     }
 }
 
@@ -82,14 +57,12 @@ pub(super) async fn office_clock(
         return Err(ApiError::not_found("office", office));
     }
     let stored = state.store.office_calendar(tenant, office).await?;
-    stored
-        .map_or_else(CalendarView::default_view, CalendarView::from)
-        .clock()
+    clock(stored.map_or_else(CalendarView::office_default, view_of))
 }
 
 /// The clock of answers that span offices: UTC, the default working hours (unused there).
 pub(super) fn utc_clock() -> Result<OfficeClock, ApiError> {
-    CalendarView::default_view().clock()
+    clock(CalendarView::office_default())
 }
 
 /// `GET …/calendar`: the office's calendar (the default one, UTC and Monday–Friday
@@ -138,7 +111,7 @@ pub(crate) async fn put_calendar(
     ApiJson(view): ApiJson<CalendarView>,
 ) -> Result<Json<CalendarView>, ApiError> {
     principal.require_admin(&tenant)?;
-    view.clone().clock()?;
+    view.calendar()?;
     let stored = OfficeCalendar {
         time_zone: view.time_zone.clone(),
         work_days: view.working_hours.weekdays.clone(),

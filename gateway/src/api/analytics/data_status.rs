@@ -68,7 +68,7 @@ pub(crate) async fn data_status(
     ApiQuery(query): ApiQuery<WindowQuery>,
 ) -> Result<Json<DataStatus>, ApiError> {
     let clock = office_clock(&state, &principal, &tenant, &office).await?;
-    let (window, _) = query.check(&clock, false)?;
+    let (window, _) = query.check(&clock.calendar, false)?;
     let days = clock
         .calendar
         .buckets(Resolution::Day, window.from, window.to)

@@ -60,7 +60,7 @@ pub(crate) async fn heat_map(
 ) -> Result<Json<HeatMap>, ApiError> {
     let clock = office_clock(&state, &principal, &tenant, &office).await?;
     let rooms = rooms(&state, &tenant, &office, None).await?;
-    let (window, _) = query.check(&clock, false)?;
+    let (window, _) = query.check(&clock.calendar, false)?;
     // The office's stored hour rollups, raw readings only for what is not rolled up.
     let scope = Scope::Office {
         office: &office,

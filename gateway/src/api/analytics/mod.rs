@@ -17,9 +17,10 @@
 //! for what is not rolled up yet; a tenant's utilization sums every room's count at the same
 //! instants in UTC, from raw readings.
 //!
-//! Every query names `from` and `to` (RFC 3339) within [`window::MAX_RANGE_DAYS`] days and at
-//! most [`window::MAX_BUCKETS`] buckets; another tenant's office answers `not_found` exactly like
-//! a missing one.
+//! Every query names `from` and `to` (RFC 3339) within
+//! [`tally_protocol::api::MAX_RANGE_DAYS`] days and at most
+//! [`tally_protocol::api::MAX_BUCKETS`] buckets; another tenant's office answers `not_found`
+//! exactly like a missing one.
 
 mod calendar;
 mod data_status;

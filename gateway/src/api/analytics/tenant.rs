@@ -60,7 +60,7 @@ pub(crate) async fn tenant_utilization(
         return Err(ApiError::not_found("tenant", &tenant));
     }
     let clock = utc_clock()?;
-    let (window, _) = query.check(&clock, true)?;
+    let (window, _) = query.check(&clock.calendar, true)?;
     if window.working_hours {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,

@@ -59,7 +59,7 @@ pub(crate) async fn under_used(
     ApiQuery(query): ApiQuery<WindowQuery>,
 ) -> Result<Json<UnderUsed>, ApiError> {
     let clock = office_clock(&state, &principal, &tenant, &office).await?;
-    let (window, _) = query.check(&clock, false)?;
+    let (window, _) = query.check(&clock.calendar, false)?;
     // Only the whole range matters: read the coarsest stored buckets that tile it.
     let read = coarsest_fitting(&clock, &window);
     let (mut ranked, mut unranked) = (Vec::new(), Vec::new());

@@ -90,7 +90,7 @@ async fn report(
 ) -> Result<Json<UtilizationReport>, ApiError> {
     let clock = office_clock(state, principal, &tenant, &office).await?;
     let rooms = rooms(state, &tenant, &office, room.as_ref()).await?;
-    let (window, _) = query.check(&clock, true)?;
+    let (window, _) = query.check(&clock.calendar, true)?;
     // A room's or the office's stored rollups (the office's: its rooms' counts summed at the
     // same instants), raw readings only for what is not rolled up.
     let scope = match (&room, rooms.as_slice()) {

@@ -17,8 +17,9 @@ mod confirmation;
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use tally_protocol::{ErrorCode, TenantId, now_ms};
+use serde::Serialize;
+use tally_protocol::api::{ErasureConfirmation, ErasureRequest};
+use tally_protocol::{TenantId, now_ms};
 use tally_storage::ErasureReport;
 
 pub(crate) use confirmation::ErasureConfirmations;
@@ -29,22 +30,11 @@ use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Longest `requested_by`.
-const MAX_REQUESTED_BY: usize = 200;
-
 /// Erasure routes (admin token only).
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(request_erasure, audit_record))
         .routes(routes!(confirm_erasure))
-}
-
-/// Body of `POST /v1/admin/tenants/{tenant}/erasure`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ErasureRequest {
-    /// Who asks (an operator's name or ticket), recorded in the audit record.
-    requested_by: String,
 }
 
 /// The answer to an erasure request: what confirms it, until when.
@@ -58,14 +48,6 @@ pub(crate) struct PendingErasure {
     expires_at: u64,
     /// Where to send it.
     confirm_with: String,
-}
-
-/// Body of `POST /v1/admin/tenants/{tenant}/erasure/confirm`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ErasureConfirmation {
-    /// The token the erasure request answered.
-    confirmation: String,
 }
 
 /// `not_found` unless the tenant exists or its erasure was asked before (then it is resumed).
@@ -97,14 +79,7 @@ async fn request_erasure(
     ApiJson(body): ApiJson<ErasureRequest>,
 ) -> Result<Json<PendingErasure>, ApiError> {
     principal.require_superadmin()?;
-    let requested_by = body.requested_by.trim();
-    let chars = requested_by.chars().count();
-    if chars == 0 || chars > MAX_REQUESTED_BY {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("requested_by must be 1 to {MAX_REQUESTED_BY} characters, got {chars}"),
-        ));
-    }
+    let requested_by = body.requested_by()?;
     erasable(&state, &tenant).await?;
     let (confirmation, expires_at) = state.erasure.mint(&tenant, requested_by)?;
     tracing::warn!(tenant = %tenant, requested_by, "erasure of a tenant requested; awaiting confirmation");
