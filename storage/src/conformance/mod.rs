@@ -16,13 +16,13 @@
 //! });
 //! ```
 
+mod area_rollups;
 mod audit;
 mod data;
 mod erasure;
 mod fencing;
 mod interrupted;
 mod office_calendar;
-mod office_rollups;
 mod paging;
 mod redelivery;
 mod registry;
@@ -33,6 +33,9 @@ mod token_revocation;
 
 use std::{any::Any, fmt};
 
+pub use area_rollups::{
+    office_rollups_round_trip, tenant_area_rollups_retention, tenant_area_rollups_round_trip,
+};
 pub use audit::{audit_append_and_page, audit_scopes_isolated};
 pub use data::{
     batch_round_trip, empty_batch, later_batch_replaces, many_rooms_batch, negative_timestamps,
@@ -44,7 +47,6 @@ pub use fencing::{
 };
 pub use interrupted::interrupted_batch_restamped_resend;
 pub use office_calendar::office_calendars;
-pub use office_rollups::office_rollups_round_trip;
 pub use paging::{readings_paging, rollups_paging};
 pub use redelivery::batch_landing_twice_stored_once;
 pub use registry::{
@@ -79,7 +81,8 @@ macro_rules! conformance_tests {
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
             token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,
             sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated,
-            batch_landing_twice_stored_once, office_rollups_round_trip
+            batch_landing_twice_stored_once, office_rollups_round_trip,
+            tenant_area_rollups_round_trip, tenant_area_rollups_retention
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -173,7 +176,7 @@ mod tests {
             include_str!("sensor_keys.rs"),
             include_str!("audit.rs"),
             include_str!("redelivery.rs"),
-            include_str!("office_rollups.rs"),
+            include_str!("area_rollups.rs"),
         ];
         let defined: Vec<&str> = sources
             .iter()
