@@ -35,7 +35,10 @@ pub use error::ServiceError;
 pub use frame_slot::{FrameSlotReceiver, FrameSlotSender, Offered, frame_slot};
 pub use node::{NodeHandle, NodeMsg};
 pub use office::{OfficeMsg, office_occupancy, subscribe_display};
-pub use office_rollups::{FINALISE_EVERY, FinaliseStep, MAX_STEP, OfficeRollups};
+pub use office_rollups::{
+    FINALISE_EVERY, FinaliseStep, MAX_STEP, MAX_TENANT_STEP, OfficeRollups, ROOMS_PER_READ,
+    anchor_office,
+};
 pub use office_stops::{OfficeStopReason, OfficeStopped};
 pub use restart_policy::RestartPolicy;
 pub use retention_sweeper::RetentionSweeper;

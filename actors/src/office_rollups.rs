@@ -1,17 +1,35 @@
-//! An office's stored rollups: its rooms' counts summed at the same instants (peak of the sum,
-//! not sum of the peaks), at every resolution in the office's local time, finalised by the
-//! office's owner once late readings can no longer change them.
+//! Stored area rollups, finalised by an office activation: its office's rooms' counts summed
+//! at the same instants (peak of the sum, not sum of the peaks) in the office's local time,
+//! and, when the office is its tenant's anchor, every room of every office of the tenant in
+//! UTC, at every resolution, once late readings can no longer change them.
 //!
-//! A step finalises the minutes from the office's frontier up to the lateness before node time
+//! # One finaliser per area
+//!
+//! An office's rollups are finalised by its owner. The tenant area has exactly one writer too:
+//! the activation of the tenant's *anchor* office ([`anchor_office`]: the smallest office id
+//! among the tenant's offices that have rooms) also finalises the tenant area, under that
+//! office's owner token. In a cluster exactly one node owns the anchor office (lease, then
+//! store token), so this needs no coordination of its own; after a handoff or a restart the next
+//! owner continues from the stored frontier. While the anchor office is not active, the
+//! tenant's answers come from raw readings past the tenant's frontier (exact, slower). When the
+//! anchor changes (a smaller office gets its first room) two activations may both step for a
+//! moment: each step computes the same buckets from the same final raw readings, so the
+//! overlap writes nothing different.
+//!
+//! # A step
+//!
+//! A step finalises the minutes from the area's frontier up to the lateness before node time
 //! and before the least rolled-up room's frontier (sensor time), at most [`MAX_STEP`] at a time
+//! for an office, [`MAX_TENANT_STEP`] for the tenant area, which reads every room of the tenant
 //! (a room whose sensors went quiet does not hold it back for long: it seals its own frontier
 //! at node time − lateness once it has heard nothing for the lateness, see `rollup/sealing.rs`;
-//! answers past the office's frontier come from raw readings). It reads the rooms' raw readings, rolls their summed count up into
-//! minutes with `tally_protocol::analytics` (the math every answer uses), and every quarter
-//! hour, hour and day that ends inside the step from its finer buckets (those of the step and
-//! the stored ones before it). Buckets and the new frontier are written in one write under the
-//! office's owner token. Only buckets with something observed are stored; inside the frontier
-//! an absent bucket had neither a reading nor a live sensor, as for rooms.
+//! answers past the area's frontier come from raw readings). It reads the rooms' raw readings a
+//! few rooms at a time ([`ROOMS_PER_READ`]), sums their counts into minutes with
+//! `tally_protocol::analytics` (the math every answer uses), and every quarter hour, hour and
+//! day that ends inside the step from its finer buckets (those of the step and the stored ones
+//! before it). Buckets and the new frontier are written in one write under the office's owner
+//! token. Only buckets with something observed are stored; inside the frontier an absent bucket
+//! had neither a reading nor a live sensor, as for rooms.
 //!
 //! Idempotent: a step computes from stored raw readings only, so running it again (after a
 //! restart, or on the next owner after a handoff) writes the same buckets; the frontier is
@@ -20,21 +38,31 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tally_protocol::analytics::{AnalyticsError, BucketStats, Calendar, Resolution as Width};
+use tally_protocol::analytics::{
+    AnalyticsError, BucketStats, Calendar, Resolution as Width, Series,
+};
 use tally_protocol::{OfficeId, TenantId, TimestampMs, now_ms};
 use tally_storage::{
-    MAX_PAGE_LIMIT, OfficeRollupWrite, PageRequest, Resolution, Rollup, RollupFrontier,
-    SharedStore, Store, StoreError, TimeRange,
+    AreaRollupWrite, MAX_PAGE_LIMIT, PageRequest, Resolution, Rollup, RollupArea, RollupFrontier,
+    Room, SharedStore, Store, StoreError, TimeRange,
 };
 
-/// Most sensor time one step finalises: a backlog (a new office, a node that was down) is
-/// caught up a day per step.
+/// Most sensor time one step of an office finalises: a backlog (a new office, a node that was
+/// down) is caught up a day per step.
 pub const MAX_STEP: Duration = Duration::from_secs(86_400);
+
+/// Most sensor time one step of the tenant area finalises: it reads every room of the tenant,
+/// so an hour per step.
+pub const MAX_TENANT_STEP: Duration = Duration::from_secs(3_600);
+
+/// How many rooms' raw readings a step holds at once: the rooms are read and summed in pages
+/// of this many, the running sum kept.
+pub const ROOMS_PER_READ: usize = 32;
 
 /// How often an office that is caught up looks for minutes to finalise.
 pub const FINALISE_EVERY: Duration = Duration::from_secs(60);
 
-/// One office's finaliser: what it writes and under which token.
+/// One office activation's finaliser: what it writes and under which token.
 #[derive(Debug, Clone)]
 pub struct OfficeRollups {
     /// Tenant of the office.
@@ -61,6 +89,23 @@ pub enum FinaliseStep {
     CaughtUp(RollupFrontier),
 }
 
+/// The tenant's anchor office: the smallest office id among its offices that have rooms (the
+/// one whose activation finalises the tenant area); `None` while no office has a room.
+///
+/// # Errors
+/// The store's.
+pub async fn anchor_office(
+    store: &dyn Store,
+    tenant: &TenantId,
+) -> Result<Option<OfficeId>, StoreError> {
+    for office in store.offices(tenant).await? {
+        if !store.rooms(tenant, &office.id).await?.is_empty() {
+            return Ok(Some(office.id));
+        }
+    }
+    Ok(None)
+}
+
 impl OfficeRollups {
     /// Finalises the next part of the office at node time `now` (at most [`MAX_STEP`]).
     ///
@@ -72,18 +117,74 @@ impl OfficeRollups {
         store: &dyn Store,
         now: TimestampMs,
     ) -> Result<FinaliseStep, StoreError> {
-        let calendar = office_calendar(store, &self.tenant, &self.office).await?;
+        let area = AreaFinaliser {
+            rollups: self,
+            area: RollupArea::Office(self.office.clone()),
+            rooms: store.rooms(&self.tenant, &self.office).await?,
+            calendar: office_calendar(store, &self.tenant, &self.office).await?,
+            max_step: MAX_STEP,
+        };
+        area.step(store, now).await
+    }
+
+    /// Finalises the next part of the tenant area at node time `now` (at most
+    /// [`MAX_TENANT_STEP`]) if this office is the tenant's [`anchor_office`]; `None` (and
+    /// nothing written) otherwise.
+    ///
+    /// # Errors
+    /// As [`OfficeRollups::step`].
+    pub async fn tenant_step(
+        &self,
+        store: &dyn Store,
+        now: TimestampMs,
+    ) -> Result<Option<FinaliseStep>, StoreError> {
+        if anchor_office(store, &self.tenant).await?.as_ref() != Some(&self.office) {
+            return Ok(None);
+        }
+        let mut rooms = Vec::new();
+        for office in store.offices(&self.tenant).await? {
+            rooms.extend(store.rooms(&self.tenant, &office.id).await?);
+        }
+        let area = AreaFinaliser {
+            rollups: self,
+            area: RollupArea::Tenant,
+            rooms,
+            calendar: Calendar::utc(),
+            max_step: MAX_TENANT_STEP,
+        };
+        area.step(store, now).await.map(Some)
+    }
+}
+
+/// One area's step: its rooms, its calendar and its step bound, written under the owner token
+/// of the activation's office.
+#[derive(Debug)]
+struct AreaFinaliser<'a> {
+    /// The activation (tenant, fencing office and token, hold and lateness).
+    rollups: &'a OfficeRollups,
+    /// The area finalised.
+    area: RollupArea,
+    /// Every room of the area.
+    rooms: Vec<Room>,
+    /// The area's buckets: the office's local time, UTC for the tenant.
+    calendar: Calendar,
+    /// Most sensor time one step finalises.
+    max_step: Duration,
+}
+
+impl AreaFinaliser<'_> {
+    /// Finalises the next part of the area at node time `now`.
+    async fn step(&self, store: &dyn Store, now: TimestampMs) -> Result<FinaliseStep, StoreError> {
+        let tenant = &self.rollups.tenant;
         let Some(rooms) = self.rooms_rolled(store).await? else {
             return Ok(FinaliseStep::Idle);
         };
         // Final: older than the lateness by node time and by every room's sensor time (a room
         // still corrects its buckets within the lateness of its own rolled-up part).
-        let until = minute_start(
-            &calendar,
-            now.min(rooms.to).saturating_sub(self.lateness_ms),
-        )?;
+        let lateness = self.rollups.lateness_ms;
+        let until = self.minute_start(now.min(rooms.to).saturating_sub(lateness))?;
         let frontier = store
-            .office_rollup_frontier(&self.tenant, &self.office)
+            .area_rollup_frontier(tenant, &self.area)
             .await?
             .unwrap_or(RollupFrontier {
                 from: rooms.from,
@@ -92,18 +193,16 @@ impl OfficeRollups {
         if frontier.to >= until {
             return Ok(FinaliseStep::CaughtUp(frontier));
         }
-        let step_ms = i64::try_from(MAX_STEP.as_millis()).unwrap_or(i64::MAX);
-        let to = until.min(minute_start(
-            &calendar,
-            frontier.to.saturating_add(step_ms),
-        )?);
-        let rollups = self.buckets(store, &calendar, frontier, to).await?;
+        let step_ms = i64::try_from(self.max_step.as_millis()).unwrap_or(i64::MAX);
+        let to = until.min(self.minute_start(frontier.to.saturating_add(step_ms))?);
+        let rollups = self.buckets(store, frontier, to).await?;
         let next = RollupFrontier { to, ..frontier };
         store
-            .write_office_rollups(&OfficeRollupWrite {
-                tenant: self.tenant.clone(),
-                office: self.office.clone(),
-                owner_token: self.owner_token,
+            .write_area_rollups(&AreaRollupWrite {
+                tenant: tenant.clone(),
+                area: self.area.clone(),
+                office: self.rollups.office.clone(),
+                owner_token: self.rollups.owner_token,
                 frontier: next,
                 rollups,
             })
@@ -115,13 +214,13 @@ impl OfficeRollups {
         })
     }
 
-    /// What the office's rooms rolled up together: from the first start of any room's rollups
-    /// (where an office that never finalised anything begins) to the least rolled-up room's
+    /// What the area's rooms rolled up together: from the first start of any room's rollups
+    /// (where an area that never finalised anything begins) to the least rolled-up room's
     /// end; `None` before any room rolled up. A room that never rolled up holds nobody back.
     async fn rooms_rolled(&self, store: &dyn Store) -> Result<Option<RollupFrontier>, StoreError> {
         let mut rolled: Option<RollupFrontier> = None;
-        for room in store.rooms(&self.tenant, &self.office).await? {
-            let state = store.room_state(&self.tenant, &room.id).await?;
+        for room in &self.rooms {
+            let state = store.room_state(&self.rollups.tenant, &room.id).await?;
             if let Some(room) = state.and_then(|s| s.rollups) {
                 rolled = Some(rolled.map_or(room, |all| RollupFrontier {
                     from: all.from.min(room.from),
@@ -132,27 +231,35 @@ impl OfficeRollups {
         Ok(rolled)
     }
 
+    /// The area's count over `range`: its rooms' series summed at the same instants, read
+    /// [`ROOMS_PER_READ`] rooms at a time into a running sum.
+    async fn series(&self, store: &dyn Store, range: TimeRange) -> Result<Series, StoreError> {
+        let (tenant, hold_ms) = (&self.rollups.tenant, self.rollups.hold_ms);
+        let mut sum = Series::default();
+        for rooms in self.rooms.chunks(ROOMS_PER_READ) {
+            let part = tally_storage::rooms_series(store, tenant, rooms, range, hold_ms).await?;
+            sum = Series::sum(&[sum, part]);
+        }
+        Ok(sum)
+    }
+
     /// Every bucket of every resolution finalised by moving the frontier to `to`.
     async fn buckets(
         &self,
         store: &dyn Store,
-        calendar: &Calendar,
         frontier: RollupFrontier,
         to: TimestampMs,
     ) -> Result<Vec<Rollup>, StoreError> {
         let from = frontier.to;
-        let rooms = store.rooms(&self.tenant, &self.office).await?;
-        let range = TimeRange { from, to };
-        let series =
-            tally_storage::rooms_series(store, &self.tenant, &rooms, range, self.hold_ms).await?;
+        let series = self.series(store, TimeRange { from, to }).await?;
         let minutes =
-            tally_protocol::analytics::roll_up(&series, calendar, Width::Minute, from, to)
+            tally_protocol::analytics::roll_up(&series, &self.calendar, Width::Minute, from, to)
                 .map_err(analytics)?;
         let mut levels = vec![minutes];
         for (finer, resolution) in Resolution::ALL.into_iter().zip(&Resolution::ALL[1..]) {
             let new = levels.last().map(Vec::as_slice).unwrap_or_default();
             let parents = self
-                .closed_parents(store, calendar, frontier, to, finer, *resolution, new)
+                .closed_parents(store, frontier, to, (finer, *resolution), new)
                 .await?;
             levels.push(parents);
         }
@@ -168,22 +275,20 @@ impl OfficeRollups {
             .collect())
     }
 
-    /// The buckets of `resolution` that end in `(frontier.to, to]` and start inside the
-    /// frontier, each merged from its finer buckets: the stored ones before `frontier.to` and
-    /// `new` (the finer buckets this step finalises).
-    #[expect(clippy::too_many_arguments, reason = "one step's context, read once")]
+    /// The buckets of the coarser resolution of `(finer, resolution)` that end in
+    /// `(frontier.to, to]` and start inside the frontier, each merged from its finer buckets:
+    /// the stored ones before `frontier.to` and `new` (the finer buckets this step finalises).
     async fn closed_parents(
         &self,
         store: &dyn Store,
-        calendar: &Calendar,
         frontier: RollupFrontier,
         to: TimestampMs,
-        finer: Resolution,
-        resolution: Resolution,
+        (finer, resolution): (Resolution, Resolution),
         new: &[BucketStats],
     ) -> Result<Vec<BucketStats>, StoreError> {
         let width = resolution.analytics();
-        let first = calendar
+        let first = self
+            .calendar
             .bucket(width, frontier.to)
             .map_err(analytics)?
             .start
@@ -204,15 +309,15 @@ impl OfficeRollups {
             children.insert(stats.start, stats.clone());
         }
         let children: Vec<BucketStats> = children.into_values().collect();
-        let parents =
-            tally_protocol::analytics::coarsen(&children, calendar, width).map_err(analytics)?;
+        let parents = tally_protocol::analytics::coarsen(&children, &self.calendar, width)
+            .map_err(analytics)?;
         Ok(parents
             .into_iter()
             .filter(|p| p.start >= frontier.from && frontier.to < p.end && p.end <= to)
             .collect())
     }
 
-    /// The office's stored rollups of `resolution` starting in `range`.
+    /// The area's stored rollups of `resolution` starting in `range`.
     async fn stored(
         &self,
         store: &dyn Store,
@@ -223,7 +328,13 @@ impl OfficeRollups {
         let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
         while let Some(page_request) = request {
             let page = store
-                .office_rollups(&self.tenant, &self.office, resolution, range, page_request)
+                .area_rollups(
+                    &self.rollups.tenant,
+                    &self.area,
+                    resolution,
+                    range,
+                    page_request,
+                )
                 .await?;
             request = page.next_request(MAX_PAGE_LIMIT);
             out.extend(page.items);
@@ -231,6 +342,17 @@ impl OfficeRollups {
         Ok(out)
     }
 
+    /// Start of the area's minute holding `ts`.
+    fn minute_start(&self, ts: TimestampMs) -> Result<TimestampMs, StoreError> {
+        Ok(self
+            .calendar
+            .bucket(Width::Minute, ts)
+            .map_err(analytics)?
+            .start)
+    }
+}
+
+impl OfficeRollups {
     /// Spawns [`OfficeRollups::run`]; the task ends when the returned guard drops (the office
     /// activation ends).
     pub(crate) fn spawn(self, store: SharedStore) -> FinaliserTask {
@@ -261,40 +383,52 @@ async fn office_calendar(
     })
 }
 
-/// Start of the local minute holding `ts`.
-fn minute_start(calendar: &Calendar, ts: TimestampMs) -> Result<TimestampMs, StoreError> {
-    Ok(calendar.bucket(Width::Minute, ts).map_err(analytics)?.start)
-}
-
 /// An analytics error while finalising (a calendar that cannot cut the range).
 #[expect(clippy::needless_pass_by_value, reason = "shaped for `map_err`")]
 fn analytics(err: AnalyticsError) -> StoreError {
-    StoreError::Backend(format!("office rollups: {err}"))
+    StoreError::Backend(format!("area rollups: {err}"))
 }
 
 impl OfficeRollups {
-    /// Finalises the office for as long as the activation lives: a step per
-    /// [`FINALISE_EVERY`] when caught up, steps back to back while behind. The first step waits
-    /// one period, so an activation's own restore (and a failover's many activations) never
-    /// compete with it for the store. Ends when a newer owner fences it or the tenant is erased;
-    /// a failed step (the store down) is tried again at the next tick, its effect on the node
-    /// reported by the writes of the rooms (a storage fault is the node's).
+    /// Finalises the office (and the tenant area, while the office is the tenant's anchor) for
+    /// as long as the activation lives: a step of each per [`FINALISE_EVERY`] when caught up,
+    /// steps back to back while either is behind. The first step waits one period, so an
+    /// activation's own restore (and a failover's many activations) never compete with it for
+    /// the store. Ends when a newer owner fences it or the tenant is erased; a failed step (the
+    /// store down) is tried again at the next tick, its effect on the node reported by the
+    /// writes of the rooms (a storage fault is the node's).
     pub(crate) async fn run(self, store: SharedStore) {
-        if !store.keeps_office_rollups() {
+        if !store.keeps_area_rollups() {
             return;
         }
         let mut wait = FINALISE_EVERY;
         loop {
             tokio::time::sleep(wait).await;
-            wait = match self.step(&*store, now_ms()).await {
-                Ok(FinaliseStep::Behind(_)) => Duration::ZERO,
-                Ok(FinaliseStep::Idle | FinaliseStep::CaughtUp(_)) => FINALISE_EVERY,
-                Err(StoreError::Fenced { .. } | StoreError::Erased(_)) => return,
-                Err(err) => {
-                    tracing::warn!(tenant = %self.tenant, office = %self.office, error = %err, "office rollups not finalised; trying again");
-                    FINALISE_EVERY
-                }
+            let now = now_ms();
+            let Some(office) = self.next_wait(self.step(&*store, now).await, "office") else {
+                return;
             };
+            let tenant = self.tenant_step(&*store, now).await;
+            let Some(tenant) =
+                self.next_wait(tenant.map(|s| s.unwrap_or(FinaliseStep::Idle)), "tenant")
+            else {
+                return;
+            };
+            wait = office.min(tenant);
+        }
+    }
+
+    /// How long to wait after a step of the `area` kind with this result; `None` when the
+    /// activation must stop finalising (fenced, or its tenant erased).
+    fn next_wait(&self, step: Result<FinaliseStep, StoreError>, area: &str) -> Option<Duration> {
+        match step {
+            Ok(FinaliseStep::Behind(_)) => Some(Duration::ZERO),
+            Ok(FinaliseStep::Idle | FinaliseStep::CaughtUp(_)) => Some(FINALISE_EVERY),
+            Err(StoreError::Fenced { .. } | StoreError::Erased(_)) => None,
+            Err(err) => {
+                tracing::warn!(tenant = %self.tenant, office = %self.office, area, error = %err, "area rollups not finalised; trying again");
+                Some(FINALISE_EVERY)
+            }
         }
     }
 }

@@ -10,8 +10,8 @@ use tally_protocol::analytics::{BucketStats, Calendar, Series, roll_up};
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use tally_storage::{
     CountMode, EmbeddedStore, MAX_PAGE_LIMIT, Office, OfficeCalendar, PageRequest, Resolution,
-    RollupFrontier, Room, RoomState, RoomWrite, Store, StoreError, StoredReading, Tenant,
-    TimeRange, WriteBatch,
+    RollupArea, RollupFrontier, Room, RoomState, RoomWrite, Store, StoreError, StoredReading,
+    Tenant, TimeRange, WriteBatch,
 };
 
 const ZONE: &str = "Europe/Berlin";
@@ -162,6 +162,10 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    fn area(&self) -> RollupArea {
+        RollupArea::Office(self.office.clone())
+    }
+
     fn finaliser(&self, owner_token: u64) -> OfficeRollups {
         OfficeRollups {
             tenant: self.tenant.clone(),
@@ -194,7 +198,7 @@ impl Fixture {
         while let Some(page_request) = request {
             let page = self
                 .store
-                .office_rollups(&self.tenant, &self.office, resolution, range, page_request)
+                .area_rollups(&self.tenant, &self.area(), resolution, range, page_request)
                 .await
                 .unwrap();
             request = page.next_request(MAX_PAGE_LIMIT);
@@ -310,7 +314,7 @@ async fn a_fenced_finaliser_writes_nothing() {
     assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
     assert_eq!(
         f.store
-            .office_rollup_frontier(&f.tenant, &f.office)
+            .area_rollup_frontier(&f.tenant, &f.area())
             .await
             .unwrap(),
         None

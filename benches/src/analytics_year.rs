@@ -1,12 +1,14 @@
-//! `analytics-year`: the analytics endpoints over a year of minute data of one office, against
-//! `/healthz` in the same run.
+//! `analytics-year`: the analytics endpoints over a year of minute data of one office (and its
+//! tenant), against `/healthz` in the same run.
 //!
 //! Setup writes straight through the embedded store's API (no sensors, no actors): the registry,
 //! the office's calendar, and per room and local day its minute readings with the rollups a room
 //! would have stored for them (minutes rolled up with `tally_protocol::analytics` from the
 //! readings, then the cascade 15 min → 1 h → 1 d) and a room state whose rollup frontier covers
-//! the year; then the office's rollups (its rooms summed at the same instants), finalised by the
-//! office owner's finaliser (`tally_actors::OfficeRollups`) a day per step up to the last day.
+//! the year; then the office's rollups (its rooms summed at the same instants) and the tenant's
+//! (the same rooms in UTC: the office is the tenant's anchor), finalised by the office owner's
+//! finaliser (`tally_actors::OfficeRollups`) a day (office) or an hour (tenant) per step up to
+//! the last day.
 //! Then a node starts on that data directory and every endpoint is asked in turn,
 //! round-robin with `/healthz`, so that noise on the shared machine hits them alike.
 
@@ -17,8 +19,9 @@ use tally_config::Settings;
 use tally_protocol::analytics::{Calendar, Resolution as Width, Series, cascade, roll_up};
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use tally_storage::{
-    CountMode, EmbeddedStore, Office, OfficeCalendar, Resolution, Rollup, RollupFrontier, Room,
-    RoomState, RoomWrite, SensorState, Store, StoredReading, Tenant, WriteBatch,
+    CountMode, EmbeddedStore, Office, OfficeCalendar, Resolution, Rollup, RollupArea,
+    RollupFrontier, Room, RoomState, RoomWrite, SensorState, Store, StoredReading, Tenant,
+    WriteBatch,
 };
 
 const ADMIN_TOKEN: &str = "analytics-year-admin-token";
@@ -84,6 +87,9 @@ pub async fn year_of_data(shape: YearShape) -> anyhow::Result<YearFigures> {
     let hq = "/v1/tenants/bench/offices/hq";
     let year = format!("from={from}&to={to}");
     let month = "from=2026-01-30T00:00:00%2B01:00&to=2026-03-01T00:00:00%2B01:00";
+    // The tenant's buckets are UTC days: whole UTC days inside the data.
+    let utc_year = "from=2025-03-02T00:00:00Z&to=2026-03-01T00:00:00Z";
+    let utc_month = "from=2026-01-30T00:00:00Z&to=2026-03-01T00:00:00Z";
     let paths = [
         "/healthz".to_owned(),
         format!("{hq}/rooms/r0/utilization?{year}&resolution=day"),
@@ -97,6 +103,8 @@ pub async fn year_of_data(shape: YearShape) -> anyhow::Result<YearFigures> {
         format!("{hq}/heat-map?{month}"),
         format!("{hq}/heat-map?{year}"),
         format!("/v1/tenants/bench/utilization?{month}&resolution=day"),
+        format!("/v1/tenants/bench/utilization?{utc_year}&resolution=day"),
+        format!("/v1/tenants/bench/utilization?{utc_month}&resolution=hour"),
     ];
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); paths.len()];
     let mut bytes = vec![0; paths.len()];
@@ -133,7 +141,9 @@ pub async fn year_of_data(shape: YearShape) -> anyhow::Result<YearFigures> {
                 name: path
                     .replace(hq, "…/hq")
                     .replace(&year, "YEAR")
-                    .replace(month, "30 DAYS"),
+                    .replace(month, "30 DAYS")
+                    .replace(utc_year, "UTC YEAR")
+                    .replace(utc_month, "UTC 30 DAYS"),
                 p50_ms: percentile(&times, 0.50),
                 p95_ms: percentile(&times, 0.95),
                 bytes,
@@ -304,8 +314,8 @@ async fn write_year(path: &std::path::Path, shape: YearShape) -> anyhow::Result<
     Ok((readings_written, rollups_written))
 }
 
-/// The office's rollups, finalised by the office owner's own finaliser (a day per step, as
-/// it catches up a backlog) up to `until`.
+/// The office's and the tenant's rollups, finalised by the office owner's own finaliser (a
+/// day or an hour per step, as it catches up a backlog) up to `until`.
 async fn finalise_office(
     store: &EmbeddedStore,
     tenant: &TenantId,
@@ -321,10 +331,13 @@ async fn finalise_office(
         lateness_ms: 0,
     };
     while let FinaliseStep::Behind(_) = finaliser.step(store, until).await? {}
-    let frontier = store.office_rollup_frontier(tenant, office).await?;
-    anyhow::ensure!(
-        frontier.is_some_and(|f| f.to == until),
-        "office rollups finalised up to {frontier:?}, not {until}"
-    );
+    while let Some(FinaliseStep::Behind(_)) = finaliser.tenant_step(store, until).await? {}
+    for area in [RollupArea::Office(office.clone()), RollupArea::Tenant] {
+        let frontier = store.area_rollup_frontier(tenant, &area).await?;
+        anyhow::ensure!(
+            frontier.is_some_and(|f| f.to == until),
+            "{area} rollups finalised up to {frontier:?}, not {until}"
+        );
+    }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! for what is not rolled up yet) must equal the office's (one room: from raw readings, or from
 //! the office's own rollups once its owner finalised them) at every resolution, with and without working hours, and so must the room's figures in the
 //! under-used ranking and its coverage in the data status (both from stored rollups too); and
-//! the rollups must be in the store.
+//! the rollups must be in the store. A tenant's answer, from the tenant's stored rollups, equals
+//! its answer from raw readings.
 
 mod support;
 
@@ -13,9 +14,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use support::{ADMIN_TOKEN, Api, SensorClient, stop_checked, temp_dir, test_settings_with};
-use tally_protocol::{Codec, Reading, RoomId, TenantId};
+use tally_actors::{FinaliseStep, OfficeRollups};
+use tally_protocol::{Codec, OfficeId, Reading, RoomId, TenantId};
 use tally_storage::testkit::ReadAll;
-use tally_storage::{EmbeddedStore, Resolution, TimeRange};
+use tally_storage::{EmbeddedStore, Resolution, RetentionPolicy, RollupArea, Store, TimeRange};
 
 const MIN: i64 = 60_000;
 
@@ -201,4 +203,109 @@ async fn room_answers_from_stored_rollups_equal_answers_from_raw_readings() {
             "{resolution:?}"
         );
     }
+}
+
+/// A tenant's answer comes from the tenant's stored rollups (every room of every office summed
+/// in UTC, finalised by its anchor office's finaliser) and equals the answer from raw readings:
+/// answers are taken from raw readings first, then the tenant area is finalised and the raw
+/// readings deleted (a retention sweep), and the same queries must answer the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_answers_from_stored_tenant_rollups_equal_answers_from_raw_readings() {
+    let (_dir, data) = temp_dir();
+    let settings = test_settings_with(
+        &data,
+        &[("TALLY_ROLLUP__LATENESS".to_owned(), "1d".to_owned())],
+    );
+    let hold_ms = i64::try_from(settings.ingest.sensor_timeout.as_millis()).unwrap();
+    let node = tally_gateway::start(settings.clone()).await.unwrap();
+    let api = Api::new(node.addr());
+    let mut keys = api.provision("acme", "hq", &["r1"]).await;
+    api.create("/v1/tenants/acme/offices", json!({ "id": "ny" }))
+        .await;
+    let ny = "/v1/tenants/acme/offices/ny/rooms";
+    api.create(ny, json!({ "id": "n1", "capacity": 10 })).await;
+    let sensor = api
+        .create(&format!("{ny}/n1/sensors"), json!({ "id": "n1-s" }))
+        .await;
+    keys.push(sensor["key"].as_str().unwrap().to_owned());
+    let viewer = api.viewer_token("acme").await;
+
+    // 2 March 2026 UTC: each room reports every 4 min 7 s from 00:00Z to 02:00Z the next day,
+    // in patterns that overlap.
+    for (room, key) in keys.iter().enumerate() {
+        let mut sensor = SensorClient::connect(node.addr(), key, Codec::Json).await;
+        let (mut ts, mut batch) = (ms("2026-03-02T00:00:00Z") + 1_000 * room as i64, Vec::new());
+        while ts < ms("2026-03-03T02:00:00Z") {
+            let seq = batch.len() as u64 + 1;
+            let count = ((seq * (3 + room as u64)) % 7) as i64;
+            batch.push(Reading { seq, ts, count });
+            ts += 4 * MIN + 7_000;
+        }
+        for chunk in batch.chunks(100) {
+            sensor.send_and_ack(chunk.to_vec()).await;
+        }
+    }
+    let tenant_path = "/v1/tenants/acme/utilization";
+    let queries = [
+        "from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z&resolution=day",
+        "from=2026-03-02T00:00:00Z&to=2026-03-03T00:00:00Z&resolution=hour",
+        "from=2026-03-02T06:00:00Z&to=2026-03-02T18:00:00Z&resolution=fifteen_minutes",
+        "from=2026-03-02T07:30:00Z&to=2026-03-02T09:30:00Z&resolution=minute",
+    ];
+    let mut from_raw = Vec::new();
+    for query in queries {
+        let (status, answer) = api.get(&format!("{tenant_path}?{query}"), &viewer).await;
+        assert_eq!(status, 200, "{query}: {answer}");
+        assert!(
+            answer["total"]["peak"].as_u64() > Some(6),
+            "{query}: {answer}"
+        );
+        from_raw.push(answer);
+    }
+    stop_checked(node).await;
+
+    // The anchor office's (hq's) finaliser rolls the tenant up; then the raw readings go.
+    let store = EmbeddedStore::open(&data.join("store")).unwrap();
+    let finaliser = OfficeRollups {
+        tenant: TenantId::new("acme").unwrap(),
+        office: OfficeId::new("hq").unwrap(),
+        owner_token: 0,
+        hold_ms,
+        lateness_ms: 0,
+    };
+    let now = ms("2026-03-03T02:00:00Z");
+    while let Some(FinaliseStep::Behind(_)) = finaliser.tenant_step(&store, now).await.unwrap() {}
+    let frontier = store
+        .area_rollup_frontier(&finaliser.tenant, &RollupArea::Tenant)
+        .await
+        .unwrap()
+        .expect("the tenant area is finalised");
+    assert!(frontier.holds(ms("2026-03-02T00:00:00Z"), ms("2026-03-03T00:00:00Z")));
+    let readings_only = RetentionPolicy {
+        readings: std::time::Duration::from_secs(3_600),
+        ..RetentionPolicy::default()
+    };
+    let swept = (store.apply_retention(&readings_only, ms("2026-03-04T00:00:00Z")))
+        .await
+        .unwrap();
+    assert!(swept.readings > 0, "{swept:?}");
+    drop(store);
+
+    let node = tally_gateway::start(settings).await.unwrap();
+    let api = Api::new(node.addr());
+    for (query, raw) in queries.iter().zip(&from_raw) {
+        let (status, stored) = api.get(&format!("{tenant_path}?{query}"), &viewer).await;
+        assert_eq!(status, 200, "{query}: {stored}");
+        assert_eq!(figures(&stored), figures(raw), "{query}");
+    }
+    // The raw readings are gone indeed: an office (whose own rollups were not finalised)
+    // answers nothing now.
+    let (_, office) = api
+        .get(
+            &format!("/v1/tenants/acme/offices/ny/utilization?{}", queries[0]),
+            &viewer,
+        )
+        .await;
+    assert_eq!(office["total"]["peak"], Value::Null, "{office}");
+    stop_checked(node).await;
 }

@@ -39,8 +39,8 @@ pub use error::StoreError;
 #[cfg(any(test, feature = "testsuite"))]
 pub use fault_injection::FaultInjectingStore;
 pub use model::{
-    CountMode, KeyHash, Office, OfficeRollupWrite, Resolution, Rollup, RollupFrontier, Room,
-    RoomState, RoomWrite, Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
+    AreaRollupWrite, CountMode, KeyHash, Office, Resolution, Rollup, RollupArea, RollupFrontier,
+    Room, RoomState, RoomWrite, Sensor, SensorState, StoredReading, Tenant, TimeRange, WriteBatch,
 };
 pub use office_calendar::OfficeCalendar;
 pub use paging::{MAX_PAGE_LIMIT, Page, PageRequest, ReadingCursor, ReadingsPage, RollupsPage};

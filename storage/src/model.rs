@@ -271,19 +271,53 @@ pub struct RoomWrite {
     pub rollups: Vec<Rollup>,
 }
 
-/// The finalised rollups of one office (its rooms' counts summed at the same instants) and the
-/// frontier they reach, written together under the office's owner token.
+/// An aggregate area whose rooms' counts are summed at the same instants and stored as
+/// rollups: one office, or the whole tenant (every room of every office, in UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RollupArea {
+    /// One office, in its local time.
+    Office(OfficeId),
+    /// Every office of the tenant, in UTC (offices may lie in different time zones).
+    Tenant,
+}
+
+impl RollupArea {
+    /// The area's storage key within its tenant: the office id, or the empty string for the
+    /// tenant (never an office id: ids are non-empty slugs), so both live in one key space.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Office(office) => office.as_str(),
+            Self::Tenant => "",
+        }
+    }
+}
+
+impl std::fmt::Display for RollupArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Office(office) => write!(f, "office {office}"),
+            Self::Tenant => f.write_str("tenant area"),
+        }
+    }
+}
+
+/// The finalised rollups of one area (its rooms' counts summed at the same instants) and the
+/// frontier they reach, written together under the owner token of the office whose
+/// activation finalises them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct OfficeRollupWrite {
-    /// Tenant of the office.
+pub struct AreaRollupWrite {
+    /// Tenant of the area.
     pub tenant: TenantId,
-    /// The office.
+    /// The area rolled up.
+    pub area: RollupArea,
+    /// The office whose owner token fences the write: the area's own office, or for the tenant
+    /// area its anchor office (see `tally_actors::anchor_office`).
     pub office: OfficeId,
-    /// The office's owner token this write is made under: rejected with
+    /// That office's owner token this write is made under: rejected with
     /// [`crate::StoreError::Fenced`] if the store holds a higher one (as in
     /// [`crate::Store::write_batch`]).
     pub owner_token: u64,
-    /// How far the office's stored rollups reach after this write (replaces the stored one).
+    /// How far the area's stored rollups reach after this write (replaces the stored one).
     pub frontier: RollupFrontier,
     /// Finalised buckets (replace stored ones with the same resolution and start).
     pub rollups: Vec<Rollup>,

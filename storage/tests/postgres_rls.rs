@@ -9,8 +9,8 @@ use tally_storage::conformance::support::{
     add_office, add_room, add_tenant, reading, rollup, room_write, sensor,
 };
 use tally_storage::{
-    KeyHash, OfficeCalendar, OfficeRollupWrite, PostgresStore, Resolution, RetentionPolicy, Rollup,
-    RollupFrontier, RoomState, RoomWrite, Store, StoredReading, WriteBatch,
+    AreaRollupWrite, KeyHash, OfficeCalendar, PostgresStore, Resolution, RetentionPolicy, Rollup,
+    RollupArea, RollupFrontier, RoomState, RoomWrite, Store, StoredReading, WriteBatch,
     testkit::{APP_ROLE, OWNER_ROLE, PostgresServer, ReadAll, TestDatabase},
 };
 use tokio_postgres::{Client, error::SqlState};
@@ -64,8 +64,9 @@ async fn populate(store: &PostgresStore, id: &str, key: u8) {
         .await
         .unwrap();
     store
-        .write_office_rollups(&OfficeRollupWrite {
+        .write_area_rollups(&AreaRollupWrite {
             tenant: tenant.clone(),
+            area: RollupArea::Office(office.clone()),
             office: office.clone(),
             owner_token: 0,
             frontier: RollupFrontier {

@@ -13,8 +13,8 @@ use tally_storage::conformance::support::{
 };
 use tally_storage::testkit::{CassandraNode, ReadAll};
 use tally_storage::{
-    OfficeRollupWrite, PageRequest, Resolution, RetentionPolicy, Rollup, RollupFrontier, RoomState,
-    ScyllaConfig, ScyllaStore, Store, StoreError, TimeRange, WriteBatch,
+    AreaRollupWrite, PageRequest, Resolution, RetentionPolicy, Rollup, RollupArea, RollupFrontier,
+    RoomState, ScyllaConfig, ScyllaStore, Store, StoreError, TimeRange, WriteBatch,
 };
 use tokio::sync::RwLock;
 
@@ -295,8 +295,9 @@ async fn erasure_finds_every_partition_of_the_tenant() {
         .flat_map(|r| [0, 4000 * DAY].map(|start| rollup(r, start, 1.0)))
         .collect();
     store
-        .write_office_rollups(&OfficeRollupWrite {
+        .write_area_rollups(&AreaRollupWrite {
             tenant: tenant.clone(),
+            area: RollupArea::Office(office.clone()),
             office: office.clone(),
             owner_token: 0,
             frontier: RollupFrontier { from: 0, to: DAY },
@@ -329,14 +330,20 @@ async fn erasure_finds_every_partition_of_the_tenant() {
     }
     for resolution in Resolution::ALL {
         let page = store
-            .office_rollups(&tenant, &office, resolution, ALL, PageRequest::first(100))
+            .area_rollups(
+                &tenant,
+                &RollupArea::Office(office.clone()),
+                resolution,
+                ALL,
+                PageRequest::first(100),
+            )
             .await
             .unwrap();
         assert!(page.items.is_empty(), "{resolution:?}: {:?}", page.items);
     }
     assert_eq!(
         store
-            .office_rollup_frontier(&tenant, &office)
+            .area_rollup_frontier(&tenant, &RollupArea::Office(office.clone()))
             .await
             .unwrap(),
         None

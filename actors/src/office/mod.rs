@@ -1,6 +1,7 @@
 //! The office actor: owns and supervises its rooms, aggregates their counts and publishes
 //! coalesced deltas (at most one per `coalesce_interval`) to its display subscribers; a task of
-//! the activation finalises the office's rollups (`office_rollups.rs`).
+//! the activation finalises the office's rollups, and the tenant's while the office is its anchor
+//! (`office_rollups.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -108,7 +109,7 @@ pub(crate) struct OfficeState {
     dirty: BTreeSet<RoomId>,
     publish_scheduled: bool,
     fanout: DisplayFanout,
-    /// Finalises the office's rollups while this activation lives.
+    /// Finalises the office's rollups (and the tenant's, as its anchor) while this activation lives.
     _rollups: FinaliserTask,
 }
 
@@ -263,7 +264,8 @@ impl Actor for OfficeActor {
     }
 }
 
-/// The finaliser of the office's rollups under this activation's owner token.
+/// The finaliser of the office's (and, as its anchor, the tenant's) rollups under this
+/// activation's owner token.
 fn finaliser(args: &OfficeArgs) -> OfficeRollups {
     let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
     OfficeRollups {

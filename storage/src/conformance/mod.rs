@@ -16,6 +16,7 @@
 //! });
 //! ```
 
+mod area_rollups;
 mod audit;
 mod data;
 mod erasure;
@@ -23,7 +24,6 @@ mod fencing;
 mod interrupted;
 mod office_calendar;
 mod office_rollup_upkeep;
-mod office_rollups;
 mod paging;
 mod redelivery;
 mod registry;
@@ -34,6 +34,9 @@ mod token_revocation;
 
 use std::{any::Any, fmt};
 
+pub use area_rollups::{
+    office_rollups_round_trip, tenant_area_rollups_retention, tenant_area_rollups_round_trip,
+};
 pub use audit::{audit_append_and_page, audit_scopes_isolated};
 pub use data::{
     batch_round_trip, empty_batch, later_batch_replaces, many_rooms_batch, negative_timestamps,
@@ -49,7 +52,6 @@ pub use office_rollup_upkeep::{
     office_rollups_day_steps, office_rollups_pages_and_replaces,
     office_rollups_retention_and_erasure,
 };
-pub use office_rollups::office_rollups_round_trip;
 pub use paging::{readings_paging, rollups_paging};
 pub use redelivery::batch_landing_twice_stored_once;
 pub use registry::{
@@ -86,7 +88,7 @@ macro_rules! conformance_tests {
             sensor_keys_isolation, audit_append_and_page, audit_scopes_isolated,
             batch_landing_twice_stored_once, office_rollups_round_trip,
             office_rollups_pages_and_replaces, office_rollups_retention_and_erasure,
-            office_rollups_day_steps
+            office_rollups_day_steps, tenant_area_rollups_round_trip, tenant_area_rollups_retention
         }
     };
     (@tests [$factory:expr] $($name:ident),+) => {
@@ -180,7 +182,7 @@ mod tests {
             include_str!("sensor_keys.rs"),
             include_str!("audit.rs"),
             include_str!("redelivery.rs"),
-            include_str!("office_rollups.rs"),
+            include_str!("area_rollups.rs"),
             include_str!("office_rollup_upkeep.rs"),
         ];
         let defined: Vec<&str> = sources

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::retention::NOW;
 use super::support::{add_office, add_tenant, fresh_room, rollup, unique};
 use crate::{
-    MAX_PAGE_LIMIT, OfficeRollupWrite, PageRequest, Resolution, RetentionPolicy, Rollup,
+    AreaRollupWrite, MAX_PAGE_LIMIT, PageRequest, Resolution, RetentionPolicy, Rollup, RollupArea,
     RollupFrontier, Store, StoreError, TimeRange,
 };
 use tally_protocol::analytics::BucketStats;
@@ -48,7 +48,13 @@ async fn read_pages(
     let mut request = Some(PageRequest::first(limit));
     while let Some(page_request) = request {
         let page = store
-            .office_rollups(tenant, office, resolution, range, page_request)
+            .area_rollups(
+                tenant,
+                &RollupArea::Office(office.clone()),
+                resolution,
+                range,
+                page_request,
+            )
             .await
             .unwrap();
         assert!(page.items.len() <= limit, "{} items", page.items.len());
@@ -69,9 +75,10 @@ fn write(
     owner_token: u64,
     to: i64,
     rollups: Vec<Rollup>,
-) -> OfficeRollupWrite {
-    OfficeRollupWrite {
+) -> AreaRollupWrite {
+    AreaRollupWrite {
         tenant: tenant.clone(),
+        area: RollupArea::Office(office.clone()),
         office: office.clone(),
         owner_token,
         frontier: RollupFrontier { from: 0, to },
@@ -92,7 +99,7 @@ pub async fn office_rollups_pages_and_replaces(store: &dyn Store) {
         .map(|i| rollup(Resolution::Minute, i * MINUTE, 1.0))
         .collect();
     store
-        .write_office_rollups(&write(area, token, 10 * MINUTE, minutes))
+        .write_area_rollups(&write(area, token, 10 * MINUTE, minutes))
         .await
         .unwrap();
     let all = read_all(store, area, Resolution::Minute, ALL).await;
@@ -114,7 +121,7 @@ pub async fn office_rollups_pages_and_replaces(store: &dyn Store) {
         rollup(Resolution::Minute, 10 * MINUTE, 2.5),
     ];
     store
-        .write_office_rollups(&write(area, token, 11 * MINUTE, replaced))
+        .write_area_rollups(&write(area, token, 11 * MINUTE, replaced))
         .await
         .unwrap();
     let all = read_all(store, area, Resolution::Minute, ALL).await;
@@ -122,10 +129,13 @@ pub async fn office_rollups_pages_and_replaces(store: &dyn Store) {
     assert_eq!(all[3], rollup(Resolution::Minute, 3 * MINUTE, 2.5));
     assert_eq!(all[2], rollup(Resolution::Minute, 2 * MINUTE, 1.0));
     store
-        .write_office_rollups(&write(area, token, 5 * MINUTE, vec![]))
+        .write_area_rollups(&write(area, token, 5 * MINUTE, vec![]))
         .await
         .unwrap();
-    let frontier = store.office_rollup_frontier(area.0, area.1).await.unwrap();
+    let frontier = store
+        .area_rollup_frontier(area.0, &RollupArea::Office(area.1.clone()))
+        .await
+        .unwrap();
     assert_eq!(
         frontier,
         Some(RollupFrontier {
@@ -145,20 +155,26 @@ pub async fn office_rollups_pages_and_replaces(store: &dyn Store) {
             rollup(Resolution::Minute, 15 * MINUTE, 9.0),
         ],
     );
-    let result = store.write_office_rollups(&stale).await;
+    let result = store.write_area_rollups(&stale).await;
     assert!(
         matches!(result, Err(StoreError::Fenced { token: t, current, .. }) if t == token && current == newer),
         "{result:?}"
     );
     assert_eq!(read_all(store, area, Resolution::Minute, ALL).await, all);
-    let frontier = store.office_rollup_frontier(area.0, area.1).await.unwrap();
+    let frontier = store
+        .area_rollup_frontier(area.0, &RollupArea::Office(area.1.clone()))
+        .await
+        .unwrap();
     assert_eq!(frontier.map(|f| f.to), Some(5 * MINUTE));
 
     // The same office id in another tenant is another office.
     let other = add_tenant(store, &unique("t")).await;
     let twin = add_office(store, &other, area.1.as_str()).await;
     assert_eq!(
-        store.office_rollup_frontier(&other, &twin).await.unwrap(),
+        store
+            .area_rollup_frontier(&other, &RollupArea::Office(twin.clone()))
+            .await
+            .unwrap(),
         None
     );
     assert!(
@@ -169,7 +185,7 @@ pub async fn office_rollups_pages_and_replaces(store: &dyn Store) {
     let twin_token = store.acquire_office(&other, &twin).await.unwrap();
     let own = vec![rollup(Resolution::Hour, 0, 4.0)];
     store
-        .write_office_rollups(&write((&other, &twin), twin_token, 3_600_000, own.clone()))
+        .write_area_rollups(&write((&other, &twin), twin_token, 3_600_000, own.clone()))
         .await
         .unwrap();
     assert_eq!(
@@ -209,7 +225,7 @@ pub async fn office_rollups_retention_and_erasure(store: &dyn Store) {
         rollup(Resolution::Hour, NOW - 800 * DAY, 1.0),
     ];
     store
-        .write_office_rollups(&write(area, token, NOW - DAY, rollups))
+        .write_area_rollups(&write(area, token, NOW - DAY, rollups))
         .await
         .unwrap();
 
@@ -228,7 +244,10 @@ pub async fn office_rollups_retention_and_erasure(store: &dyn Store) {
     assert_eq!(days(minutes), [-10]);
     let hours = read_all(store, area, Resolution::Hour, ALL).await;
     assert_eq!(days(hours), [-400]);
-    let frontier = store.office_rollup_frontier(area.0, area.1).await.unwrap();
+    let frontier = store
+        .area_rollup_frontier(area.0, &RollupArea::Office(area.1.clone()))
+        .await
+        .unwrap();
     assert_eq!(frontier.map(|f| f.to), Some(NOW - DAY));
 
     let erased = store
@@ -238,7 +257,10 @@ pub async fn office_rollups_retention_and_erasure(store: &dyn Store) {
     // The two buckets left and the frontier.
     assert_eq!(erased.deleted.rollups, 3, "{erased:?}");
     assert_eq!(
-        store.office_rollup_frontier(area.0, area.1).await.unwrap(),
+        store
+            .area_rollup_frontier(area.0, &RollupArea::Office(area.1.clone()))
+            .await
+            .unwrap(),
         None
     );
     assert!(
@@ -296,21 +318,24 @@ pub async fn office_rollups_day_steps(store: &dyn Store) {
     };
     // A step: its buckets and the frontier from the day's start to `to`.
     let finalise = |to: i64, rollups: Vec<Rollup>| {
-        let step = OfficeRollupWrite {
+        let step = AreaRollupWrite {
             frontier: RollupFrontier {
                 from: day_start,
                 to,
             },
             ..write(area, token, to, rollups)
         };
-        async move { store.write_office_rollups(&step).await.unwrap() }
+        async move { store.write_area_rollups(&step).await.unwrap() }
     };
     finalise(six, step(day_start, six)).await;
     let mut second = step(six, day_end);
     second.push(bucket(Resolution::Day, day_start, day_end));
     finalise(day_end, second).await;
 
-    let frontier = store.office_rollup_frontier(area.0, area.1).await.unwrap();
+    let frontier = store
+        .area_rollup_frontier(area.0, &RollupArea::Office(area.1.clone()))
+        .await
+        .unwrap();
     assert_eq!(
         frontier,
         Some(RollupFrontier {

@@ -11,8 +11,8 @@ use super::{
     keys,
 };
 use crate::{
-    OfficeRollupWrite, Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, RollupsPage,
-    StoreError, TimeRange, WriteBatch,
+    AreaRollupWrite, Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, RollupArea,
+    RollupsPage, StoreError, TimeRange, WriteBatch,
 };
 
 /// Writes a whole batch as one fsynced fjall batch across keyspaces, unless a tenant of it is
@@ -91,24 +91,21 @@ fn ensure_owner(
     Ok(())
 }
 
-/// Writes an office's rollups and frontier as one fsynced batch, unless its tenant is erased
-/// or the office is fenced.
-pub(super) fn write_office_rollups(
-    inner: &Inner,
-    write: &OfficeRollupWrite,
-) -> Result<(), StoreError> {
-    let (tenant, office) = (&write.tenant, &write.office);
+/// Writes an area's rollups and frontier as one fsynced batch, unless its tenant is erased or
+/// the office that fences it is fenced.
+pub(super) fn write_area_rollups(inner: &Inner, write: &AreaRollupWrite) -> Result<(), StoreError> {
+    let (tenant, area) = (&write.tenant, &write.area);
     let mut rows = Vec::with_capacity(write.rollups.len() + 1);
     for rollup in &write.rollups {
-        let key = keys::office_rollup(tenant, office, rollup.resolution, rollup.bucket_start);
+        let key = keys::area_rollup(tenant, area, rollup.resolution, rollup.bucket_start);
         rows.push((key, encode(rollup)?));
     }
     rows.push((
-        keys::office_rollup_frontier(tenant, office),
+        keys::area_rollup_frontier(tenant, area),
         encode(&write.frontier)?,
     ));
     let _guard = inner.lock();
-    ensure_owner(inner, tenant, office, write.owner_token)?;
+    ensure_owner(inner, tenant, &write.office, write.owner_token)?;
     let mut batch = inner.durable_batch();
     for (key, value) in rows {
         batch.insert(&inner.rollups, key, value);
@@ -218,17 +215,17 @@ pub(super) fn rollups(
     })
 }
 
-/// A page of rollups of an office at `resolution` with `bucket_start` in `[from, to)`, by start.
-pub(super) fn office_rollups(
+/// A page of rollups of an area at `resolution` with `bucket_start` in `[from, to)`, by start.
+pub(super) fn area_rollups(
     inner: &Inner,
     tenant: &TenantId,
-    office: &OfficeId,
+    area: &RollupArea,
     resolution: Resolution,
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
     rollups_in(inner, range, page, |ts| {
-        keys::office_rollup(tenant, office, resolution, ts)
+        keys::area_rollup(tenant, area, resolution, ts)
     })
 }
 

@@ -6,7 +6,7 @@
 
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
-use crate::{KeyHash, Resolution};
+use crate::{KeyHash, Resolution, RollupArea};
 
 /// Ends every variable-length key part; never occurs in a slug.
 const SEP: u8 = 0;
@@ -236,31 +236,30 @@ pub(super) fn rollup(
         .0
 }
 
-/// `rollups`: prefix of an office's rollups, `tenant, "", office`. The empty part (no slug is
-/// empty) keeps offices apart from rooms inside the tenant's partition, so erasing the tenant's
-/// partition erases them too.
-fn office_rollup_partition(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
-    Key(tenant_partition(tenant)).id("").id(office.as_str()).0
+/// `rollups`: prefix of an area's rollups, `tenant, "", area key` (the office id, or `""` for
+/// the tenant area). The empty part (no slug is empty) keeps areas apart from rooms inside the
+/// tenant's partition, so erasing the tenant's partition erases them too; the tenant area's
+/// empty key is no office's.
+fn area_rollup_partition(tenant: &TenantId, area: &RollupArea) -> Vec<u8> {
+    Key(tenant_partition(tenant)).id("").id(area.key()).0
 }
 
-/// `rollups`: an office's rollup, `tenant, "", office, resolution, bucket_start`.
-pub(super) fn office_rollup(
+/// `rollups`: an area's rollup, `tenant, "", area key, resolution, bucket_start`.
+pub(super) fn area_rollup(
     tenant: &TenantId,
-    office: &OfficeId,
+    area: &RollupArea,
     resolution: Resolution,
     bucket_start: TimestampMs,
 ) -> Vec<u8> {
-    Key(office_rollup_partition(tenant, office))
+    Key(area_rollup_partition(tenant, area))
         .raw(&[resolution_byte(resolution)])
         .ts(bucket_start)
         .0
 }
 
-/// `rollups`: an office's rollup frontier, after every resolution of the office.
-pub(super) fn office_rollup_frontier(tenant: &TenantId, office: &OfficeId) -> Vec<u8> {
-    Key(office_rollup_partition(tenant, office))
-        .raw(&[u8::MAX])
-        .0
+/// `rollups`: an area's rollup frontier, after every resolution of the area.
+pub(super) fn area_rollup_frontier(tenant: &TenantId, area: &RollupArea) -> Vec<u8> {
+    Key(area_rollup_partition(tenant, area)).raw(&[u8::MAX]).0
 }
 
 #[cfg(test)]
@@ -294,18 +293,27 @@ mod tests {
             }
         }
         assert!(!office_owner(&ab, &o).starts_with(&tenant_partition(&a)));
-        assert!(!office_rollup(&ab, &o, Resolution::Day, 0).starts_with(&tenant_partition(&a)));
+        let area = RollupArea::Office(o);
+        assert!(!area_rollup(&ab, &area, Resolution::Day, 0).starts_with(&tenant_partition(&a)));
+        let all = RollupArea::Tenant;
+        assert!(!area_rollup(&ab, &all, Resolution::Day, 0).starts_with(&tenant_partition(&a)));
     }
 
     #[test]
-    fn office_rollups_stay_apart_from_rooms() {
-        let (tenant, o) = (t("t"), OfficeId::new("o").unwrap());
+    fn area_rollups_stay_apart_from_rooms_and_each_other() {
+        let tenant = t("t");
+        let office = RollupArea::Office(OfficeId::new("o").unwrap());
         let r = RoomId::new("o").unwrap();
-        let key = office_rollup(&tenant, &o, Resolution::Minute, 0);
-        assert!(key.starts_with(&tenant_partition(&tenant)));
-        assert!(!key.starts_with(&room_partition(&tenant, &r)));
-        let frontier = office_rollup_frontier(&tenant, &o);
-        assert!(office_rollup(&tenant, &o, Resolution::Day, i64::MAX) < frontier);
+        for area in [&office, &RollupArea::Tenant] {
+            let key = area_rollup(&tenant, area, Resolution::Minute, 0);
+            assert!(key.starts_with(&tenant_partition(&tenant)));
+            assert!(!key.starts_with(&room_partition(&tenant, &r)));
+            let frontier = area_rollup_frontier(&tenant, area);
+            assert!(area_rollup(&tenant, area, Resolution::Day, i64::MAX) < frontier);
+        }
+        let whole = area_rollup_partition(&tenant, &RollupArea::Tenant);
+        assert!(!area_rollup(&tenant, &office, Resolution::Minute, 0).starts_with(&whole));
+        assert!(!area_rollup_frontier(&tenant, &office).starts_with(&whole));
     }
 
     #[test]

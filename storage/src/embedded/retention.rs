@@ -1,5 +1,5 @@
-//! Retention sweeps of the embedded store: range deletes per tenant and room (and office, for
-//! office rollups).
+//! Retention sweeps of the embedded store: range deletes per tenant and room (and area, for
+//! the office and tenant rollups).
 //!
 //! A tenant's rooms are those with a stored state (every batch writes its rooms' states), so
 //! each room's readings and rollups older than the cutoff are one key range each. Deletes are
@@ -13,7 +13,10 @@ use super::{
     codec::{backend, get, scan_prefix},
     keys,
 };
-use crate::{Office, RetentionPolicy, RetentionReport, StoreError, Tenant, retention::RESOLUTIONS};
+use crate::{
+    Office, RetentionPolicy, RetentionReport, RollupArea, StoreError, Tenant,
+    retention::RESOLUTIONS,
+};
 
 /// Most keys deleted per committed batch.
 pub(super) const CHUNK: usize = 10_000;
@@ -47,9 +50,13 @@ pub(super) fn apply(
         }
         let offices: Vec<Office> =
             scan_prefix(&inner.registry, &keys::offices(&tenant.id), "office")?;
-        for office in offices {
+        let areas = offices
+            .into_iter()
+            .map(|office| RollupArea::Office(office.id))
+            .chain([RollupArea::Tenant]);
+        for area in areas {
             report.rollups += delete_rollups(inner, &policy, now, |resolution, ts| {
-                keys::office_rollup(&tenant.id, &office.id, resolution, ts)
+                keys::area_rollup(&tenant.id, &area, resolution, ts)
             })?;
         }
         report.tenants += 1;
@@ -58,7 +65,7 @@ pub(super) fn apply(
     Ok(report)
 }
 
-/// Deletes the rollups of one room or office (`key` of a resolution and a bucket start)
+/// Deletes the rollups of one room or area (`key` of a resolution and a bucket start)
 /// older than the policy's cutoff of each resolution; returns how many.
 fn delete_rollups(
     inner: &Inner,

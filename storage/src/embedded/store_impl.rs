@@ -11,10 +11,10 @@ use super::{
     token_revocation,
 };
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
-    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
+    OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -317,39 +317,39 @@ impl Store for EmbeddedStore {
         })
         .await
     }
-    fn keeps_office_rollups(&self) -> bool {
+    fn keeps_area_rollups(&self) -> bool {
         true
     }
 
-    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+    async fn write_area_rollups(&self, write: &AreaRollupWrite) -> Result<(), StoreError> {
         let write = write.clone();
-        self.run(move |inner| data::write_office_rollups(inner, &write))
+        self.run(move |inner| data::write_area_rollups(inner, &write))
             .await
     }
 
-    async fn office_rollup_frontier(
+    async fn area_rollup_frontier(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
     ) -> Result<Option<RollupFrontier>, StoreError> {
-        let key = keys::office_rollup_frontier(tenant, office);
+        let key = keys::area_rollup_frontier(tenant, area);
         self.read(tenant, move |inner| {
-            codec::get(&inner.rollups, &key, "office rollup frontier")
+            codec::get(&inner.rollups, &key, "area rollup frontier")
         })
         .await
     }
 
-    async fn office_rollups(
+    async fn area_rollups(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
         resolution: Resolution,
         range: TimeRange,
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
-        let (owned, office) = (tenant.clone(), office.clone());
+        let (owned, area) = (tenant.clone(), area.clone());
         self.read(tenant, move |inner| {
-            data::office_rollups(inner, &owned, &office, resolution, range, &page)
+            data::area_rollups(inner, &owned, &area, resolution, range, &page)
         })
         .await
     }

@@ -1,15 +1,16 @@
-//! Office rollups in PostgreSQL: `office_rollups` (the buckets, by `area`) and
-//! `office_rollup_frontiers` (how far they reach), both tenant tables under row-level security.
+//! Area rollups in PostgreSQL: `office_rollups` (the buckets, by `area`: an office's id, or
+//! `""` for the tenant area, see [`crate::RollupArea::key`]) and `office_rollup_frontiers` (how
+//! far they reach), both tenant tables under row-level security.
 //!
 //! A write is one transaction, as a batch is: the tenant entered (`enter_tenant()`, erasure
-//! mark checked under the tenant's shared advisory lock), the office's owner token checked and
+//! mark checked under the tenant's shared advisory lock), the fencing office's owner token checked and
 //! its owner row locked `FOR SHARE` until the commit (`fencing.rs`, exactly as a batch), the
 //! buckets upserted, the frontier replaced. So a fenced or erased write changes nothing, and the
 //! frontier never reaches past buckets that are not stored.
 
 use std::collections::BTreeMap;
 
-use tally_protocol::{OfficeId, TenantId, TimestampMs};
+use tally_protocol::{TenantId, TimestampMs};
 
 use super::{
     Inner,
@@ -19,17 +20,13 @@ use super::{
     rollup_rows::{self, OFFICE_ROLLUPS, RollupRows},
 };
 use crate::{
-    OfficeRollupWrite, PageRequest, Resolution, RollupFrontier, RollupsPage, StoreError, TimeRange,
+    AreaRollupWrite, PageRequest, Resolution, RollupArea, RollupFrontier, RollupsPage, StoreError,
+    TimeRange,
 };
 
-/// The `area` key of an office's rows: the office id (the one place that says so).
-fn area(office: &OfficeId) -> &str {
-    office.as_str()
-}
-
-/// See [`crate::Store::write_office_rollups`].
-pub(super) async fn write(inner: &Inner, write: &OfficeRollupWrite) -> Result<(), StoreError> {
-    let (tenant, area) = (write.tenant.as_str(), area(&write.office));
+/// See [`crate::Store::write_area_rollups`].
+pub(super) async fn write(inner: &Inner, write: &AreaRollupWrite) -> Result<(), StoreError> {
+    let (tenant, area) = (write.tenant.as_str(), write.area.key());
     let mut rows = RollupRows::new();
     for rollup in &write.rollups {
         rollup_rows::add(&mut rows, area, rollup);
@@ -56,15 +53,15 @@ pub(super) async fn write(inner: &Inner, write: &OfficeRollupWrite) -> Result<()
     tx.commit().await.map_err(pg)
 }
 
-/// See [`crate::Store::office_rollup_frontier`].
+/// See [`crate::Store::area_rollup_frontier`].
 pub(super) async fn frontier(
     inner: &Inner,
     tenant: &TenantId,
-    office: &OfficeId,
+    area: &RollupArea,
 ) -> Result<Option<RollupFrontier>, StoreError> {
     let sql = "SELECT from_ms, to_ms FROM office_rollup_frontiers \
                WHERE tenant_id = $1 AND area = $2";
-    let rows = query(inner, tenant, sql, &[&tenant.as_str(), &area(office)]).await?;
+    let rows = query(inner, tenant, sql, &[&tenant.as_str(), &area.key()]).await?;
     rows.first()
         .map(|row| {
             Ok(RollupFrontier {
@@ -75,16 +72,16 @@ pub(super) async fn frontier(
         .transpose()
 }
 
-/// See [`crate::Store::office_rollups`].
+/// See [`crate::Store::area_rollups`].
 pub(super) async fn page(
     inner: &Inner,
     tenant: &TenantId,
-    office: &OfficeId,
+    area: &RollupArea,
     resolution: Resolution,
     range: TimeRange,
     page: &PageRequest<TimestampMs>,
 ) -> Result<RollupsPage, StoreError> {
     OFFICE_ROLLUPS
-        .page(inner, tenant, area(office), resolution, range, page)
+        .page(inner, tenant, area.key(), resolution, range, page)
         .await
 }

@@ -12,10 +12,10 @@ use super::{
     retention, sensor_keys, token_revocation,
 };
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
-    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
+    OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -230,31 +230,31 @@ impl Store for PostgresStore {
         data::rollups(&self.inner, tenant, room, resolution, range, &page).await
     }
 
-    fn keeps_office_rollups(&self) -> bool {
+    fn keeps_area_rollups(&self) -> bool {
         true
     }
 
-    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+    async fn write_area_rollups(&self, write: &AreaRollupWrite) -> Result<(), StoreError> {
         office_rollups::write(&self.inner, write).await
     }
 
-    async fn office_rollup_frontier(
+    async fn area_rollup_frontier(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
     ) -> Result<Option<RollupFrontier>, StoreError> {
-        office_rollups::frontier(&self.inner, tenant, office).await
+        office_rollups::frontier(&self.inner, tenant, area).await
     }
 
-    async fn office_rollups(
+    async fn area_rollups(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
         resolution: Resolution,
         range: TimeRange,
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
-        office_rollups::page(&self.inner, tenant, office, resolution, range, &page).await
+        office_rollups::page(&self.inner, tenant, area, resolution, range, &page).await
     }
     async fn apply_retention(
         &self,

@@ -1,6 +1,7 @@
-//! Office rollups in ScyllaDB (migration 8): the buckets in `office_rollups_*`, one table per
-//! resolution partitioned by `(tenant, area, bucket)` like the rooms' (see `schema.rs`), and
-//! how far they reach in `office_rollup_frontiers`.
+//! Area rollups in ScyllaDB (migration 8): the buckets in `office_rollups_*`, one table per
+//! resolution partitioned by `(tenant, area, bucket)` like the rooms' (see `schema.rs`; `area`
+//! is an office's id, or `""` for the tenant area, see [`crate::RollupArea::key`]), and how far
+//! they reach in `office_rollup_frontiers`.
 //!
 //! # A write, and what a write cut off part-way leaves
 //!
@@ -22,14 +23,15 @@ use std::collections::BTreeSet;
 
 use scylla::client::session::Session;
 use scylla::statement::prepared::PreparedStatement;
-use tally_protocol::{OfficeId, TenantId, TimestampMs};
+use tally_protocol::{TenantId, TimestampMs};
 
 use super::ScyllaStore;
 use super::data::{PartitionRows, outcome_unknown, rollup_index, rollup_partitions, ttl};
 use super::intent::Stamp;
 use super::statements::{Retry, RollupOwner, RollupStatements, prepared, resolution_index};
 use crate::{
-    OfficeRollupWrite, PageRequest, Resolution, RollupFrontier, RollupsPage, StoreError, TimeRange,
+    AreaRollupWrite, PageRequest, Resolution, RollupArea, RollupFrontier, RollupsPage, StoreError,
+    TimeRange,
 };
 
 /// The statements of the office rollup tables.
@@ -65,23 +67,18 @@ impl OfficeRollupStatements {
     }
 }
 
-/// The `area` key of an office's rows: the office id (the one place that says so).
-fn area(office: &OfficeId) -> &str {
-    office.as_str()
-}
-
 impl ScyllaStore {
-    /// See [`crate::Store::write_office_rollups`] and the module documentation.
-    pub(super) async fn write_office_rollups(
+    /// See [`crate::Store::write_area_rollups`] and the module documentation.
+    pub(super) async fn write_area_rollups(
         &self,
-        write: &OfficeRollupWrite,
+        write: &AreaRollupWrite,
     ) -> Result<(), StoreError> {
         let control = self.control(&write.tenant).await?;
         if control.erased {
             return Err(StoreError::Erased(write.tenant.clone()));
         }
         control.ensure_owner(&write.tenant, &write.office, write.owner_token)?;
-        let (tenant, area) = (write.tenant.as_str(), area(&write.office));
+        let (tenant, area) = (write.tenant.as_str(), write.area.key());
         let tables = &self.statements.office_rollups.rollups;
         // 1. The partition index.
         let entries: BTreeSet<(&'static str, i64)> =
@@ -107,32 +104,32 @@ impl ScyllaStore {
             .map_err(outcome_unknown)
     }
 
-    /// See [`crate::Store::office_rollup_frontier`].
-    pub(super) async fn office_rollup_frontier(
+    /// See [`crate::Store::area_rollup_frontier`].
+    pub(super) async fn area_rollup_frontier(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
     ) -> Result<Option<RollupFrontier>, StoreError> {
         let row: Option<(i64, i64)> = self
             .first_row(
                 &self.statements.office_rollups.select_frontier,
-                (tenant.as_str(), area(office)),
+                (tenant.as_str(), area.key()),
             )
             .await?;
         Ok(row.map(|(from, to)| RollupFrontier { from, to }))
     }
 
-    /// See [`crate::Store::office_rollups`].
-    pub(super) async fn office_rollups(
+    /// See [`crate::Store::area_rollups`].
+    pub(super) async fn area_rollups(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
         resolution: Resolution,
         range: TimeRange,
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
         let statements = &self.statements.office_rollups.rollups[resolution_index(resolution)];
-        self.rollups_page(tenant, area(office), (statements, resolution), range, page)
+        self.rollups_page(tenant, area.key(), (statements, resolution), range, page)
             .await
     }
 

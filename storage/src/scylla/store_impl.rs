@@ -8,10 +8,10 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use super::ScyllaStore;
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
-    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
+    OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -219,31 +219,31 @@ impl Store for ScyllaStore {
         ScyllaStore::rollups(self, tenant, room, resolution, range, page).await
     }
 
-    fn keeps_office_rollups(&self) -> bool {
+    fn keeps_area_rollups(&self) -> bool {
         true
     }
 
-    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
-        ScyllaStore::write_office_rollups(self, write).await
+    async fn write_area_rollups(&self, write: &AreaRollupWrite) -> Result<(), StoreError> {
+        ScyllaStore::write_area_rollups(self, write).await
     }
 
-    async fn office_rollup_frontier(
+    async fn area_rollup_frontier(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
     ) -> Result<Option<RollupFrontier>, StoreError> {
-        ScyllaStore::office_rollup_frontier(self, tenant, office).await
+        ScyllaStore::area_rollup_frontier(self, tenant, area).await
     }
 
-    async fn office_rollups(
+    async fn area_rollups(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
         resolution: Resolution,
         range: TimeRange,
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
-        ScyllaStore::office_rollups(self, tenant, office, resolution, range, page).await
+        ScyllaStore::area_rollups(self, tenant, area, resolution, range, page).await
     }
 
     async fn apply_retention(

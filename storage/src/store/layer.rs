@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
-    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, Store,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
+    OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 /// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
@@ -21,7 +21,7 @@ pub trait StoreLayer: Send + Sync + std::fmt::Debug + 'static {
     fn inner(&self) -> &dyn Store;
 
     /// Awaited before every tenant-scoped read, with the method's name and the id it reads (the
-    /// tenant for `tenant`, `offices`, `retention` and `token_revocations`; the office for `office`, `office_calendar`, `rooms`, `office_rollup_frontier` and `office_rollups`; the
+    /// tenant for `tenant`, `offices`, `retention` and `token_revocations`; the office for `office`, `office_calendar` and `rooms`; the area's office, or the tenant for the tenant area, for `area_rollup_frontier` and `area_rollups`; the
     /// room for `room`, `sensors`, `room_state`, `readings` and `rollups`; the sensor for
     /// `sensor`).
     async fn before_read(&self, _method: &'static str, _id: &str) {}
@@ -251,33 +251,34 @@ impl<L: StoreLayer> Store for L {
             .rollups(tenant, room, resolution, range, page)
             .await
     }
-    fn keeps_office_rollups(&self) -> bool {
-        self.inner().keeps_office_rollups()
+    fn keeps_area_rollups(&self) -> bool {
+        self.inner().keeps_area_rollups()
     }
-    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
-        self.before_write("write_office_rollups").await?;
-        self.inner().write_office_rollups(write).await
+    async fn write_area_rollups(&self, write: &AreaRollupWrite) -> Result<(), StoreError> {
+        self.before_write("write_area_rollups").await?;
+        self.inner().write_area_rollups(write).await
     }
-    async fn office_rollup_frontier(
+    async fn area_rollup_frontier(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
     ) -> Result<Option<RollupFrontier>, StoreError> {
-        self.before_read("office_rollup_frontier", office.as_str())
+        self.before_read("area_rollup_frontier", area_id(tenant, area))
             .await;
-        self.inner().office_rollup_frontier(tenant, office).await
+        self.inner().area_rollup_frontier(tenant, area).await
     }
-    async fn office_rollups(
+    async fn area_rollups(
         &self,
         tenant: &TenantId,
-        office: &OfficeId,
+        area: &RollupArea,
         resolution: Resolution,
         range: TimeRange,
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
-        self.before_read("office_rollups", office.as_str()).await;
+        self.before_read("area_rollups", area_id(tenant, area))
+            .await;
         self.inner()
-            .office_rollups(tenant, office, resolution, range, page)
+            .area_rollups(tenant, area, resolution, range, page)
             .await
     }
     async fn apply_retention(
@@ -299,5 +300,13 @@ impl<L: StoreLayer> Store for L {
     }
     async fn erasure(&self, tenant: &TenantId) -> Result<Option<ErasureReport>, StoreError> {
         self.inner().erasure(tenant).await
+    }
+}
+
+/// The id an area's reads are seen under: its office, or the tenant for the tenant area.
+fn area_id<'a>(tenant: &'a TenantId, area: &'a RollupArea) -> &'a str {
+    match area {
+        RollupArea::Office(office) => office.as_str(),
+        RollupArea::Tenant => tenant.as_str(),
     }
 }

@@ -31,10 +31,10 @@ use async_trait::async_trait;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office, OfficeCalendar,
-    OfficeRollupWrite, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey, StoreError,
-    Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
+    OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
+    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 pub use layer::StoreLayer;
 
@@ -292,46 +292,47 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError>;
 
-    // Office rollups: an office's rooms' counts summed at the same instants, finalised by the
-    // office's owner once late readings can no longer change them. Kept by every backend of
-    // tally; a backend that does not keep them answers with none (see `keeps_office_rollups`),
-    // and answers are then computed from the rooms' raw readings.
+    // Area rollups: an area's rooms' counts summed at the same instants (an office's in its
+    // local time, the tenant's, every room of every office, in UTC), finalised by the owner of
+    // the office that finalises the area once late readings can no longer change them. Kept by
+    // every backend of tally; a backend that does not keep them answers with none (see
+    // `keeps_area_rollups`), and answers are then computed from the rooms' raw readings.
 
-    /// Whether this backend keeps office rollups (the embedded store, PostgreSQL and ScyllaDB
-    /// do; a store that does not answers every office from its rooms' raw readings).
-    fn keeps_office_rollups(&self) -> bool {
+    /// Whether this backend keeps area rollups (the embedded store, PostgreSQL and ScyllaDB
+    /// do; a store that does not answers every office and tenant from its rooms' raw readings).
+    fn keeps_area_rollups(&self) -> bool {
         false
     }
 
-    /// Writes an office's finalised rollups and its new frontier atomically and durably, under
-    /// its owner token (fenced as [`Store::write_batch`] is).
+    /// Writes an area's finalised rollups and its new frontier atomically and durably, under
+    /// the owner token of `write.office` (fenced as [`Store::write_batch`] is).
     ///
     /// # Errors
     /// [`StoreError::Fenced`], [`StoreError::Erased`], [`StoreError::Unavailable`]
-    /// (retryable), [`StoreError::Backend`] (also from a backend that keeps no office rollups).
-    async fn write_office_rollups(&self, write: &OfficeRollupWrite) -> Result<(), StoreError> {
+    /// (retryable), [`StoreError::Backend`] (also from a backend that keeps no area rollups).
+    async fn write_area_rollups(&self, write: &AreaRollupWrite) -> Result<(), StoreError> {
         Err(StoreError::Backend(format!(
-            "this store keeps no office rollups (office {}/{})",
-            write.tenant, write.office
+            "this store keeps no area rollups ({} of tenant {})",
+            write.area, write.tenant
         )))
     }
 
-    /// How far an office's stored rollups reach (`None` before its first write, and always
+    /// How far an area's stored rollups reach (`None` before its first write, and always
     /// from a backend that keeps none).
-    async fn office_rollup_frontier(
+    async fn area_rollup_frontier(
         &self,
         _tenant: &TenantId,
-        _office: &OfficeId,
+        _area: &RollupArea,
     ) -> Result<Option<RollupFrontier>, StoreError> {
         Ok(None)
     }
 
-    /// One page of the rollups of an office at `resolution` with `bucket_start` in `range`,
+    /// One page of the rollups of an area at `resolution` with `bucket_start` in `range`,
     /// ordered by start, starting after the bucket `page.after`.
-    async fn office_rollups(
+    async fn area_rollups(
         &self,
         _tenant: &TenantId,
-        _office: &OfficeId,
+        _area: &RollupArea,
         _resolution: Resolution,
         _range: TimeRange,
         _page: PageRequest<TimestampMs>,

@@ -14,8 +14,9 @@
 //! A room's answers, the under-used ranking and the data status come from the rooms' stored
 //! rollups, an office's utilization and heat map from the office's stored rollups (its rooms'
 //! counts summed at the same instants, finalised by its owner; `stored.rs`), raw readings only
-//! for what is not rolled up yet; a tenant's utilization sums every room's count at the same
-//! instants in UTC, from raw readings.
+//! for what is not rolled up yet; a tenant's utilization from the tenant's stored rollups (every
+//! room's count summed at the same instants in UTC, finalised by the owner of the tenant's
+//! anchor office), raw readings past their frontier.
 //!
 //! Every query names `from` and `to` (RFC 3339) within
 //! [`tally_protocol::api::MAX_RANGE_DAYS`] days and at most

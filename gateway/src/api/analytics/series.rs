@@ -1,7 +1,7 @@
 //! From stored readings to bucket statistics: each sensor's readings held for the sensor
 //! timeout, combined as the room combines its sensors, rolled up in the office's local time.
 
-use tally_protocol::analytics::{BucketStats, Capacity, Resolution, Series, coarsen, roll_up};
+use tally_protocol::analytics::{BucketStats, Capacity, Resolution, Series, coarsen};
 use tally_protocol::{ErrorCode, TenantId};
 use tally_storage::{Room, TimeRange};
 
@@ -50,19 +50,6 @@ pub(super) fn capacity(rooms: &[Room], target: f64) -> Capacity {
         seats: rooms.iter().map(|r| r.capacity).sum(),
         target,
     }
-}
-
-/// The buckets of the window's resolution; with working hours, only the working part of each
-/// (quarter hours, or minutes at minute resolution, kept and merged).
-pub(super) fn buckets(
-    clock: &OfficeClock,
-    window: &Window,
-    resolution: Resolution,
-    series: &Series,
-) -> Result<Vec<BucketStats>, ApiError> {
-    let fine = finest(window, resolution);
-    let all = roll_up(series, &clock.calendar, fine, window.from, window.to).map_err(failed)?;
-    working_part(clock, window, resolution, all)
 }
 
 /// The resolution the window's buckets are made of: with working hours quarter hours (or

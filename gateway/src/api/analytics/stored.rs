@@ -1,15 +1,17 @@
-//! A room's or an office's buckets from stored rollups: the rooms roll up every resolution
-//! (1 min, 15 min, 1 h, 1 d in the office's local time), and so does the office's owner for the
-//! office's summed count once late readings can no longer change it; an answer reads the stored
-//! buckets of the resolution asked for, and computes from raw readings only the buckets not
-//! rolled up (still open or not yet final, from before the first rollup, or cut by another
-//! calendar than the office's current one).
+//! A room's, an office's or a tenant's buckets from stored rollups: the rooms roll up every
+//! resolution (1 min, 15 min, 1 h, 1 d in the office's local time), and so does the office's
+//! owner for the office's summed count once late readings can no longer change it, and the
+//! owner of the tenant's anchor office for the tenant's (every room of every office, in UTC);
+//! an answer reads the stored buckets of the resolution asked for, and computes from raw
+//! readings only the buckets not rolled up (still open or not yet final, from before the first
+//! rollup, past the frontier of a tenant whose anchor office is not active, or cut by another
+//! calendar than the area's current one).
 
 use std::collections::BTreeMap;
 
 use tally_protocol::analytics::{Bucket, BucketStats, Resolution, roll_up};
 use tally_protocol::{OfficeId, TenantId};
-use tally_storage::{MAX_PAGE_LIMIT, PageRequest, Room, TimeRange};
+use tally_storage::{MAX_PAGE_LIMIT, PageRequest, RollupArea, Room, TimeRange};
 
 use super::calendar::OfficeClock;
 use super::series::{failed, finest, room_series, rooms_series, working_part};
@@ -29,9 +31,33 @@ pub(super) enum Scope<'a> {
         /// Its rooms (for the raw readings of what it has not rolled up).
         rooms: &'a [Room],
     },
+    /// A tenant: every room of every office summed at the same instants, in UTC.
+    Tenant {
+        /// Every room of the tenant (for the raw readings of what it has not rolled up).
+        rooms: &'a [Room],
+    },
 }
 
-/// The buckets of `resolution` of a room or an office over the window (with working hours,
+/// Where a scope's rollups are stored: a room's own, or an area's.
+enum Rollups<'a> {
+    /// A room's.
+    Room(&'a Room),
+    /// An office's or the tenant's.
+    Area(RollupArea),
+}
+
+impl<'a> Scope<'a> {
+    /// Where the scope's rollups are stored.
+    fn rollups(&self) -> Rollups<'a> {
+        match *self {
+            Scope::Room(room) => Rollups::Room(room),
+            Scope::Office { office, .. } => Rollups::Area(RollupArea::Office(office.clone())),
+            Scope::Tenant { .. } => Rollups::Area(RollupArea::Tenant),
+        }
+    }
+}
+
+/// The buckets of `resolution` of a room, an office or a tenant over the window (with working hours,
 /// only the working part of each), from stored rollups: quarter hours (or minutes) kept or not
 /// as a whole with working hours, the resolution itself without.
 pub(super) async fn scope_stats(
@@ -70,7 +96,7 @@ pub(super) fn coarsest_fitting(clock: &OfficeClock, window: &Window) -> Resoluti
     .unwrap_or(Resolution::Minute)
 }
 
-/// The buckets of `resolution` over the window of a room or an office, each equal to the one
+/// The buckets of `resolution` over the window of a room, an office or a tenant, each equal to the one
 /// computed from raw readings (the rollups are computed with the same math).
 async fn scope_buckets(
     state: &AppState,
@@ -84,13 +110,13 @@ async fn scope_buckets(
         .calendar
         .buckets(resolution, window.from, window.to)
         .map_err(failed)?;
-    let frontier = match scope {
-        Scope::Room(room) => state
+    let frontier = match scope.rollups() {
+        Rollups::Room(room) => state
             .store
             .room_state(tenant, &room.id)
             .await?
             .and_then(|s| s.rollups),
-        Scope::Office { office, .. } => state.store.office_rollup_frontier(tenant, office).await?,
+        Rollups::Area(area) => state.store.area_rollup_frontier(tenant, &area).await?,
     };
     let mut stored = match frontier {
         Some(frontier) if frontier.from < frontier.to => {
@@ -129,7 +155,9 @@ async fn scope_buckets(
         };
         let series = match scope {
             Scope::Room(room) => room_series(state, tenant, room, &part).await?,
-            Scope::Office { rooms, .. } => rooms_series(state, tenant, rooms, &part).await?,
+            Scope::Office { rooms, .. } | Scope::Tenant { rooms } => {
+                rooms_series(state, tenant, rooms, &part).await?
+            }
         };
         out.extend(
             roll_up(&series, &clock.calendar, resolution, part.from, part.to).map_err(failed)?,
@@ -139,7 +167,7 @@ async fn scope_buckets(
     Ok(out)
 }
 
-/// The stored rollups of `resolution` of a room or an office over the buckets, by start (only
+/// The stored rollups of `resolution` of a room, an office or a tenant over the buckets, by start (only
 /// those that keep their statistics).
 async fn stored_rollups(
     state: &AppState,
@@ -153,18 +181,19 @@ async fn stored_rollups(
         to: buckets[buckets.len() - 1].end,
     };
     let mut stored = BTreeMap::new();
+    let rollups = scope.rollups();
     let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
     while let Some(page_request) = request {
         let width = stored_resolution(resolution);
-        let page = match scope {
-            Scope::Room(room) => {
+        let page = match &rollups {
+            Rollups::Room(room) => {
                 (state.store)
                     .rollups(tenant, &room.id, width, range, page_request)
                     .await?
             }
-            Scope::Office { office, .. } => {
+            Rollups::Area(area) => {
                 (state.store)
-                    .office_rollups(tenant, office, width, range, page_request)
+                    .area_rollups(tenant, area, width, range, page_request)
                     .await?
             }
         };

@@ -1,6 +1,7 @@
 //! `GET /v1/tenants/{tenant}/utilization`: the figures of a whole tenant, every room of every
 //! office summed at the same instants, in UTC (offices may lie in different time zones, so no
-//! local clock is the tenant's; working hours are per office and answered per office).
+//! local clock is the tenant's; working hours are per office and answered per office), from the
+//! tenant's stored rollups and raw readings past their frontier.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,7 +10,8 @@ use tally_protocol::analytics::{Resolution, Utilization};
 use tally_protocol::{ErrorCode, TenantId};
 
 use super::calendar::utc_clock;
-use super::series::{buckets, capacity, rooms_series, total};
+use super::series::{capacity, total};
+use super::stored::{Scope, scope_stats};
 use super::window::{ApiQuery, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
@@ -72,8 +74,10 @@ pub(crate) async fn tenant_utilization(
     for office in &offices {
         rooms.extend(state.store.rooms(&tenant, &office.id).await?);
     }
-    let series = rooms_series(&state, &tenant, &rooms, &window).await?;
-    let stats = buckets(&clock, &window, window.resolution, &series)?;
+    // The tenant's stored rollups (finalised by its anchor office's owner), raw readings only
+    // for what is not rolled up.
+    let scope = Scope::Tenant { rooms: &rooms };
+    let stats = scope_stats(&state, &tenant, scope, &clock, &window, window.resolution).await?;
     let capacity = capacity(&rooms, window.target);
     Ok(Json(TenantUtilizationReport {
         tenant,

@@ -1,0 +1,325 @@
+//! A tenant's stored rollups, finalised by the activation of its anchor office
+//! (`OfficeRollups::tenant_step`): every room of every office summed at the same instants in
+//! UTC, equal at every resolution to the buckets computed from the raw readings, the same after
+//! a restart halfway, written by the anchor office only and only under its current owner token.
+
+use std::sync::Arc;
+
+use tally_actors::{FinaliseStep, MAX_TENANT_STEP, OfficeRollups, anchor_office};
+use tally_protocol::analytics::{BucketStats, Calendar, Series, roll_up};
+use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
+use tally_storage::{
+    CountMode, EmbeddedStore, MAX_PAGE_LIMIT, Office, OfficeCalendar, PageRequest, Resolution,
+    RollupArea, RollupFrontier, Room, RoomState, RoomWrite, Store, StoreError, StoredReading,
+    Tenant, TimeRange, WriteBatch,
+};
+
+const MIN: i64 = 60_000;
+const HOLD: i64 = 10 * MIN;
+
+fn ms(rfc3339: &str) -> TimestampMs {
+    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+}
+
+/// Offices (id, time zone, rooms): `aaa` has no room (so it is not the anchor), `berlin` and
+/// `nyc` lie in different time zones.
+const OFFICES: [(&str, &str, &[&str]); 3] = [
+    ("aaa", "UTC", &[]),
+    ("berlin", "Europe/Berlin", &["a", "b"]),
+    ("nyc", "America/New_York", &["c"]),
+];
+
+/// Room `a` holds 3 people 09:00–10:00 UTC on 10 June, `b` 2 people 10:00–11:00 and `c` (in
+/// New York) 4 people 09:30–10:30, each reporting 0 every 7 minutes from 22:00 the evening
+/// before to 01:00 after the day: the tenant's peak is 7 (the sum at the same instants), not 9
+/// (the sum of the rooms' peaks).
+fn readings(room: &str) -> Vec<(TimestampMs, u32)> {
+    let (from, to, count) = match room {
+        "a" => ("09:00", "10:00", 3),
+        "b" => ("10:00", "11:00", 2),
+        _ => ("09:30", "10:30", 4),
+    };
+    let busy = (
+        ms(&format!("2026-06-10T{from}:00Z")),
+        ms(&format!("2026-06-10T{to}:00Z")),
+    );
+    let mut out = Vec::new();
+    let mut ts = ms("2026-06-09T22:00:00Z") + 13_000;
+    while ts < ms("2026-06-11T01:00:00Z") {
+        let busy_now = busy.0 <= ts && ts < busy.1;
+        out.push((ts, if busy_now { count } else { 0 }));
+        ts += 7 * MIN;
+    }
+    out.extend([(busy.0, count), (busy.1, 0)]);
+    out
+}
+
+/// Where every room's rollups start (its frontier's `from`), and so the tenant's.
+fn first_rollup() -> TimestampMs {
+    ms("2026-06-09T22:00:00Z")
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: EmbeddedStore,
+    tenant: TenantId,
+}
+
+/// A store with the tenant's offices, rooms, readings, and room rollup frontiers reaching
+/// 03:30 UTC after the day.
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    let tenant = TenantId::new("t").unwrap();
+    let name = String::from("T");
+    let record = Tenant {
+        id: tenant.clone(),
+        name: name.clone(),
+    };
+    store.create_tenant(&record).await.unwrap();
+    let sensor = SensorId::new("s").unwrap();
+    let mut batch = WriteBatch::default();
+    for (office, zone, rooms) in OFFICES {
+        let office = OfficeId::new(office).unwrap();
+        let record = Office {
+            tenant: tenant.clone(),
+            id: office.clone(),
+            name: name.clone(),
+        };
+        store.create_office(&record).await.unwrap();
+        let calendar = OfficeCalendar {
+            time_zone: zone.into(),
+            work_days: vec![0, 1, 2, 3, 4],
+            work_start: "08:00".into(),
+            work_end: "18:00".into(),
+        };
+        (store.set_office_calendar(&tenant, &office, &calendar))
+            .await
+            .unwrap();
+        for room in rooms {
+            let id = RoomId::new(*room).unwrap();
+            let record = Room {
+                tenant: tenant.clone(),
+                office: office.clone(),
+                id: id.clone(),
+                name: name.clone(),
+                capacity: 4,
+                count_mode: CountMode::Sum,
+            };
+            store.create_room(&record).await.unwrap();
+            let rows = (1u64..).zip(readings(room)).map(|(seq, (ts, count))| {
+                let reading = StoredReading {
+                    seq,
+                    ts,
+                    count,
+                    received_at: ts,
+                };
+                (sensor.clone(), reading)
+            });
+            let frontier = RollupFrontier {
+                from: first_rollup(),
+                to: ms("2026-06-11T03:30:00Z"),
+            };
+            batch.rooms.push(RoomWrite {
+                tenant: tenant.clone(),
+                office: office.clone(),
+                room: id,
+                owner_token: 0,
+                readings: rows.collect(),
+                state: RoomState {
+                    rollups: Some(frontier),
+                    ..RoomState::default()
+                },
+                rollups: Vec::new(),
+            });
+        }
+    }
+    store.write_batch(Arc::new(batch)).await.unwrap();
+    Fixture {
+        _dir: dir,
+        store,
+        tenant,
+    }
+}
+
+impl Fixture {
+    /// The finaliser of an activation of `office` under `owner_token`.
+    fn finaliser(&self, office: &str, owner_token: u64) -> OfficeRollups {
+        OfficeRollups {
+            tenant: self.tenant.clone(),
+            office: OfficeId::new(office).unwrap(),
+            owner_token,
+            hold_ms: HOLD,
+            lateness_ms: 30 * MIN,
+        }
+    }
+
+    /// Steps the tenant area until caught up at node time `now`; every step but the last
+    /// finalises at most [`MAX_TENANT_STEP`].
+    async fn finalise(&self, finaliser: &OfficeRollups, now: TimestampMs) -> RollupFrontier {
+        let bound = i64::try_from(MAX_TENANT_STEP.as_millis()).unwrap();
+        let mut before = self.frontier().await.map_or(first_rollup(), |f| f.to);
+        loop {
+            let step = finaliser.tenant_step(&self.store, now).await.unwrap();
+            match step.expect("the anchor office finalises the tenant") {
+                FinaliseStep::Behind(frontier) => {
+                    assert!(frontier.to - before <= bound, "{frontier:?} after {before}");
+                    before = frontier.to;
+                }
+                FinaliseStep::CaughtUp(frontier) => return frontier,
+                FinaliseStep::Idle => panic!("nothing to finalise"),
+            }
+        }
+    }
+
+    /// The tenant area's stored frontier.
+    async fn frontier(&self) -> Option<RollupFrontier> {
+        let area = RollupArea::Tenant;
+        self.store
+            .area_rollup_frontier(&self.tenant, &area)
+            .await
+            .unwrap()
+    }
+
+    /// Every stored rollup of the tenant area at `resolution`.
+    async fn stored(&self, resolution: Resolution) -> Vec<BucketStats> {
+        let range = TimeRange {
+            from: i64::MIN,
+            to: i64::MAX,
+        };
+        let mut out = Vec::new();
+        let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
+        while let Some(page_request) = request {
+            let page = self
+                .store
+                .area_rollups(
+                    &self.tenant,
+                    &RollupArea::Tenant,
+                    resolution,
+                    range,
+                    page_request,
+                )
+                .await
+                .unwrap();
+            request = page.next_request(MAX_PAGE_LIMIT);
+            out.extend(page.items.into_iter().map(|r| r.stats.unwrap()));
+        }
+        out
+    }
+}
+
+/// The tenant's UTC buckets of `resolution` inside `[from, to)` computed straight from the raw
+/// readings (every room's series summed), those with something observed.
+fn from_raw(resolution: Resolution, from: TimestampMs, to: TimestampMs) -> Vec<BucketStats> {
+    let rooms: Vec<Series> = ["a", "b", "c"]
+        .into_iter()
+        .map(|room| Series::from_readings(readings(room), HOLD))
+        .collect();
+    let series = Series::sum(&rooms);
+    roll_up(&series, &Calendar::utc(), resolution.analytics(), from, to)
+        .unwrap()
+        .into_iter()
+        .filter(|b| from <= b.start && b.end <= to && !b.is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn tenant_rollups_equal_the_raw_sums_in_utc() {
+    let f = fixture().await;
+    let anchor = anchor_office(&f.store, &f.tenant).await.unwrap();
+    assert_eq!(anchor.as_ref().map(OfficeId::as_str), Some("berlin"));
+    let frontier = f
+        .finalise(&f.finaliser("berlin", 0), ms("2026-06-11T03:00:00Z"))
+        .await;
+    assert_eq!(
+        frontier,
+        RollupFrontier {
+            from: first_rollup(),
+            to: ms("2026-06-11T02:30:00Z"),
+        }
+    );
+    for resolution in Resolution::ALL {
+        let stored = f.stored(resolution).await;
+        assert!(!stored.is_empty(), "{resolution:?}");
+        let raw = from_raw(resolution, frontier.from, frontier.to);
+        assert_eq!(stored, raw, "{resolution:?}");
+    }
+    // One whole UTC day: peak 7 (the sum at the same instants, not 3 + 2 + 4), someone in
+    // from 09:00 to 11:00.
+    let days = f.stored(Resolution::Day).await;
+    let [day] = days.as_slice() else {
+        panic!("one whole day inside the frontier: {days:?}")
+    };
+    let utc_day = (ms("2026-06-10T00:00:00Z"), ms("2026-06-11T00:00:00Z"));
+    assert_eq!((day.start, day.end), utc_day);
+    assert_eq!(day.peak(), Some(7));
+    assert_eq!(day.occupied_ms(), 2 * 3_600_000);
+    // The office's own rollups are not the tenant's.
+    let berlin = RollupArea::Office(OfficeId::new("berlin").unwrap());
+    let office = f.store.area_rollup_frontier(&f.tenant, &berlin).await;
+    assert_eq!(office.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_non_anchor_office_writes_nothing_for_the_tenant() {
+    let f = fixture().await;
+    let now = ms("2026-06-11T03:00:00Z");
+    for office in ["nyc", "aaa"] {
+        let finaliser = f.finaliser(office, 0);
+        assert_eq!(finaliser.tenant_step(&f.store, now).await.unwrap(), None);
+    }
+    // New York still finalises its own rollups.
+    let nyc = f.finaliser("nyc", 0).step(&f.store, now).await.unwrap();
+    assert!(matches!(nyc, FinaliseStep::Behind(_)), "{nyc:?}");
+    assert_eq!(f.frontier().await, None);
+    assert!(f.stored(Resolution::Minute).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_fenced_anchor_writes_nothing_for_the_tenant() {
+    let f = fixture().await;
+    let berlin = OfficeId::new("berlin").unwrap();
+    let old = f.store.acquire_office(&f.tenant, &berlin).await.unwrap();
+    let new = f.store.acquire_office(&f.tenant, &berlin).await.unwrap();
+    let now = ms("2026-06-11T03:00:00Z");
+    let err = f
+        .finaliser("berlin", old)
+        .tenant_step(&f.store, now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
+    assert_eq!(f.frontier().await, None);
+    assert!(f.stored(Resolution::Minute).await.is_empty());
+    // The new owner finalises.
+    f.finalise(&f.finaliser("berlin", new), now).await;
+    assert_eq!(f.stored(Resolution::Day).await.len(), 1);
+}
+
+#[tokio::test]
+async fn tenant_rollups_are_the_same_after_a_restart_halfway() {
+    let end = ms("2026-06-11T03:00:00Z");
+    let once = fixture().await;
+    once.finalise(&once.finaliser("berlin", 0), end).await;
+
+    let twice = fixture().await;
+    // First activation: up to the middle of the busy hours (mid quarter hour, mid hour).
+    let first = twice
+        .finalise(&twice.finaliser("berlin", 0), ms("2026-06-10T10:37:00Z"))
+        .await;
+    assert_eq!(first.to, ms("2026-06-10T10:07:00Z"));
+    // A restart under a newer token resumes from the stored frontier; asking again when
+    // caught up changes nothing.
+    let berlin = OfficeId::new("berlin").unwrap();
+    let token = twice.store.acquire_office(&twice.tenant, &berlin).await;
+    let restarted = twice.finaliser("berlin", token.unwrap());
+    let last = twice.finalise(&restarted, end).await;
+    let again = restarted.tenant_step(&twice.store, end).await.unwrap();
+    assert_eq!(again, Some(FinaliseStep::CaughtUp(last)));
+    for resolution in Resolution::ALL {
+        assert_eq!(
+            twice.stored(resolution).await,
+            once.stored(resolution).await,
+            "{resolution:?}"
+        );
+    }
+}
