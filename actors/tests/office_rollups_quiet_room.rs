@@ -14,7 +14,7 @@ use support::TestNode;
 use tally_actors::{ActorSettings, FinaliseStep, OfficeRollups, ingest_readings};
 use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId, TimestampMs, now_ms};
 use tally_storage::{
-    MAX_PAGE_LIMIT, PageRequest, Resolution, Rollup, RollupFrontier, Store, TimeRange,
+    MAX_PAGE_LIMIT, PageRequest, Resolution, Rollup, RollupArea, RollupFrontier, Store, TimeRange,
 };
 
 const MIN: i64 = 60_000;
@@ -63,8 +63,14 @@ impl Office {
                         .await
                 }
                 None => {
-                    disk.office_rollups(&self.tenant, &self.office, resolution, range, page)
-                        .await
+                    disk.area_rollups(
+                        &self.tenant,
+                        &RollupArea::Office(self.office.clone()),
+                        resolution,
+                        range,
+                        page,
+                    )
+                    .await
                 }
             };
             out.extend(found.unwrap().items);

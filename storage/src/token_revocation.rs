@@ -5,14 +5,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-/// Longest token id a store accepts (a minted `jti` is 43 characters).
-pub const MAX_TOKEN_ID_LEN: usize = 128;
-
-/// Whether `token_id` may be stored: 1 to [`MAX_TOKEN_ID_LEN`] visible ASCII characters.
-pub fn valid_token_id(token_id: &str) -> bool {
-    (1..=MAX_TOKEN_ID_LEN).contains(&token_id.len())
-        && token_id.bytes().all(|b| b.is_ascii_graphic())
-}
+/// The token ids a store accepts are the API's: one rule, in `tally_protocol::api`.
+pub use tally_protocol::api::{MAX_TOKEN_ID_LEN, valid_token_id};
 
 /// What of a tenant's tokens is revoked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
