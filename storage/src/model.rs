@@ -28,34 +28,9 @@ pub struct Office {
     pub name: String,
 }
 
-/// How a room combines the counts of its sensors.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum CountMode {
-    /// Sensors cover disjoint areas: add their counts.
-    #[default]
-    Sum,
-    /// Sensors overlap: take the largest count.
-    Max,
-}
-
-impl CountMode {
-    /// Its stored name (`"sum"`, `"max"`), as the networked backends keep it.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::Sum => "sum",
-            Self::Max => "max",
-        }
-    }
-
-    /// The mode of a stored name.
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
-        [Self::Sum, Self::Max]
-            .into_iter()
-            .find(|m| m.name() == name)
-    }
-}
+/// How a room combines the counts of its sensors: a wire type too (a new room's body), defined
+/// with the API's bodies.
+pub use tally_protocol::api::CountMode;
 
 /// A room of an office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

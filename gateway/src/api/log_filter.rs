@@ -3,8 +3,8 @@
 //! The change applies to this node only, until it restarts (then `log.filter` applies again).
 
 use axum::Json;
-use serde::{Deserialize, Serialize};
 use tally_protocol::ErrorCode;
+use tally_protocol::api::LogFilter;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,14 +16,6 @@ use crate::state::AppState;
 /// Log filter routes, each with its description.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(current, replace))
-}
-
-/// A log filter: a tracing `EnvFilter` directive.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-struct LogFilter {
-    /// The directive, such as `info` or `info,tally_cluster=debug`.
-    filter: String,
 }
 
 fn no_filter() -> ApiError {

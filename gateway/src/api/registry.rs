@@ -7,9 +7,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use tally_protocol::api::{NewOffice, NewSensor, NewTenant, NewToken, named};
+use tally_protocol::api::{NewOffice, NewRoom, NewSensor, NewTenant, NewToken};
 use tally_protocol::{ErrorCode, OfficeId, RoomId, TenantId};
-use tally_storage::{CountMode, Office, Room, Sensor, Tenant};
+use tally_storage::{Office, Room, Sensor, Tenant};
 
 use crate::auth::{Principal, hash_key, new_sensor_key, now_secs};
 use crate::error::{ApiError, ApiJson, ApiPath};
@@ -159,23 +159,6 @@ async fn list_offices(
     Ok(Json(state.store.offices(&tenant).await?))
 }
 
-/// Body of `POST /v1/tenants/{tenant}/offices/{office}/rooms`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewRoom {
-    /// Checked as an id, so a bad id gets `invalid_id` like one in a path.
-    #[schema(value_type = RoomId)]
-    id: String,
-    /// Display name (at most 200 characters).
-    #[serde(default)]
-    name: String,
-    /// People the room is meant for.
-    capacity: u32,
-    /// How the counts of the room's sensors combine (`sum` when absent).
-    #[serde(default)]
-    count_mode: CountMode,
-}
-
 /// Creates a room in an office.
 #[utoipa::path(
     post,
@@ -196,7 +179,7 @@ async fn create_room(
     ApiJson(body): ApiJson<NewRoom>,
 ) -> Result<(StatusCode, Json<Room>), ApiError> {
     principal.require_admin(&tenant)?;
-    let (id, name) = named::<RoomId>(&body.id, body.name)?;
+    let (id, name) = body.checked_name()?;
     let room = Room {
         tenant,
         office,

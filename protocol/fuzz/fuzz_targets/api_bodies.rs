@@ -1,7 +1,8 @@
 //! The REST API's own JSON bodies (`tally_protocol::api`), decoded as the gateway's `ApiJson`
 //! does (serde_json) and checked with the same code the handlers run: token minting and
-//! revocation, sensor key rotation, tenant erasure, registry entries, retention and office
-//! calendars. The first byte picks the body, the rest is its JSON. What a check accepts must
+//! revocation, sensor key rotation, tenant erasure, registry entries (tenants, offices, rooms,
+//! sensors), retention, office calendars and the node's log filter (its directive parsed with
+//! `tracing-subscriber`'s `EnvFilter`, as the gateway parses it). The first byte picks the body, the rest is its JSON. What a check accepts must
 //! keep the rule it states; a calendar that checks round-trips through its serializer.
 #![no_main]
 
@@ -10,9 +11,9 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use tally_protocol::TenantId;
 use tally_protocol::api::{
-    CalendarView, ErasureConfirmation, ErasureRequest, MAX_NAME_LEN, MAX_OVERLAP,
-    MAX_REQUESTED_BY, NewOffice, NewSensor, NewTenant, NewToken, RetentionBody, RevokeBefore,
-    RevokeToken, Rotate, valid_token_id,
+    CalendarView, CountMode, ErasureConfirmation, ErasureRequest, LogFilter, MAX_NAME_LEN,
+    MAX_OVERLAP, MAX_REQUESTED_BY, NewOffice, NewRoom, NewSensor, NewTenant, NewToken,
+    RetentionBody, RevokeBefore, RevokeToken, Rotate, valid_token_id,
 };
 
 /// A fixed clock, so that a finding replays the same way.
@@ -44,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    match selector % 11 {
+    match selector % 13 {
         0 => {
             if let Some(revoke) = decode::<RevokeBefore>(body)
                 && let Ok(secs) = revoke.issued_before_secs(NOW_MS)
@@ -122,7 +123,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        _ => {
+        10 => {
             if let Some(view) = decode::<CalendarView>(body)
                 && let Ok(calendar) = view.calendar()
             {
@@ -133,6 +134,24 @@ fuzz_target!(|data: &[u8]| {
                 let json = serde_json::to_vec(&view).expect("a calendar serializes");
                 let again: CalendarView = serde_json::from_slice(&json).expect("decodes again");
                 assert_eq!(again, view);
+            }
+        }
+        11 => {
+            if let Some(room) = decode::<NewRoom>(body)
+                && let Ok((id, name)) = room.checked_name()
+            {
+                round_trips(&id);
+                name_fits(&name);
+                assert_eq!(CountMode::from_name(room.count_mode.name()), Some(room.count_mode));
+            }
+        }
+        _ => {
+            if let Some(request) = decode::<LogFilter>(body)
+                && !request.filter.trim().is_empty()
+                && let Ok(filter) = tracing_subscriber::EnvFilter::builder().parse(&request.filter)
+            {
+                // What the node answers with: the filter in force, written back.
+                let _ = filter.to_string();
             }
         }
     }

@@ -10,6 +10,7 @@
 mod audit_query;
 mod calendar;
 mod erasure;
+mod log_filter;
 mod registry;
 mod retention;
 mod sensor_keys;
@@ -21,7 +22,10 @@ pub use audit_query::{
 };
 pub use calendar::CalendarView;
 pub use erasure::{ErasureConfirmation, ErasureRequest, MAX_REQUESTED_BY};
-pub use registry::{MAX_NAME_LEN, NewOffice, NewSensor, NewTenant, check_name, named};
+pub use log_filter::LogFilter;
+pub use registry::{
+    CountMode, MAX_NAME_LEN, NewOffice, NewRoom, NewSensor, NewTenant, check_name, named,
+};
 pub use retention::RetentionBody;
 pub use sensor_keys::{DEFAULT_OVERLAP, MAX_OVERLAP, Rotate};
 pub use tokens::{MAX_TOKEN_ID_LEN, NewToken, RevokeBefore, RevokeToken, Role, valid_token_id};

@@ -1,12 +1,12 @@
-//! Registry bodies: `POST /v1/tenants`, `POST …/offices`, `POST …/sensors` (an id, and a display
-//! name where the resource has one).
+//! Registry bodies: `POST /v1/tenants`, `POST …/offices`, `POST …/rooms`, `POST …/sensors` (an
+//! id, and a display name where the resource has one; a room's capacity and count mode).
 
 use std::str::FromStr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::invalid;
-use crate::{IdError, OfficeId, ProtocolError, SensorId, TenantId};
+use crate::{IdError, OfficeId, ProtocolError, RoomId, SensorId, TenantId};
 
 /// Longest display name (and token subject), in characters.
 pub const MAX_NAME_LEN: usize = 200;
@@ -85,6 +85,64 @@ impl NewOffice {
     /// As [`named`].
     pub fn checked(self) -> Result<(OfficeId, String), ProtocolError> {
         named(&self.id, self.name)
+    }
+}
+
+/// How a room combines the counts of its sensors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CountMode {
+    /// Sensors cover disjoint areas: add their counts.
+    #[default]
+    Sum,
+    /// Sensors overlap: take the largest count.
+    Max,
+}
+
+impl CountMode {
+    /// Its name (`"sum"`, `"max"`), as the wire and the networked stores write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sum => "sum",
+            Self::Max => "max",
+        }
+    }
+
+    /// The mode of a name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Sum, Self::Max]
+            .into_iter()
+            .find(|m| m.name() == name)
+    }
+}
+
+/// Body of `POST /v1/tenants/{tenant}/offices/{office}/rooms`.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewRoom {
+    /// Checked as an id, so a bad id gets `invalid_id` like one in a path.
+    #[cfg_attr(feature = "openapi", schema(value_type = RoomId))]
+    pub id: String,
+    /// Display name (at most 200 characters).
+    #[serde(default)]
+    pub name: String,
+    /// People the room is meant for.
+    pub capacity: u32,
+    /// How the counts of the room's sensors combine (`sum` when absent).
+    #[serde(default)]
+    pub count_mode: CountMode,
+}
+
+impl NewRoom {
+    /// The room's id and name ([`named`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`named`].
+    pub fn checked_name(&self) -> Result<(RoomId, String), ProtocolError> {
+        named(&self.id, self.name.clone())
     }
 }
 
