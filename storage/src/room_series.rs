@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use tally_protocol::analytics::{Combine, Series};
+use tally_protocol::analytics::Series;
 use tally_protocol::{SensorId, TenantId};
 
-use crate::{CountMode, MAX_PAGE_LIMIT, PageRequest, Room, Store, StoreError, TimeRange};
+use crate::{MAX_PAGE_LIMIT, PageRequest, Room, Store, StoreError, TimeRange};
 
 /// The count of `room` over `range`, from its raw readings (and those `hold_ms`, the sensor
 /// timeout, before it, whose counts still hold at its start): each sensor's readings held for
@@ -57,14 +57,4 @@ pub async fn rooms_series(
         parts.push(room_series(store, tenant, room, range, hold_ms).await?);
     }
     Ok(Series::sum(&parts))
-}
-
-impl CountMode {
-    /// How the analytics combine the room's sensors.
-    pub fn combine(self) -> Combine {
-        match self {
-            CountMode::Sum => Combine::Sum,
-            CountMode::Max => Combine::Max,
-        }
-    }
 }

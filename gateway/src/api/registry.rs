@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tally_protocol::api::{NewOffice, NewRoom, NewSensor, NewTenant, NewToken};
 use tally_protocol::{ErrorCode, OfficeId, RoomId, TenantId};
 use tally_storage::{Office, Room, Sensor, Tenant};

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::invalid;
+use crate::analytics::Combine;
 use crate::{IdError, OfficeId, ProtocolError, RoomId, SensorId, TenantId};
 
 /// Longest display name (and token subject), in characters.
@@ -114,6 +115,14 @@ impl CountMode {
         [Self::Sum, Self::Max]
             .into_iter()
             .find(|m| m.name() == name)
+    }
+
+    /// How the analytics combine the room's sensors.
+    pub fn combine(self) -> Combine {
+        match self {
+            Self::Sum => Combine::Sum,
+            Self::Max => Combine::Max,
+        }
     }
 }
 
