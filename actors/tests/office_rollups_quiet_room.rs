@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use support::TestNode;
@@ -154,9 +154,10 @@ async fn a_quiet_room_lets_the_office_rollups_pass_it() {
     .await;
     assert!(f.room_frontier("b").await.unwrap().to <= last_b);
 
-    // `a` keeps reporting (sensor time = node time) until `b`, quiet for the lateness, has
-    // sealed its frontier past its last reading.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // `a` keeps reporting (sensor time = node time, a reading every 50 ms: the pace of a busy
+    // sensor, not a wait for anything) until `b`, quiet for the lateness, has sealed its
+    // frontier past its last reading: the test waits for that write, however long it takes (a
+    // room that never seals keeps it waiting, and the run's own bound fails it).
     let mut seq_a = 1;
     let sealed = loop {
         seq_a += 1;
@@ -173,7 +174,6 @@ async fn a_quiet_room_lets_the_office_rollups_pass_it() {
         if let Some(frontier) = f.room_frontier("b").await.filter(|f| f.to > last_b) {
             break frontier;
         }
-        assert!(Instant::now() < deadline, "room b never sealed its rollups");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     // Sealed at a minute of node time at most the lateness ago; `b`'s 2 people held for the
