@@ -13,8 +13,9 @@ settings_table! {
     /// Retention of readings and rollups, and erasure of tenants (`[retention]`).
     ///
     /// The durations are the node's defaults; a tenant may have its own (PUT
-    /// /v1/tenants/{tenant}/retention). They mirror `tally_storage::RetentionPolicy`, with the
-    /// same defaults (the cluster crate maps one onto the other).
+    /// /v1/tenants/{tenant}/retention). They mirror `tally_protocol::api::RetentionPolicy`
+    /// (re-exported as `tally_storage::RetentionPolicy`), with the same defaults (the cluster
+    /// crate maps one onto the other).
     #[derive(Debug, Clone, PartialEq)]
     pub struct RetentionSettings {
         /// How often this node runs a retention sweep (deleting rows older than each tenant's retention); 1s to 7d.

@@ -1,76 +1,12 @@
 //! Per-tenant retention: how long rows are kept, and what a sweep deleted.
 
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
-use tally_protocol::TimestampMs;
 
 use crate::Resolution;
 
-/// One day.
-const DAY: Duration = Duration::from_secs(86_400);
-
-/// How long a tenant's rows are kept: rows older than `now` minus these (by sensor time for raw
-/// readings, by bucket start for rollups) are deleted by
-/// [`crate::Store::apply_retention`]. Room states are never swept.
-///
-/// The node's defaults come from its configuration; a tenant may have its own
-/// ([`crate::Store::set_retention`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct RetentionPolicy {
-    /// Raw readings (default 30 days).
-    #[serde(with = "humantime_serde")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
-    pub readings: Duration,
-    /// Minute rollups (default 30 days).
-    #[serde(with = "humantime_serde")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
-    pub minute: Duration,
-    /// Fifteen-minute rollups (default 365 days).
-    #[serde(with = "humantime_serde")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
-    pub fifteen_minutes: Duration,
-    /// Hourly rollups (default 2 years).
-    #[serde(with = "humantime_serde")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
-    pub hour: Duration,
-    /// Daily rollups (default 5 years).
-    #[serde(with = "humantime_serde")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30days"))]
-    pub day: Duration,
-}
-
-impl Default for RetentionPolicy {
-    fn default() -> Self {
-        Self {
-            readings: 30 * DAY,
-            minute: 30 * DAY,
-            fifteen_minutes: 365 * DAY,
-            hour: 2 * 365 * DAY,
-            day: 5 * 365 * DAY,
-        }
-    }
-}
-
-impl RetentionPolicy {
-    /// How long rollups of `resolution` are kept.
-    pub fn rollups(&self, resolution: Resolution) -> Duration {
-        match resolution {
-            Resolution::Minute => self.minute,
-            Resolution::FifteenMinutes => self.fifteen_minutes,
-            Resolution::Hour => self.hour,
-            Resolution::Day => self.day,
-        }
-    }
-
-    /// The first timestamp kept when rows are kept for `keep` at time `now`: rows strictly
-    /// before it go (saturating at the ends of the time axis).
-    pub fn cutoff(now: TimestampMs, keep: Duration) -> TimestampMs {
-        now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX))
-    }
-}
+/// How long a tenant's rows are kept: the API's type, one definition for the wire and the
+/// stores (see `tally_protocol::api::RetentionPolicy`).
+pub use tally_protocol::api::RetentionPolicy;
 
 /// Every rollup resolution, in width order.
 pub(crate) const RESOLUTIONS: [Resolution; 4] = [

@@ -464,7 +464,7 @@ async fn rows_of_a_tenant_without_a_policy_get_the_node_defaults_as_ttls() {
         };
         expected.push((
             ttl_of(table, "avg", Some("bucket")),
-            defaults.rollups(resolution),
+            defaults.rollups(resolution.analytics()),
         ));
     }
     for (cql, keep) in expected {

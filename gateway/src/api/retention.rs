@@ -16,7 +16,6 @@ use axum::extract::State;
 use serde::Serialize;
 use tally_config::format_duration;
 use tally_protocol::TenantId;
-use tally_protocol::api::RetentionBody;
 use tally_storage::{RetentionPolicy, RetentionReport};
 
 use crate::auth::Principal;
@@ -120,7 +119,7 @@ async fn get_retention(
     path = "/v1/tenants/{tenant}/retention",
     tag = "retention",
     params(crate::openapi::TenantPath),
-    request_body = RetentionBody,
+    request_body = RetentionPolicy,
     security(("tenant_jwt" = []), ("admin_token" = [])),
     responses(
         (status = 200, description = "The tenant's retention now", body = RetentionView),
@@ -131,17 +130,10 @@ async fn put_retention(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant): ApiPath<TenantId>,
-    ApiJson(body): ApiJson<RetentionBody>,
+    ApiJson(policy): ApiJson<RetentionPolicy>,
 ) -> Result<Json<RetentionView>, ApiError> {
     principal.require_admin(&tenant)?;
-    body.check()?;
-    let policy = RetentionPolicy {
-        readings: body.readings,
-        minute: body.minute,
-        fifteen_minutes: body.fifteen_minutes,
-        hour: body.hour,
-        day: body.day,
-    };
+    policy.check()?;
     state.store.set_retention(&tenant, Some(&policy)).await?;
     tracing::info!(tenant = %tenant, ?policy, "tenant retention set");
     state

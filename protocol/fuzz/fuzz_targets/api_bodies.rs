@@ -13,7 +13,7 @@ use tally_protocol::TenantId;
 use tally_protocol::api::{
     CalendarView, CountMode, ErasureConfirmation, ErasureRequest, LogFilter, MAX_NAME_LEN,
     MAX_OVERLAP, MAX_REQUESTED_BY, NewOffice, NewRoom, NewSensor, NewTenant, NewToken,
-    RetentionBody, RevokeBefore, RevokeToken, Rotate, valid_token_id,
+    RetentionPolicy, RevokeBefore, RevokeToken, Rotate, valid_token_id,
 };
 
 /// A fixed clock, so that a finding replays the same way.
@@ -109,7 +109,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         9 => {
-            if let Some(retention) = decode::<RetentionBody>(body)
+            if let Some(retention) = decode::<RetentionPolicy>(body)
                 && retention.check().is_ok()
             {
                 for keep in [

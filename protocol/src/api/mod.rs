@@ -26,7 +26,7 @@ pub use log_filter::LogFilter;
 pub use registry::{
     CountMode, MAX_NAME_LEN, NewOffice, NewRoom, NewSensor, NewTenant, check_name, named,
 };
-pub use retention::RetentionBody;
+pub use retention::RetentionPolicy;
 pub use sensor_keys::{DEFAULT_OVERLAP, MAX_OVERLAP, Rotate};
 pub use tokens::{MAX_TOKEN_ID_LEN, NewToken, RevokeBefore, RevokeToken, Role, valid_token_id};
 pub use window::{MAX_BUCKETS, MAX_RANGE_DAYS, Window, WindowQuery};

@@ -75,7 +75,7 @@ fn delete_rollups(
 ) -> Result<u64, StoreError> {
     let mut deleted = 0;
     for resolution in RESOLUTIONS {
-        let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution));
+        let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution.analytics()));
         let (start, end) = (key(resolution, i64::MIN), key(resolution, cutoff));
         deleted += delete_range(inner, &inner.rollups, &start, &end)?;
     }

@@ -155,7 +155,7 @@ pub(super) async fn apply(
                     &[
                         &tenant.as_str(),
                         &resolution_name(resolution),
-                        &RetentionPolicy::cutoff(now, policy.rollups(resolution)),
+                        &RetentionPolicy::cutoff(now, policy.rollups(resolution.analytics())),
                     ],
                 )
                 .await

@@ -120,7 +120,7 @@ impl ScyllaStore {
                 &self.statements.rollups,
                 (room.tenant.as_str(), room.room.as_str()),
                 &room.rollups,
-                |r| ttl(policy.rollups(r)),
+                |r| ttl(policy.rollups(r.analytics())),
             )?);
         }
         let (readings, rollups) = tokio::join!(

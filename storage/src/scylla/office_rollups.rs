@@ -94,7 +94,7 @@ impl ScyllaStore {
         // 2. The buckets, one batch per partition.
         let policy = self.ttl_policy(&control);
         let buckets = rollup_partitions(tables, (tenant, area), &write.rollups, |r| {
-            ttl(policy.rollups(r))
+            ttl(policy.rollups(r.analytics()))
         })?;
         self.write_partitions(buckets, Stamp::Now).await?;
         // 3. The frontier, last.

@@ -52,7 +52,7 @@ impl ScyllaStore {
                 .into_iter()
                 .flat_map(|tables| RESOLUTIONS.map(|resolution| (tables, resolution)))
             {
-                let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution));
+                let cutoff = RetentionPolicy::cutoff(now, policy.rollups(resolution.analytics()));
                 let table = &tables[resolution_index(resolution)].table;
                 let swept = self.sweep(&tenant.id, table, cutoff).await?;
                 report.rollups += swept.rows;
