@@ -40,9 +40,11 @@ async fn room_answers_from_stored_rollups_equal_answers_from_raw_readings() {
     let api = Api::new(node.addr());
     let keys = api.provision("acme", "hq", &["r1"]).await;
     let viewer = api.viewer_token("acme").await;
+    // Working hours off the hour: answers read whole working hours as stored hours and the
+    // quarter hours at either edge (07:45, and 17:00 to 17:30) as stored quarter hours.
     let calendar = json!({
         "time_zone": "Europe/Berlin",
-        "working_hours": { "weekdays": [0, 1, 2, 3, 4], "start": "08:00", "end": "18:00" }
+        "working_hours": { "weekdays": [0, 1, 2, 3, 4], "start": "07:45", "end": "17:30" }
     });
     let hq = "/v1/tenants/acme/offices/hq";
     let (status, body) = api
@@ -90,7 +92,7 @@ async fn room_answers_from_stored_rollups_equal_answers_from_raw_readings() {
         "from=2026-03-01T23:00:00Z&to=2026-03-02T23:00:00Z&resolution=hour",
         "from=2026-03-02T05:00:00Z&to=2026-03-02T21:00:00Z&resolution=fifteen_minutes",
         "from=2026-03-02T07:30:00Z&to=2026-03-02T09:30:00Z&resolution=minute",
-        // Working hours, from stored quarter hours.
+        // Working hours, from stored hours and quarter hours.
         "from=2026-03-01T23:00:00Z&to=2026-03-02T23:00:00Z&resolution=hour&working_hours=true",
         // Past the rolled-up part (02:00Z on 3 March): the open part from raw readings.
         "from=2026-03-02T20:00:00Z&to=2026-03-03T04:00:00Z&resolution=hour",
@@ -112,7 +114,7 @@ async fn room_answers_from_stored_rollups_equal_answers_from_raw_readings() {
         );
     }
     // The ranking and the data status read the room's stored buckets too (the coarsest that
-    // tile the range; quarter hours with working hours): the room's figures in the ranking
+    // tile the range; with working hours the working hours' tiles): the room's figures in the ranking
     // equal the one-room office's total from raw readings, its coverage per day the office's
     // day buckets from raw readings.
     for query in [

@@ -19,6 +19,7 @@ mod series;
 mod stats;
 mod utilization;
 mod working_hours;
+mod working_tiles;
 
 pub use calendar::{Bucket, Calendar, Resolution};
 pub use error::AnalyticsError;
@@ -28,3 +29,4 @@ pub use series::{Combine, Series, Step};
 pub use stats::BucketStats;
 pub use utilization::{Capacity, Utilization};
 pub use working_hours::WorkingHours;
+pub use working_tiles::Tile;

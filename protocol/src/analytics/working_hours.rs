@@ -4,6 +4,7 @@
 use jiff::civil::Time;
 use serde::{Deserialize, Serialize};
 
+use crate::TimestampMs;
 use crate::analytics::{AnalyticsError, BucketStats, Calendar};
 
 /// Working days and the daily window `[start, end)` of local clock time, on quarter hours, so
@@ -63,15 +64,35 @@ impl WorkingHours {
         calendar: &Calendar,
         buckets: Vec<BucketStats>,
     ) -> Result<Vec<BucketStats>, AnalyticsError> {
-        let (start, end) = self.window()?;
-        let mut kept = Vec::with_capacity(buckets.len());
-        for bucket in buckets {
-            let (weekday, minute) = calendar.weekday_and_minute(bucket.start)?;
-            if self.weekdays.contains(&weekday) && (start..end).contains(&minute) {
-                kept.push(bucket);
+        self.kept(calendar, buckets, |b| b.start)
+    }
+
+    /// The items whose start (`start_of`) is inside working hours, in order.
+    pub(crate) fn kept<T>(
+        &self,
+        calendar: &Calendar,
+        items: Vec<T>,
+        start_of: impl Fn(&T) -> TimestampMs,
+    ) -> Result<Vec<T>, AnalyticsError> {
+        let window = self.window()?;
+        let mut kept = Vec::with_capacity(items.len());
+        for item in items {
+            if self.works(calendar, window, start_of(&item))? {
+                kept.push(item);
             }
         }
         Ok(kept)
+    }
+
+    /// Whether `ts` is on a working day inside the daily `window` (from [`WorkingHours::window`]).
+    fn works(
+        &self,
+        calendar: &Calendar,
+        (start, end): (u16, u16),
+        ts: TimestampMs,
+    ) -> Result<bool, AnalyticsError> {
+        let (weekday, minute) = calendar.weekday_and_minute(ts)?;
+        Ok(self.weekdays.contains(&weekday) && (start..end).contains(&minute))
     }
 }
 

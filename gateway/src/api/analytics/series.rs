@@ -1,11 +1,10 @@
 //! From stored readings to bucket statistics: each sensor's readings held for the sensor
 //! timeout, combined as the room combines its sensors, rolled up in the office's local time.
 
-use tally_protocol::analytics::{BucketStats, Capacity, Resolution, Series, coarsen};
+use tally_protocol::analytics::{BucketStats, Capacity, Series};
 use tally_protocol::{ErrorCode, TenantId};
 use tally_storage::{Room, TimeRange};
 
-use super::calendar::OfficeClock;
 use super::window::Window;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -49,36 +48,6 @@ pub(super) fn capacity(rooms: &[Room], target: f64) -> Capacity {
     Capacity {
         seats: rooms.iter().map(|r| r.capacity).sum(),
         target,
-    }
-}
-
-/// The resolution the window's buckets are made of: with working hours quarter hours (or
-/// minutes), which are kept or not as a whole.
-pub(super) fn finest(window: &Window, resolution: Resolution) -> Resolution {
-    if window.working_hours {
-        resolution.min(Resolution::FifteenMinutes)
-    } else {
-        resolution
-    }
-}
-
-/// From the buckets of [`finest`] over the window to the answer's: with working hours, the
-/// working ones kept and merged into buckets of `resolution`.
-pub(super) fn working_part(
-    clock: &OfficeClock,
-    window: &Window,
-    resolution: Resolution,
-    all: Vec<BucketStats>,
-) -> Result<Vec<BucketStats>, ApiError> {
-    if !window.working_hours {
-        return Ok(all);
-    }
-    let calendar = &clock.calendar;
-    let kept = clock.working_hours.keep(calendar, all).map_err(failed)?;
-    if finest(window, resolution) == resolution {
-        Ok(kept)
-    } else {
-        coarsen(&kept, calendar, resolution).map_err(failed)
     }
 }
 

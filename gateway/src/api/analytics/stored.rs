@@ -7,14 +7,14 @@
 //! rollup, past the frontier of a tenant whose anchor office is not active, or cut by another
 //! calendar than the area's current one).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use tally_protocol::analytics::{Bucket, BucketStats, Resolution, roll_up};
+use tally_protocol::analytics::{BucketStats, Resolution, Tile, coarsen, roll_up};
 use tally_protocol::{OfficeId, TenantId};
 use tally_storage::{MAX_PAGE_LIMIT, PageRequest, RollupArea, Room, TimeRange};
 
 use super::calendar::OfficeClock;
-use super::series::{failed, finest, room_series, rooms_series, working_part};
+use super::series::{failed, room_series, rooms_series};
 use super::window::Window;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -57,9 +57,10 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// The buckets of `resolution` of a room, an office or a tenant over the window (with working hours,
-/// only the working part of each), from stored rollups: quarter hours (or minutes) kept or not
-/// as a whole with working hours, the resolution itself without.
+/// The buckets of `resolution` of a room, an office or a tenant over the window (with working
+/// hours, only the working part of each), from stored rollups. With working hours the answer
+/// reads the working part's [`Tile`]s (whole working hours as hours, the quarter hours at
+/// their edges) and merges them into buckets of `resolution`.
 pub(super) async fn scope_stats(
     state: &AppState,
     tenant: &TenantId,
@@ -68,9 +69,24 @@ pub(super) async fn scope_stats(
     window: &Window,
     resolution: Resolution,
 ) -> Result<Vec<BucketStats>, ApiError> {
-    let fine = finest(window, resolution);
-    let all = scope_buckets(state, tenant, scope, clock, window, fine).await?;
-    working_part(clock, window, resolution, all)
+    let calendar = &clock.calendar;
+    let tiles = if window.working_hours {
+        (clock.working_hours)
+            .tiles(calendar, window.from, window.to, resolution)
+            .map_err(failed)?
+    } else {
+        (calendar.buckets(resolution, window.from, window.to))
+            .map_err(failed)?
+            .into_iter()
+            .map(|bucket| Tile { resolution, bucket })
+            .collect()
+    };
+    let stats = tile_stats(state, tenant, scope, clock, window, &tiles).await?;
+    if tiles.iter().all(|t| t.resolution == resolution) {
+        Ok(stats)
+    } else {
+        coarsen(&stats, calendar, resolution).map_err(failed)
+    }
 }
 
 /// The coarsest resolution whose buckets tile the window exactly (its ends are bucket edges):
@@ -96,20 +112,16 @@ pub(super) fn coarsest_fitting(clock: &OfficeClock, window: &Window) -> Resoluti
     .unwrap_or(Resolution::Minute)
 }
 
-/// The buckets of `resolution` over the window of a room, an office or a tenant, each equal to the one
-/// computed from raw readings (the rollups are computed with the same math).
-async fn scope_buckets(
+/// The statistics of each tile of a room, an office or a tenant, each equal to the one computed
+/// from raw readings (the rollups are computed with the same math).
+async fn tile_stats(
     state: &AppState,
     tenant: &TenantId,
     scope: Scope<'_>,
     clock: &OfficeClock,
     window: &Window,
-    resolution: Resolution,
+    tiles: &[Tile],
 ) -> Result<Vec<BucketStats>, ApiError> {
-    let buckets = clock
-        .calendar
-        .buckets(resolution, window.from, window.to)
-        .map_err(failed)?;
     let frontier = match scope.rollups() {
         Rollups::Room(room) => state
             .store
@@ -120,23 +132,24 @@ async fn scope_buckets(
     };
     let mut stored = match frontier {
         Some(frontier) if frontier.from < frontier.to => {
-            stored_rollups(state, tenant, scope, resolution, &buckets).await?
+            stored_rollups(state, tenant, scope, tiles).await?
         }
-        _ => BTreeMap::new(),
+        _ => HashMap::new(),
     };
-    // Per bucket: the stored answer, or `None` where raw readings must answer.
-    let answers: Vec<Option<BucketStats>> = buckets
+    // Per tile: the stored answer, or `None` where raw readings must answer.
+    let answers: Vec<Option<BucketStats>> = tiles
         .iter()
-        .map(|bucket| {
+        .map(|tile| {
+            let bucket = tile.bucket;
             let held = frontier.is_some_and(|f| f.holds(bucket.start, bucket.end));
-            match stored.remove(&bucket.start) {
+            match stored.remove(&(tile.resolution, bucket.start)) {
                 Some(stats) if held && stats.end == bucket.end => Some(stats),
                 Some(_) => None,
                 None => held.then(|| BucketStats::empty(bucket.start, bucket.end)),
             }
         })
         .collect();
-    let mut out = Vec::with_capacity(buckets.len());
+    let mut out = Vec::with_capacity(tiles.len());
     let mut at = 0;
     while at < answers.len() {
         if let Some(stats) = &answers[at] {
@@ -148,59 +161,96 @@ async fn scope_buckets(
             .iter()
             .position(Option::is_some)
             .map_or(answers.len(), |n| at + n);
-        let part = Window {
-            from: buckets[at].start,
-            to: buckets[run_end - 1].end,
-            ..*window
-        };
-        let series = match scope {
-            Scope::Room(room) => room_series(state, tenant, room, &part).await?,
-            Scope::Office { rooms, .. } | Scope::Tenant { rooms } => {
-                rooms_series(state, tenant, rooms, &part).await?
-            }
-        };
-        out.extend(
-            roll_up(&series, &clock.calendar, resolution, part.from, part.to).map_err(failed)?,
-        );
+        out.extend(raw_stats(state, tenant, scope, clock, window, &tiles[at..run_end]).await?);
         at = run_end;
     }
     Ok(out)
 }
 
-/// The stored rollups of `resolution` of a room, an office or a tenant over the buckets, by start (only
-/// those that keep their statistics).
+/// The statistics of consecutive tiles from raw readings: one series over their span, rolled
+/// up at each tile's resolution.
+async fn raw_stats(
+    state: &AppState,
+    tenant: &TenantId,
+    scope: Scope<'_>,
+    clock: &OfficeClock,
+    window: &Window,
+    tiles: &[Tile],
+) -> Result<Vec<BucketStats>, ApiError> {
+    let part = Window {
+        from: tiles[0].bucket.start,
+        to: tiles[tiles.len() - 1].bucket.end,
+        ..*window
+    };
+    let series = match scope {
+        Scope::Room(room) => room_series(state, tenant, room, &part).await?,
+        Scope::Office { rooms, .. } | Scope::Tenant { rooms } => {
+            rooms_series(state, tenant, rooms, &part).await?
+        }
+    };
+    let mut out = Vec::with_capacity(tiles.len());
+    for same in tiles.chunk_by(|a, b| a.resolution == b.resolution) {
+        let (from, to) = (same[0].bucket.start, same[same.len() - 1].bucket.end);
+        let rolled = roll_up(&series, &clock.calendar, same[0].resolution, from, to);
+        let mut rolled = rolled.map_err(failed)?.into_iter();
+        // The span's buckets include those between tiles (outside working hours): skip them.
+        for tile in same {
+            out.extend(rolled.by_ref().find(|b| b.start == tile.bucket.start));
+        }
+    }
+    Ok(out)
+}
+
+/// Stored rows a read passes over between two wanted buckets before a second read is cheaper.
+const GAP_ROWS: i64 = 64;
+
+/// The stored rollups of a room, an office or a tenant for the tiles, by resolution and start
+/// (only those that keep their statistics): one read per resolution, split where the tiles
+/// leave a gap of more than [`GAP_ROWS`] buckets (the quarter hours at the edges of working
+/// hours are read day by day, not as a year of quarter hours).
 async fn stored_rollups(
     state: &AppState,
     tenant: &TenantId,
     scope: Scope<'_>,
-    resolution: Resolution,
-    buckets: &[Bucket],
-) -> Result<BTreeMap<i64, BucketStats>, ApiError> {
-    let range = TimeRange {
-        from: buckets[0].start,
-        to: buckets[buckets.len() - 1].end,
-    };
-    let mut stored = BTreeMap::new();
+    tiles: &[Tile],
+) -> Result<HashMap<(Resolution, i64), BucketStats>, ApiError> {
+    let mut reads: BTreeMap<Resolution, Vec<TimeRange>> = BTreeMap::new();
+    for tile in tiles {
+        let (start, end) = (tile.bucket.start, tile.bucket.end);
+        let ranges = reads.entry(tile.resolution).or_default();
+        match ranges.last_mut() {
+            Some(range) if start - range.to <= GAP_ROWS * (end - start) => range.to = end,
+            _ => ranges.push(TimeRange {
+                from: start,
+                to: end,
+            }),
+        }
+    }
+    let mut stored = HashMap::new();
     let rollups = scope.rollups();
-    let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-    while let Some(page_request) = request {
+    for (resolution, ranges) in reads {
         let width = stored_resolution(resolution);
-        let page = match &rollups {
-            Rollups::Room(room) => {
-                (state.store)
-                    .rollups(tenant, &room.id, width, range, page_request)
-                    .await?
-            }
-            Rollups::Area(area) => {
-                (state.store)
-                    .area_rollups(tenant, area, width, range, page_request)
-                    .await?
-            }
-        };
-        request = page.next_request(MAX_PAGE_LIMIT);
-        for rollup in page.items {
-            if let Some(stats) = rollup.stats {
-                stored.insert(stats.start, stats);
+        for range in ranges {
+            let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
+            while let Some(page_request) = request {
+                let page = match &rollups {
+                    Rollups::Room(room) => {
+                        (state.store)
+                            .rollups(tenant, &room.id, width, range, page_request)
+                            .await?
+                    }
+                    Rollups::Area(area) => {
+                        (state.store)
+                            .area_rollups(tenant, area, width, range, page_request)
+                            .await?
+                    }
+                };
+                request = page.next_request(MAX_PAGE_LIMIT);
+                for rollup in page.items {
+                    if let Some(stats) = rollup.stats {
+                        stored.insert((resolution, stats.start), stats);
+                    }
+                }
             }
         }
     }

@@ -3,17 +3,23 @@
 
 use axum::Json;
 use axum::extract::State;
+use futures::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
-use tally_protocol::analytics::{Capacity, Utilization};
+use tally_protocol::analytics::{BucketStats, Capacity, Resolution, Utilization};
 use tally_protocol::{OfficeId, RoomId, TenantId};
+use tally_storage::Room;
 
-use super::calendar::office_clock;
+use super::calendar::{OfficeClock, office_clock};
 use super::series::{rooms, total};
 use super::stored::{Scope, coarsest_fitting, scope_stats};
-use super::window::{ApiQuery, WindowQuery};
+use super::window::{ApiQuery, Window, WindowQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiPath};
 use crate::state::AppState;
+
+/// Rooms whose buckets are read at the same time (their reads run on the blocking pool, their
+/// merging on the runtime's workers).
+const ROOMS_AT_ONCE: usize = 4;
 
 /// One ranked room.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -63,13 +69,14 @@ pub(crate) async fn under_used(
     // Only the whole range matters: read the coarsest stored buckets that tile it.
     let read = coarsest_fitting(&clock, &window);
     let (mut ranked, mut unranked) = (Vec::new(), Vec::new());
-    for room in rooms(&state, &tenant, &office, None).await? {
-        let days = scope_stats(&state, &tenant, Scope::Room(&room), &clock, &window, read).await?;
+    let rooms = rooms(&state, &tenant, &office, None).await?;
+    let totals = room_totals(&state, &tenant, &clock, &window, read, &rooms).await?;
+    for (room, whole) in rooms.into_iter().zip(totals) {
         let capacity = Capacity {
             seats: room.capacity,
             target: window.target,
         };
-        let figures = Utilization::of(&total(&window, &days), capacity);
+        let figures = Utilization::of(&whole, capacity);
         match figures.utilization {
             None => unranked.push(room.id),
             Some(u) if u < window.below => ranked.push(RankedRoom {
@@ -96,4 +103,27 @@ pub(crate) async fn under_used(
         rooms: ranked,
         unranked,
     }))
+}
+
+/// Each room's buckets over the whole window merged into one (read at `read`), several rooms
+/// at a time, in the order of `rooms`.
+async fn room_totals(
+    state: &AppState,
+    tenant: &TenantId,
+    clock: &OfficeClock,
+    window: &Window,
+    read: Resolution,
+    rooms: &[Room],
+) -> Result<Vec<BucketStats>, ApiError> {
+    let reads: Vec<_> = (rooms.iter())
+        .map(|room| async move {
+            let scope = Scope::Room(room);
+            let buckets = scope_stats(state, tenant, scope, clock, window, read).await?;
+            Ok::<_, ApiError>(total(window, &buckets))
+        })
+        .collect();
+    stream::iter(reads)
+        .buffered(ROOMS_AT_ONCE)
+        .try_collect()
+        .await
 }
