@@ -18,7 +18,9 @@
 //!
 //! - **by sensor time**: a minute closes once a reading at or after its end arrives;
 //! - **by node time (sealing)**: once the room has received no reading for `rollup.lateness`
-//!   of node time, its frontier moves to the minute of `now − lateness` (node time). Without
+//!   of node time, its frontier moves to the minute of `now − lateness` (node time), in steps
+//!   of a quarter of the lateness (a minute to a quarter hour, so a quiet room writes its
+//!   state at most four times an hour with the default lateness). Without
 //!   it a room whose sensors went quiet (an unplugged sensor, a closed meeting room) would
 //!   keep its frontier at its last reading, and its office, which finalises only what no room
 //!   can still correct, would be held back for as long. Sensor clocks are assumed to agree
@@ -35,7 +37,7 @@
 //! `tally_readings_late_total` ([`Lateness::TooLate`]): closed buckets keep what they had. The
 //! office finalises only what is older than the lateness before every room's frontier, so it
 //! never finalises what a room may still correct; a sealed room lets it through up to
-//! `now − 2 × lateness`. A sensor that comes back after a sealed stretch is on the normal path
+//! `now − 2 × lateness − step`. A sensor that comes back after a sealed stretch is on the normal path
 //! (its new readings are newer than the frontier and close the minutes from it); a room that
 //! never rolled anything up has no frontier, nothing to seal, and holds no office back.
 //!

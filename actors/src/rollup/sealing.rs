@@ -9,11 +9,22 @@ use tally_storage::Rollup;
 
 use super::RoomRollups;
 
+const MINUTE_MS: i64 = 60_000;
+
+/// How far a quiet room's frontier moves at least per seal: a quarter of the lateness, between
+/// a minute and a quarter hour. A room quiet for hours writes its state four times an hour
+/// (with the default lateness of an hour), not every minute, and holds its office back by at
+/// most this much more.
+fn seal_step_ms(lateness_ms: i64) -> i64 {
+    (lateness_ms / 4).clamp(MINUTE_MS, 15 * MINUTE_MS)
+}
+
 impl RoomRollups {
     /// Seals the room at node time `now` if it is quiet: `last_heard` (node time of the last
     /// reading it received, `None` if it never received one) is at least the lateness ago. The
-    /// frontier moves to the start of the minute of `now − lateness`, never back; answers the
-    /// buckets that closed (empty when nothing moved, or when the room has no frontier yet).
+    /// frontier moves to the start of the minute of `now − lateness` once that is at least
+    /// [`seal_step_ms`] ahead of it, never back; answers the buckets that closed (empty when
+    /// nothing moved, or when the room has no frontier yet).
     ///
     /// # Errors
     /// The calendar's, for times it cannot cut (never for the node's clock).
@@ -30,7 +41,7 @@ impl RoomRollups {
             return Ok(Vec::new());
         }
         let to = self.rules.calendar.bucket(Width::Minute, sealed_to)?.start;
-        if to <= frontier.to {
+        if to - frontier.to < seal_step_ms(self.rules.lateness_ms) {
             return Ok(Vec::new());
         }
         let closed_from = frontier.to;
@@ -95,6 +106,33 @@ mod tests {
         assert!(fed.seal(now - HOUR, last_heard).is_empty());
         assert!(fed.seal(now, last_heard).is_empty());
         assert_eq!(fed.rollups.frontier(), Some(frontier));
+    }
+
+    #[test]
+    fn a_quiet_room_seals_in_steps_of_a_quarter_of_the_lateness() {
+        let (mut fed, nine) = quiet_room();
+        let last_heard = Some(nine + 3 * MIN);
+        let now = nine + 2 * HOUR;
+        fed.seal(now, last_heard);
+        let sealed = fed.rollups.frontier().unwrap();
+        // A lateness of 30 min: steps of 7.5 min. Seven minutes later nothing moves; eight
+        // minutes later the frontier moves eight minutes.
+        for minute in 1..=7 {
+            assert!(fed.seal(now + minute * MIN, last_heard).is_empty());
+        }
+        assert_eq!(fed.rollups.frontier(), Some(sealed));
+        fed.seal(now + 8 * MIN, last_heard);
+        assert_eq!(fed.rollups.frontier().unwrap().to, sealed.to + 8 * MIN);
+        fed.assert_equals_raw();
+    }
+
+    #[test]
+    fn seal_steps_are_a_quarter_of_the_lateness_between_a_minute_and_a_quarter_hour() {
+        use super::seal_step_ms;
+        assert_eq!(seal_step_ms(2_000), MIN);
+        assert_eq!(seal_step_ms(30 * MIN), 7 * MIN + 30_000);
+        assert_eq!(seal_step_ms(HOUR), 15 * MIN);
+        assert_eq!(seal_step_ms(24 * HOUR), 15 * MIN);
     }
 
     #[test]
