@@ -52,7 +52,7 @@ pub use office_rollup_upkeep::{
     office_rollups_day_steps, office_rollups_pages_and_replaces,
     office_rollups_retention_and_erasure,
 };
-pub use paging::{readings_paging, rollups_paging};
+pub use paging::{readings_paging, rollups_in_ranges, rollups_paging};
 pub use redelivery::batch_landing_twice_stored_once;
 pub use registry::{
     concurrent_creates, duplicate_key_hash, duplicate_office, duplicate_room, duplicate_sensor,
@@ -81,7 +81,7 @@ macro_rules! conformance_tests {
             tenant_isolation, sensor_by_key_hash, batch_round_trip, later_batch_replaces,
             readings_range, negative_timestamps, room_isolation, many_rooms_batch, empty_batch,
             fenced_write_rejected_with_its_batch, token_zero_on_fresh_office,
-            acquire_strictly_increasing, readings_paging, rollups_paging,
+            acquire_strictly_increasing, readings_paging, rollups_paging, rollups_in_ranges,
             retention_deletes_old_rows, retention_overrides, erasure_removes_everything,
             erasure_is_idempotent, office_calendars, interrupted_batch_restamped_resend,
             token_revocations, sensor_key_rotation, sensor_key_revocation, sensor_deletion,

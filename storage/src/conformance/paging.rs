@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use super::support::{fresh_room, reading, rollup, room_write, sensor_id, unique};
-use crate::{PageRequest, ReadingCursor, Resolution, RoomState, Store, TimeRange, WriteBatch};
+use crate::{
+    AreaRollupWrite, MAX_PAGE_LIMIT, PageRequest, ReadingCursor, Resolution, RollupArea,
+    RollupFrontier, RoomState, Store, TimeRange, WriteBatch,
+};
 
 /// Paging through more readings than a page (ties on `ts` across sensors, two batches) returns
 /// each exactly once, in `(ts, sensor, seq)` order; the last page says so; ranges still bound.
@@ -129,4 +132,85 @@ pub async fn rollups_paging(store: &dyn Store) {
         .unwrap();
     assert_eq!(tail.items, rollups[29..].to_vec());
     assert_eq!(tail.next, None);
+}
+
+/// Reading rollups over several ranges at once returns, in order, exactly those of the
+/// resolution whose start is in one of the ranges (more than a page of them, empty ranges
+/// allowed), for a room and for an area.
+pub async fn rollups_in_ranges(store: &dyn Store) {
+    const MIN: i64 = 60_000;
+    let room = fresh_room(store).await;
+    let minutes: Vec<_> = (-10..MAX_PAGE_LIMIT as i64 + 30)
+        .map(|i| rollup(Resolution::Minute, i * MIN, i as f64))
+        .collect();
+    let mut rollups = minutes.clone();
+    rollups.push(rollup(Resolution::Hour, 0, 9.0));
+    let write = room_write(&room, vec![], RoomState::default(), rollups.clone());
+    store
+        .write_batch(Arc::new(WriteBatch { rooms: vec![write] }))
+        .await
+        .unwrap();
+    let range = |from: i64, to: i64| TimeRange {
+        from: from * MIN,
+        to: to * MIN,
+    };
+    let ranges = [
+        range(-10, -8),
+        range(3, 3),
+        range(5, 7),
+        range(20, MAX_PAGE_LIMIT as i64 + 25),
+        range(MAX_PAGE_LIMIT as i64 + 40, MAX_PAGE_LIMIT as i64 + 50),
+    ];
+    let expected: Vec<_> = (minutes.iter())
+        .filter(|r| {
+            ranges
+                .iter()
+                .any(|g| g.from <= r.bucket_start && r.bucket_start < g.to)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(expected.len(), 2 + 2 + MAX_PAGE_LIMIT + 5);
+    let read = store
+        .rollups_in_ranges(&room.tenant, &room.id, Resolution::Minute, &ranges)
+        .await
+        .unwrap();
+    assert_eq!(read, expected);
+    let hours = store
+        .rollups_in_ranges(&room.tenant, &room.id, Resolution::Hour, &[range(-60, 60)])
+        .await
+        .unwrap();
+    assert_eq!(hours, rollups[rollups.len() - 1..].to_vec());
+    let other = fresh_room(store).await;
+    let none = store
+        .rollups_in_ranges(&other.tenant, &room.id, Resolution::Minute, &ranges)
+        .await
+        .unwrap();
+    assert!(
+        none.is_empty(),
+        "another tenant reads none of the room's rollups"
+    );
+
+    if !store.keeps_area_rollups() {
+        return;
+    }
+    let area = RollupArea::Office(room.office.clone());
+    store
+        .write_area_rollups(&AreaRollupWrite {
+            tenant: room.tenant.clone(),
+            area: area.clone(),
+            office: room.office.clone(),
+            owner_token: 0,
+            frontier: RollupFrontier {
+                from: -10 * MIN,
+                to: (MAX_PAGE_LIMIT as i64 + 30) * MIN,
+            },
+            rollups: minutes,
+        })
+        .await
+        .unwrap();
+    let read = store
+        .area_rollups_in_ranges(&room.tenant, &area, Resolution::Minute, &ranges)
+        .await
+        .unwrap();
+    assert_eq!(read, expected);
 }

@@ -243,6 +243,34 @@ fn rollups_in(
     rollups_between(inner, key(from), key(range.to), page.clamped_limit())
 }
 
+/// Every rollup whose key (`key` of a bucket start) starts in one of `ranges`, in order: one
+/// scan per range in one blocking call.
+pub(super) fn rollups_in_ranges(
+    inner: &Inner,
+    ranges: &[TimeRange],
+    key: impl Fn(TimestampMs) -> Vec<u8>,
+) -> Result<Vec<crate::Rollup>, StoreError> {
+    let mut rollups = Vec::new();
+    for range in ranges.iter().filter(|r| r.from < r.to) {
+        for rollup in scan_rollups(inner, key(range.from), key(range.to)) {
+            rollups.push(rollup?);
+        }
+    }
+    Ok(rollups)
+}
+
+/// The rollups with keys in `[start, end)`, decoded, in key order.
+fn scan_rollups(
+    inner: &Inner,
+    start: Vec<u8>,
+    end: Vec<u8>,
+) -> impl Iterator<Item = Result<crate::Rollup, StoreError>> + '_ {
+    inner.rollups.range(start..end).map(|guard| {
+        let (_, value) = guard.into_inner().map_err(backend)?;
+        decode("rollup", &value)
+    })
+}
+
 /// A page of at most `limit` rollups with keys in `[start, end)`.
 fn rollups_between(
     inner: &Inner,
@@ -250,14 +278,8 @@ fn rollups_between(
     end: Vec<u8>,
     limit: usize,
 ) -> Result<RollupsPage, StoreError> {
-    let items = inner
-        .rollups
-        .range(start..end)
+    let items = scan_rollups(inner, start, end)
         .take(limit + 1)
-        .map(|guard| {
-            let (_, value) = guard.into_inner().map_err(backend)?;
-            decode("rollup", &value)
-        })
         .collect::<Result<Vec<crate::Rollup>, StoreError>>()?;
     Ok(Page::from_fetched(items, limit, |rollup| {
         rollup.bucket_start

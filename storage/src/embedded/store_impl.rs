@@ -13,8 +13,8 @@ use super::{
 use crate::{
     AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
     OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    RetentionReport, Rollup, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor,
+    SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -317,6 +317,21 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+    async fn rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        let (owned, room, ranges) = (tenant.clone(), room.clone(), ranges.to_vec());
+        self.read(tenant, move |inner| {
+            data::rollups_in_ranges(inner, &ranges, |ts| {
+                keys::rollup(&owned, &room, resolution, ts)
+            })
+        })
+        .await
+    }
     fn keeps_area_rollups(&self) -> bool {
         true
     }
@@ -350,6 +365,22 @@ impl Store for EmbeddedStore {
         let (owned, area) = (tenant.clone(), area.clone());
         self.read(tenant, move |inner| {
             data::area_rollups(inner, &owned, &area, resolution, range, &page)
+        })
+        .await
+    }
+
+    async fn area_rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        area: &RollupArea,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        let (owned, area, ranges) = (tenant.clone(), area.clone(), ranges.to_vec());
+        self.read(tenant, move |inner| {
+            data::rollups_in_ranges(inner, &ranges, |ts| {
+                keys::area_rollup(&owned, &area, resolution, ts)
+            })
         })
         .await
     }

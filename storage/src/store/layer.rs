@@ -9,8 +9,8 @@ use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 use crate::{
     AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
     OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    RetentionReport, Rollup, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor,
+    SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 /// A store wrapper: every [`Store`] method goes to [`StoreLayer::inner`], after the hooks.
@@ -251,6 +251,18 @@ impl<L: StoreLayer> Store for L {
             .rollups(tenant, room, resolution, range, page)
             .await
     }
+    async fn rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        self.before_read("rollups_in_ranges", room.as_str()).await;
+        self.inner()
+            .rollups_in_ranges(tenant, room, resolution, ranges)
+            .await
+    }
     fn keeps_area_rollups(&self) -> bool {
         self.inner().keeps_area_rollups()
     }
@@ -279,6 +291,19 @@ impl<L: StoreLayer> Store for L {
             .await;
         self.inner()
             .area_rollups(tenant, area, resolution, range, page)
+            .await
+    }
+    async fn area_rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        area: &RollupArea,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        self.before_read("area_rollups_in_ranges", area_id(tenant, area))
+            .await;
+        self.inner()
+            .area_rollups_in_ranges(tenant, area, resolution, ranges)
             .await
     }
     async fn apply_retention(

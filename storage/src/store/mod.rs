@@ -28,13 +28,14 @@ mod layer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
 use crate::{
-    AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
-    OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, MAX_PAGE_LIMIT,
+    Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
+    RetentionReport, Rollup, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor,
+    SensorKey, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 pub use layer::StoreLayer;
 
@@ -292,6 +293,23 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError>;
 
+    /// Every rollup of a room at `resolution` with `bucket_start` in one of `ranges` (ordered,
+    /// not overlapping), by start: what an answer reads of many short stretches (the quarter
+    /// hours at the edges of a year of working days). By default range after range, page after
+    /// page ([`Store::rollups`]); a backend that reads them in one go overrides it.
+    async fn rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        every_page(ranges, |range, page| {
+            self.rollups(tenant, room, resolution, range, page)
+        })
+        .await
+    }
+
     // Area rollups: an area's rooms' counts summed at the same instants (an office's in its
     // local time, the tenant's, every room of every office, in UTC), finalised by the owner of
     // the office that finalises the area once late readings can no longer change them. Kept by
@@ -340,6 +358,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         Ok(RollupsPage::default())
     }
 
+    /// Every rollup of an area at `resolution` with `bucket_start` in one of `ranges`, by start
+    /// (as [`Store::rollups_in_ranges`] for a room; by default through
+    /// [`Store::area_rollups`]).
+    async fn area_rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        area: &RollupArea,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        every_page(ranges, |range, page| {
+            self.area_rollups(tenant, area, resolution, range, page)
+        })
+        .await
+    }
+
     // Maintenance: retention sweeps and erasure, across tenants.
 
     /// Deletes, for every tenant of the registry, the raw readings and rollups older than its
@@ -378,4 +412,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The audit record of a tenant's erasure, if it was ever asked for (platform data).
     async fn erasure(&self, tenant: &TenantId) -> Result<Option<ErasureReport>, StoreError>;
+}
+
+/// Every rollup `page` reads over each of `ranges`, page after page, in order.
+async fn every_page<'a, F>(ranges: &[TimeRange], mut page: F) -> Result<Vec<Rollup>, StoreError>
+where
+    F: FnMut(TimeRange, PageRequest<TimestampMs>) -> BoxFuture<'a, Result<RollupsPage, StoreError>>
+        + Send,
+{
+    let mut rollups = Vec::new();
+    for &range in ranges {
+        let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
+        while let Some(next) = request {
+            let read = page(range, next).await?;
+            request = read.next_request(MAX_PAGE_LIMIT);
+            rollups.extend(read.items);
+        }
+    }
+    Ok(rollups)
 }

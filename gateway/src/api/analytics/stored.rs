@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tally_protocol::analytics::{BucketStats, Resolution, Tile, coarsen, roll_up};
 use tally_protocol::{OfficeId, TenantId};
-use tally_storage::{MAX_PAGE_LIMIT, PageRequest, RollupArea, Room, TimeRange};
+use tally_storage::{RollupArea, Room, TimeRange};
 
 use super::calendar::OfficeClock;
 use super::series::{failed, room_series, rooms_series};
@@ -201,13 +201,14 @@ async fn raw_stats(
     Ok(out)
 }
 
-/// Stored rows a read passes over between two wanted buckets before a second read is cheaper.
-const GAP_ROWS: i64 = 64;
+/// Stored rows a read passes over between two wanted buckets rather than start another range.
+const GAP_ROWS: i64 = 16;
 
 /// The stored rollups of a room, an office or a tenant for the tiles, by resolution and start
-/// (only those that keep their statistics): one read per resolution, split where the tiles
-/// leave a gap of more than [`GAP_ROWS`] buckets (the quarter hours at the edges of working
-/// hours are read day by day, not as a year of quarter hours).
+/// (only those that keep their statistics): per resolution one read of the tiles' ranges,
+/// a range ending where the tiles leave a gap of more than [`GAP_ROWS`] buckets (a year of
+/// working days reads a year of hours as one range, the quarter hours at the edges of
+/// working hours as two short ranges a day).
 async fn stored_rollups(
     state: &AppState,
     tenant: &TenantId,
@@ -230,27 +231,21 @@ async fn stored_rollups(
     let rollups = scope.rollups();
     for (resolution, ranges) in reads {
         let width = stored_resolution(resolution);
-        for range in ranges {
-            let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-            while let Some(page_request) = request {
-                let page = match &rollups {
-                    Rollups::Room(room) => {
-                        (state.store)
-                            .rollups(tenant, &room.id, width, range, page_request)
-                            .await?
-                    }
-                    Rollups::Area(area) => {
-                        (state.store)
-                            .area_rollups(tenant, area, width, range, page_request)
-                            .await?
-                    }
-                };
-                request = page.next_request(MAX_PAGE_LIMIT);
-                for rollup in page.items {
-                    if let Some(stats) = rollup.stats {
-                        stored.insert((resolution, stats.start), stats);
-                    }
-                }
+        let read = match &rollups {
+            Rollups::Room(room) => {
+                (state.store)
+                    .rollups_in_ranges(tenant, &room.id, width, &ranges)
+                    .await?
+            }
+            Rollups::Area(area) => {
+                (state.store)
+                    .area_rollups_in_ranges(tenant, area, width, &ranges)
+                    .await?
+            }
+        };
+        for rollup in read {
+            if let Some(stats) = rollup.stats {
+                stored.insert((resolution, stats.start), stats);
             }
         }
     }
