@@ -3,23 +3,13 @@
 //! UTC, equal at every resolution to the buckets computed from the raw readings, the same after
 //! a restart halfway, written by the anchor office only and only under its current owner token.
 
-use std::sync::Arc;
+mod support;
 
+use support::rollups::{RollupStore, busy_readings, ms};
 use tally_actors::{FinaliseStep, MAX_TENANT_STEP, OfficeRollups, anchor_office};
-use tally_protocol::analytics::{BucketStats, Calendar, Series, roll_up};
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
-use tally_storage::{
-    CountMode, EmbeddedStore, MAX_PAGE_LIMIT, Office, OfficeCalendar, PageRequest, Resolution,
-    RollupArea, RollupFrontier, Room, RoomState, RoomWrite, Store, StoreError, StoredReading,
-    Tenant, TimeRange, WriteBatch,
-};
-
-const MIN: i64 = 60_000;
-const HOLD: i64 = 10 * MIN;
-
-fn ms(rfc3339: &str) -> TimestampMs {
-    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
-}
+use tally_protocol::analytics::{BucketStats, Calendar};
+use tally_protocol::{OfficeId, TimestampMs};
+use tally_storage::{Resolution, RollupArea, RollupFrontier, Store, StoreError};
 
 /// Offices (id, time zone, rooms): `aaa` has no room (so it is not the anchor), `berlin` and
 /// `nyc` lie in different time zones.
@@ -42,16 +32,10 @@ fn readings(room: &str) -> Vec<(TimestampMs, u32)> {
     let busy = (
         ms(&format!("2026-06-10T{from}:00Z")),
         ms(&format!("2026-06-10T{to}:00Z")),
+        count,
     );
-    let mut out = Vec::new();
-    let mut ts = ms("2026-06-09T22:00:00Z") + 13_000;
-    while ts < ms("2026-06-11T01:00:00Z") {
-        let busy_now = busy.0 <= ts && ts < busy.1;
-        out.push((ts, if busy_now { count } else { 0 }));
-        ts += 7 * MIN;
-    }
-    out.extend([(busy.0, count), (busy.1, 0)]);
-    out
+    let span = (ms("2026-06-09T22:00:00Z"), ms("2026-06-11T01:00:00Z"));
+    busy_readings(span, busy)
 }
 
 /// Where every room's rollups start (its frontier's `from`), and so the tenant's.
@@ -59,101 +43,22 @@ fn first_rollup() -> TimestampMs {
     ms("2026-06-09T22:00:00Z")
 }
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    store: EmbeddedStore,
-    tenant: TenantId,
-}
-
 /// A store with the tenant's offices, rooms, readings, and room rollup frontiers reaching
 /// 03:30 UTC after the day.
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path()).unwrap();
-    let tenant = TenantId::new("t").unwrap();
-    let name = String::from("T");
-    let record = Tenant {
-        id: tenant.clone(),
-        name: name.clone(),
+async fn fixture() -> RollupStore {
+    let f = RollupStore::new().await;
+    let frontier = RollupFrontier {
+        from: first_rollup(),
+        to: ms("2026-06-11T03:30:00Z"),
     };
-    store.create_tenant(&record).await.unwrap();
-    let sensor = SensorId::new("s").unwrap();
-    let mut batch = WriteBatch::default();
     for (office, zone, rooms) in OFFICES {
-        let office = OfficeId::new(office).unwrap();
-        let record = Office {
-            tenant: tenant.clone(),
-            id: office.clone(),
-            name: name.clone(),
-        };
-        store.create_office(&record).await.unwrap();
-        let calendar = OfficeCalendar {
-            time_zone: zone.into(),
-            work_days: vec![0, 1, 2, 3, 4],
-            work_start: "08:00".into(),
-            work_end: "18:00".into(),
-        };
-        (store.set_office_calendar(&tenant, &office, &calendar))
-            .await
-            .unwrap();
-        for room in rooms {
-            let id = RoomId::new(*room).unwrap();
-            let record = Room {
-                tenant: tenant.clone(),
-                office: office.clone(),
-                id: id.clone(),
-                name: name.clone(),
-                capacity: 4,
-                count_mode: CountMode::Sum,
-            };
-            store.create_room(&record).await.unwrap();
-            let rows = (1u64..).zip(readings(room)).map(|(seq, (ts, count))| {
-                let reading = StoredReading {
-                    seq,
-                    ts,
-                    count,
-                    received_at: ts,
-                };
-                (sensor.clone(), reading)
-            });
-            let frontier = RollupFrontier {
-                from: first_rollup(),
-                to: ms("2026-06-11T03:30:00Z"),
-            };
-            batch.rooms.push(RoomWrite {
-                tenant: tenant.clone(),
-                office: office.clone(),
-                room: id,
-                owner_token: 0,
-                readings: rows.collect(),
-                state: RoomState {
-                    rollups: Some(frontier),
-                    ..RoomState::default()
-                },
-                rollups: Vec::new(),
-            });
-        }
+        let rooms: Vec<_> = rooms.iter().map(|room| (*room, readings(room))).collect();
+        f.add_office(office, zone, &rooms, frontier).await;
     }
-    store.write_batch(Arc::new(batch)).await.unwrap();
-    Fixture {
-        _dir: dir,
-        store,
-        tenant,
-    }
+    f
 }
 
-impl Fixture {
-    /// The finaliser of an activation of `office` under `owner_token`.
-    fn finaliser(&self, office: &str, owner_token: u64) -> OfficeRollups {
-        OfficeRollups {
-            tenant: self.tenant.clone(),
-            office: OfficeId::new(office).unwrap(),
-            owner_token,
-            hold_ms: HOLD,
-            lateness_ms: 30 * MIN,
-        }
-    }
-
+impl RollupStore {
     /// Steps the tenant area until caught up at node time `now`; every step but the last
     /// finalises at most [`MAX_TENANT_STEP`].
     async fn finalise(&self, finaliser: &OfficeRollups, now: TimestampMs) -> RollupFrontier {
@@ -174,53 +79,20 @@ impl Fixture {
 
     /// The tenant area's stored frontier.
     async fn frontier(&self) -> Option<RollupFrontier> {
-        let area = RollupArea::Tenant;
-        self.store
-            .area_rollup_frontier(&self.tenant, &area)
-            .await
-            .unwrap()
+        self.area_frontier(&RollupArea::Tenant).await
     }
 
     /// Every stored rollup of the tenant area at `resolution`.
     async fn stored(&self, resolution: Resolution) -> Vec<BucketStats> {
-        let range = TimeRange {
-            from: i64::MIN,
-            to: i64::MAX,
-        };
-        let mut out = Vec::new();
-        let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-        while let Some(page_request) = request {
-            let page = self
-                .store
-                .area_rollups(
-                    &self.tenant,
-                    &RollupArea::Tenant,
-                    resolution,
-                    range,
-                    page_request,
-                )
-                .await
-                .unwrap();
-            request = page.next_request(MAX_PAGE_LIMIT);
-            out.extend(page.items.into_iter().map(|r| r.stats.unwrap()));
-        }
-        out
+        self.area_stats(&RollupArea::Tenant, resolution).await
     }
 }
 
 /// The tenant's UTC buckets of `resolution` inside `[from, to)` computed straight from the raw
 /// readings (every room's series summed), those with something observed.
 fn from_raw(resolution: Resolution, from: TimestampMs, to: TimestampMs) -> Vec<BucketStats> {
-    let rooms: Vec<Series> = ["a", "b", "c"]
-        .into_iter()
-        .map(|room| Series::from_readings(readings(room), HOLD))
-        .collect();
-    let series = Series::sum(&rooms);
-    roll_up(&series, &Calendar::utc(), resolution.analytics(), from, to)
-        .unwrap()
-        .into_iter()
-        .filter(|b| from <= b.start && b.end <= to && !b.is_empty())
-        .collect()
+    let rooms = [readings("a"), readings("b"), readings("c")];
+    support::rollups::from_raw(&rooms, &Calendar::utc(), resolution, (from, to))
 }
 
 #[tokio::test]
@@ -256,8 +128,7 @@ async fn tenant_rollups_equal_the_raw_sums_in_utc() {
     assert_eq!(day.occupied_ms(), 2 * 3_600_000);
     // The office's own rollups are not the tenant's.
     let berlin = RollupArea::Office(OfficeId::new("berlin").unwrap());
-    let office = f.store.area_rollup_frontier(&f.tenant, &berlin).await;
-    assert_eq!(office.unwrap(), None);
+    assert_eq!(f.area_frontier(&berlin).await, None);
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! in a temporary directory, and the leak-checked stop every test ends with.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod rollups;
+
 use std::sync::Arc;
 
 use ractor::ActorRef;
