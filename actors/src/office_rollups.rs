@@ -16,18 +16,18 @@
 //!
 //! # The anchor is active while any office of the tenant is
 //!
-//! The tenant's rollups advance whenever the tenant has any active office, not only while a
-//! sensor of the anchor office is connected: the finaliser of every other office asks for the
-//! anchor when its activation starts and at every tick ([`OfficeRollups::tenant_part`] answers
-//! [`TenantPart::AnchorElsewhere`]; `office_rollups_task.rs` casts the call to its tenant
-//! supervisor). On a single node the tenant supervisor activates the anchor (owner token 0);
-//! in a cluster it announces an [`crate::AnchorWanted`] and the cluster's router activates the
-//! anchor on the node placement names its owner, under that node's claim. So the anchor comes
-//! back within a tick after a restart, a failure or a handoff while the tenant has any active
-//! office (offices are not passivated for being idle: an activation lasts until a handoff, a
-//! failure or the node's stop). The writer is still the anchor's activation alone, fenced by
-//! its owner token; a tenant with no active office has no finaliser, and its answers come from
-//! raw readings past its frontier (exact, slower) until one activates.
+//! The tenant's rollups advance whenever the tenant has any active office, not only while a sensor
+//! of the anchor office is connected: the finaliser of every other office asks for the anchor at
+//! every tick, the first one period after its activation starts ([`OfficeRollups::tenant_part`]
+//! answers [`TenantPart::AnchorElsewhere`]; `office_rollups_task.rs` casts the call to its tenant
+//! supervisor). On a single node the tenant supervisor activates the anchor (owner token 0); in a
+//! cluster it announces an [`crate::AnchorWanted`] and the cluster's router activates the anchor on
+//! the node placement names its owner, under that node's claim. So the anchor comes back within a
+//! tick after a restart, a failure or a handoff while the tenant has any active office (offices are
+//! not passivated for being idle: an activation lasts until a handoff, a failure or the node's
+//! stop). The writer is still the anchor's activation alone, fenced by its owner token; a tenant
+//! with no active office has no finaliser, and its answers come from raw readings past its frontier
+//! (exact, slower) until one activates.
 //!
 //! # A step
 //!

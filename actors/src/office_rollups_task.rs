@@ -9,7 +9,7 @@ use tally_protocol::{OfficeId, now_ms};
 use tally_storage::{SharedStore, StoreError};
 
 use crate::TenantMsg;
-use crate::office_rollups::{FinaliseStep, OfficeRollups, TenantPart, anchor_office};
+use crate::office_rollups::{FinaliseStep, OfficeRollups, TenantPart};
 
 /// What the finaliser of an office activation runs with.
 #[derive(Debug, Clone)]
@@ -39,24 +39,18 @@ impl OfficeRollups {
         FinaliserTask(tokio::spawn(self.run(context)).abort_handle())
     }
 
-    /// Finalises the office (and the tenant area, while the office is the tenant's anchor) for
-    /// as long as the activation lives: a step of each per `context.every` when caught up,
-    /// steps back to back while either is behind. An office that is not the anchor asks its
-    /// tenant for the anchor at once and at every tick instead. The first step waits one
-    /// period, so an activation's own restore (and a failover's many activations) never
-    /// compete with it for the store. Ends when a newer owner fences it or the tenant is
-    /// erased; a failed step (the store down) is tried again at the next tick, its effect on
-    /// the node reported by the writes of the rooms (a storage fault is the node's).
+    /// Finalises the office (and the tenant area, while the office is the tenant's anchor) for as
+    /// long as the activation lives: a step of each per `context.every` when caught up, steps back
+    /// to back while either is behind. An office that is not the anchor asks its tenant for the
+    /// anchor at every tick instead. The first step waits one period, so an activation's own
+    /// restore (and a failover's many activations) never compete with it for the store. Ends when a
+    /// newer owner fences it or the tenant is erased; a failed step (the store down) is tried again
+    /// at the next tick, its effect on the node reported by the writes of the rooms (a storage
+    /// fault is the node's).
     async fn run(self, context: FinaliserContext) {
         let store = &*context.store;
         if !store.keeps_area_rollups() {
             return;
-        }
-        match anchor_office(store, &self.tenant).await {
-            Ok(Some(anchor)) if anchor != self.office => self.want_anchor(&context, anchor),
-            Ok(_) => {}
-            // Asked again at the first tick.
-            Err(err) => self.warn_not_finalised(&err, "tenant"),
         }
         let mut wait = context.every;
         loop {
@@ -102,14 +96,9 @@ impl OfficeRollups {
             Ok(FinaliseStep::Idle | FinaliseStep::CaughtUp(_)) => Some(context.every),
             Err(StoreError::Fenced { .. } | StoreError::Erased(_)) => None,
             Err(err) => {
-                self.warn_not_finalised(&err, area);
+                tracing::warn!(tenant = %self.tenant, office = %self.office, area, error = %err, "area rollups not finalised; trying again");
                 Some(context.every)
             }
         }
-    }
-
-    /// Logs a step of the `area` kind that failed and is tried again at the next tick.
-    fn warn_not_finalised(&self, err: &StoreError, area: &str) {
-        tracing::warn!(tenant = %self.tenant, office = %self.office, area, error = %err, "area rollups not finalised; trying again");
     }
 }

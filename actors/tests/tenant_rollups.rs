@@ -1,14 +1,19 @@
 //! A tenant's stored rollups, finalised by the activation of its anchor office
 //! (`OfficeRollups::tenant_step`): every room of every office summed at the same instants in
 //! UTC, equal at every resolution to the buckets computed from the raw readings, the same after
-//! a restart halfway, written by the anchor office only and only under its current owner token.
+//! a restart halfway, written by the anchor office only and only under its current owner token;
+//! and, on a real node, advancing while only another office of the tenant is active (it asks
+//! for the anchor, which the tenant supervisor activates).
 
 mod support;
 
-use support::rollups::{RollupStore, busy_readings, ms};
-use tally_actors::{FinaliseStep, MAX_TENANT_STEP, OfficeRollups, anchor_office};
+use std::time::Duration;
+
+use support::rollups::{MIN, RollupStore, area_rollups, busy_readings, ms};
+use support::{TestNode, TestOffice};
+use tally_actors::{ActorSettings, FinaliseStep, MAX_TENANT_STEP, OfficeRollups, anchor_office};
 use tally_protocol::analytics::{BucketStats, Calendar};
-use tally_protocol::{OfficeId, TimestampMs};
+use tally_protocol::{OfficeId, Reading, RoomId, TenantId, TimestampMs, now_ms};
 use tally_storage::{Resolution, RollupArea, RollupFrontier, Store, StoreError};
 
 /// Offices (id, time zone, rooms): `aaa` has no room (so it is not the anchor), `berlin` and
@@ -193,4 +198,67 @@ async fn tenant_rollups_are_the_same_after_a_restart_halfway() {
             "{resolution:?}"
         );
     }
+}
+
+/// On a real node, the tenant's rollups advance while only an office that is not its anchor is
+/// active: anchor `a` has a room no sensor ever reports to, and only office `b`'s room gets a
+/// reading. `b`'s activation asks its tenant for the anchor, the tenant supervisor activates it,
+/// and the anchor's finaliser moves the tenant's stored frontier past `b`'s reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_rollups_advance_while_only_a_non_anchor_office_is_active() {
+    let tenant = TenantId::new("t").unwrap();
+    let (a, b) = (OfficeId::new("a").unwrap(), OfficeId::new("b").unwrap());
+    let offices = [
+        (a.clone(), vec![RoomId::new("ra").unwrap()]),
+        (b.clone(), vec![RoomId::new("rb").unwrap()]),
+    ];
+    // A short lateness, so that `rb`, quiet after its reading, seals its frontier past it
+    // within seconds; finalisers step every 100 ms once caught up.
+    let settings = ActorSettings {
+        rollup_lateness: Duration::from_secs(2),
+        finalise_every: Duration::from_millis(100),
+        ..ActorSettings::default()
+    };
+    let test = TestNode::start_with(settings, &tenant, &offices).await;
+    let anchor = anchor_office(test.disk.as_ref(), &tenant).await.unwrap();
+    assert_eq!(anchor, Some(a));
+    let f = TestOffice {
+        test,
+        tenant,
+        office: b,
+    };
+    // `rb` hears 2 people three minutes ago, 30 s into a minute; nothing ever asks for `a`.
+    let minute = (now_ms() - 3 * MIN) / MIN * MIN;
+    let at = minute + 30_000;
+    let reading = Reading {
+        seq: 1,
+        ts: at,
+        count: 2,
+    };
+    f.send("rb", "s", reading).await;
+
+    // The store tells nobody of a write: the test reads the tenant's frontier every 50 ms until
+    // it passes the reading, however long that takes (without the anchor active it never does,
+    // and the run's own bound fails the test).
+    let disk = f.test.disk.as_ref();
+    let frontier = loop {
+        let stored = disk
+            .area_rollup_frontier(&f.tenant, &RollupArea::Tenant)
+            .await;
+        if let Some(frontier) = stored.unwrap().filter(|frontier| frontier.to > at) {
+            break frontier;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        frontier.from <= minute,
+        "{frontier:?} starts after {minute}"
+    );
+    // The tenant's minute of the reading holds `rb`'s 2 people (`ra` never counted anyone).
+    let minutes = area_rollups(disk, &f.tenant, &RollupArea::Tenant, Resolution::Minute).await;
+    let of_reading = (minutes.iter())
+        .filter_map(|rollup| rollup.stats.as_ref())
+        .find(|stats| stats.start == minute);
+    assert_eq!(of_reading.and_then(|s| s.peak()), Some(2), "{minutes:?}");
+    f.test.stop_checked().await;
 }
