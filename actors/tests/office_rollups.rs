@@ -30,20 +30,15 @@ fn dst_day() -> (TimestampMs, TimestampMs) {
 /// few readings off the minute edges: the office's peak is 3 (the sum at the same instants),
 /// not 5 (the sum of the rooms' peaks).
 fn readings(room: &str) -> Vec<(TimestampMs, u32)> {
-    let (from, to, count) = match room {
+    let busy = match room {
         "a" => ("09:00", "10:00", 3),
         _ => ("10:00", "11:00", 2),
     };
-    let busy = (
-        ms(&format!("2026-03-29T{from}:00+02:00")),
-        ms(&format!("2026-03-29T{to}:00+02:00")),
-        count,
-    );
     let span = (
         ms("2026-03-28T22:00:00+01:00"),
         ms("2026-03-30T01:00:00+02:00"),
     );
-    busy_readings(span, busy)
+    busy_readings(("2026-03-29", "+02:00"), busy, span)
 }
 
 /// Office `hq` of tenant `t`.

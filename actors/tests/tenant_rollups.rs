@@ -29,18 +29,13 @@ const OFFICES: [(&str, &str, &[&str]); 3] = [
 /// before to 01:00 after the day: the tenant's peak is 7 (the sum at the same instants), not 9
 /// (the sum of the rooms' peaks).
 fn readings(room: &str) -> Vec<(TimestampMs, u32)> {
-    let (from, to, count) = match room {
+    let busy = match room {
         "a" => ("09:00", "10:00", 3),
         "b" => ("10:00", "11:00", 2),
         _ => ("09:30", "10:30", 4),
     };
-    let busy = (
-        ms(&format!("2026-06-10T{from}:00Z")),
-        ms(&format!("2026-06-10T{to}:00Z")),
-        count,
-    );
     let span = (ms("2026-06-09T22:00:00Z"), ms("2026-06-11T01:00:00Z"));
-    busy_readings(span, busy)
+    busy_readings(("2026-06-10", "Z"), busy, span)
 }
 
 /// Where every room's rollups start (its frontier's `from`), and so the tenant's.

@@ -34,14 +34,16 @@ pub fn everything() -> TimeRange {
     }
 }
 
-/// A room's readings: `busy.2` people from `busy.0` to `busy.1`, and a reading every
-/// 7 minutes from 13 s after `span.0` to `span.1` (0 outside the busy time), so that few
-/// readings fall on a minute's edge.
+/// A room's readings: `count` people from `from` to `to` (local times `HH:MM` of `day`, a date
+/// and a UTC offset, as `("2026-06-10", "Z")`), and a reading every 7 minutes from 13 s after
+/// `span.0` to `span.1` (0 outside the busy time), so that few readings fall on a minute's edge.
 pub fn busy_readings(
+    (date, offset): (&str, &str),
+    (from, to, count): (&str, &str, u32),
     span: (TimestampMs, TimestampMs),
-    busy: (TimestampMs, TimestampMs, u32),
 ) -> Vec<(TimestampMs, u32)> {
-    let (from, to, count) = busy;
+    let from = ms(&format!("{date}T{from}:00{offset}"));
+    let to = ms(&format!("{date}T{to}:00{offset}"));
     let mut out = Vec::new();
     let mut ts = span.0 + 13_000;
     while ts < span.1 {
