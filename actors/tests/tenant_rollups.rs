@@ -14,6 +14,7 @@ use support::{TestNode, TestOffice};
 use tally_actors::{ActorSettings, FinaliseStep, MAX_TENANT_STEP, OfficeRollups, anchor_office};
 use tally_protocol::analytics::{BucketStats, Calendar};
 use tally_protocol::{OfficeId, Reading, RoomId, TenantId, TimestampMs, now_ms};
+use tally_storage::testkit::await_area_frontier_past;
 use tally_storage::{Resolution, RollupArea, RollupFrontier, Store, StoreError};
 
 /// Offices (id, time zone, rooms): `aaa` has no room (so it is not the anchor), `berlin` and
@@ -232,19 +233,10 @@ async fn tenant_rollups_advance_while_only_a_non_anchor_office_is_active() {
     };
     f.send("rb", "s", reading).await;
 
-    // The store tells nobody of a write: the test reads the tenant's frontier every 50 ms until
-    // it passes the reading, however long that takes (without the anchor active it never does,
-    // and the run's own bound fails the test).
+    // The anchor's finaliser passes the reading, however long it takes (without the anchor
+    // active it never does, and the run's own bound fails the test).
     let disk = f.test.disk.as_ref();
-    let frontier = loop {
-        let stored = disk
-            .area_rollup_frontier(&f.tenant, &RollupArea::Tenant)
-            .await;
-        if let Some(frontier) = stored.unwrap().filter(|frontier| frontier.to > at) {
-            break frontier;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let frontier = await_area_frontier_past(disk, &f.tenant, &RollupArea::Tenant, at).await;
     assert!(
         frontier.from <= minute,
         "{frontier:?} starts after {minute}"

@@ -13,6 +13,7 @@ use tally_cluster::membership::MemberState;
 use tally_cluster::testkit::{RedisServer, fast_config};
 use tally_protocol::{Reading, SensorId, now_ms};
 use tally_storage::conformance::support::{add_office, add_room, add_tenant, unique};
+use tally_storage::testkit::await_area_frontier_past;
 use tally_storage::{EmbeddedStore, RollupArea, SharedStore};
 
 mod support;
@@ -69,18 +70,10 @@ async fn a_cluster_node_activates_the_anchor_office_so_tenant_rollups_advance() 
     let holder = leases.current_holder(&tenant, &anchor).await.unwrap();
     assert!(holder.is_some_and(|h| h.starts_with("node-a/")));
 
-    // The store tells nobody of a write: the test reads the tenant's frontier every 50 ms until
-    // it passes the reading, however long that takes (the run's own bound fails a test that
-    // never sees it).
-    let frontier = loop {
-        let stored = store
-            .area_rollup_frontier(&tenant, &RollupArea::Tenant)
-            .await;
-        if let Some(frontier) = stored.unwrap().filter(|frontier| frontier.to > at) {
-            break frontier;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // The anchor's finaliser passes the reading, however long it takes (the run's own bound
+    // fails a test that never sees it).
+    let area = RollupArea::Tenant;
+    let frontier = await_area_frontier_past(store.as_ref(), &tenant, &area, at).await;
     assert!(
         frontier.from <= minute,
         "{frontier:?} starts after {minute}"

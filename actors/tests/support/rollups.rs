@@ -8,10 +8,11 @@ use std::sync::Arc;
 use tally_actors::OfficeRollups;
 use tally_protocol::analytics::{BucketStats, Calendar, Series, roll_up};
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
+use tally_storage::testkit::ReadAll;
 use tally_storage::{
-    CountMode, EmbeddedStore, MAX_PAGE_LIMIT, Office, OfficeCalendar, PageRequest, Resolution,
-    Rollup, RollupArea, RollupFrontier, Room, RoomState, RoomWrite, Store, StoredReading, Tenant,
-    TimeRange, WriteBatch,
+    CountMode, EmbeddedStore, Office, OfficeCalendar, Resolution, Rollup, RollupArea,
+    RollupFrontier, Room, RoomState, RoomWrite, Store, StoredReading, Tenant, TimeRange,
+    WriteBatch,
 };
 
 /// A minute.
@@ -79,24 +80,15 @@ pub fn from_raw(
     .collect()
 }
 
-/// Every stored rollup of `area` at `resolution`, read a page at a time.
+/// Every stored rollup of `area` at `resolution`.
 pub async fn area_rollups(
     store: &dyn Store,
     tenant: &TenantId,
     area: &RollupArea,
     resolution: Resolution,
 ) -> Vec<Rollup> {
-    let mut out = Vec::new();
-    let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-    while let Some(page_request) = request {
-        let page = store
-            .area_rollups(tenant, area, resolution, everything(), page_request)
-            .await
-            .unwrap();
-        request = page.next_request(MAX_PAGE_LIMIT);
-        out.extend(page.items);
-    }
-    out
+    let all = store.all_area_rollups(tenant, area, resolution, everything());
+    all.await.unwrap()
 }
 
 /// An embedded store in a temporary directory with tenant `t`.
