@@ -6,6 +6,8 @@
 //! Mailboxes are unbounded, so work is bounded at the edges (the gateway's in-flight window per
 //! sensor connection) and each display has one frame slot with conflation.
 
+mod anchor_wanted;
+mod announcements;
 mod census;
 mod display_fanout;
 mod error;
@@ -14,6 +16,7 @@ mod frame_slot;
 mod node;
 mod office;
 mod office_rollups;
+mod office_rollups_task;
 mod office_stops;
 mod persister;
 mod restart_policy;
@@ -30,6 +33,7 @@ mod tenant;
 mod tenant_labels;
 mod write_retry;
 
+pub use anchor_wanted::AnchorWanted;
 pub use display_fanout::DisplaySink;
 pub use error::ServiceError;
 pub use frame_slot::{FrameSlotReceiver, FrameSlotSender, Offered, frame_slot};

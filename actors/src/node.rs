@@ -12,6 +12,7 @@ use tally_protocol::{OfficeId, RoomId, TenantId};
 use tally_storage::{Room, SharedStore};
 use tokio::task::JoinHandle;
 
+use crate::anchor_wanted::{AnchorWanted, AnchorsWanted};
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::error::flatten_call;
 use crate::office::room_actor;
@@ -79,6 +80,8 @@ pub(crate) struct NodeArgs {
     pub health: StorageHealth,
     /// Where tenant supervisors announce stopped offices.
     pub stops: OfficeStops,
+    /// Where tenant supervisors announce anchor offices wanted (a cluster).
+    pub anchors: AnchorsWanted,
 }
 
 /// State of the [`NodeSupervisor`].
@@ -237,6 +240,7 @@ impl NodeState {
             settings: self.args.settings,
             census: self.args.census.clone(),
             stops: self.args.stops.clone(),
+            anchors: self.args.anchors.clone(),
         };
         let node = myself.get_cell();
         self.tenants
@@ -258,6 +262,7 @@ pub struct NodeHandle {
     census: ActorCensus,
     health: StorageHealth,
     stops: OfficeStops,
+    anchors: AnchorsWanted,
 }
 
 impl NodeHandle {
@@ -272,12 +277,14 @@ impl NodeHandle {
         let census = ActorCensus::default();
         let health = StorageHealth::default();
         let stops = OfficeStops::new();
+        let anchors = AnchorsWanted::new();
         let args = NodeArgs {
             store,
             settings,
             census: census.clone(),
             health: health.clone(),
             stops: stops.clone(),
+            anchors: anchors.clone(),
         };
         let (node, join) = Actor::spawn(None, NodeSupervisor, args).await?;
         Ok((
@@ -287,6 +294,7 @@ impl NodeHandle {
                 census,
                 health,
                 stops,
+                anchors,
             },
             join,
         ))
@@ -403,6 +411,12 @@ impl NodeHandle {
     /// Offices of this node that stop from now on (passivated, fenced off, failed).
     pub fn office_stops(&self) -> tokio::sync::broadcast::Receiver<OfficeStopped> {
         self.stops.subscribe()
+    }
+
+    /// Anchor offices this node's offices call for from now on (a cluster; see
+    /// [`AnchorWanted`]): the cluster's router activates each where it is owned.
+    pub fn anchors_wanted(&self) -> tokio::sync::broadcast::Receiver<AnchorWanted> {
+        self.anchors.subscribe()
     }
 
     /// The supervisor of a tenant, activating it if needed.

@@ -10,11 +10,24 @@
 //! among the tenant's offices that have rooms) also finalises the tenant area, under that
 //! office's owner token. In a cluster exactly one node owns the anchor office (lease, then
 //! store token), so this needs no coordination of its own; after a handoff or a restart the next
-//! owner continues from the stored frontier. While the anchor office is not active, the
-//! tenant's answers come from raw readings past the tenant's frontier (exact, slower). When the
-//! anchor changes (a smaller office gets its first room) two activations may both step for a
-//! moment: each step computes the same buckets from the same final raw readings, so the
-//! overlap writes nothing different.
+//! owner continues from the stored frontier. When the anchor changes (a smaller office gets its
+//! first room) two activations may both step for a moment: each step computes the same buckets
+//! from the same final raw readings, so the overlap writes nothing different.
+//!
+//! # The anchor is active while any office of the tenant is
+//!
+//! The tenant's rollups advance whenever the tenant has any active office, not only while a sensor
+//! of the anchor office is connected: the finaliser of every other office asks for the anchor at
+//! every tick, the first one period after its activation starts ([`OfficeRollups::tenant_part`]
+//! answers [`TenantPart::AnchorElsewhere`]; `office_rollups_task.rs` casts the call to its tenant
+//! supervisor). On a single node the tenant supervisor activates the anchor (owner token 0); in a
+//! cluster it announces an [`crate::AnchorWanted`] and the cluster's router activates the anchor on
+//! the node placement names its owner, under that node's claim. So the anchor comes back within a
+//! tick after a restart, a failure or a handoff while the tenant has any active office (offices are
+//! not passivated for being idle: an activation lasts until a handoff, a failure or the node's
+//! stop). The writer is still the anchor's activation alone, fenced by its owner token; a tenant
+//! with no active office has no finaliser, and its answers come from raw readings past its frontier
+//! (exact, slower) until one activates.
 //!
 //! # A step
 //!
@@ -41,10 +54,10 @@ use std::time::Duration;
 use tally_protocol::analytics::{
     AnalyticsError, BucketStats, Calendar, Resolution as Width, Series,
 };
-use tally_protocol::{OfficeId, TenantId, TimestampMs, now_ms};
+use tally_protocol::{OfficeId, TenantId, TimestampMs};
 use tally_storage::{
     AreaRollupWrite, MAX_PAGE_LIMIT, PageRequest, Resolution, Rollup, RollupArea, RollupFrontier,
-    Room, SharedStore, Store, StoreError, TimeRange,
+    Room, Store, StoreError, TimeRange,
 };
 
 /// Most sensor time one step of an office finalises: a backlog (a new office, a node that was
@@ -59,7 +72,8 @@ pub const MAX_TENANT_STEP: Duration = Duration::from_secs(3_600);
 /// of this many, the running sum kept.
 pub const ROOMS_PER_READ: usize = 32;
 
-/// How often an office that is caught up looks for minutes to finalise.
+/// How often an office that is caught up looks for minutes to finalise (the default of
+/// [`crate::ActorSettings::finalise_every`]).
 pub const FINALISE_EVERY: Duration = Duration::from_secs(60);
 
 /// One office activation's finaliser: what it writes and under which token.
@@ -87,6 +101,17 @@ pub enum FinaliseStep {
     Behind(RollupFrontier),
     /// Finalised everything due.
     CaughtUp(RollupFrontier),
+}
+
+/// What an office activation does for its tenant's area at a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TenantPart {
+    /// The office is the anchor: it stepped the tenant area.
+    Stepped(FinaliseStep),
+    /// Another office is the anchor; it must be active for the tenant's rollups to advance.
+    AnchorElsewhere(OfficeId),
+    /// No office of the tenant has a room yet.
+    NoAnchor,
 }
 
 /// The tenant's anchor office: the smallest office id among its offices that have rooms (the
@@ -138,8 +163,22 @@ impl OfficeRollups {
         store: &dyn Store,
         now: TimestampMs,
     ) -> Result<Option<FinaliseStep>, StoreError> {
-        if anchor_office(store, &self.tenant).await?.as_ref() != Some(&self.office) {
-            return Ok(None);
+        Ok(match self.tenant_part(store, now).await? {
+            TenantPart::Stepped(step) => Some(step),
+            TenantPart::AnchorElsewhere(_) | TenantPart::NoAnchor => None,
+        })
+    }
+
+    /// As [`OfficeRollups::tenant_step`], naming the anchor when it is another office.
+    pub(crate) async fn tenant_part(
+        &self,
+        store: &dyn Store,
+        now: TimestampMs,
+    ) -> Result<TenantPart, StoreError> {
+        match anchor_office(store, &self.tenant).await? {
+            Some(anchor) if anchor == self.office => {}
+            Some(anchor) => return Ok(TenantPart::AnchorElsewhere(anchor)),
+            None => return Ok(TenantPart::NoAnchor),
         }
         let mut rooms = Vec::new();
         for office in store.offices(&self.tenant).await? {
@@ -152,7 +191,7 @@ impl OfficeRollups {
             calendar: Calendar::utc(),
             max_step: MAX_TENANT_STEP,
         };
-        area.step(store, now).await.map(Some)
+        area.step(store, now).await.map(TenantPart::Stepped)
     }
 }
 
@@ -352,24 +391,6 @@ impl AreaFinaliser<'_> {
     }
 }
 
-impl OfficeRollups {
-    /// Spawns [`OfficeRollups::run`]; the task ends when the returned guard drops (the office
-    /// activation ends).
-    pub(crate) fn spawn(self, store: SharedStore) -> FinaliserTask {
-        FinaliserTask(tokio::spawn(self.run(store)).abort_handle())
-    }
-}
-
-/// The running finaliser of an office activation; aborted when dropped.
-#[derive(Debug)]
-pub(crate) struct FinaliserTask(tokio::task::AbortHandle);
-
-impl Drop for FinaliserTask {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// The office's calendar now (UTC without one, or with a time zone this build does not know,
 /// as for its rooms).
 async fn office_calendar(
@@ -387,48 +408,4 @@ async fn office_calendar(
 #[expect(clippy::needless_pass_by_value, reason = "shaped for `map_err`")]
 fn analytics(err: AnalyticsError) -> StoreError {
     StoreError::Backend(format!("area rollups: {err}"))
-}
-
-impl OfficeRollups {
-    /// Finalises the office (and the tenant area, while the office is the tenant's anchor) for
-    /// as long as the activation lives: a step of each per [`FINALISE_EVERY`] when caught up,
-    /// steps back to back while either is behind. The first step waits one period, so an
-    /// activation's own restore (and a failover's many activations) never compete with it for
-    /// the store. Ends when a newer owner fences it or the tenant is erased; a failed step (the
-    /// store down) is tried again at the next tick, its effect on the node reported by the
-    /// writes of the rooms (a storage fault is the node's).
-    pub(crate) async fn run(self, store: SharedStore) {
-        if !store.keeps_area_rollups() {
-            return;
-        }
-        let mut wait = FINALISE_EVERY;
-        loop {
-            tokio::time::sleep(wait).await;
-            let now = now_ms();
-            let Some(office) = self.next_wait(self.step(&*store, now).await, "office") else {
-                return;
-            };
-            let tenant = self.tenant_step(&*store, now).await;
-            let Some(tenant) =
-                self.next_wait(tenant.map(|s| s.unwrap_or(FinaliseStep::Idle)), "tenant")
-            else {
-                return;
-            };
-            wait = office.min(tenant);
-        }
-    }
-
-    /// How long to wait after a step of the `area` kind with this result; `None` when the
-    /// activation must stop finalising (fenced, or its tenant erased).
-    fn next_wait(&self, step: Result<FinaliseStep, StoreError>, area: &str) -> Option<Duration> {
-        match step {
-            Ok(FinaliseStep::Behind(_)) => Some(Duration::ZERO),
-            Ok(FinaliseStep::Idle | FinaliseStep::CaughtUp(_)) => Some(FINALISE_EVERY),
-            Err(StoreError::Fenced { .. } | StoreError::Erased(_)) => None,
-            Err(err) => {
-                tracing::warn!(tenant = %self.tenant, office = %self.office, area, error = %err, "area rollups not finalised; trying again");
-                Some(FINALISE_EVERY)
-            }
-        }
-    }
 }

@@ -2,7 +2,8 @@
 //! them (the cluster's router, which holds their leases) can let them go.
 
 use tally_protocol::{OfficeId, TenantId};
-use tokio::sync::broadcast;
+
+use crate::announcements::Announcements;
 
 /// An office of this node stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,26 +30,5 @@ pub enum OfficeStopReason {
     Failed,
 }
 
-/// How many stop notices wait for a slow listener before it misses some.
-const STOPS_CAPACITY: usize = 1024;
-
 /// Where tenant supervisors announce stopped offices.
-#[derive(Debug, Clone)]
-pub(crate) struct OfficeStops(broadcast::Sender<OfficeStopped>);
-
-impl OfficeStops {
-    /// A channel nobody listens to yet.
-    pub(crate) fn new() -> Self {
-        Self(broadcast::channel(STOPS_CAPACITY).0)
-    }
-
-    /// Announces a stop (dropped if nobody listens).
-    pub(crate) fn announce(&self, stopped: OfficeStopped) {
-        let _ = self.0.send(stopped);
-    }
-
-    /// Stops announced from now on.
-    pub(crate) fn subscribe(&self) -> broadcast::Receiver<OfficeStopped> {
-        self.0.subscribe()
-    }
-}
+pub(crate) type OfficeStops = Announcements<OfficeStopped>;

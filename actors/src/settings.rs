@@ -23,6 +23,9 @@ pub struct ActorSettings {
     pub write_retry: WriteRetry,
     /// Whether offices activate on demand (a single node) or only when claimed (a cluster).
     pub activation: Activation,
+    /// How often an office activation's finaliser looks for area rollups to finalise once
+    /// caught up (and, in an office that is not its tenant's anchor, asks for the anchor).
+    pub finalise_every: Duration,
 }
 
 /// How a node's offices come to be active.
@@ -48,6 +51,7 @@ impl Default for ActorSettings {
             rollup_lateness: Duration::from_secs(3_600),
             write_retry: WriteRetry::default(),
             activation: Activation::OnDemand,
+            finalise_every: crate::FINALISE_EVERY,
         }
     }
 }

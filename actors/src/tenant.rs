@@ -1,6 +1,8 @@
 //! The tenant supervisor: activates a tenant's offices on demand and supervises them. An office
 //! that fails is reactivated from storage on its next use; one that keeps failing escalates, and
-//! the node quarantines the tenant. No other tenant notices.
+//! the node quarantines the tenant. No other tenant notices. The tenant's anchor office, asked
+//! for by the finaliser of any other active office, is activated here on a single node and
+//! called for in a cluster (`office_rollups.rs`).
 
 use std::collections::HashMap;
 
@@ -8,10 +10,12 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use tally_protocol::{OfficeId, TenantId};
 use tally_storage::{Room, SharedStore};
 
+use crate::anchor_wanted::{AnchorWanted, AnchorsWanted};
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::office::{OfficeActor, OfficeArgs};
 use crate::office_stops::{OfficeStopReason, OfficeStopped, OfficeStops};
 use crate::persister::PersisterMsg;
+use crate::settings::Activation;
 use crate::supervision::{ChildExit, Children, Started, spawn_child};
 use crate::{ActorSettings, OfficeMsg, ServiceError};
 
@@ -55,6 +59,10 @@ pub enum TenantMsg {
     },
     /// A room was added to the registry; its office (if active) starts it.
     RoomCreated(Room),
+    /// An active office of the tenant that is not its anchor asks for the anchor `office`
+    /// (sent by its finaliser): activated here on a single node, announced as an
+    /// [`AnchorWanted`] in a cluster; nothing if it is active here already.
+    WakeAnchor(OfficeId),
     /// An office's start ended (sent by its start task).
     OfficeStarted(Started<OfficeId, OfficeMsg>),
 }
@@ -82,6 +90,8 @@ pub(crate) struct TenantArgs {
     pub census: ActorCensus,
     /// Where stopped offices are announced.
     pub stops: OfficeStops,
+    /// Where anchor offices wanted in a cluster are announced.
+    pub anchors: AnchorsWanted,
 }
 
 /// State of a [`TenantSupervisor`].
@@ -148,6 +158,7 @@ impl Actor for TenantSupervisor {
                 let office = room.office.clone();
                 state.offices.send(&office, OfficeMsg::RoomCreated(room));
             }
+            TenantMsg::WakeAnchor(office) => state.wake_anchor(&myself, office),
         }
         Ok(())
     }
@@ -206,6 +217,24 @@ impl TenantState {
         }
     }
 
+    /// Makes sure the anchor `office` is active (see [`TenantMsg::WakeAnchor`]).
+    fn wake_anchor(&mut self, myself: &ActorRef<TenantMsg>, office: OfficeId) {
+        if self.offices.is_active(&office) {
+            return;
+        }
+        match self.args.settings.activation {
+            Activation::OnDemand => {
+                tracing::info!(tenant = %self.args.tenant, office = %office, "activating the anchor office: it finalises the tenant's rollups");
+                self.tokens.insert(office.clone(), 0);
+                self.start_office(myself, office, 0);
+            }
+            Activation::Claimed => self.args.anchors.announce(AnchorWanted {
+                tenant: self.args.tenant.clone(),
+                office,
+            }),
+        }
+    }
+
     /// Stops `office` (see [`TenantMsg::Passivate`]); the wait runs in a task, so the tenant
     /// keeps serving its other offices meanwhile.
     fn passivate(&mut self, office: &OfficeId, reply: RpcReplyPort<bool>) {
@@ -243,7 +272,7 @@ impl TenantState {
     /// for it wait and the tenant serves its other offices.
     fn start_office(&mut self, myself: &ActorRef<TenantMsg>, office: OfficeId, owner_token: u64) {
         let args = self.args.clone();
-        let tenant = myself.get_cell();
+        let supervisor = myself.clone();
         let id = office.clone();
         self.offices
             .start(office, myself, TenantMsg::OfficeStarted, async move {
@@ -259,8 +288,9 @@ impl TenantState {
                     settings: args.settings,
                     census: args.census,
                     owner_token,
+                    supervisor: supervisor.clone(),
                 };
-                spawn_child("office", &id, OfficeActor, args, tenant).await
+                spawn_child("office", &id, OfficeActor, args, supervisor.get_cell()).await
             });
     }
 }

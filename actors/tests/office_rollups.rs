@@ -5,22 +5,17 @@
 
 use std::sync::Arc;
 
+mod support;
+
+use support::rollups::{RollupStore, busy_readings, ms};
 use tally_actors::{FinaliseStep, OfficeRollups};
-use tally_protocol::analytics::{BucketStats, Calendar, Series, roll_up};
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
+use tally_protocol::analytics::{BucketStats, Calendar};
+use tally_protocol::{OfficeId, RoomId, TimestampMs};
 use tally_storage::{
-    CountMode, EmbeddedStore, MAX_PAGE_LIMIT, Office, OfficeCalendar, PageRequest, Resolution,
-    RollupArea, RollupFrontier, Room, RoomState, RoomWrite, Store, StoreError, StoredReading,
-    Tenant, TimeRange, WriteBatch,
+    Resolution, RollupArea, RollupFrontier, RoomState, RoomWrite, Store, StoreError, WriteBatch,
 };
 
 const ZONE: &str = "Europe/Berlin";
-const MIN: i64 = 60_000;
-const HOLD: i64 = 10 * MIN;
-
-fn ms(rfc3339: &str) -> TimestampMs {
-    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
-}
 
 /// Local midnight of 2026-03-29 (the 23-hour day: clocks go from 02:00 to 03:00).
 fn dst_day() -> (TimestampMs, TimestampMs) {
@@ -36,128 +31,42 @@ fn dst_day() -> (TimestampMs, TimestampMs) {
 /// not 5 (the sum of the rooms' peaks).
 fn readings(room: &str) -> Vec<(TimestampMs, u32)> {
     let busy = match room {
-        "a" => (
-            ms("2026-03-29T09:00:00+02:00"),
-            ms("2026-03-29T10:00:00+02:00"),
-            3,
-        ),
-        _ => (
-            ms("2026-03-29T10:00:00+02:00"),
-            ms("2026-03-29T11:00:00+02:00"),
-            2,
-        ),
+        "a" => ("09:00", "10:00", 3),
+        _ => ("10:00", "11:00", 2),
     };
-    let (from, to) = (
+    let span = (
         ms("2026-03-28T22:00:00+01:00"),
         ms("2026-03-30T01:00:00+02:00"),
     );
-    let mut out = Vec::new();
-    let mut ts = from + 13_000;
-    while ts < to {
-        let count = if busy.0 <= ts && ts < busy.1 {
-            busy.2
-        } else {
-            0
-        };
-        out.push((ts, count));
-        ts += 7 * MIN;
-    }
-    out.push((busy.0, busy.2));
-    out.push((busy.1, 0));
-    out
+    busy_readings(("2026-03-29", "+02:00"), busy, span)
 }
 
+/// Office `hq` of tenant `t`.
 struct Fixture {
-    _dir: tempfile::TempDir,
-    store: EmbeddedStore,
-    tenant: TenantId,
+    rollups: RollupStore,
     office: OfficeId,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = RollupStore;
+    fn deref(&self) -> &RollupStore {
+        &self.rollups
+    }
 }
 
 /// A store with office `hq` in Berlin, rooms `a` and `b` with their readings and a rollup
 /// frontier from the evening before the DST day.
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path()).unwrap();
-    let tenant = TenantId::new("t").unwrap();
-    let office = OfficeId::new("hq").unwrap();
-    store
-        .create_tenant(&Tenant {
-            id: tenant.clone(),
-            name: "T".into(),
-        })
-        .await
-        .unwrap();
-    store
-        .create_office(&Office {
-            tenant: tenant.clone(),
-            id: office.clone(),
-            name: "HQ".into(),
-        })
-        .await
-        .unwrap();
-    store
-        .set_office_calendar(
-            &tenant,
-            &office,
-            &OfficeCalendar {
-                time_zone: ZONE.into(),
-                work_days: vec![0, 1, 2, 3, 4],
-                work_start: "08:00".into(),
-                work_end: "18:00".into(),
-            },
-        )
-        .await
-        .unwrap();
-    let sensor = SensorId::new("s").unwrap();
-    let mut batch = WriteBatch::default();
-    for name in ["a", "b"] {
-        let room = RoomId::new(name).unwrap();
-        store
-            .create_room(&Room {
-                tenant: tenant.clone(),
-                office: office.clone(),
-                id: room.clone(),
-                name: name.into(),
-                capacity: 4,
-                count_mode: CountMode::Sum,
-            })
-            .await
-            .unwrap();
-        let rows: Vec<(SensorId, StoredReading)> = (1u64..)
-            .zip(readings(name))
-            .map(|(seq, (ts, count))| {
-                let reading = StoredReading {
-                    seq,
-                    ts,
-                    count,
-                    received_at: ts,
-                };
-                (sensor.clone(), reading)
-            })
-            .collect();
-        batch.rooms.push(RoomWrite {
-            tenant: tenant.clone(),
-            office: office.clone(),
-            room,
-            owner_token: 0,
-            readings: rows,
-            state: RoomState {
-                rollups: Some(RollupFrontier {
-                    from: ms("2026-03-28T22:00:00+01:00"),
-                    to: ms("2026-03-30T03:30:00+02:00"),
-                }),
-                ..RoomState::default()
-            },
-            rollups: Vec::new(),
-        });
-    }
-    store.write_batch(Arc::new(batch)).await.unwrap();
+    let rollups = RollupStore::new().await;
+    let frontier = RollupFrontier {
+        from: ms("2026-03-28T22:00:00+01:00"),
+        to: ms("2026-03-30T03:30:00+02:00"),
+    };
+    let rooms = [("a", readings("a")), ("b", readings("b"))];
+    rollups.add_office("hq", ZONE, &rooms, frontier).await;
     Fixture {
-        _dir: dir,
-        store,
-        tenant,
-        office,
+        rollups,
+        office: OfficeId::new("hq").unwrap(),
     }
 }
 
@@ -167,13 +76,7 @@ impl Fixture {
     }
 
     fn finaliser(&self, owner_token: u64) -> OfficeRollups {
-        OfficeRollups {
-            tenant: self.tenant.clone(),
-            office: self.office.clone(),
-            owner_token,
-            hold_ms: HOLD,
-            lateness_ms: 30 * MIN,
-        }
+        self.rollups.finaliser(self.office.as_str(), owner_token)
     }
 
     /// Steps until caught up at node time `now`.
@@ -189,44 +92,16 @@ impl Fixture {
 
     /// Every stored office rollup of `resolution`.
     async fn stored(&self, resolution: Resolution) -> Vec<BucketStats> {
-        let range = TimeRange {
-            from: i64::MIN,
-            to: i64::MAX,
-        };
-        let mut out = Vec::new();
-        let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-        while let Some(page_request) = request {
-            let page = self
-                .store
-                .area_rollups(&self.tenant, &self.area(), resolution, range, page_request)
-                .await
-                .unwrap();
-            request = page.next_request(MAX_PAGE_LIMIT);
-            out.extend(page.items.into_iter().map(|r| r.stats.unwrap()));
-        }
-        out
+        self.area_stats(&self.area(), resolution).await
     }
 }
 
 /// The office's buckets of `resolution` inside `[from, to)` computed straight from the raw
 /// readings (the rooms' series summed), those with something observed.
 fn from_raw(resolution: Resolution, from: TimestampMs, to: TimestampMs) -> Vec<BucketStats> {
-    let rooms: Vec<Series> = ["a", "b"]
-        .into_iter()
-        .map(|room| Series::from_readings(readings(room), HOLD))
-        .collect();
+    let rooms = [readings("a"), readings("b")];
     let calendar = Calendar::new(ZONE).unwrap();
-    roll_up(
-        &Series::sum(&rooms),
-        &calendar,
-        resolution.analytics(),
-        from,
-        to,
-    )
-    .unwrap()
-    .into_iter()
-    .filter(|b| from <= b.start && b.end <= to && !b.is_empty())
-    .collect()
+    support::rollups::from_raw(&rooms, &calendar, resolution, (from, to))
 }
 
 #[tokio::test]
@@ -312,13 +187,7 @@ async fn a_fenced_finaliser_writes_nothing() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Fenced { .. }), "{err:?}");
-    assert_eq!(
-        f.store
-            .area_rollup_frontier(&f.tenant, &f.area())
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(f.area_frontier(&f.area()).await, None);
     assert!(f.stored(Resolution::Minute).await.is_empty());
     // The new owner finalises.
     f.finalise(&f.finaliser(new), ms("2026-03-30T03:00:00+02:00"))

@@ -10,70 +10,35 @@ mod support;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use support::TestNode;
-use tally_actors::{ActorSettings, FinaliseStep, OfficeRollups, ingest_readings};
-use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId, TimestampMs, now_ms};
+use support::rollups::{MIN, area_rollups, everything};
+use support::{TestNode, TestOffice};
+use tally_actors::{ActorSettings, FinaliseStep, OfficeRollups};
+use tally_protocol::{OfficeId, Reading, RoomId, TenantId, TimestampMs, now_ms};
 use tally_storage::{
-    MAX_PAGE_LIMIT, PageRequest, Resolution, Rollup, RollupArea, RollupFrontier, Store, TimeRange,
+    MAX_PAGE_LIMIT, PageRequest, Resolution, Rollup, RollupArea, RollupFrontier, Store,
 };
-
-const MIN: i64 = 60_000;
 const LATENESS: Duration = Duration::from_secs(2);
 
-struct Office {
-    test: TestNode,
-    tenant: TenantId,
-    office: OfficeId,
-}
-
-impl Office {
-    /// Sends one reading of `sensor` to `room`, received now, and waits until it is durable.
-    async fn send(&self, room: &str, sensor: &str, reading: Reading) {
-        let actor = self
-            .test
-            .node
-            .room(&self.tenant, &self.office, &RoomId::new(room).unwrap())
-            .await
-            .unwrap();
-        let sensor = SensorId::new(sensor).unwrap();
-        let timeout = self.test.node.settings().call_timeout;
-        let acked = ingest_readings(&actor, sensor, vec![reading], now_ms(), timeout)
-            .await
-            .unwrap();
-        assert_eq!(acked, reading.seq);
-    }
-
-    /// Room `room`'s stored rollup frontier.
-    async fn room_frontier(&self, room: &str) -> Option<RollupFrontier> {
-        let room = RoomId::new(room).unwrap();
-        let state = self.test.disk.room_state(&self.tenant, &room).await;
-        state.unwrap().and_then(|state| state.rollups)
-    }
-
+impl TestOffice {
     /// Stored rollups at every resolution: room `room`'s, or the office's with `None`.
     async fn rollups(&self, room: Option<&str>) -> Vec<Rollup> {
         let disk = &self.test.disk;
         let mut out = Vec::new();
+        let area = RollupArea::Office(self.office.clone());
         for resolution in Resolution::ALL {
-            let (range, page) = (everything(), PageRequest::first(MAX_PAGE_LIMIT));
-            let found = match room {
+            match room {
                 Some(room) => {
-                    let room = RoomId::new(room).unwrap();
-                    disk.rollups(&self.tenant, &room, resolution, range, page)
-                        .await
+                    let (room, page) = (
+                        RoomId::new(room).unwrap(),
+                        PageRequest::first(MAX_PAGE_LIMIT),
+                    );
+                    let found = disk.rollups(&self.tenant, &room, resolution, everything(), page);
+                    out.extend(found.await.unwrap().items);
                 }
                 None => {
-                    disk.area_rollups(
-                        &self.tenant,
-                        &RollupArea::Office(self.office.clone()),
-                        resolution,
-                        range,
-                        page,
-                    )
-                    .await
+                    out.extend(area_rollups(disk.as_ref(), &self.tenant, &area, resolution).await)
                 }
-            };
-            out.extend(found.unwrap().items);
+            }
         }
         out
     }
@@ -97,13 +62,6 @@ impl Office {
     }
 }
 
-fn everything() -> TimeRange {
-    TimeRange {
-        from: i64::MIN,
-        to: i64::MAX,
-    }
-}
-
 /// The value of a counter in the process's Prometheus rendering, summed over its labels.
 fn counter(metrics: &PrometheusHandle, name: &str) -> u64 {
     metrics
@@ -124,7 +82,7 @@ async fn a_quiet_room_lets_the_office_rollups_pass_it() {
         ..ActorSettings::default()
     };
     let test = TestNode::start_with(settings, &tenant, &[(office.clone(), rooms)]).await;
-    let f = Office {
+    let f = TestOffice {
         test,
         tenant,
         office,

@@ -1,25 +1,21 @@
 //! A tenant's stored rollups, finalised by the activation of its anchor office
 //! (`OfficeRollups::tenant_step`): every room of every office summed at the same instants in
 //! UTC, equal at every resolution to the buckets computed from the raw readings, the same after
-//! a restart halfway, written by the anchor office only and only under its current owner token.
+//! a restart halfway, written by the anchor office only and only under its current owner token;
+//! and, on a real node, advancing while only another office of the tenant is active (it asks
+//! for the anchor, which the tenant supervisor activates).
 
-use std::sync::Arc;
+mod support;
 
-use tally_actors::{FinaliseStep, MAX_TENANT_STEP, OfficeRollups, anchor_office};
-use tally_protocol::analytics::{BucketStats, Calendar, Series, roll_up};
-use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
-use tally_storage::{
-    CountMode, EmbeddedStore, MAX_PAGE_LIMIT, Office, OfficeCalendar, PageRequest, Resolution,
-    RollupArea, RollupFrontier, Room, RoomState, RoomWrite, Store, StoreError, StoredReading,
-    Tenant, TimeRange, WriteBatch,
-};
+use std::time::Duration;
 
-const MIN: i64 = 60_000;
-const HOLD: i64 = 10 * MIN;
-
-fn ms(rfc3339: &str) -> TimestampMs {
-    rfc3339.parse::<jiff::Timestamp>().unwrap().as_millisecond()
-}
+use support::rollups::{MIN, RollupStore, area_rollups, busy_readings, ms};
+use support::{TestNode, TestOffice};
+use tally_actors::{ActorSettings, FinaliseStep, MAX_TENANT_STEP, OfficeRollups, anchor_office};
+use tally_protocol::analytics::{BucketStats, Calendar};
+use tally_protocol::{OfficeId, Reading, RoomId, TenantId, TimestampMs, now_ms};
+use tally_storage::testkit::await_area_frontier_past;
+use tally_storage::{Resolution, RollupArea, RollupFrontier, Store, StoreError};
 
 /// Offices (id, time zone, rooms): `aaa` has no room (so it is not the anchor), `berlin` and
 /// `nyc` lie in different time zones.
@@ -34,24 +30,13 @@ const OFFICES: [(&str, &str, &[&str]); 3] = [
 /// before to 01:00 after the day: the tenant's peak is 7 (the sum at the same instants), not 9
 /// (the sum of the rooms' peaks).
 fn readings(room: &str) -> Vec<(TimestampMs, u32)> {
-    let (from, to, count) = match room {
+    let busy = match room {
         "a" => ("09:00", "10:00", 3),
         "b" => ("10:00", "11:00", 2),
         _ => ("09:30", "10:30", 4),
     };
-    let busy = (
-        ms(&format!("2026-06-10T{from}:00Z")),
-        ms(&format!("2026-06-10T{to}:00Z")),
-    );
-    let mut out = Vec::new();
-    let mut ts = ms("2026-06-09T22:00:00Z") + 13_000;
-    while ts < ms("2026-06-11T01:00:00Z") {
-        let busy_now = busy.0 <= ts && ts < busy.1;
-        out.push((ts, if busy_now { count } else { 0 }));
-        ts += 7 * MIN;
-    }
-    out.extend([(busy.0, count), (busy.1, 0)]);
-    out
+    let span = (ms("2026-06-09T22:00:00Z"), ms("2026-06-11T01:00:00Z"));
+    busy_readings(("2026-06-10", "Z"), busy, span)
 }
 
 /// Where every room's rollups start (its frontier's `from`), and so the tenant's.
@@ -59,101 +44,22 @@ fn first_rollup() -> TimestampMs {
     ms("2026-06-09T22:00:00Z")
 }
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    store: EmbeddedStore,
-    tenant: TenantId,
-}
-
 /// A store with the tenant's offices, rooms, readings, and room rollup frontiers reaching
 /// 03:30 UTC after the day.
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(dir.path()).unwrap();
-    let tenant = TenantId::new("t").unwrap();
-    let name = String::from("T");
-    let record = Tenant {
-        id: tenant.clone(),
-        name: name.clone(),
+async fn fixture() -> RollupStore {
+    let f = RollupStore::new().await;
+    let frontier = RollupFrontier {
+        from: first_rollup(),
+        to: ms("2026-06-11T03:30:00Z"),
     };
-    store.create_tenant(&record).await.unwrap();
-    let sensor = SensorId::new("s").unwrap();
-    let mut batch = WriteBatch::default();
     for (office, zone, rooms) in OFFICES {
-        let office = OfficeId::new(office).unwrap();
-        let record = Office {
-            tenant: tenant.clone(),
-            id: office.clone(),
-            name: name.clone(),
-        };
-        store.create_office(&record).await.unwrap();
-        let calendar = OfficeCalendar {
-            time_zone: zone.into(),
-            work_days: vec![0, 1, 2, 3, 4],
-            work_start: "08:00".into(),
-            work_end: "18:00".into(),
-        };
-        (store.set_office_calendar(&tenant, &office, &calendar))
-            .await
-            .unwrap();
-        for room in rooms {
-            let id = RoomId::new(*room).unwrap();
-            let record = Room {
-                tenant: tenant.clone(),
-                office: office.clone(),
-                id: id.clone(),
-                name: name.clone(),
-                capacity: 4,
-                count_mode: CountMode::Sum,
-            };
-            store.create_room(&record).await.unwrap();
-            let rows = (1u64..).zip(readings(room)).map(|(seq, (ts, count))| {
-                let reading = StoredReading {
-                    seq,
-                    ts,
-                    count,
-                    received_at: ts,
-                };
-                (sensor.clone(), reading)
-            });
-            let frontier = RollupFrontier {
-                from: first_rollup(),
-                to: ms("2026-06-11T03:30:00Z"),
-            };
-            batch.rooms.push(RoomWrite {
-                tenant: tenant.clone(),
-                office: office.clone(),
-                room: id,
-                owner_token: 0,
-                readings: rows.collect(),
-                state: RoomState {
-                    rollups: Some(frontier),
-                    ..RoomState::default()
-                },
-                rollups: Vec::new(),
-            });
-        }
+        let rooms: Vec<_> = rooms.iter().map(|room| (*room, readings(room))).collect();
+        f.add_office(office, zone, &rooms, frontier).await;
     }
-    store.write_batch(Arc::new(batch)).await.unwrap();
-    Fixture {
-        _dir: dir,
-        store,
-        tenant,
-    }
+    f
 }
 
-impl Fixture {
-    /// The finaliser of an activation of `office` under `owner_token`.
-    fn finaliser(&self, office: &str, owner_token: u64) -> OfficeRollups {
-        OfficeRollups {
-            tenant: self.tenant.clone(),
-            office: OfficeId::new(office).unwrap(),
-            owner_token,
-            hold_ms: HOLD,
-            lateness_ms: 30 * MIN,
-        }
-    }
-
+impl RollupStore {
     /// Steps the tenant area until caught up at node time `now`; every step but the last
     /// finalises at most [`MAX_TENANT_STEP`].
     async fn finalise(&self, finaliser: &OfficeRollups, now: TimestampMs) -> RollupFrontier {
@@ -174,53 +80,20 @@ impl Fixture {
 
     /// The tenant area's stored frontier.
     async fn frontier(&self) -> Option<RollupFrontier> {
-        let area = RollupArea::Tenant;
-        self.store
-            .area_rollup_frontier(&self.tenant, &area)
-            .await
-            .unwrap()
+        self.area_frontier(&RollupArea::Tenant).await
     }
 
     /// Every stored rollup of the tenant area at `resolution`.
     async fn stored(&self, resolution: Resolution) -> Vec<BucketStats> {
-        let range = TimeRange {
-            from: i64::MIN,
-            to: i64::MAX,
-        };
-        let mut out = Vec::new();
-        let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-        while let Some(page_request) = request {
-            let page = self
-                .store
-                .area_rollups(
-                    &self.tenant,
-                    &RollupArea::Tenant,
-                    resolution,
-                    range,
-                    page_request,
-                )
-                .await
-                .unwrap();
-            request = page.next_request(MAX_PAGE_LIMIT);
-            out.extend(page.items.into_iter().map(|r| r.stats.unwrap()));
-        }
-        out
+        self.area_stats(&RollupArea::Tenant, resolution).await
     }
 }
 
 /// The tenant's UTC buckets of `resolution` inside `[from, to)` computed straight from the raw
 /// readings (every room's series summed), those with something observed.
 fn from_raw(resolution: Resolution, from: TimestampMs, to: TimestampMs) -> Vec<BucketStats> {
-    let rooms: Vec<Series> = ["a", "b", "c"]
-        .into_iter()
-        .map(|room| Series::from_readings(readings(room), HOLD))
-        .collect();
-    let series = Series::sum(&rooms);
-    roll_up(&series, &Calendar::utc(), resolution.analytics(), from, to)
-        .unwrap()
-        .into_iter()
-        .filter(|b| from <= b.start && b.end <= to && !b.is_empty())
-        .collect()
+    let rooms = [readings("a"), readings("b"), readings("c")];
+    support::rollups::from_raw(&rooms, &Calendar::utc(), resolution, (from, to))
 }
 
 #[tokio::test]
@@ -256,8 +129,7 @@ async fn tenant_rollups_equal_the_raw_sums_in_utc() {
     assert_eq!(day.occupied_ms(), 2 * 3_600_000);
     // The office's own rollups are not the tenant's.
     let berlin = RollupArea::Office(OfficeId::new("berlin").unwrap());
-    let office = f.store.area_rollup_frontier(&f.tenant, &berlin).await;
-    assert_eq!(office.unwrap(), None);
+    assert_eq!(f.area_frontier(&berlin).await, None);
 }
 
 #[tokio::test]
@@ -322,4 +194,58 @@ async fn tenant_rollups_are_the_same_after_a_restart_halfway() {
             "{resolution:?}"
         );
     }
+}
+
+/// On a real node, the tenant's rollups advance while only an office that is not its anchor is
+/// active: anchor `a` has a room no sensor ever reports to, and only office `b`'s room gets a
+/// reading. `b`'s activation asks its tenant for the anchor, the tenant supervisor activates it,
+/// and the anchor's finaliser moves the tenant's stored frontier past `b`'s reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_rollups_advance_while_only_a_non_anchor_office_is_active() {
+    let tenant = TenantId::new("t").unwrap();
+    let (a, b) = (OfficeId::new("a").unwrap(), OfficeId::new("b").unwrap());
+    let offices = [
+        (a.clone(), vec![RoomId::new("ra").unwrap()]),
+        (b.clone(), vec![RoomId::new("rb").unwrap()]),
+    ];
+    // A short lateness, so that `rb`, quiet after its reading, seals its frontier past it
+    // within seconds; finalisers step every 100 ms once caught up.
+    let settings = ActorSettings {
+        rollup_lateness: Duration::from_secs(2),
+        finalise_every: Duration::from_millis(100),
+        ..ActorSettings::default()
+    };
+    let test = TestNode::start_with(settings, &tenant, &offices).await;
+    let anchor = anchor_office(test.disk.as_ref(), &tenant).await.unwrap();
+    assert_eq!(anchor, Some(a));
+    let f = TestOffice {
+        test,
+        tenant,
+        office: b,
+    };
+    // `rb` hears 2 people three minutes ago, 30 s into a minute; nothing ever asks for `a`.
+    let minute = (now_ms() - 3 * MIN) / MIN * MIN;
+    let at = minute + 30_000;
+    let reading = Reading {
+        seq: 1,
+        ts: at,
+        count: 2,
+    };
+    f.send("rb", "s", reading).await;
+
+    // The anchor's finaliser passes the reading, however long it takes (without the anchor
+    // active it never does, and the run's own bound fails the test).
+    let disk = f.test.disk.as_ref();
+    let frontier = await_area_frontier_past(disk, &f.tenant, &RollupArea::Tenant, at).await;
+    assert!(
+        frontier.from <= minute,
+        "{frontier:?} starts after {minute}"
+    );
+    // The tenant's minute of the reading holds `rb`'s 2 people (`ra` never counted anyone).
+    let minutes = area_rollups(disk, &f.tenant, &RollupArea::Tenant, Resolution::Minute).await;
+    let of_reading = (minutes.iter())
+        .filter_map(|rollup| rollup.stats.as_ref())
+        .find(|stats| stats.start == minute);
+    assert_eq!(of_reading.and_then(|s| s.peak()), Some(2), "{minutes:?}");
+    f.test.stop_checked().await;
 }

@@ -75,6 +75,7 @@ pub fn actor_settings(settings: &Settings) -> ActorSettings {
         persister_max_batch_rows: settings.persister.max_batch_rows as usize,
         sensor_timeout: settings.ingest.sensor_timeout,
         rollup_lateness: settings.rollup.lateness,
+        finalise_every: settings.rollup.finalise_every,
         write_retry: WriteRetry {
             retry_for: settings.persister.retry_for,
             ..WriteRetry::default()

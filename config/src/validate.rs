@@ -274,6 +274,9 @@ pub(crate) fn validate(settings: &Settings) -> Vec<FieldError> {
     crate::metrics::check(&mut check, metrics);
     crate::tracing::check(&mut check, tracing);
     check.at_most("rollup.lateness", rollup.lateness, DAY, "1d");
+    let every = rollup.finalise_every;
+    check.at_least("rollup.finalise_every", every, Duration::from_millis(10));
+    check.at_most("rollup.finalise_every", every, HOUR, "1h");
 
     if log.filter.trim().is_empty() {
         check.fail(
@@ -624,7 +627,7 @@ mod tests {
     fn every_bound_rejects_the_value_just_past_it() {
         type Change = fn(&mut Settings);
         #[rustfmt::skip]
-        let cases: [(Change, &str); 56] = [
+        let cases: [(Change, &str); 58] = [
             (|s| s.node.node_id = String::new(), "node.node_id: must be 1 to 64 characters of a-z, 0-9 and '-', starting with a letter or digit, got \"\""),
             (|s| s.node.node_id = "a".repeat(65), "node.node_id: must be 1 to 64"),
             (|s| s.node.node_id = "-edge".to_string(), "node.node_id: must be 1 to 64"),
@@ -675,6 +678,8 @@ mod tests {
             (|s| s.display.coalesce_interval = Duration::from_micros(999), "display.coalesce_interval: must be >= 1ms, got 999us"),
             (|s| s.display.coalesce_interval = Duration::from_millis(10_001), "display.coalesce_interval: must be <= 10s, got 10001ms"),
             (|s| s.display.inflight_frames = 0, "display.inflight_frames: must be >= 1, got 0"),
+            (|s| s.rollup.finalise_every = Duration::from_millis(9), "rollup.finalise_every: must be >= 10ms, got 9ms"),
+            (|s| s.rollup.finalise_every = HOUR + SECOND, "rollup.finalise_every: must be <= 1h, got 3601s"),
             (|s| s.display.inflight_frames = 65537, "display.inflight_frames: must be <= 65536, got 65537"),
             (|s| s.supervision.max_restarts = 0, "supervision.max_restarts: must be >= 1, got 0"),
             (|s| s.supervision.restart_window = Duration::ZERO, "supervision.restart_window: must be > 0, got 0s"),

@@ -1,7 +1,7 @@
 //! The office actor: owns and supervises its rooms, aggregates their counts and publishes
 //! coalesced deltas (at most one per `coalesce_interval`) to its display subscribers; a task of
-//! the activation finalises the office's rollups, and the tenant's while the office is its anchor
-//! (`office_rollups.rs`).
+//! the activation finalises the office's rollups, and the tenant's while the office is its anchor,
+//! or else asks its tenant supervisor for the anchor (`office_rollups.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,11 +20,12 @@ use view::{OfficeView, RoomSlot};
 
 use crate::census::{ActorCensus, ActorKind, CensusGuard};
 use crate::display_fanout::{DisplayFanout, DisplaySink, SnapshotSource};
-use crate::office_rollups::{FinaliserTask, OfficeRollups};
+use crate::office_rollups::OfficeRollups;
+use crate::office_rollups_task::{FinaliserContext, FinaliserTask};
 use crate::persister::PersisterMsg;
 use crate::room::FENCED;
 use crate::supervision::{ChildExit, Children, Started};
-use crate::{ActorSettings, RoomMsg, ServiceError};
+use crate::{ActorSettings, RoomMsg, ServiceError, TenantMsg};
 
 /// Messages of an [`OfficeActor`].
 #[derive(Debug)]
@@ -97,6 +98,8 @@ pub(crate) struct OfficeArgs {
     pub census: ActorCensus,
     /// The owner token of this activation (0 on a single node; the claimed one in a cluster).
     pub owner_token: u64,
+    /// The tenant supervisor (asked for the tenant's anchor office by the finaliser).
+    pub supervisor: ActorRef<TenantMsg>,
 }
 
 /// State of an [`OfficeActor`].
@@ -109,7 +112,8 @@ pub(crate) struct OfficeState {
     dirty: BTreeSet<RoomId>,
     publish_scheduled: bool,
     fanout: DisplayFanout,
-    /// Finalises the office's rollups (and the tenant's, as its anchor) while this activation lives.
+    /// Finalises the office's rollups (and the tenant's, as its anchor) while this activation
+    /// lives.
     _rollups: FinaliserTask,
 }
 
@@ -133,7 +137,11 @@ impl Actor for OfficeActor {
         };
         let mut state = OfficeState {
             _census: args.census.enter(ActorKind::Office),
-            _rollups: finaliser(&args).spawn(args.store.clone()),
+            _rollups: finaliser(&args).spawn(FinaliserContext {
+                store: args.store.clone(),
+                every: args.settings.finalise_every,
+                supervisor: args.supervisor.clone(),
+            }),
             view: OfficeView {
                 office: args.office.id.clone(),
                 version: 0,

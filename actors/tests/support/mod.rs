@@ -2,12 +2,16 @@
 //! in a temporary directory, and the leak-checked stop every test ends with.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod rollups;
+
 use std::sync::Arc;
 
 use ractor::ActorRef;
 use tally_actors::{ActorSettings, NodeHandle, RoomMsg, ServiceError, ingest_readings};
-use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId};
-use tally_storage::{CountMode, EmbeddedStore, FaultInjectingStore, Office, Room, Store, Tenant};
+use tally_protocol::{OfficeId, Reading, RoomId, SensorId, TenantId, now_ms};
+use tally_storage::{
+    CountMode, EmbeddedStore, FaultInjectingStore, Office, RollupFrontier, Room, Store, Tenant,
+};
 
 /// A running node and the store it runs on.
 pub struct TestNode {
@@ -74,6 +78,38 @@ impl TestNode {
             0,
             "actors still alive after shutdown"
         );
+    }
+}
+
+/// One office of a running node, its rooms addressed by name.
+pub struct TestOffice {
+    pub test: TestNode,
+    pub tenant: TenantId,
+    pub office: OfficeId,
+}
+
+impl TestOffice {
+    /// Sends one reading of `sensor` to `room`, received now, and waits until it is durable.
+    pub async fn send(&self, room: &str, sensor: &str, reading: Reading) {
+        let actor = self
+            .test
+            .node
+            .room(&self.tenant, &self.office, &RoomId::new(room).unwrap())
+            .await
+            .unwrap();
+        let sensor = SensorId::new(sensor).unwrap();
+        let timeout = self.test.node.settings().call_timeout;
+        let acked = ingest_readings(&actor, sensor, vec![reading], now_ms(), timeout)
+            .await
+            .unwrap();
+        assert_eq!(acked, reading.seq);
+    }
+
+    /// Room `room`'s stored rollup frontier.
+    pub async fn room_frontier(&self, room: &str) -> Option<RollupFrontier> {
+        let room = RoomId::new(room).unwrap();
+        let state = self.test.disk.room_state(&self.tenant, &room).await;
+        state.unwrap().and_then(|state| state.rollups)
     }
 }
 

@@ -7,7 +7,10 @@
 //! - `keeper.rs`: a held office's lease, and why a Redis outage does not passivate it.
 //! - `rebalance.rs`: handoffs when the view moves offices away, and offices that stopped by
 //!   themselves (fenced, failed).
+//! - `anchors.rs`: a tenant's anchor office called for by its other offices, activated where
+//!   it is owned (the tenant's rollups advance while any of its offices is active).
 
+mod anchors;
 mod keeper;
 mod owned;
 mod rebalance;
@@ -44,6 +47,7 @@ impl ClusterRouter {
         let tasks = vec![
             rebalance::follow_view(owned.clone()),
             rebalance::follow_stops(owned.clone()),
+            anchors::follow_anchors(owned.clone(), transport.clone()),
         ];
         Self {
             owned,
@@ -88,18 +92,41 @@ impl ClusterRouter {
         tenant: &TenantId,
         office: &OfficeId,
     ) -> Result<Option<String>, ServiceError> {
-        let owner = self.owned.owner(tenant, office).ok_or_else(|| {
-            ServiceError::Unavailable(format!(
-                "no active node serves region {} now; connect again",
-                self.owned.region
-            ))
-        })?;
-        if owner.id == self.owned.node_id {
-            return Ok(None);
-        }
-        debug!(tenant = %tenant, office = %office, owner = %owner.id, epoch = owner.epoch,
-               decision = "forward", "placement");
-        Ok(Some(owner.id))
+        remote_owner(&self.owned, tenant, office)
+    }
+}
+
+/// The owner of `office` placement names: `Ok(None)` if it is this node.
+fn remote_owner(
+    owned: &OwnedOffices,
+    tenant: &TenantId,
+    office: &OfficeId,
+) -> Result<Option<String>, ServiceError> {
+    let owner = owned.owner(tenant, office).ok_or_else(|| {
+        ServiceError::Unavailable(format!(
+            "no active node serves region {} now; connect again",
+            owned.region
+        ))
+    })?;
+    if owner.id == owned.node_id {
+        return Ok(None);
+    }
+    debug!(tenant = %tenant, office = %office, owner = %owner.id, epoch = owner.epoch,
+           decision = "forward", "placement");
+    Ok(Some(owner.id))
+}
+
+/// The handle of `office` on its owner: claimed and activated here if placement names this
+/// node, else opened on the owner through `transport` (which activates it there).
+async fn open_office(
+    owned: &OwnedOffices,
+    transport: &Transport,
+    tenant: &TenantId,
+    office: &OfficeId,
+) -> Result<OfficeHandle, ServiceError> {
+    match remote_owner(owned, tenant, office)? {
+        None => ServedOffices::office(owned, tenant, office).await,
+        Some(owner) => transport.office(&owner, tenant, office).await,
     }
 }
 
@@ -118,10 +145,7 @@ impl Router for ClusterRouter {
         tenant: &TenantId,
         office: &OfficeId,
     ) -> Result<OfficeHandle, ServiceError> {
-        match self.remote_owner(tenant, office)? {
-            None => ServedOffices::office(&self.owned, tenant, office).await,
-            Some(owner) => self.transport.office(&owner, tenant, office).await,
-        }
+        open_office(&self.owned, &self.transport, tenant, office).await
     }
 
     async fn room(
