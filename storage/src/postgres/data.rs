@@ -21,8 +21,8 @@ use super::{
     rollup_rows::{self, ROOM_ROLLUPS, RollupRows},
 };
 use crate::{
-    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, RollupsPage, RoomState, StoreError,
-    StoredReading, TimeRange, WriteBatch,
+    Page, PageRequest, ReadingCursor, ReadingsPage, Resolution, Rollup, RollupsPage, RoomState,
+    StoreError, StoredReading, TimeRange, WriteBatch,
 };
 
 /// Rows of one tenant in a batch, as column arrays.
@@ -233,6 +233,20 @@ pub(super) async fn rollups(
 ) -> Result<RollupsPage, StoreError> {
     ROOM_ROLLUPS
         .page(inner, tenant, room.as_str(), resolution, range, page)
+        .await
+}
+
+/// The rollups of a room at `resolution` with `bucket_start` in one of `ranges`, by start, in
+/// one query.
+pub(super) async fn rollups_in_ranges(
+    inner: &Inner,
+    tenant: &TenantId,
+    room: &RoomId,
+    resolution: Resolution,
+    ranges: &[TimeRange],
+) -> Result<Vec<Rollup>, StoreError> {
+    ROOM_ROLLUPS
+        .in_ranges(inner, tenant, room.as_str(), resolution, ranges)
         .await
 }
 

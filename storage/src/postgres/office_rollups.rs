@@ -20,8 +20,8 @@ use super::{
     rollup_rows::{self, OFFICE_ROLLUPS, RollupRows},
 };
 use crate::{
-    AreaRollupWrite, PageRequest, Resolution, RollupArea, RollupFrontier, RollupsPage, StoreError,
-    TimeRange,
+    AreaRollupWrite, PageRequest, Resolution, Rollup, RollupArea, RollupFrontier, RollupsPage,
+    StoreError, TimeRange,
 };
 
 /// See [`crate::Store::write_area_rollups`].
@@ -83,5 +83,19 @@ pub(super) async fn page(
 ) -> Result<RollupsPage, StoreError> {
     OFFICE_ROLLUPS
         .page(inner, tenant, area.key(), resolution, range, page)
+        .await
+}
+
+/// The rollups of an area at `resolution` with `bucket_start` in one of `ranges`, by start, in
+/// one query.
+pub(super) async fn in_ranges(
+    inner: &Inner,
+    tenant: &TenantId,
+    area: &RollupArea,
+    resolution: Resolution,
+    ranges: &[TimeRange],
+) -> Result<Vec<Rollup>, StoreError> {
+    OFFICE_ROLLUPS
+        .in_ranges(inner, tenant, area.key(), resolution, ranges)
         .await
 }

@@ -147,6 +147,40 @@ impl RollupTable {
     }
 }
 
+impl RollupTable {
+    /// The rollups of `owner` (a room or an area of `tenant`) at `resolution` with
+    /// `bucket_start` in one of `ranges` (not overlapping), by start: one query joining the
+    /// ranges (`unnest` of their bounds), unpaged, for the bounded reads of an answer.
+    pub(super) async fn in_ranges(
+        self,
+        inner: &Inner,
+        tenant: &TenantId,
+        owner: &str,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        if ranges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT r.bucket_start, r.avg, r.peak, r.occupied_s, r.samples, r.stats \
+             FROM {table} r JOIN unnest($4::int8[], $5::int8[]) AS g(lo, hi) \
+             ON r.bucket_start >= g.lo AND r.bucket_start < g.hi \
+             WHERE r.tenant_id = $1 AND r.{owner} = $2 AND r.resolution = $3 \
+             ORDER BY r.bucket_start",
+            table = self.name,
+            owner = self.owner,
+        );
+        let name = resolution_name(resolution);
+        let lows: Vec<i64> = ranges.iter().map(|r| r.from).collect();
+        let highs: Vec<i64> = ranges.iter().map(|r| r.to).collect();
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+            [&tenant.as_str(), &owner, &name, &lows, &highs];
+        let rows = query(inner, tenant, &sql, &params).await?;
+        rows.iter().map(|row| rollup_of(row, resolution)).collect()
+    }
+}
+
 /// A rollup from its row (`bucket_start, avg, peak, occupied_s, samples, stats`).
 fn rollup_of(row: &Row, resolution: Resolution) -> Result<Rollup, StoreError> {
     let (peak, samples): (i64, i64) = (row.try_get(2).map_err(pg)?, row.try_get(4).map_err(pg)?);

@@ -14,8 +14,8 @@ use super::{
 use crate::{
     AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, Office,
     OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
-    RetentionReport, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor, SensorKey,
-    Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
+    RetentionReport, Rollup, RollupArea, RollupFrontier, RollupsPage, Room, RoomState, Sensor,
+    SensorKey, Store, StoreError, Tenant, TimeRange, TokenRevocations, WriteBatch,
 };
 
 #[async_trait]
@@ -230,6 +230,16 @@ impl Store for PostgresStore {
         data::rollups(&self.inner, tenant, room, resolution, range, &page).await
     }
 
+    async fn rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        room: &RoomId,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        data::rollups_in_ranges(&self.inner, tenant, room, resolution, ranges).await
+    }
+
     fn keeps_area_rollups(&self) -> bool {
         true
     }
@@ -255,6 +265,16 @@ impl Store for PostgresStore {
         page: PageRequest<TimestampMs>,
     ) -> Result<RollupsPage, StoreError> {
         office_rollups::page(&self.inner, tenant, area, resolution, range, &page).await
+    }
+
+    async fn area_rollups_in_ranges(
+        &self,
+        tenant: &TenantId,
+        area: &RollupArea,
+        resolution: Resolution,
+        ranges: &[TimeRange],
+    ) -> Result<Vec<Rollup>, StoreError> {
+        office_rollups::in_ranges(&self.inner, tenant, area, resolution, ranges).await
     }
     async fn apply_retention(
         &self,
