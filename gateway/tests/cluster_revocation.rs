@@ -11,14 +11,9 @@ use serde_json::{Value, json};
 use support::cluster::{Cluster, provision};
 use support::{ADMIN_TOKEN, Api, DisplayClient, Next};
 use tally_protocol::DisplayFrame;
-use tokio::time::Instant;
 
 /// `auth.revocation_refresh` of the test nodes (short, so the test does not wait long).
 const REFRESH: Duration = Duration::from_secs(2);
-/// How long the test waits for a revocation to reach node B before it fails: far past the
-/// refresh, so a busy machine cannot fail it. The test asserts that the revocation arrives, not
-/// how fast (how fast is the refresh setting's documented bound, not a pass/fail figure).
-const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A viewer token of acme minted through `api`: the token and its id.
 async fn mint_viewer(api: &Api) -> (String, String) {
@@ -51,8 +46,9 @@ async fn display(api: &Api, token: &str) -> DisplayClient {
     display
 }
 
-/// Waits until `token` is refused as revoked on `api`'s node, by `deadline`.
-async fn await_refused(api: &Api, token: &str, deadline: Instant) {
+/// Waits until `token` is refused as revoked on `api`'s node (polled: the refresh has no event to
+/// await; a revocation that never arrives hangs the test, and the run's time limit fails it).
+async fn await_refused(api: &Api, token: &str) {
     loop {
         let (status, body) = offices(api, token).await;
         if status == 401 {
@@ -63,21 +59,14 @@ async fn await_refused(api: &Api, token: &str, deadline: Instant) {
             return;
         }
         assert_eq!(status, 200, "{body}");
-        assert!(
-            Instant::now() < deadline,
-            "node B still accepts the revoked token past auth.revocation_refresh"
-        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// Waits for `display` to close, by `deadline`; returns its close code and reason.
-async fn await_closed(display: &mut DisplayClient, deadline: Instant) -> (u16, String) {
+/// Waits for `display` to close; returns its close code and reason.
+async fn await_closed(display: &mut DisplayClient) -> (u16, String) {
     loop {
-        let next = tokio::time::timeout_at(deadline, display.next())
-            .await
-            .expect("the revoked display closes");
-        match next {
+        match display.next().await {
             Next::Frame(_) => {}
             Next::Closed(Some(frame)) => return (u16::from(frame.code), frame.reason.to_string()),
             Next::Closed(None) => panic!("closed without a close frame"),
@@ -110,9 +99,8 @@ async fn a_revocation_on_node_a_is_refused_on_node_b_and_closes_its_displays() {
         )
         .await;
     assert_eq!(status, 204, "{body}");
-    let deadline = Instant::now() + PATIENCE;
-    await_refused(&b, &first, deadline).await;
-    let (code, reason) = await_closed(&mut first_display, deadline).await;
+    await_refused(&b, &first).await;
+    let (code, reason) = await_closed(&mut first_display).await;
     assert_eq!(
         (code, reason.as_str()),
         (4401, "unauthenticated: the token has been revoked")
@@ -128,9 +116,8 @@ async fn a_revocation_on_node_a_is_refused_on_node_b_and_closes_its_displays() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let deadline = Instant::now() + PATIENCE;
-    await_refused(&b, &second, deadline).await;
-    let (code, reason) = await_closed(&mut second_display, deadline).await;
+    await_refused(&b, &second).await;
+    let (code, reason) = await_closed(&mut second_display).await;
     assert_eq!(
         (code, reason.as_str()),
         (4401, "unauthenticated: the token has been revoked")

@@ -5,7 +5,7 @@
 //! (`SIGSTOP`) under writes.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tally_storage::conformance::support::{
     add_office, add_room, add_tenant, fresh_room, reading, rollup, room_write, sensor_id, state,
@@ -207,7 +207,6 @@ async fn readings_expire_by_the_tenants_retention() {
         }))
         .await
         .unwrap();
-    let written = Instant::now();
     assert_eq!(
         store
             .all_readings(&short.tenant, &short.id, ALL)
@@ -217,7 +216,8 @@ async fn readings_expire_by_the_tenants_retention() {
         1
     );
     // Not expired early: the reading was there right after the write (above). Expiry is
-    // evaluated when reading: wait for it, bounded (a deadline to give up, not a timing).
+    // evaluated when reading and Cassandra announces none: read again until it is gone (a TTL
+    // that never expires hangs the test, and the run's time limit fails it).
     loop {
         let left = store
             .all_readings(&short.tenant, &short.id, ALL)
@@ -226,10 +226,6 @@ async fn readings_expire_by_the_tenants_retention() {
         if left.is_empty() {
             break;
         }
-        assert!(
-            written.elapsed() < Duration::from_secs(60),
-            "readings with a 2 s TTL still there after a minute"
-        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     for (room, readings) in [(&short, 0), (&long, 1)] {
@@ -379,12 +375,13 @@ async fn an_unresponsive_node_is_unavailable_then_serves_again() {
         Err(error) if error.is_retryable() => {}
         other => panic!("a write to a stopped node answered {other:?}"),
     }
-    // Serving again: the resent batch lands whole (replaying is harmless).
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Serving again: the resent batch lands whole (replaying is harmless). Retried while the
+    // driver reconnects; a node that never serves again hangs the test, and the run's time
+    // limit fails it.
     loop {
         match store.write_batch(Arc::clone(&batch)).await {
             Ok(()) => break,
-            Err(error) if error.is_retryable() && Instant::now() < deadline => {
+            Err(error) if error.is_retryable() => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(error) => panic!("the node did not serve again: {error}"),
