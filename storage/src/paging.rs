@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use tally_protocol::{SensorId, TimestampMs};
 
-use crate::{Rollup, StoredReading, TimeRange};
+use crate::{Rollup, StoreError, StoredReading, TimeRange};
 
 /// The most items a page holds, whatever the request asks for.
 pub const MAX_PAGE_LIMIT: usize = 10_000;
@@ -110,6 +110,27 @@ pub type ReadingsPage = Page<(SensorId, StoredReading), ReadingCursor>;
 
 /// A page of rollups; the cursor is the `bucket_start` of the last one.
 pub type RollupsPage = Page<Rollup, TimestampMs>;
+
+/// Every item of a paged read, following its pages of `limit` items from the first: for the
+/// reads that must see a whole (bounded) range, and for tests.
+pub(crate) async fn every_page<T, C, F, Fut>(
+    limit: usize,
+    mut read: F,
+) -> Result<Vec<T>, StoreError>
+where
+    C: Clone,
+    F: FnMut(PageRequest<C>) -> Fut,
+    Fut: Future<Output = Result<Page<T, C>, StoreError>>,
+{
+    let mut all = Vec::new();
+    let mut request = Some(PageRequest::first(limit));
+    while let Some(page_request) = request {
+        let page = read(page_request).await?;
+        request = page.next_request(limit);
+        all.extend(page.items);
+    }
+    Ok(all)
+}
 
 #[cfg(test)]
 mod tests {

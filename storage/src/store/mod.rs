@@ -28,9 +28,9 @@ mod layer;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
 use tally_protocol::{OfficeId, RoomId, SensorId, TenantId, TimestampMs};
 
+use crate::paging::every_page;
 use crate::{
     AreaRollupWrite, AuditEntry, AuditPage, AuditScope, ErasureReport, KeyHash, MAX_PAGE_LIMIT,
     Office, OfficeCalendar, PageRequest, ReadingCursor, ReadingsPage, Resolution, RetentionPolicy,
@@ -304,10 +304,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         resolution: Resolution,
         ranges: &[TimeRange],
     ) -> Result<Vec<Rollup>, StoreError> {
-        every_page(ranges, |range, page| {
-            self.rollups(tenant, room, resolution, range, page)
-        })
-        .await
+        let mut rollups = Vec::new();
+        for &range in ranges {
+            let read = |page| self.rollups(tenant, room, resolution, range, page);
+            rollups.extend(every_page(MAX_PAGE_LIMIT, read).await?);
+        }
+        Ok(rollups)
     }
 
     // Area rollups: an area's rooms' counts summed at the same instants (an office's in its
@@ -368,10 +370,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         resolution: Resolution,
         ranges: &[TimeRange],
     ) -> Result<Vec<Rollup>, StoreError> {
-        every_page(ranges, |range, page| {
-            self.area_rollups(tenant, area, resolution, range, page)
-        })
-        .await
+        let mut rollups = Vec::new();
+        for &range in ranges {
+            let read = |page| self.area_rollups(tenant, area, resolution, range, page);
+            rollups.extend(every_page(MAX_PAGE_LIMIT, read).await?);
+        }
+        Ok(rollups)
     }
 
     // Maintenance: retention sweeps and erasure, across tenants.
@@ -412,22 +416,4 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The audit record of a tenant's erasure, if it was ever asked for (platform data).
     async fn erasure(&self, tenant: &TenantId) -> Result<Option<ErasureReport>, StoreError>;
-}
-
-/// Every rollup `page` reads over each of `ranges`, page after page, in order.
-async fn every_page<'a, F>(ranges: &[TimeRange], mut page: F) -> Result<Vec<Rollup>, StoreError>
-where
-    F: FnMut(TimeRange, PageRequest<TimestampMs>) -> BoxFuture<'a, Result<RollupsPage, StoreError>>
-        + Send,
-{
-    let mut rollups = Vec::new();
-    for &range in ranges {
-        let mut request = Some(PageRequest::first(MAX_PAGE_LIMIT));
-        while let Some(next) = request {
-            let read = page(range, next).await?;
-            request = read.next_request(MAX_PAGE_LIMIT);
-            rollups.extend(read.items);
-        }
-    }
-    Ok(rollups)
 }

@@ -3,9 +3,8 @@
 use async_trait::async_trait;
 use tally_protocol::{RoomId, SensorId, TenantId};
 
-use crate::{
-    Page, PageRequest, Resolution, Rollup, RollupArea, Store, StoreError, StoredReading, TimeRange,
-};
+use crate::paging::every_page;
+use crate::{Resolution, Rollup, RollupArea, Store, StoreError, StoredReading, TimeRange};
 
 /// Items per page that [`ReadAll`] asks for: small, so that tests page through their rows.
 pub const TEST_PAGE: usize = 7;
@@ -50,7 +49,10 @@ impl<S: Store + ?Sized> ReadAll for S {
         room: &RoomId,
         range: TimeRange,
     ) -> Result<Vec<(SensorId, StoredReading)>, StoreError> {
-        every_page(move |page| self.readings(tenant, room, range, page)).await
+        every_page(TEST_PAGE, move |page| {
+            self.readings(tenant, room, range, page)
+        })
+        .await
     }
 
     async fn all_rollups(
@@ -60,7 +62,10 @@ impl<S: Store + ?Sized> ReadAll for S {
         resolution: Resolution,
         range: TimeRange,
     ) -> Result<Vec<Rollup>, StoreError> {
-        every_page(move |page| self.rollups(tenant, room, resolution, range, page)).await
+        every_page(TEST_PAGE, move |page| {
+            self.rollups(tenant, room, resolution, range, page)
+        })
+        .await
     }
 
     async fn all_area_rollups(
@@ -70,23 +75,9 @@ impl<S: Store + ?Sized> ReadAll for S {
         resolution: Resolution,
         range: TimeRange,
     ) -> Result<Vec<Rollup>, StoreError> {
-        every_page(move |page| self.area_rollups(tenant, area, resolution, range, page)).await
+        every_page(TEST_PAGE, move |page| {
+            self.area_rollups(tenant, area, resolution, range, page)
+        })
+        .await
     }
-}
-
-/// Every item of a paged read, following its pages of [`TEST_PAGE`] items from the first.
-async fn every_page<T, C, F, Fut>(mut read: F) -> Result<Vec<T>, StoreError>
-where
-    C: Clone,
-    F: FnMut(PageRequest<C>) -> Fut,
-    Fut: Future<Output = Result<Page<T, C>, StoreError>>,
-{
-    let mut all = Vec::new();
-    let mut request = Some(PageRequest::first(TEST_PAGE));
-    while let Some(page_request) = request {
-        let page = read(page_request).await?;
-        request = page.next_request(TEST_PAGE);
-        all.extend(page.items);
-    }
-    Ok(all)
 }
